@@ -1,0 +1,1 @@
+"""Alembic migrations of the refman catalog, installed as the package refman.migrations."""

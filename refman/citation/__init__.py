@@ -1,0 +1,1 @@
+"""The canonical citation item and everything derived from it (keys, BibTeX, CSL-JSON, RIS, Markdown)."""

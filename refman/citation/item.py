@@ -1,0 +1,126 @@
+"""The one canonical citation item: a pydantic model shaped like CSL-JSON.
+
+Python attribute names use `_` where CSL uses `-` (container_title ↔ container-title); `to_csl()` gives the
+CSL-JSON dict with CSL's own names. Every export format and formatted reference is derived from this model."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CSLType = Literal[
+    "webpage",
+    "post-weblog",
+    "article-newspaper",
+    "article-magazine",
+    "article-journal",
+    "paper-conference",
+    "article",
+    "report",
+    "document",
+    "software",
+    "book",
+    "chapter",
+    "thesis",
+    "dataset",
+    "motion_picture",
+]
+
+_ISO_PARTIAL = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+class CSLName(BaseModel):
+    """A person (family/given, particles, suffix) or an organisation (literal)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    family: str | None = None
+    given: str | None = None
+    literal: str | None = None
+    non_dropping_particle: str | None = Field(default=None, alias="non-dropping-particle")
+    dropping_particle: str | None = Field(default=None, alias="dropping-particle")
+    suffix: str | None = None
+
+    def display(self) -> str:
+        if self.literal:
+            return self.literal
+        parts = [self.given, self.dropping_particle, self.non_dropping_particle, self.family]
+        text = " ".join(p for p in parts if p)
+        return f"{text}, {self.suffix}" if self.suffix else text
+
+    def to_csl(self) -> dict[str, str]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+def iso_to_date_parts(value: str) -> list[int]:
+    """'2024-06-24' → [2024, 6, 24]; '2024-06' → [2024, 6]; '2024' → [2024]."""
+    return [int(p) for p in value[:10].split("-") if p]
+
+
+class CitationItem(BaseModel):
+    """A source as a citation. Dates are ISO 8601 strings, possibly partial ('2017', '2024-06')."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str  # the citation key when one is assigned, else "source-<id>"
+    type: CSLType = "webpage"
+    title: str | None = None
+    author: list[CSLName] = Field(default_factory=list)
+    editor: list[CSLName] = Field(default_factory=list)
+    container_title: str | None = None  # site, blog, journal or proceedings
+    publisher: str | None = None
+    issued: str | None = None
+    accessed: str | None = None
+    URL: str | None = None
+    DOI: str | None = None
+    language: str | None = None  # BCP 47
+    abstract: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    page: str | None = None
+    genre: str | None = None
+    note: str | None = None
+    archive_id: str | None = None  # arXiv id, for preprints (CSL: "number" + "archive")
+
+    @field_validator("issued", "accessed")
+    @classmethod
+    def _iso_partial(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value[:10]
+        if not _ISO_PARTIAL.match(value):
+            raise ValueError(f"not an ISO 8601 (partial) date: {value!r}")
+        return value
+
+    def to_csl(self) -> dict[str, Any]:
+        """CSL-JSON, valid against the official csl-data.json schema."""
+        out: dict[str, Any] = {"id": self.id, "type": self.type}
+        simple = {
+            "title": self.title,
+            "container-title": self.container_title,
+            "publisher": self.publisher,
+            "URL": self.URL,
+            "DOI": self.DOI,
+            "language": self.language,
+            "abstract": self.abstract,
+            "volume": self.volume,
+            "issue": self.issue,
+            "page": self.page,
+            "genre": self.genre,
+            "note": self.note,
+        }
+        if self.archive_id:
+            simple["number"] = self.archive_id
+            simple["archive"] = "arXiv"
+        out.update({k: v for k, v in simple.items() if v})
+        if self.author:
+            out["author"] = [n.to_csl() for n in self.author]
+        if self.editor:
+            out["editor"] = [n.to_csl() for n in self.editor]
+        for key in ("issued", "accessed"):
+            value = getattr(self, key)
+            if value:
+                out[key] = {"date-parts": [iso_to_date_parts(value)]}
+        return out

@@ -1,0 +1,1 @@
+"""Catalog commands: import, add, list, show, tag, set, stats, db."""

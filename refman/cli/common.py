@@ -1,0 +1,102 @@
+"""What every command shares: the app and its sub-apps, global options, error handling, output helpers.
+
+Only typer, rich and the standard library are imported here: command modules import library code inside
+their functions so that `refman search` and `refman list` start fast."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+app = typer.Typer(
+    name="refman",
+    help="Reference definitions in Markdown notes → an archived, searchable, citable catalog.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Catalog maintenance: schema status, upgrade, search index.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@dataclass
+class GlobalOptions:
+    db: str | None = None
+    verbose: bool = False
+
+    @property
+    def db_path(self) -> Path:
+        from refman.config import resolve_db_path
+
+        return resolve_db_path(self.db)
+
+
+options = GlobalOptions()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn the library's foreseeable errors into a one-line message and a meaningful exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from refman.errors import RefmanError
+
+        try:
+            return func(*args, **kwargs)
+        except RefmanError as exc:
+            error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            error("interrupted")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def error(message: str) -> None:
+    typer.echo(f"refman: {message}", err=True)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+def emit_json(data: Any) -> None:
+    """Machine-readable output: UTF-8 JSON on stdout, stable field names (documented in README.md)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    sys.stdout.write("\n")
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )

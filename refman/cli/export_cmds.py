@@ -1,0 +1,1 @@
+"""Commands of this feature are registered on refman.cli.common.app here."""

@@ -1,0 +1,110 @@
+"""SQLAlchemy engine and sessions for the write path; alembic upgrade on open."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlmodel import Session
+
+from refman.errors import CatalogError
+from refman.store import HEAD_REVISION, apply_pragmas, schema_revision
+
+_engines: dict[Path, Engine] = {}
+
+
+def _alembic_config(connection: Any = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("refman.migrations")))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def make_engine(path: Path) -> Engine:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogError(f"cannot create the catalog folder {path.parent}: {exc.strerror}") from exc
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 10})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy's BEGIN start transactions; pysqlite's implicit ones are off.
+        dbapi_conn.isolation_level = None
+        apply_pragmas(dbapi_conn)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock up front: no upgrade deadlocks
+
+    return engine
+
+
+def upgrade_catalog(path: Path, revision: str = "head") -> None:
+    """Create or upgrade the schema of the catalog at `path` to `revision`."""
+    from alembic import command
+
+    engine = make_engine(path)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+    except Exception as exc:  # alembic and sqlite raise many kinds; all mean the same to a user
+        if isinstance(exc, CatalogError):
+            raise
+        raise CatalogError(f"cannot upgrade catalog {path}: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def catalog_status(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    current = None
+    if path.exists():
+        conn = sqlite3.connect(path)
+        try:
+            current = schema_revision(conn)
+        finally:
+            conn.close()
+    return {"path": str(path), "exists": path.exists(), "revision": current, "head": HEAD_REVISION,
+            "up_to_date": current == HEAD_REVISION}
+
+
+def open_catalog(path: Path) -> Engine:
+    """An engine on an up-to-date catalog (schema created or upgraded as needed). Cached per path."""
+    path = Path(path).resolve() if Path(path).exists() else Path(path)
+    engine = _engines.get(path)
+    if engine is not None:
+        return engine
+    status = catalog_status(path)
+    if not status["up_to_date"]:
+        upgrade_catalog(path)
+    engine = make_engine(path)
+    _engines[path] = engine
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: committed when the block ends normally, rolled back on any exception."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def dispose_all() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()

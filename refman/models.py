@@ -1,0 +1,146 @@
+"""SQLModel tables of the catalog. The schema itself is owned by the alembic migrations in migrations/;
+these classes mirror it for the write path (a test checks that they agree)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, LargeBinary, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Note(SQLModel, table=True):
+    """A Markdown file that was imported, with what is needed to skip it when unchanged."""
+
+    __tablename__ = "note"
+    __table_args__ = (UniqueConstraint("root", "path"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    root: str  # absolute path of the folder (or file's parent) given to `refman import`
+    path: str  # POSIX path relative to root
+    size: int
+    mtime_ns: int
+    sha256: str
+    encoding: str | None = None
+    status: str = "ok"  # ok | skipped
+    reason: str | None = None  # why a note was skipped or decoded with a fallback
+    imported_at: str
+
+
+class Source(SQLModel, table=True):
+    """One web page, identified by its normalised URL. The merged citation fields are a cache of
+    `field_value` rows, recomputed by refman.merge whenever evidence changes."""
+
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(String, unique=True, nullable=False))
+    url_as_written: str
+    host: str = Field(index=True)
+    created_at: str
+    updated_at: str
+    user_note: str | None = None  # the --note text of `refman add`
+    citekey: str | None = Field(
+        default=None, sa_column=Column(String(collation="NOCASE"), unique=True, nullable=True)
+    )
+    # fetch state
+    status: str = Field(default="new", index=True)  # new | ok | dead | timeout | too_large | robots | …
+    reason: str | None = None
+    fetched_at: str | None = None  # last attempt
+    last_ok_at: str | None = None
+    fail_count: int = 0  # consecutive failed checks
+    # merged citation fields (CSL names with _ for -)
+    type: str = "webpage"
+    title: str | None = None
+    issued: str | None = None  # ISO 8601, possibly partial
+    container_title: str | None = None
+    publisher: str | None = None
+    author: str | None = None  # JSON list of CSL names
+    doi: str | None = None
+    language: str | None = None
+    abstract: str | None = None
+
+
+class FieldValue(SQLModel, table=True):
+    """One piece of evidence for one citation field of a source, with where it came from.
+    origin: label | page:citation | page:json-ld | page:dc | page:og | page:meta | page:trafilatura | pdf | user.
+    A `user` value is pinned: fetches never overwrite it."""
+
+    __tablename__ = "field_value"
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True, ondelete="CASCADE")
+    field: str = Field(primary_key=True)
+    origin: str = Field(primary_key=True)
+    value: str  # JSON
+    updated_at: str
+
+
+class Mention(SQLModel, table=True):
+    """A place where a note cites a source: a reference definition (or a bare reference line)."""
+
+    __tablename__ = "mention"
+    __table_args__ = (Index("ix_mention_note", "note_id", "ordinal"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True, ondelete="CASCADE")
+    note_id: int = Field(foreign_key="note.id", ondelete="CASCADE")
+    ordinal: int  # order of appearance within the note
+    line: int  # 1-based
+    label: str  # the label as written (unescaped)
+    title: str | None = None  # the definition's optional link title
+    annotation: str | None = None  # the user's text under the definition
+    flag: str | None = None  # leading emoji flag of the label (👍, 🤔, ⭐ …)
+
+
+class SourceTag(SQLModel, table=True):
+    __tablename__ = "source_tag"
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True, ondelete="CASCADE")
+    tag: str = Field(primary_key=True, index=True)
+
+
+class Blob(SQLModel, table=True):
+    """A content-addressed, compressed body: identical bodies are stored once."""
+
+    __tablename__ = "blob"
+
+    hash: str = Field(primary_key=True)  # sha256 of the uncompressed bytes
+    codec: str  # zlib | zstd | identity
+    size: int  # uncompressed
+    stored_size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Snapshot(SQLModel, table=True):
+    """One fetch attempt of a source, successful or not."""
+
+    __tablename__ = "snapshot"
+    __table_args__ = (Index("ix_snapshot_source", "source_id", "fetched_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", ondelete="CASCADE")
+    fetched_at: str
+    outcome: str  # ok | dead | timeout | too_large | … (the source status words)
+    http_status: int | None = None
+    final_url: str | None = None
+    redirects: str | None = None  # JSON list of {url, status}
+    content_type: str | None = None
+    charset: str | None = None
+    size: int | None = None
+    body_hash: str | None = Field(default=None, foreign_key="blob.hash")
+    unchanged: bool = False  # same content as the previous good snapshot
+    elapsed_ms: int | None = None
+    error_class: str | None = None
+    reason: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    metadata_json: str | None = None  # everything the extractors found, with origins
+
+
+class SourceText(SQLModel, table=True):
+    """The archived main text of a source: that of its latest good snapshot."""
+
+    __tablename__ = "source_text"
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True, ondelete="CASCADE")
+    snapshot_id: int = Field(foreign_key="snapshot.id")
+    text: str
+    markdown_hash: str | None = Field(default=None, foreign_key="blob.hash")

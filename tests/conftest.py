@@ -1,0 +1,45 @@
+"""Shared fixtures: every test gets its own catalog file and never touches the user's data directory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPUS_VAULT = SHARED / "corpus" / "vault"
+CORPUS_WEB = SHARED / "corpus" / "web"
+CSL_DIR = SHARED / "csl"
+
+needs_corpus_vault = pytest.mark.skipif(not CORPUS_VAULT.is_dir(), reason="../shared/corpus/vault is absent")
+needs_corpus_web = pytest.mark.skipif(not CORPUS_WEB.is_dir(), reason="../shared/corpus/web is absent")
+needs_csl = pytest.mark.skipif(not CSL_DIR.is_dir(), reason="../shared/csl is absent")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.delenv("REFMAN_DB", raising=False)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Iterator[Path]:
+    """A fresh catalog file path (created on first open)."""
+    path = tmp_path / "catalog.db"
+    yield path
+    from refman.db import dispose_all
+
+    dispose_all()
+
+
+@pytest.fixture
+def cli_env(db_path: Path) -> dict[str, str]:
+    """Environment for running the installed `refman` command in a subprocess against `db_path`."""
+    env = dict(os.environ)
+    env["REFMAN_DB"] = str(db_path)
+    env.pop("COLUMNS", None)
+    return env
