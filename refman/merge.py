@@ -1,7 +1,7 @@
 """Merge the evidence for each citation field into one value, and a source into one citation item.
 
 Evidence lives in `field_value` rows (source, field, origin, JSON value). The winner per field is the row whose
-origin ranks highest: user > pdf > embedded page metadata (citation_*, JSON-LD, DC, OpenGraph, meta) >
+origin ranks highest: user > imported bibliography > pdf > embedded page metadata (citation_*, JSON-LD, DC, OpenGraph, meta) >
 trafilatura > label. The page extractor already judged between page origins and keeps one value per field;
 the ranking here only orders what is left. Winners are cached in the `source` row's columns."""
 
@@ -13,6 +13,7 @@ from typing import Any
 
 ORIGIN_RANK: dict[str, int] = {
     "user": 100,
+    "import": 80,  # a bibliography the user curated in another manager
     "pdf": 70,
     "page:citation": 65,
     "page:json-ld": 60,
@@ -61,6 +62,27 @@ def cache_columns(merged: Mapping[str, tuple[Any, str]]) -> dict[str, Any]:
         out[field] = value
     out["type"] = out["type"] or "webpage"
     return out
+
+
+def refresh_sources(conn: Any, source_ids: Iterable[int]) -> None:
+    """Recompute the cached columns of many sources (one read of their evidence, one batched update)."""
+    ids = list(source_ids)
+    evidence: dict[int, list[tuple[str, str, Any]]] = {sid: [] for sid in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT source_id, field, origin, value FROM field_value WHERE source_id IN ({marks})", chunk
+        )
+        for sid, field, origin, value in rows:
+            evidence[sid].append((field, origin, json.loads(value)))
+    updates = []
+    for sid in ids:
+        cols = cache_columns(pick(evidence[sid]))
+        updates.append((*cols.values(), sid))
+    if updates:
+        assignments = ", ".join(f"{name} = ?" for name in CACHED_FIELDS)
+        conn.executemany(f"UPDATE source SET {assignments} WHERE id = ?", updates)
 
 
 def refresh_source(conn: Any, source_id: int) -> dict[str, tuple[Any, str]]:

@@ -81,8 +81,9 @@ class CitationItem(BaseModel):
     issue: str | None = None
     page: str | None = None
     genre: str | None = None
-    note: str | None = None
+    note: str | None = None  # the user's own note on the source (CSL "annote": kept, not printed by styles)
     archive_id: str | None = None  # arXiv id, for preprints (CSL: "number" + "archive")
+    keyword: list[str] = Field(default_factory=list)  # the source's tags (CSL: comma-separated "keyword")
 
     @field_validator("issued", "accessed")
     @classmethod
@@ -109,12 +110,14 @@ class CitationItem(BaseModel):
             "issue": self.issue,
             "page": self.page,
             "genre": self.genre,
-            "note": self.note,
+            "annote": self.note,
         }
         if self.archive_id:
             simple["number"] = self.archive_id
             simple["archive"] = "arXiv"
         out.update({k: v for k, v in simple.items() if v})
+        if self.keyword:
+            out["keyword"] = ", ".join(self.keyword)
         if self.author:
             out["author"] = [n.to_csl() for n in self.author]
         if self.editor:

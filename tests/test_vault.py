@@ -1,0 +1,185 @@
+"""Vault import: definitions → sources and mentions, incremental re-import, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from refman.store import connect
+from refman.vault import decode_note, import_vault
+
+REF_NOTE = """# Note A
+
+Some prose.
+
+## Ref
+[The rise of AI data infrastructure (6/24/2024)]: https://www.felicis.com/insight/ai-data-infrastructure?utm_source=x
+> The quote is my note on this source.
+
+[专家系统概述 - 小波律动的文章 - 知乎]: https://zhuanlan.zhihu.com/p/1
+[chmod]: chmod.md
+[mail]: mailto:a@b.org
+"""
+
+OTHER_NOTE = """# Note B
+
+```
+[not a definition]: https://example.com/in-code
+```
+
+[Rise again]: https://www.felicis.com/insight/ai-data-infrastructure#top
+[Rise again]: https://example.com/duplicate-label
+"""
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+    return path
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    root = tmp_path / "vault"
+    write(root / "a.md", REF_NOTE)
+    write(root / "sub" / "b.md", OTHER_NOTE)
+    write(root / ".obsidian" / "hidden.md", "[x]: https://hidden.example.com/\n")
+    write(root / ".trash" / "old.md", "[x]: https://trash.example.com/\n")
+    return root
+
+
+@pytest.fixture
+def conn(db_path: Path) -> sqlite3.Connection:
+    return connect(db_path)
+
+
+def sources(conn: sqlite3.Connection) -> dict[str, sqlite3.Row]:
+    return {r["url"]: r for r in conn.execute("SELECT * FROM source")}
+
+
+def test_import_builds_sources_and_mentions(vault: Path, conn: sqlite3.Connection) -> None:
+    report = import_vault(conn, [vault])
+    assert report.notes_scanned == 2
+    assert report.definitions == 3  # web definitions; the duplicate label and the fenced one do not count
+    by_url = sources(conn)
+    assert set(by_url) == {"https://www.felicis.com/insight/ai-data-infrastructure", "https://zhuanlan.zhihu.com/p/1"}
+    felicis = by_url["https://www.felicis.com/insight/ai-data-infrastructure"]
+    assert felicis["title"] == "The rise of AI data infrastructure"
+    assert felicis["issued"] == "2024-06-24"
+    assert felicis["url_as_written"].endswith("utm_source=x")
+    mentions = conn.execute(
+        "SELECT n.path, m.line, m.label, m.annotation FROM mention m JOIN note n ON n.id = m.note_id"
+        " WHERE m.source_id = ? ORDER BY n.path", (felicis["id"],)
+    ).fetchall()
+    assert [(m[0], m[1]) for m in mentions] == [("a.md", 6), ("sub/b.md", 7)]
+    assert "my note on this source" in (mentions[0][3] or "")
+    zhihu = by_url["https://zhuanlan.zhihu.com/p/1"]
+    assert zhihu["title"] == "专家系统概述"
+    assert zhihu["container_title"] == "知乎"
+    assert json.loads(zhihu["author"]) == [{"literal": "小波律动"}]
+    reasons = sorted((s["url"], s["reason"]) for s in report.skipped)
+    assert reasons == [("chmod.md", "relative link"), ("mailto:a@b.org", "mailto: link, not a web page")]
+    assert any("duplicate" in w["message"] for w in report.warnings)
+    hidden = conn.execute("SELECT count(*) FROM note WHERE path LIKE '.%'").fetchone()[0]
+    assert hidden == 0
+
+
+def test_reimport_unchanged_is_skipped(vault: Path, conn: sqlite3.Connection) -> None:
+    import_vault(conn, [vault])
+    before = conn.execute("SELECT count(*) FROM mention").fetchone()[0]
+    report = import_vault(conn, [vault])
+    assert report.notes_unchanged == 2 and report.notes_scanned == 0
+    assert report.sources_new == 0
+    # same content, new mtime: re-hashed but not re-scanned
+    os.utime(vault / "a.md", ns=(1, 1))
+    report = import_vault(conn, [vault])
+    assert report.notes_unchanged == 2 and report.notes_scanned == 0
+    assert conn.execute("SELECT count(*) FROM mention").fetchone()[0] == before
+
+
+def test_changed_note_replaces_its_mentions_and_label(vault: Path, conn: sqlite3.Connection) -> None:
+    import_vault(conn, [vault])
+    text = REF_NOTE.replace("The rise of AI data infrastructure (6/24/2024)", "AI data infrastructure | Felicis")
+    write(vault / "a.md", text + "\n[New one]: https://new.example.com/\n")
+    report = import_vault(conn, [vault])
+    assert report.notes_scanned == 1 and report.sources_new == 1
+    felicis = sources(conn)["https://www.felicis.com/insight/ai-data-infrastructure"]
+    assert felicis["title"] == "AI data infrastructure"
+    assert felicis["container_title"] == "Felicis"
+    assert felicis["issued"] is None
+    assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (felicis["id"],)).fetchone()[0] == 2
+
+
+def test_removed_note_leaves_orphan_source(vault: Path, conn: sqlite3.Connection) -> None:
+    import_vault(conn, [vault])
+    (vault / "a.md").unlink()
+    report = import_vault(conn, [vault])
+    assert report.notes_removed == 1
+    zhihu = sources(conn)["https://zhuanlan.zhihu.com/p/1"]
+    assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (zhihu["id"],)).fetchone()[0] == 0
+    from refman.catalog import list_sources
+
+    assert [s["url"] for s in list_sources(conn, orphans=True)] == ["https://zhuanlan.zhihu.com/p/1"]
+
+
+def test_bad_input_is_reported_and_the_rest_goes_on(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    root = tmp_path / "v"
+    write(root / "gb.md", "## Ref\n[中文标题：数据库与数据仓库的区别 | 知乎专栏]: https://gb.example.com/\n".encode("gb18030"))
+    write(root / "latin.md", "## Ref\n[Caf\xe9 cr\xe8me \u2013 a r\xe9sum\xe9]: https://latin.example.com/\n".encode("cp1252"))
+    write(root / "bom.md", b"\xef\xbb\xbf[BOM title]: https://bom.example.com/\n")
+    write(root / "crlf.md", b"# T\r\n\r\n[CRLF title]: https://crlf.example.com/\r\n")
+    write(root / "binary.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR[x]: https://binary.example.com/")
+    write(root / "good.md", "[Good]: https://good.example.com/\n")
+    report = import_vault(conn, [root])
+    urls = set(sources(conn))
+    assert urls == {f"https://{h}.example.com/" for h in ("gb", "latin", "bom", "crlf", "good")}
+    titles = {r["url"]: r["title"] for r in sources(conn).values()}
+    assert titles["https://gb.example.com/"] == "中文标题：数据库与数据仓库的区别"
+    assert titles["https://latin.example.com/"].startswith("Café crème")
+    assert titles["https://bom.example.com/"] == "BOM title"
+    assert titles["https://crlf.example.com/"] == "CRLF title"
+    skipped = {s["path"]: s["reason"] for s in report.skipped}
+    assert "binary" in skipped["binary.md"]
+    warned = {w["path"] for w in report.warnings}
+    assert {"gb.md", "latin.md"} <= warned
+    note = conn.execute("SELECT status, reason FROM note WHERE path = 'binary.md'").fetchone()
+    assert note["status"] == "skipped"
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    from refman.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no such file or folder"):
+        import_vault(conn, [tmp_path / "nope"])
+
+
+def test_same_url_twice_in_one_note_is_two_mentions(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    write(tmp_path / "n.md", "[A]: https://x.example.com/p\n[B]: https://X.example.com/p#frag\n")
+    report = import_vault(conn, [tmp_path / "n.md"])
+    assert report.sources_new == 1 and report.mentions == 2
+
+
+def test_decode_note_fallbacks() -> None:
+    assert decode_note("héllo".encode())[1] == "utf-8"
+    assert decode_note(b"\xef\xbb\xbfx")[0] == "x"
+    text, _, problem = decode_note("数据仓库与数据湖的区别，以及它们在机器学习中的用途。".encode("gb18030"))
+    assert text is not None and "数据仓库" in text and problem
+    assert decode_note(b"a\x00b")[0] is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read unreadable files")
+def test_unreadable_file_is_reported(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    path = write(tmp_path / "locked.md", "[A]: https://a.example.com/\n")
+    path.chmod(0)
+    try:
+        report = import_vault(conn, [tmp_path])
+    finally:
+        path.chmod(0o644)
+    assert any("unreadable" in (s["reason"] or "") for s in report.skipped)
