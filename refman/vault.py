@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refman.errors import NotFoundError
+from refman.errors import InvalidURLError, NotFoundError
+from refman.merge import CACHED_FIELDS
 from refman.timeutil import utc_now
 
 NOTE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
@@ -106,7 +107,7 @@ def parse_note(root: str, rel: str, size: int, mtime_ns: int, data: bytes | None
     """Read, decode and scan one note. Never raises for bad content: problems become reasons."""
     from refman.notes.labels import parse_label
     from refman.notes.scan import scan_markdown
-    from refman.urls import classify_destination, normalise_url
+    from refman.urls import normalise_url
 
     note = ParsedNote(path=rel, size=size, mtime_ns=mtime_ns, sha256="")
     if data is None:
@@ -134,14 +135,11 @@ def parse_note(root: str, rel: str, size: int, mtime_ns: int, data: bytes | None
             note.warnings.append({"path": rel, "line": warning.line, "message": warning.message})
     for definition in result.definitions:
         dest = definition.destination.strip()
-        reason = classify_destination(dest)
-        if reason is not None:
-            note.skipped.append({"path": rel, "line": definition.line, "url": dest, "reason": reason})
-            continue
         try:
             ident = normalise_url(dest)
-        except Exception as exc:  # InvalidURLError, or a URL too broken for urllib
-            note.skipped.append({"path": rel, "line": definition.line, "url": dest, "reason": str(exc)})
+        except InvalidURLError as exc:
+            reason = getattr(exc, "reason", str(exc))
+            note.skipped.append({"path": rel, "line": definition.line, "url": dest, "reason": reason})
             continue
         hints = parse_label(definition.label, ident.host)
         note.definitions.append(
@@ -191,15 +189,18 @@ def iter_note_files(paths: Iterable[Path]) -> Iterator[tuple[str, str, os.stat_r
                 yield root, Path(os.path.relpath(full, root)).as_posix(), st
 
 
-def _parse_many(jobs: list[tuple[str, str, int, int]]) -> list[ParsedNote]:
+def _parse_many(jobs: list[tuple[str, str, int, int]]) -> Iterator[ParsedNote]:
+    """Parsed notes in job order. Many notes go through a process pool, streamed, so the caller writes the
+    first results while later notes are still being parsed."""
     if len(jobs) < _POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        return [parse_note(*job) for job in jobs]
+        yield from (parse_note(*job) for job in jobs)
+        return
     from concurrent.futures import ProcessPoolExecutor
 
     workers = min(os.cpu_count() or 2, 8)
-    chunk = max(16, len(jobs) // (workers * 8))
+    chunk = max(16, len(jobs) // (workers * 16))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_parse_job, jobs, chunksize=chunk))
+        yield from pool.map(_parse_job, jobs, chunksize=chunk)
 
 
 def _parse_job(job: tuple[str, str, int, int]) -> ParsedNote:
@@ -227,9 +228,8 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path]) -> ImportRepor
             report.notes_unchanged += 1
             continue
         jobs.append((root, rel, st.st_size, st.st_mtime_ns))
-    parsed = _parse_many(jobs)
-
     now = utc_now()
+    parsed = _parse_many(jobs)
     conn.execute("BEGIN IMMEDIATE")
     try:
         writer = _CatalogWriter(conn, now)
@@ -259,19 +259,19 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path]) -> ImportRepor
 
 
 class _CatalogWriter:
-    """Batches the writes of one import inside the caller's transaction."""
+    """Batches the writes of one import inside the caller's transaction. New sources get their ids here and
+    their cached citation columns straight from the label hints; only sources that existed before are
+    re-merged from their stored evidence."""
 
     def __init__(self, conn: sqlite3.Connection, now: str) -> None:
         self.conn = conn
         self.now = now
-        self.source_ids: dict[str, int] = {
-            url: sid for sid, url in conn.execute("SELECT id, url FROM source")
-        }
-        self.new_sources: set[int] = set()
+        self.source_ids: dict[str, int] = {url: sid for sid, url in conn.execute("SELECT id, url FROM source")}
+        self.next_id = (conn.execute("SELECT max(id) FROM source").fetchone()[0] or 0) + 1
+        self.new_sources: dict[int, tuple[str, str, str]] = {}  # id → (url, as written, host)
         self.touched: set[int] = set()
         self.mention_rows: list[tuple[Any, ...]] = []
-        self.label_rows: list[tuple[Any, ...]] = []
-        self.label_seen: set[int] = set()
+        self.label_hints: dict[int, dict[str, Any]] = {}  # source → hints of the label that speaks for it
         self.relabelled: set[int] = set()
 
     def write_note(self, root: str, note: ParsedNote, note_id: int | None, report: ImportReport) -> None:
@@ -295,41 +295,48 @@ class _CatalogWriter:
             report.definitions += 1
             source_id = self.source_ids.get(d.url)
             if source_id is None:
-                cur = conn.execute(
-                    "INSERT INTO source (url, url_as_written, host, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (d.url, d.url_as_written, d.host, self.now, self.now),
-                )
-                source_id = int(cur.lastrowid or 0)
+                source_id = self.next_id
+                self.next_id += 1
                 self.source_ids[d.url] = source_id
-                self.new_sources.add(source_id)
+                self.new_sources[source_id] = (d.url, d.url_as_written, d.host)
             self.touched.add(source_id)
             self.mention_rows.append(
                 (source_id, note_id, ordinal, d.line, d.label, d.title_attr, d.annotation, d.hints.get("flag"))
             )
-            self._label_evidence(source_id, note_id, d)
+            if source_id not in self.label_hints:
+                self._label_evidence(source_id, note_id, d)
 
     def _label_evidence(self, source_id: int, note_id: int, d: ParsedDefinition) -> None:
         """A source's label evidence comes from the first note that cited it; a re-import of that same note
         refreshes it (the user edited the label), another note's label never overrides it."""
-        if source_id in self.label_seen:
-            return
-        self.label_seen.add(source_id)
         if source_id not in self.new_sources:
             row = self.conn.execute(
                 "SELECT value FROM field_value WHERE source_id = ? AND field = 'label_note' AND origin = 'label'",
                 (source_id,),
             ).fetchone()
             if row is not None and json.loads(row[0]) != note_id:
+                self.label_hints[source_id] = {}
                 return
             self.relabelled.add(source_id)
-        evidence = {k: v for k, v in d.hints.items() if k != "flag"}
-        evidence["label_note"] = note_id
-        for name, value in evidence.items():
-            self.label_rows.append((source_id, name, json.dumps(value, ensure_ascii=False), self.now))
+        hints = {k: v for k, v in d.hints.items() if v is not None and k != "flag"}
+        hints["label_note"] = note_id
+        self.label_hints[source_id] = hints
 
     def finish(self, report: ImportReport) -> None:
+        from refman.merge import cache_columns, refresh_sources
+
         conn = self.conn
+        source_rows = []
+        for sid, (url, as_written, host) in self.new_sources.items():
+            hints = self.label_hints[sid]
+            cols = cache_columns({f: (v, "label") for f, v in hints.items()})
+            source_rows.append((sid, url, as_written, host, self.now, self.now, *cols.values()))
+        marks = ", ".join("?" * (6 + len(CACHED_FIELDS)))
+        conn.executemany(
+            f"INSERT INTO source (id, url, url_as_written, host, created_at, updated_at, {', '.join(CACHED_FIELDS)})"
+            f" VALUES ({marks})",
+            source_rows,
+        )
         conn.executemany(
             "INSERT INTO mention (source_id, note_id, ordinal, line, label, title, annotation, flag)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -340,16 +347,15 @@ class _CatalogWriter:
             "DELETE FROM field_value WHERE source_id = ? AND origin = 'label'", [(sid,) for sid in relabelled]
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at)"
-            " VALUES (?, ?, 'label', ?, ?)",
-            [row for row in self.label_rows if row[2] != "null"],
+            "INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, 'label', ?, ?)",
+            [
+                (sid, name, json.dumps(value, ensure_ascii=False), self.now)
+                for sid, hints in self.label_hints.items()
+                for name, value in hints.items()
+            ],
         )
-        from refman.merge import refresh_sources
-
-        refresh_sources(conn, sorted({row[0] for row in self.label_rows}))
-        conn.executemany(
-            "UPDATE source SET updated_at = ? WHERE id = ?", [(self.now, sid) for sid in relabelled]
-        )
+        refresh_sources(conn, relabelled)
+        conn.executemany("UPDATE source SET updated_at = ? WHERE id = ?", [(self.now, sid) for sid in relabelled])
         report.mentions = len(self.mention_rows)
         report.sources_new = len(self.new_sources)
-        report.sources_updated = len(self.touched - self.new_sources)
+        report.sources_updated = len(self.touched - self.new_sources.keys())
