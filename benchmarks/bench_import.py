@@ -22,8 +22,15 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "vault"
 REFMAN = str(Path(sys.executable).parent / "refman")
 
-EN_WORDS = ["data", "infrastructure", "model", "training", "inference", "cluster", "network", "memory", "storage", "vector", "database", "pipeline", "agent", "scheduler", "kernel", "compiler", "benchmark", "latency", "throughput", "cache", "protocol"]
-ZH_WORDS = ["数据", "网络", "模型", "训练", "推理", "集群", "存储", "向量", "数据库", "调度", "内核", "编译", "延迟", "吞吐", "缓存", "协议", "架构", "设计", "实现", "优化"]
+EN_WORDS = [
+    "data", "infrastructure", "model", "training", "inference", "cluster", "network", "memory", "storage",
+    "vector", "database", "pipeline", "agent", "scheduler", "kernel", "compiler", "benchmark", "latency",
+    "throughput", "cache", "protocol",
+]
+ZH_WORDS = [
+    "数据", "网络", "模型", "训练", "推理", "集群", "存储", "向量", "数据库", "调度", "内核", "编译", "延迟", "吞吐", "缓存", "协议", "架构",
+    "设计", "实现", "优化",
+]
 SITES = ("InfoQ", "知乎", "GitHub", "机器之心", "SDNLAB", "cnblogs", "Medium", "MDN Docs")
 
 
