@@ -230,27 +230,32 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path]) -> ImportRepor
         jobs.append((root, rel, st.st_size, st.st_mtime_ns))
     now = utc_now()
     parsed = _parse_many(jobs)
+    from refman.search import bulk_upkeep
+
     conn.execute("BEGIN IMMEDIATE")
     try:
-        writer = _CatalogWriter(conn, now)
-        for (root, _rel, _size, _mtime), note in zip(jobs, parsed, strict=True):
-            row = known.get((root, note.path))
-            if row is not None and note.sha256 and row["sha256"] == note.sha256 and note.status == "ok":
-                touch_only.append((note.mtime_ns, row["id"]))
-                report.notes_unchanged += 1
-                continue
-            report.notes_scanned += 1
-            report.skipped.extend(note.skipped)
-            report.warnings.extend(note.warnings)
-            if note.status != "ok":
-                report.skipped.append({"path": note.path, "line": None, "url": None, "reason": note.reason})
-            writer.write_note(root, note, None if row is None else row["id"], report)
-        conn.executemany("UPDATE note SET mtime_ns = ? WHERE id = ?", touch_only)
-        gone = [row["id"] for key, row in known.items() if key not in seen and Path(key[0]).is_dir()]
-        for note_id in gone:
-            conn.execute("DELETE FROM note WHERE id = ?", (note_id,))
-        report.notes_removed = len(gone)
-        writer.finish(report)
+        with bulk_upkeep(conn) as reindex:
+            writer = _CatalogWriter(conn, now)
+            for (root, _rel, _size, _mtime), note in zip(jobs, parsed, strict=True):
+                row = known.get((root, note.path))
+                if row is not None and note.sha256 and row["sha256"] == note.sha256 and note.status == "ok":
+                    touch_only.append((note.mtime_ns, row["id"]))
+                    report.notes_unchanged += 1
+                    continue
+                report.notes_scanned += 1
+                report.skipped.extend(note.skipped)
+                report.warnings.extend(note.warnings)
+                if note.status != "ok":
+                    report.skipped.append({"path": note.path, "line": None, "url": None, "reason": note.reason})
+                writer.write_note(root, note, None if row is None else row["id"], report)
+            conn.executemany("UPDATE note SET mtime_ns = ? WHERE id = ?", touch_only)
+            gone = [row["id"] for key, row in known.items() if key not in seen and Path(key[0]).is_dir()]
+            for note_id in gone:
+                writer.forget_mentions(note_id)
+                conn.execute("DELETE FROM note WHERE id = ?", (note_id,))
+            report.notes_removed = len(gone)
+            writer.finish(report)
+            reindex.update(writer.touched)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -290,7 +295,7 @@ class _CatalogWriter:
                 " imported_at = ? WHERE id = ?",
                 (*values, note_id),
             )
-            conn.execute("DELETE FROM mention WHERE note_id = ?", (note_id,))
+            self.forget_mentions(note_id)
         for ordinal, d in enumerate(note.definitions):
             report.definitions += 1
             source_id = self.source_ids.get(d.url)
@@ -305,6 +310,12 @@ class _CatalogWriter:
             )
             if source_id not in self.label_hints:
                 self._label_evidence(source_id, note_id, d)
+
+    def forget_mentions(self, note_id: int) -> None:
+        """Drop a note's mentions; their sources' search rows (notes column) need recomputing."""
+        self.touched.update(r[0] for r in self.conn.execute("SELECT source_id FROM mention WHERE note_id = ?",
+                                                            (note_id,)))
+        self.conn.execute("DELETE FROM mention WHERE note_id = ?", (note_id,))
 
     def _label_evidence(self, source_id: int, note_id: int, d: ParsedDefinition) -> None:
         """A source's label evidence comes from the first note that cited it; a re-import of that same note
@@ -358,4 +369,4 @@ class _CatalogWriter:
         conn.executemany("UPDATE source SET updated_at = ? WHERE id = ?", [(self.now, sid) for sid in relabelled])
         report.mentions = len(self.mention_rows)
         report.sources_new = len(self.new_sources)
-        report.sources_updated = len(self.touched - self.new_sources.keys())
+        report.sources_updated = len({m[0] for m in self.mention_rows} - self.new_sources.keys())

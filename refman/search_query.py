@@ -1,0 +1,318 @@
+"""The search query language, parsed leniently and compiled to a safe FTS5 MATCH expression.
+
+Syntax: words (all must match), "exact phrases", prefix*, OR, -word / NOT word, (parentheses), and field filters
+title:, author:, site:, tag: (also note:, text:) before a word or a "phrase". AND is accepted and implied.
+
+Safety: every user word or phrase reaches FTS5 only inside double quotes (quotes doubled), so no user text is
+ever FTS5 syntax; operators and parentheses are emitted by the compiler alone. Parsing never fails on odd
+input: unbalanced quotes run to the end, stray parentheses and dangling operators are dropped, words with no
+letter or digit are ignored. Only a query with nothing searchable left raises QueryError.
+
+CJK: each CJK character is its own token in the index, so a CJK word becomes a phrase of its characters
+(`数据库` → `"数 据 库"`), which matches exactly that run of characters anywhere in the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from refman.errors import QueryError
+
+# Kana, CJK Ext A, CJK Unified, Hangul syllables, CJK compatibility, CJK Ext B–F. Must match the migration.
+CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
+_CJK_RUN = re.compile(f"[{CJK_RANGES}]+")
+# Tokens put around each tag in the index so that tag:x matches a whole tag (private-use: never typed).
+TAG_OPEN, TAG_CLOSE = "\ue000", "\ue001"
+# Private-use characters (our tag tokens) and control characters (FTS5 stops a string at NUL) are dropped.
+_UNWANTED = re.compile("[\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# User-facing field name → FTS5 column.
+FIELDS = {
+    "title": "title",
+    "author": "authors", "authors": "authors",
+    "site": "site", "host": "site",
+    "tag": "tags", "tags": "tags",
+    "note": "notes", "notes": "notes",
+    "text": "body", "body": "body",
+}
+MAX_DEPTH = 16  # deeper parentheses are flattened: nobody means them, and recursion must stay bounded
+MAX_TERMS = 64
+
+
+def _space_run(match: re.Match[str]) -> str:
+    return " " + "  ".join(match.group()) + " "  # byte-identical to the triggers' per-character spacing
+
+
+def cjk_space(text: str) -> str:
+    """The indexed form of text: a space on both sides of every CJK character (one token per character).
+    Whole runs are replaced at once: a per-character template substitution costs 3× more on Chinese text."""
+    return _CJK_RUN.sub(_space_run, text)
+
+
+def _searchable(text: str) -> bool:
+    """Whether unicode61 would find at least one token in text (token characters: L*, N*, Co)."""
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat[0] in "LN" or cat == "Co":
+            return True
+    return False
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+# --- syntax tree -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # as the user wrote it (private-use characters removed)
+    column: str | None = None  # FTS5 column of a field filter
+    prefix: bool = False
+    phrase: bool = False  # written in quotes
+
+    def fts(self) -> str:
+        body = cjk_space(self.text)
+        if self.column == "tags":
+            body = f"{TAG_OPEN} {body}" + ("" if self.prefix else f" {TAG_CLOSE}")
+        expr = _quote(body) + ("*" if self.prefix else "")
+        return f"{self.column} : {expr}" if self.column else expr
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+Node = Term | Not | And | Or
+
+
+# --- lexer -----------------------------------------------------------------------------------------------
+
+_OPS = {"OR", "AND", "NOT"}
+_BREAK = set('()"') | {" ", "\t", "\n", "\r", "\u3000"}
+
+
+def _lex(query: str) -> list[tuple[str, object]]:
+    """Tokens: ('(', None), (')', None), ('OR'|'AND'|'NOT', None), ('-', None), ('TERM', Term)."""
+    s = _UNWANTED.sub(" ", query)
+    out: list[tuple[str, object]] = []
+    i, n = 0, len(s)
+    while i < n:
+        c = s[i]
+        if c.isspace():
+            i += 1
+        elif c in "()":
+            out.append((c, None))
+            i += 1
+        elif c == '"':
+            text, i = _read_phrase(s, i)
+            prefix = i < n and s[i] == "*"
+            i += prefix
+            out.append(("TERM", Term(text, prefix=prefix, phrase=True)))
+        elif c == "-" and i + 1 < n and not s[i + 1].isspace() and s[i + 1] != "-":
+            out.append(("-", None))
+            i += 1
+        else:
+            j = i
+            while j < n and s[j] not in _BREAK and not s[j].isspace():
+                j += 1
+            chunk, i = s[i:j], j
+            if chunk in _OPS:
+                out.append((chunk, None))
+                continue
+            name, colon, rest = chunk.partition(":")
+            column = FIELDS.get(name.lower()) if colon else None
+            if column and not rest and i < n and s[i] == '"':
+                text, i = _read_phrase(s, i)
+                prefix = i < n and s[i] == "*"
+                i += prefix
+                out.append(("TERM", Term(text, column=column, prefix=prefix, phrase=True)))
+                continue
+            if column and rest:
+                chunk = rest
+            else:
+                column = None
+            prefix = chunk.endswith("*")
+            out.append(("TERM", Term(chunk.rstrip("*"), column=column, prefix=prefix)))
+    return out
+
+
+def _read_phrase(s: str, i: int) -> tuple[str, int]:
+    """The text between the quote at s[i] and the next quote (or the end: unbalanced quotes are forgiven)."""
+    end = s.find('"', i + 1)
+    if end < 0:
+        return s[i + 1:], len(s)
+    return s[i + 1:end], end + 1
+
+
+# --- parser ----------------------------------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, object]]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.depth = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
+
+    def parse(self) -> Node | None:
+        items: list[Node] = []
+        while self.peek() is not None:
+            node = self.parse_or()
+            if node is not None:
+                items.append(node)
+            if self.peek() == ")":  # a stray closing parenthesis
+                self.pos += 1
+        return _and(items)
+
+    def parse_or(self) -> Node | None:
+        items: list[Node] = []
+        while True:
+            node = self.parse_and()
+            if node is not None:
+                items.append(node)
+            if self.peek() == "OR":
+                self.pos += 1
+                continue
+            break
+        if not items:
+            return None
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def parse_and(self) -> Node | None:
+        items: list[Node] = []
+        while self.peek() not in (None, ")", "OR"):
+            if self.peek() == "AND":
+                self.pos += 1
+                continue
+            node = self.parse_unary()
+            if node is not None:
+                items.append(node)
+        return _and(items)
+
+    def parse_unary(self) -> Node | None:
+        negations = 0
+        while self.peek() in ("NOT", "-"):  # a loop, not recursion: `NOT NOT … x` may be long
+            negations += 1
+            self.pos += 1
+        if self.peek() in (None, ")", "OR", "AND"):
+            return None  # a dangling negation
+        kind, value = self.tokens[self.pos]
+        self.pos += 1
+        node: Node | None = None
+        if kind == "(":
+            if self.depth >= MAX_DEPTH:
+                return None  # drop the parenthesis; its contents are read at this level
+            self.depth += 1
+            node = self.parse_or()
+            self.depth -= 1
+            if self.peek() == ")":
+                self.pos += 1
+        elif kind == "TERM":
+            assert isinstance(value, Term)
+            node = value if _searchable(value.text) else None
+        if node is None or negations % 2 == 0:
+            return node
+        return node.child if isinstance(node, Not) else Not(node)
+
+
+def _and(items: list[Node]) -> Node | None:
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else And(tuple(items))
+
+
+# --- compiler --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CompiledQuery:
+    """What the search runs. `match`: rows must match it (None: no positive condition). `exclude`: rows
+    matching it are left out (a query of negations only, which FTS5 cannot express by itself)."""
+
+    match: str | None = None
+    exclude: str | None = None
+    terms: list[Term] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.match is None and self.exclude is None
+
+
+def _compile(node: Node) -> str | None:
+    """FTS5 text for node, or None when node has no positive part (a lone negation)."""
+    if isinstance(node, Term):
+        return node.fts()
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, Or):
+        parts = [p for p in (_compile(c) for c in node.children) if p is not None]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+    positives = [p for p in (_compile(c) for c in node.children if not isinstance(c, Not)) if p is not None]
+    negatives = [p for p in (_compile(c.child) for c in node.children if isinstance(c, Not)) if p is not None]
+    if not positives:
+        return None
+    expr = positives[0] if len(positives) == 1 else "(" + " AND ".join(positives) + ")"
+    if negatives:
+        expr = f"({expr} NOT ({' OR '.join(negatives)}))"
+    return expr
+
+
+def _terms(node: Node | None) -> list[Term]:
+    if node is None:
+        return []
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, Not):
+        return _terms(node.child)
+    return [t for c in node.children for t in _terms(c)]
+
+
+def parse_query(query: str) -> CompiledQuery:
+    """Compile a user's query. Never raises on odd input except QueryError (too long)."""
+    tree = _Parser(_lex(query)).parse()
+    terms = _terms(tree)
+    if len(terms) > MAX_TERMS:
+        raise QueryError(f"query too long: {len(terms)} words (at most {MAX_TERMS})")
+    if tree is None:
+        return CompiledQuery()
+    match = _compile(tree)
+    exclude = None
+    if match is None:
+        # Negations only, e.g. `-draft` or `NOT (a OR b)`: list every source that does not match them.
+        nots = tree.children if isinstance(tree, And) else (tree,)
+        negs = [p for p in (_compile(c.child) for c in nots if isinstance(c, Not)) if p is not None]
+        exclude = " OR ".join(negs) if negs else None
+    else:
+        match = _with_phrase_bonus(tree, match)
+    return CompiledQuery(match=match, exclude=exclude, terms=terms)
+
+
+def _with_phrase_bonus(tree: Node, match: str) -> str:
+    """`gpu market` → `("gpu" AND "market") OR "gpu market"`: the same rows (the phrase implies the words)
+    but bm25 scores the phrase too, so rows with the words side by side rank first."""
+    if not isinstance(tree, And) or not 2 <= len(tree.children) <= 6:
+        return match
+    words = tree.children
+    if not all(isinstance(w, Term) and w.column is None and not w.prefix and not w.phrase for w in words):
+        return match
+    phrase = " ".join(cjk_space(w.text) for w in words if isinstance(w, Term))
+    return f"({match}) OR {_quote(phrase)}"

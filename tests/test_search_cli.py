@@ -1,0 +1,104 @@
+"""`refman search` and `refman db reindex` end to end (the installed command in a subprocess), and the
+import graph of the search path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from refman.store import connect
+
+REFMAN = Path(sys.executable).with_name("refman")
+HEAVY = {"sqlalchemy", "sqlmodel", "alembic", "trafilatura", "httpx", "lxml"}
+
+
+@pytest.fixture
+def catalog(db_path: Path) -> Path:
+    conn = connect(db_path)
+    rows = [
+        ("https://zhuanlan.zhihu.com/p/1", "zhuanlan.zhihu.com", "数据库与数据仓库", "2024-05",
+         "数据库与数据仓库的区别，RDMA 网络。"),
+        ("https://example.com/gpu", "example.com", "GPU market report", "2023", "The GPU market grew fast."),
+    ]
+    for url, host, title, issued, text in rows:
+        sid = conn.execute("INSERT INTO source(url, url_as_written, host, created_at, updated_at, title, issued) "
+                           "VALUES (?, ?, ?, '', '', ?, ?)", (url, url, host, title, issued)).lastrowid
+        snap = conn.execute("INSERT INTO snapshot(source_id, fetched_at, outcome) VALUES (?, '', 'ok')",
+                            (sid,)).lastrowid
+        conn.execute("INSERT INTO source_text(source_id, snapshot_id, text) VALUES (?, ?, ?)", (sid, snap, text))
+    conn.execute("INSERT INTO source_tag(source_id, tag) VALUES (2, 'hardware')")
+    conn.close()
+    return db_path
+
+
+def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "REFMAN_DB"}
+    return subprocess.run([str(REFMAN), "--db", str(db), *args], capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+def test_search_plain_and_json(catalog: Path) -> None:
+    out = run(catalog, "search", "数据")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].split("\t")[:4] == ["1", "2024", "zhuanlan.zhihu.com", "数据库与数据仓库"]
+    out = run(catalog, "search", "--json", "RDMA", "网络")
+    assert out.returncode == 0, out.stderr
+    [hit] = json.loads(out.stdout)
+    assert set(hit) == {"id", "url", "title", "issued", "site", "score", "snippet", "matched_fields"}
+    assert hit["id"] == 1 and hit["matched_fields"] == ["text"] and "**RDMA 网络**" in hit["snippet"]
+    out = run(catalog, "search", "--json", "--tag", "hardware")
+    assert [h["id"] for h in json.loads(out.stdout)] == [2]
+    out = run(catalog, "search", "gpu", "-report")  # a -word is a negation, not an option
+    assert out.returncode == 0 and out.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["search", "OR ("], ["search"], ["search", "x", "--since", "yesterday"]])
+def test_bad_queries_exit_2_with_one_line(catalog: Path, args: list[str]) -> None:
+    out = run(catalog, *args)
+    assert out.returncode == 2
+    assert out.stderr.startswith("refman: ") and len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+
+
+def test_reindex(catalog: Path) -> None:
+    out = run(catalog, "db", "reindex")
+    assert out.returncode == 0, out.stderr
+    assert "indexed 2 sources" in out.stderr
+    assert json.loads(run(catalog, "search", "--json", "仓库").stdout)[0]["id"] == 1
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + "\nprint(' '.join(sorted(sys.modules)))"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return {m.split(".")[0] for m in out.stdout.split()}
+
+
+def test_search_command_imports_nothing_heavy(catalog: Path) -> None:
+    loaded = _modules_after(f"""
+import sys
+from refman.cli import main
+sys.argv = ['refman', '--db', {str(catalog)!r}, 'search', '--json', '数据']
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+""")
+    assert "refman" in loaded and "sqlite3" in loaded
+    assert not loaded & HEAVY
+
+
+def test_search_library_imports_only_the_standard_library(catalog: Path) -> None:
+    """pydantic is excluded too: the CLI only pulls it in through typer's own parameter parsing."""
+    loaded = _modules_after(f"""
+import sys
+from refman.store import connect
+from refman.search import search
+assert search(connect({str(catalog)!r}), '数据')
+""")
+    assert not loaded & (HEAVY | {"pydantic", "typer", "rich"})
