@@ -1,0 +1,736 @@
+"""Citation metadata from an HTML page: evidence from every embedded source, then judgement per field.
+
+Sources, in order of trust: Highwire `citation_*`, JSON-LD, Dublin Core, OpenGraph/`article:*`, plain `<meta>` /
+`<html lang>` / `<title>` / microdata, trafilatura's metadata, then the page's text (the <h1>, a byline, a date
+under the headline, author-profile links, a DOI near the title). The page is parsed once with lxml and read with
+a few element walks and XPath queries. Values are cleaned and checked (junk authors, site suffixes on titles,
+publication vs modification dates) before one is chosen per field; every candidate is kept with its origin.
+Nothing here knows a particular site: the rules use the page's own evidence (its site name, its <title>, its
+host) and generic platforms only (code hosts for the software type)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import lxml.html
+from lxml import etree
+
+from refman.metadata import jsonld
+from refman.metadata.authors import is_organisation, name_key, split_authors, to_csl_name
+from refman.metadata.dates import parse_date
+from refman.metadata.identifiers import (
+    arxiv_from_url,
+    arxiv_in_text,
+    doi_from_url,
+    normalize_arxiv,
+    normalize_doi,
+)
+from refman.metadata.language import normalize_language
+from refman.metadata.titles import clean_title
+from refman.metadata.types import PageMetadata
+
+CIT, LD, DC, OG, META, TRAF = "page:citation", "page:json-ld", "page:dc", "page:og", "page:meta", "page:trafilatura"
+# Evidence read from the page's text rather than its metadata: the <h1>, a byline or a date printed under it,
+# author-profile links, a DOI printed near the title. merge.origin_rank ranks unknown "page:*" origins at 40.
+TEXT = "page:text"
+
+_PARSER = lxml.html.HTMLParser(recover=True, remove_comments=True, remove_pis=True, collect_ids=False)
+_NEWS_WORDS = re.compile(r"news|times|post|herald|tribune|journal|gazette|daily|zeitung|presse|press|"
+                         r"chronicle|guardian|telegraph|courier|monde|diario|noticias|nachrichten|reuters|bbc",
+                         re.IGNORECASE)
+_UNSET = object()
+_REPO_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org")
+
+
+class _Page:
+    """The raw evidence read from the tree."""
+
+    def __init__(self, root: Any) -> None:
+        self.meta: dict[str, list[str]] = {}
+        for el in root.iter("meta"):
+            key = el.get("name") or el.get("property") or el.get("itemprop") or el.get("http-equiv")
+            value = el.get("content")
+            if value is None:
+                value = el.get("value")
+            if key and value and value.strip():
+                for k in key.split():  # property="og:title twitter:title"
+                    self.meta.setdefault(k.strip().lower(), []).append(value.strip())
+        self.links: dict[str, list[str]] = {}
+        for el in root.iter("link"):
+            href = el.get("href")
+            for rel in (el.get("rel") or "").lower().split():
+                if href:
+                    self.links.setdefault(rel, []).append(href.strip())
+        self.scripts = [el.text or "" for el in root.iter("script")
+                        if (el.get("type") or "").strip().lower() == "application/ld+json"]
+        titles = [el.text_content() for el in root.iter("title")]
+        self.title = titles[0].strip() if titles and titles[0] else None
+        h1 = root.find(".//h1")
+        self.h1 = re.sub(r"\s+", " ", h1.text_content()).strip() if h1 is not None else None
+        self.h1_el = h1
+        self.lang = root.get("lang") or root.get("xml:lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+        self.microdata: dict[str, list[str]] = {}
+        scopes: dict[str, Any] = {}
+        for el in root.xpath("//*[@itemprop='author' or @itemprop='datePublished' or @itemprop='creator']"):
+            if el.tag in ("meta", "link"):
+                continue
+            # Only the first item's properties: later items are often cited works or related articles.
+            prop = el.get("itemprop")
+            owner = next((a for a in el.iterancestors() if a.get("itemscope") is not None), None)
+            if scopes.setdefault(prop, owner) is not owner:
+                continue
+            value = el.get("datetime") or el.get("content")
+            if not value:
+                inner = el.xpath(".//*[@itemprop='name']")
+                value = (inner[0].get("content") or inner[0].text_content()) if inner else el.text_content()
+            self._micro(prop, value)
+        # rel=author links: the first byline only (later ones are teasers of related articles).
+        parent: Any = _UNSET
+        for el in root.xpath("//a[@rel='author']"):
+            if parent is _UNSET:
+                parent = el.getparent()
+            elif el.getparent() is not parent:
+                break
+            self._micro("author", el.text_content())
+        self.root = root
+
+    def _micro(self, prop: str, value: str | None) -> None:
+        value = re.sub(r"\s+", " ", value or "").strip()
+        if value and len(value) < 200:
+            self.microdata.setdefault(prop.lower(), []).append(value)
+
+    def get(self, *keys: str) -> list[str]:
+        out: list[str] = []
+        for key in keys:
+            out.extend(self.meta.get(key, ()))
+        return out
+
+    def first(self, *keys: str) -> str | None:
+        got = self.get(*keys)
+        return got[0] if got else None
+
+
+def parse_tree(html: str) -> Any:
+    """The lxml root of `html` (an encoding declaration in a str is dropped: lxml refuses it)."""
+    if not html or not html.strip():
+        return lxml.html.fromstring("<html></html>")
+    try:
+        return lxml.html.document_fromstring(html, parser=_PARSER)
+    except ValueError:
+        html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
+        try:
+            return lxml.html.document_fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(
+                recover=True, remove_comments=True, encoding="utf-8"))
+        except (ValueError, etree.ParserError):
+            return lxml.html.fromstring("<html></html>")
+    except etree.ParserError:
+        return lxml.html.fromstring("<html></html>")
+
+
+def extract_html(html: str, url: str, *, trafilatura_metadata: dict[str, Any] | None = None) -> PageMetadata:
+    root = parse_tree(html)
+    page = _Page(root)
+    if trafilatura_metadata is None:
+        trafilatura_metadata = _trafilatura_metadata(html, url)
+    return _judge(page, url, trafilatura_metadata or {}, html)
+
+
+def _trafilatura_metadata(html: str, url: str) -> dict[str, Any]:
+    """trafilatura's own metadata pass, for callers that did not run trafilatura (adds its date search)."""
+    try:
+        from trafilatura.metadata import extract_metadata
+
+        doc = extract_metadata(html, default_url=url)
+    except Exception:  # trafilatura is a best-effort extra source here, never a reason to fail
+        return {}
+    return {k: getattr(doc, k, None) for k in ("title", "author", "date", "sitename", "description", "language")}
+
+
+def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetadata:
+    out = PageMetadata()
+    host = (urlsplit(url).hostname or "").lower() if url else ""
+    objects = jsonld.parse_scripts(page.scripts)
+    ids = jsonld.index_by_id(objects)
+    main = jsonld.main_object(objects)
+
+    def add(name: str, value: Any, origin: str) -> None:
+        out.add_candidate(name, value, origin)
+
+    # --- site name and publisher (needed as evidence for titles and authors) ---
+    # A journal or proceedings is the container of a paper; the site's name is the container of a web page.
+    for key, origin in (("citation_journal_title", CIT), ("citation_conference_title", CIT),
+                        ("citation_inbook_title", CIT), ("prism.publicationname", DC)):
+        for v in page.get(key):
+            add("container_title", v, origin)
+    for v in page.get("og:site_name"):
+        add("container_title", _site_name(v, host), OG)
+    publishers: list[tuple[str, str]] = [(v, CIT) for v in page.get("citation_publisher")]
+    publishers += [(v, DC) for v in page.get("dc.publisher", "dcterms.publisher")]
+    if main is not None:
+        for name, _org in jsonld.person_names(main.get("publisher"), ids):
+            publishers.append((name, LD))
+        part_of = jsonld.resolve(main.get("isPartOf"), ids)
+        part_name = jsonld.text_of(part_of) if isinstance(part_of, dict | list) else None
+        if part_name and not (isinstance(part_of, dict) and jsonld.has_type(part_of, jsonld.PAGE_TYPES)):
+            add("container_title", part_name, LD)
+    for obj in objects:
+        if jsonld.has_type(obj, ("WebSite",)):
+            name = jsonld.text_of(obj.get("name"))
+            if name:
+                add("container_title", name, LD)
+    for name, origin in publishers:
+        add("publisher", name, origin)
+        add("container_title", name, origin)
+    # Some sites (and trafilatura, falling back) give the page's title as the site's name.
+    page_titles = {name_key(t) for t in [*page.get("og:title", "twitter:title"), page.title or "",
+                                          str(traf.get("title") or "")]}
+    for v in page.get("application-name"):
+        if name_key(v) not in page_titles:  # some sites put the page's title there
+            add("container_title", _site_name(v, host), META)
+    if traf.get("sitename") and name_key(str(traf["sitename"])) not in page_titles:
+        sitename = str(traf["sitename"])
+        add("container_title", _readable_host(sitename) if re.fullmatch(r"[\w.-]+\.[a-z]{2,}", sitename)
+            else _site_name(sitename, host), TRAF)
+    sites = [v for v, _ in out.candidates.get("container_title", []) if isinstance(v, str)]
+    site_names = [s for s in sites if 2 < len(s) < 80]
+
+    # --- title ---
+    raw_titles: list[tuple[str, str]] = [(v, CIT) for v in page.get("citation_title")]
+    if main is not None:
+        for key in ("headline", "name"):
+            got = jsonld.text_of(main.get(key))
+            if got:
+                raw_titles.append((got, LD))
+                break
+    raw_titles += [(v, OG) for v in page.get("og:title", "twitter:title")]
+    raw_titles += [(v, DC) for v in page.get("dc.title", "dcterms.title")]
+    raw_titles += [(v, META) for v in page.get("title", "sailthru.title", "parsely-title")]
+    if page.title:
+        raw_titles.append((page.title, META))
+    if traf.get("title"):
+        raw_titles.append((traf["title"], TRAF))
+    if page.h1:
+        raw_titles.append((page.h1, TEXT))
+    _titles(out, raw_titles, page, site_names, host)
+
+    # --- authors ---
+    _authors(page, main, ids, traf, site_names, add)
+
+    # --- dates: publication first, then creation, then online/modified ---
+    zones: dict[str, bool] = {}
+
+    def add_date(raw: str | None, origin: str) -> None:
+        day = parse_date(raw)
+        _note_zone(zones, raw, day)
+        add("issued", day, origin)
+
+    for v in page.get("citation_publication_date", "citation_date", "citation_cover_date", "citation_year"):
+        add_date(v, CIT)
+    if main is not None:
+        for key in ("datePublished", "dateCreated"):
+            add_date(jsonld.text_of(main.get(key)), LD)
+    for v in page.get("article:published_time", "og:published_time", "article:published"):
+        add_date(v, OG)
+    for v in page.get("dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dc.date.created",
+                      "dcterms.created", "prism.publicationdate"):
+        add_date(v, DC)
+    for v in page.get("datepublished", "date", "pubdate", "publishdate", "publish-date", "publish_date",
+                      "sailthru.date", "parsely-pub-date", "article.published", "article_date_original",
+                      "original-publish-date", "dc.date.published", "og:article:published_time",
+                      "date_published", "publication_date", "published-date", "cxenseparse:recs:publishtime"):
+        add_date(v, META)
+    for v in page.microdata.get("datepublished", []):
+        add_date(v, META)
+    for v in page.get("citation_online_date"):
+        add_date(v, CIT)
+    # trafilatura's date search falls back to a year's 1 January (copyright lines); a date printed next to the
+    # headline is better evidence then.
+    traf_date = parse_date(traf.get("date")) if traf.get("date") else None
+    text_date = _text_date(page)
+    if traf_date and traf_date.endswith("-01-01"):
+        add("issued", text_date, TEXT)
+    add("issued", traf_date, TRAF)
+    add("issued", text_date, TEXT)
+    if main is not None:
+        add_date(jsonld.text_of(main.get("dateModified")), LD)
+    for v in page.get("article:modified_time", "og:updated_time", "dcterms.modified", "last-modified"):
+        add_date(v, OG)
+
+    # --- language ---
+    for key, origin in (("citation_language", CIT), ("dc.language", DC), ("dcterms.language", DC)):
+        for v in page.get(key):
+            add("language", normalize_language(v), origin)
+    add("language", normalize_language(page.lang), META)
+    if main is not None:
+        add("language", normalize_language(jsonld.text_of(main.get("inLanguage"))), LD)
+    for v in page.get("content-language", "language"):
+        add("language", normalize_language(v), META)
+    for v in page.get("og:locale"):
+        add("language", normalize_language(v), OG)
+    if traf.get("language"):
+        add("language", normalize_language(traf["language"]), TRAF)
+
+    # --- identifiers ---
+    for key, origin in (("citation_doi", CIT), ("bepress_citation_doi", CIT), ("prism.doi", DC),
+                        ("dc.identifier", DC), ("dcterms.identifier", DC), ("dc.identifier.doi", DC),
+                        ("doi", META), ("citation_id", CIT)):
+        for v in page.get(key):
+            add("doi", normalize_doi(v), origin)
+    if main is not None:
+        for key in ("identifier", "sameAs", "@id", "url"):
+            value = main.get(key)
+            for v in value if isinstance(value, list) else [value]:
+                text = jsonld.text_of(v) if not isinstance(v, dict) else jsonld.text_of(v.get("value") or v)
+                if text and "10." in text:
+                    add("doi", normalize_doi(text), LD)
+    canonical = (page.links.get("canonical") or [None])[0] or page.first("og:url")
+    for u, origin in ((url, META), (canonical, META), (page.first("citation_abstract_html_url"), CIT)):
+        add("doi", doi_from_url(u), origin)
+    if not out.candidates.get("doi"):
+        add("doi", _doi_near_title(page, html, [v for v, _ in out.candidates.get("title", [])]), TEXT)
+    for v in page.get("citation_arxiv_id"):
+        add("archive_id", normalize_arxiv(v), CIT)
+    for u in (url, canonical):
+        add("archive_id", arxiv_from_url(u), META)
+    for doi, _ in out.candidates.get("doi", []):
+        add("archive_id", normalize_arxiv(doi) if doi.startswith("10.48550/") else None, META)
+    if not out.candidates.get("archive_id") and (host.endswith("arxiv.org") or page.get("citation_arxiv_id")):
+        add("archive_id", arxiv_in_text(" ".join(page.get("citation_pdf_url"))), META)
+
+    # --- abstract, volume/issue/page ---
+    for key, origin in (("citation_abstract", CIT), ("dc.description", DC), ("dcterms.abstract", DC),
+                        ("og:description", OG), ("description", META), ("twitter:description", META)):
+        for v in page.get(key):
+            add("abstract", _unescape(v), origin)
+    if main is not None:
+        add("abstract", jsonld.text_of(main.get("description")), LD)
+    if traf.get("description"):
+        add("abstract", traf["description"], TRAF)
+    for v in page.get("citation_volume", "prism.volume"):
+        add("volume", v, CIT)
+    for v in page.get("citation_issue", "prism.number"):
+        add("issue", v, CIT)
+    first, last = page.first("citation_firstpage", "prism.startingpage"), page.first("citation_lastpage")
+    if first:
+        add("page", f"{first}-{last}" if last and last != first else first, CIT)
+
+    # --- choose ---
+    _choose(out, page, site_names, host, zones)
+    out.canonical_url = canonical
+    out.pdf_url = page.first("citation_pdf_url")
+    _infer_type(out, page, main, objects, url, host)
+    return out
+
+
+def _authors(page: _Page, main: dict[str, Any] | None, ids: dict[str, Any], traf: dict[str, Any],
+             site_names: list[str], add: Any) -> None:
+    """Author candidates, one list of CSL names per source. A name equal to the site's name counts only when
+    no source names anyone else (a foundation's own blog post is by the foundation)."""
+    raw: list[tuple[list[tuple[str, bool | None, bool]], str]] = []  # ([(text, organisation, one_person)], origin)
+    raw.append(([(v, None, True) for v in page.get("citation_author", "bepress_citation_author")], CIT))
+    if main is not None:
+        raw.append(([(n, True if org else None, org) for n, org in
+                     jsonld.person_names(main.get("author") or main.get("creator"), ids)], LD))
+    raw.append(([(v, None, False) for v in page.get("dc.creator", "dcterms.creator", "dc.creator.personalname")],
+                DC))
+    og_names, og_urls = [], []
+    for v in page.get("article:author", "og:article:author"):
+        if "://" in v or v.startswith("www."):
+            og_urls.extend(u for u in re.split(r"[\s,]+", v) if u)
+        else:
+            og_names.append(v)
+    raw.append(([(v, None, False) for v in og_names], OG))
+    raw.append(([(v, None, False) for v in page.get(
+        "author", "byl", "parsely-author", "sailthru.author", "dc.contributor", "twitter:creator:name",
+        "citation_authors", "cxenseparse:author")], META))
+    # OpenGraph says article:author is a profile URL; its last path segment is often the name as a slug.
+    raw.append(([(n, False, True) for n in (_slug_name(u) for u in og_urls) if n], OG))
+    raw.append(([(v, None, False) for v in page.microdata.get("author", []) + page.microdata.get("creator", [])],
+                META))
+    if traf.get("author"):
+        raw.append(([(str(traf["author"]), None, False)], TRAF))
+    raw.append(([(v, None, True) for v in _author_links(page)], TEXT))
+    raw.append(([(v, None, False) for v in _bylines(page)], TEXT))
+
+    for sites in (site_names, []):
+        found = False
+        for items, origin in raw:
+            names: list[dict[str, str]] = []
+            for text, org, one in items:
+                for n in split_authors(_unescape(text), sites, one_person=one):
+                    names.append(to_csl_name(n, organisation=org))
+            names = _drop_companies(_dedupe_names(names))
+            if names:
+                add("author", names, origin)
+                found = True
+        if found:
+            return
+
+
+_COMPANY = re.compile(r"\b(?:inc|ltd|llc|gmbh|corp|co|plc|s\.?a|ag|k\.?k)\.?$", re.IGNORECASE)
+
+
+def _drop_companies(names: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A company ("mediagene Inc.") or an agency code ("TNN", "PTI") listed with people is a credit line or the
+    publisher, not an author."""
+    def credit(n: dict[str, str]) -> bool:
+        return "literal" in n and bool(_COMPANY.search(n["literal"]) or re.fullmatch(r"[A-Z]{2,5}", n["literal"]))
+
+    people = [n for n in names if not credit(n)]
+    return people if people else names
+
+
+def _slug_name(url: str) -> str | None:
+    """'https://www.nytimes.com/by/marc-santora' → 'Marc Santora' (2–4 alphabetic words only)."""
+    segment = urlsplit(url.strip()).path.rstrip("/").rsplit("/", 1)[-1]
+    words = segment.split("-")
+    if 2 <= len(words) <= 4 and all(w.isalpha() for w in words):
+        return " ".join(w.capitalize() if len(w) > 1 else w.upper() + "." for w in words)
+    return None
+
+
+_BYLINE = re.compile(r"^(?:by|von|par|por|di|door|text von|text|texto|texte|written by|autor|auteur|author)"
+                     r"\s*[:：]?\s+(.{3,80})$|(?:^|\s)(?:autor|autorin|author|auteur|autore|text)\s*[:：]\s*(.{3,80})$",
+                     re.IGNORECASE)
+_AUTHOR_PATH = re.compile(r"/(?:authors?|autor(?:en|in)?|auteurs?|autore|by|profiles?|writers?|"
+                          r"journalists?|contributors?)/([a-z][a-z-]+[a-z])/?$", re.IGNORECASE)
+
+
+def _author_links(page: _Page) -> list[str]:
+    """Names of the first author-profile links (href '/author/jane-doe', text 'Jane Doe'): the link text must
+    spell the slug, which keeps menus and teasers out."""
+    out: list[str] = []
+    parent: Any = _UNSET
+    for el in page.root.xpath("//a[contains(@href, '/aut') or contains(@href, '/by/') or contains(@href, '/prof')"
+                              " or contains(@href, '/writer') or contains(@href, '/journalist')"
+                              " or contains(@href, '/contributor')]"):
+        match = _AUTHOR_PATH.search(urlsplit(el.get("href")).path)
+        if not match:
+            continue
+        text = re.sub(r"\s+", " ", el.text_content()).strip()
+        if name_key(text) != match.group(1).replace("-", " ").lower():
+            continue
+        if parent is _UNSET:
+            parent = el.getparent()
+        elif el.getparent() is not parent:
+            break
+        out.append(text)
+    return out
+
+
+def _bylines(page: _Page) -> list[str]:
+    """'By Jane Doe' written in one of the first elements after the <h1>."""
+    h1 = page.h1_el
+    if h1 is None:
+        return []
+    seen = 0
+    for el in _following(h1):
+        seen += 1
+        if seen > 120:
+            break
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
+            continue
+        text = re.sub(r"\s+", " ", " ".join(el.itertext())).strip()
+        if len(text) > 100:
+            continue
+        match = _BYLINE.search(text)
+        if match:
+            return [re.split(r"\s+(?:[|•·,]|on|am|le|el|\d|\w+\s*:)", match.group(1) or match.group(2))[0]]
+    return []
+
+
+_YEARISH = re.compile(r"(?:19|20)\d\d")
+
+
+def _text_date(page: _Page) -> str | None:
+    """The first full date in a <time datetime> or a short text within the elements after the <h1>."""
+    if page.h1_el is None:
+        return None
+    for seen, el in enumerate(_following(page.h1_el)):
+        if seen > 150:
+            break
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
+            continue
+        value = el.get("datetime")
+        if not value:
+            text = (el.text or "").strip()
+            if not text or len(text) > 60 or not _YEARISH.search(text):
+                continue
+            value = text
+        got = parse_date(value)
+        if got and len(got) == 10:
+            return got
+    return None
+
+
+def _following(el: Any) -> Any:
+    """Elements after `el` in document order."""
+    node = el
+    while node is not None:
+        for sib in node.itersiblings():
+            yield sib
+            yield from sib.iterdescendants()
+        node = node.getparent()
+
+
+_ID_LIKE = re.compile(r"^[\w-]*\d[\w-]*$")
+# Navigation words that an <h1> or a <title> holds on pages whose headline is elsewhere.
+_SECTION_WORDS = frozenset(
+    [
+        "news", "blog", "home", "homepage", "article", "articles", "aktuelles", "actualités", "actualites",
+        "noticias", "nachrichten", "startseite", "accueil", "inicio", "notizie", "press", "menu", "search",
+        "suche"
+    ]
+)
+_SEP = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/|:)\s+|\s*[|｜：_:]\s*")
+
+
+def _titles(out: PageMetadata, raw: list[tuple[str, str]], page: _Page, site_names: list[str], host: str) -> None:
+    """Title candidates, best first. Social titles (og:title, JSON-LD headline) are sometimes rewritten for
+    sharing, and the <h1> is what readers see; so each candidate is ranked by the sources that support it: the
+    same title, or a longer one that holds it as a separated part ('Title | Section', 'Kicker: Title'). The
+    <h1> weighs 2.5 (more than two copies of a social title), a `citation_title` wins outright (it is written
+    for citation); ties keep source order."""
+    # An <h1> or trafilatura title that is the short last part of a multi-part <title> is the site's name
+    # (a logo in an <h1>): "Long headline_Section_SiteName".
+    parts = [p.strip() for p in _SEP.split(page.title or "") if p.strip()]
+    if len(parts) >= 2 and len(parts[-1]) < len(parts[0]):
+        last = name_key(parts[-1])
+        site_names = [*site_names, *(v.strip() for v, o in raw if o in (TEXT, TRAF) and name_key(v) == last)]
+    cleaned: list[tuple[str, str]] = []
+    for value, origin in raw:
+        title = clean_title(_unescape(value), site_names, host)
+        if (title and not _is_site_title(title, site_names) and not _ID_LIKE.match(title) and len(title) < 400
+                and name_key(title) not in _SECTION_WORDS):
+            cleaned.append((title, origin))
+    if not cleaned:
+        return
+    keys = [name_key(t) for t, _ in cleaned]
+    weights = [10.0 if o == CIT else 2.5 if o == TEXT else 1.0 for _, o in cleaned]
+
+    folded = [re.sub(r"\s+", " ", t).casefold() for t, _ in cleaned]
+
+    def holds(j: int, i: int) -> bool:
+        """Does candidate j support candidate i: the same title, or i as a separated part of j?"""
+        if keys[j] == keys[i]:
+            return True
+        longer, part = folded[j], folded[i]
+        if len(part) < 12 or len(part) >= len(longer):
+            return False
+        if longer.startswith(part):
+            return longer[len(part):].lstrip()[:1] in "|-–—:·(_｜：[/"
+        if longer.endswith(part):
+            return longer[: -len(part)].rstrip()[-1:] in "|-–—:·)_｜：]/"
+        return False
+
+    def support(i: int) -> float:
+        # Copies of one value in one family of sources (og:title and twitter:title) count once.
+        voters = {(keys[j], cleaned[j][1]): w for j, w in enumerate(weights) if holds(j, i)}
+        votes = sum(voters.values())
+        return votes - i / 100
+
+    order = sorted(range(len(cleaned)), key=support, reverse=True)
+    for i in order:
+        out.add_candidate("title", cleaned[i][0], cleaned[i][1])
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for n in names:
+        if name_key(n) not in seen:
+            seen.add(name_key(n))
+            out.append(n)
+    return out
+
+
+def _dedupe_names(names: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen: set[str] = set()
+    out = []
+    for n in names:
+        key = name_key(" ".join(n.values()))
+        if key not in seen:
+            seen.add(key)
+            out.append(n)
+    return out
+
+
+def _choose(out: PageMetadata, page: _Page, site_names: list[str], host: str, zones: dict[str, bool]) -> None:
+    cands = out.candidates
+    for name in ("title", "issued", "language", "doi", "archive_id", "publisher", "abstract", "volume",
+                 "issue", "page", "container_title"):
+        if cands.get(name):
+            out.fields[name] = cands[name][0]
+    authors = cands.get("author", [])
+    if authors:
+        out.fields["author"] = _pick_authors(authors)
+    issued = _pick_date(cands.get("issued", []), zones)
+    if issued:
+        out.fields["issued"] = issued
+    if "container_title" not in out.fields and host:
+        out.fields["container_title"] = (_readable_host(host), META)
+
+
+def _pick_authors(lists: list[tuple[list[dict[str, str]], str]]) -> tuple[list[dict[str, str]], str]:
+    """The first source's list, unless it names only an organisation (often the site) and a later source names
+    people."""
+    first = lists[0]
+    if all("literal" in n and is_organisation(n["literal"]) for n in first[0]):
+        for names, origin in lists[1:]:
+            if any("family" in n for n in names):
+                return names, origin
+    return first
+
+
+def _pick_date(cands: list[tuple[str, str]], local: dict[str, bool]) -> tuple[str, str] | None:
+    """The first date, refined: a partial date ('2024-06') takes a day within it from a later source; a UTC
+    instant gives way to the same moment written with the publisher's own offset, whose calendar day is the one
+    the page shows."""
+    if not cands:
+        return None
+    first = cands[0]
+    if len(first[0]) < 10:
+        days = [(v, o) for v, o in cands[1:] if len(v) == 10 and v.startswith(first[0])]
+        return days[0] if days else first
+    if local.get(first[0]) is False:
+        for value, origin in cands[1:6]:
+            if local.get(value) and len(value) == 10 and abs(_ordinal(value) - _ordinal(first[0])) <= 1:
+                return value, origin
+    return first
+
+
+def _ordinal(day: str) -> int:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(day).toordinal()
+    except ValueError:
+        return 0
+
+
+_UTC = re.compile(r"(?:Z|[+-]00:?00|GMT|UTC)$", re.IGNORECASE)
+_OFFSET = re.compile(r"T\d.*[+-]\d\d:?\d\d$")
+
+
+def _note_zone(local: dict[str, bool], raw: str | None, day: str | None) -> None:
+    """Remember whether the timestamp behind `day` was a UTC instant (False) or had a local offset (True)."""
+    if not raw or not day:
+        return
+    raw = raw.strip()
+    if _UTC.search(raw):
+        local.setdefault(day, False)
+    elif _OFFSET.search(raw):
+        local[day] = True
+
+
+def _is_site_title(title: str, site_names: list[str]) -> bool:
+    key = name_key(title)
+    return any(key == name_key(s) for s in site_names)
+
+
+_SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "or", "ne", "go"}
+
+
+def _readable_host(host: str) -> str:
+    """'www.pluralsight.com' → 'Pluralsight', 'news.bbc.co.uk' → 'BBC': the registrable name of the host."""
+    labels = [x for x in host.lower().split(".") if x]
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
+        labels = labels[:-1]
+    name = labels[-2] if len(labels) >= 2 else (labels[0] if labels else host)
+    return name.upper() if len(name) <= 3 else name[:1].upper() + name[1:]
+
+
+_CORP_SUFFIX = re.compile(r",?\s+(?:Inc|Ltd|LLC|GmbH|Corp|Corporation|Limited|PLC)\.?$", re.IGNORECASE)
+
+
+def _site_name(value: str, host: str) -> str:
+    """A site name without a corporate suffix ('Spiceworks Inc') or a tagline after the name when the name is
+    the host's ('Aktuálně.cz - Víte, co se právě děje')."""
+    value = _CORP_SUFFIX.sub("", re.sub(r"\s+", " ", value).strip())
+    parts = re.split(r"\s+[-–—|:]\s+", value)
+    if len(parts) > 1 and host:
+        label = name_key(_readable_host(host))
+        for part in parts:
+            if label and label.replace(" ", "") in name_key(part).replace(" ", ""):
+                return part
+    return value
+
+
+_DOI_LABEL = re.compile(r"(?:doi\s*[:.]?\s*|doi\.org/)(10\.\d{4,9}/[^\s\"'<>&]+)", re.IGNORECASE)
+
+
+def _doi_near_title(page: _Page, html: str, titles: list[str]) -> str | None:
+    """A DOI written with a 'doi' label or as a doi.org link within a few thousand characters after the title
+    (or the <h1>) in the page body: scholarly landing pages without meta tags print it there."""
+    body = html.find("<body")
+    body = body if body >= 0 else 0
+    for anchor in [page.h1, *titles]:
+        if not anchor:
+            continue
+        start = html.find(anchor[:30], body)
+        if start >= 0:
+            match = _DOI_LABEL.search(html, start, start + 12000)
+            return normalize_doi(match.group(1)) if match else None
+    return None
+
+
+def _unescape(text: str) -> str:
+    import html as htmlmod
+
+    return re.sub(r"\s+", " ", htmlmod.unescape(text)).strip()
+
+
+def _infer_type(out: PageMetadata, page: _Page, main: dict[str, Any] | None, objects: list[dict[str, Any]],
+                url: str, host: str) -> None:
+    """The CSL type from the evidence; its origin is the source that decided it."""
+    types = set(jsonld.types_of(main)) if main is not None else set()
+    publisher = " ".join(v for v, _ in out.candidates.get("publisher", []))
+    path = urlsplit(url).path if url else ""
+    if out.fields.get("archive_id") or re.search(r"\b(?:bio|med)rxiv\b", f"{host} {publisher}", re.IGNORECASE):
+        out.fields["type"] = ("article", CIT if page.get("citation_title") else META)
+        out.fields["genre"] = ("preprint", out.fields["type"][1])
+    elif page.get("citation_conference_title", "citation_conference"):
+        out.fields["type"] = ("paper-conference", CIT)
+    elif page.get("citation_dissertation_institution"):
+        out.fields["type"] = ("thesis", CIT)
+    elif page.get("citation_technical_report_institution", "citation_technical_report_number"):
+        out.fields["type"] = ("report", CIT)
+    elif page.get("citation_journal_title"):
+        out.fields["type"] = ("article-journal", CIT)
+    elif types & {"ScholarlyArticle", "MedicalScholarlyArticle"}:
+        out.fields["type"] = ("article-journal", LD)
+    elif types & {"NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
+                  "BackgroundNewsArticle", "ReviewNewsArticle", "LiveBlogPosting"}:
+        out.fields["type"] = ("article-newspaper", LD)
+    elif types & {"BlogPosting", "SocialMediaPosting"}:
+        out.fields["type"] = ("post-weblog", LD)
+    elif types & {"Report"}:
+        out.fields["type"] = ("report", LD)
+    elif types & {"SoftwareSourceCode"} or (host.removeprefix("www.") in _REPO_HOSTS
+                                            and len([p for p in path.split("/") if p]) >= 2):
+        out.fields["type"] = ("software", LD if "SoftwareSourceCode" in types else META)
+    elif types & {"Book"}:
+        out.fields["type"] = ("book", LD)
+    elif types & {"Thesis"}:
+        out.fields["type"] = ("thesis", LD)
+    elif types & {"Dataset"}:
+        out.fields["type"] = ("dataset", LD)
+    elif page.get("citation_title") and out.fields.get("doi"):
+        out.fields["type"] = ("article-journal", CIT)
+    elif (page.first("og:type") or "").lower() == "article":
+        site = str(out.fields.get("container_title", ("", ""))[0])
+        newsy = any(jsonld.has_type(o, ("NewsMediaOrganization",)) for o in objects) \
+            or (bool(page.get("news_keywords", "article:section", "original-source")) and bool(
+                _NEWS_WORDS.search(f"{site} {host}")))
+        if newsy:
+            out.fields["type"] = ("article-newspaper", OG)
+        elif re.search(r"(?:^|\.)blog\.|/blog/|blog", f"{host}{path}", re.IGNORECASE):
+            out.fields["type"] = ("post-weblog", OG)
+        elif types & {"Article"} or main is None:
+            out.fields["type"] = ("webpage", OG)
+    elif re.search(r"(?:^|\.)blog\.|/blogs?/", f"{host}{path}", re.IGNORECASE) and out.fields.get("issued"):
+        out.fields["type"] = ("post-weblog", META)
+    if "type" not in out.fields:
+        out.fields["type"] = ("webpage", META)
