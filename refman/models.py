@@ -61,7 +61,8 @@ class Source(SQLModel, table=True):
 
 class FieldValue(SQLModel, table=True):
     """One piece of evidence for one citation field of a source, with where it came from.
-    origin: label | page:citation | page:json-ld | page:dc | page:og | page:meta | page:trafilatura | pdf | user.
+    origin: label | page:citation | page:json-ld | page:dc | page:og | page:meta | page:text | page:trafilatura |
+    pdf | import | user.
     A `user` value is pinned: fetches never overwrite it."""
 
     __tablename__ = "field_value"

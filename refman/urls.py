@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from refman.errors import InvalidURLError
@@ -131,6 +132,7 @@ def split_web_url(raw: str) -> SplitResult:
     return parts
 
 
+@lru_cache(maxsize=65536)  # vaults cite the same URLs again and again
 def normalise_url(raw: str) -> NormalisedURL:
     """The identity of the page at `raw`: see the module docstring for the rules."""
     parts = split_web_url(raw)
