@@ -51,7 +51,46 @@ class CSLName(BaseModel):
         return f"{text}, {self.suffix}" if self.suffix else text
 
     def to_csl(self) -> dict[str, str]:
-        return self.model_dump(by_alias=True, exclude_none=True)
+        out = {}
+        for key, value in (
+            ("family", self.family), ("given", self.given), ("literal", self.literal),
+            ("non-dropping-particle", self.non_dropping_particle), ("dropping-particle", self.dropping_particle),
+            ("suffix", self.suffix),
+        ):
+            if value is not None:
+                out[key] = value
+        return out
+
+    @classmethod
+    def trusted(
+        cls, family: str | None = None, given: str | None = None, literal: str | None = None,
+        non_dropping_particle: str | None = None, dropping_particle: str | None = None, suffix: str | None = None,
+    ) -> CSLName:
+        """A name from already-clean strings, without validation (see _trusted)."""
+        return _trusted(cls, {
+            "family": family, "given": given, "literal": literal, "non_dropping_particle": non_dropping_particle,
+            "dropping_particle": dropping_particle, "suffix": suffix,
+        })
+
+
+_setattr = object.__setattr__
+_FIELDS_SETS: dict[type, set[str]] = {}
+
+
+def _trusted(cls: type[BaseModel], values: dict[str, Any]) -> Any:
+    """Build a model from values that are already clean and complete (every field present), skipping
+    validation and model_construct's per-field default handling: exports build 100,000 items and this is
+    ~5x faster. Only for plain models (no private attributes, no post-init, extra ignored)."""
+    obj = cls.__new__(cls)
+    _setattr(obj, "__dict__", values)
+    # every field is set; one shared set per class (pydantic only ever adds names that are in it already)
+    fields_set = _FIELDS_SETS.get(cls)
+    if fields_set is None:
+        fields_set = _FIELDS_SETS[cls] = set(cls.model_fields)
+    _setattr(obj, "__pydantic_fields_set__", fields_set)
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
 
 
 def iso_to_date_parts(value: str) -> list[int]:
@@ -95,6 +134,16 @@ class CitationItem(BaseModel):
             raise ValueError(f"not an ISO 8601 (partial) date: {value!r}")
         return value
 
+    @classmethod
+    def trusted(cls, **values: Any) -> CitationItem:
+        """An item from already-clean values, without validation (see _trusted); missing fields get defaults."""
+        full = dict(_ITEM_DEFAULTS)
+        full.update(values)
+        full["author"] = list(full["author"])
+        full["editor"] = list(full["editor"])
+        full["keyword"] = list(full["keyword"])
+        return _trusted(cls, full)
+
     def to_csl(self) -> dict[str, Any]:
         """CSL-JSON, valid against the official csl-data.json schema."""
         out: dict[str, Any] = {"id": self.id, "type": self.type}
@@ -127,3 +176,9 @@ class CitationItem(BaseModel):
             if value:
                 out[key] = {"date-parts": [iso_to_date_parts(value)]}
         return out
+
+
+_ITEM_DEFAULTS: dict[str, Any] = {
+    name: ([] if field.default_factory is list else field.default)
+    for name, field in CitationItem.model_fields.items()
+}

@@ -1,1 +1,136 @@
-"""Commands of this feature are registered on refman.cli.common.app here."""
+"""`refman export`, `refman cite` and `refman rekey`: the citation commands (library: refman.citation)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from refman.cli.common import app, emit_json, handle_errors, options
+
+_REFS = typer.Argument(None, help="Source ids, citation keys (any case) or URLs.", show_default=False)
+_TAG = typer.Option(None, "--tag", "-t", help="Sources with this tag (repeatable).", show_default=False)
+_CITED_IN = typer.Option(
+    None, "--cited-in", metavar="NOTE",
+    help="The sources a note cites, in order of first appearance (path relative to the vault root, a unique "
+    "suffix of one, or a folder).",
+)
+_QUERY = typer.Option(None, "--query", "-q", help="Sources matching a search query.")
+_OUTPUT = typer.Option(None, "--output", "-o", help="Write to FILE atomically instead of stdout.", metavar="FILE")
+
+
+def _selection(refs: list[str] | None, tag: list[str] | None, cited_in: str | None, query: str | None,
+               all_: bool = False):  # type: ignore[no-untyped-def]
+    from refman.citation.selection import Selection
+
+    return Selection(refs=refs or [], tags=tag or [], cited_in=cited_in, query=query, all=all_)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from refman.citation.export import atomic_write
+
+    atomic_write(output, text)
+
+
+@app.command("export")
+@handle_errors
+def export_command(
+    refs: list[str] | None = _REFS,
+    fmt: str = typer.Option("biblatex", "--format", "-f", help="biblatex | bibtex | csljson | ris | markdown."),
+    tag: list[str] | None = _TAG,
+    cited_in: str | None = _CITED_IN,
+    query: str | None = _QUERY,
+    all_: bool = typer.Option(False, "--all", help="Every source (the default when nothing is selected)."),
+    ascii_: bool | None = typer.Option(
+        None, "--ascii/--utf8", help="LaTeX-escaped accents (default for bibtex) or UTF-8 (default for biblatex)."
+    ),
+    output: Path | None = _OUTPUT,
+) -> None:
+    """Export citations. Entries are sorted by citation key, except with --cited-in alone (the note's order)
+    or explicit ids/keys alone (the order given). Same catalog, same bytes."""
+    from refman.citation.export import EXPORT_FORMATS, render_export, selected_items
+    from refman.errors import UsageError
+    from refman.store import connect
+
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    conn = connect(options.db_path)
+    try:
+        items = selected_items(conn, _selection(refs, tag, cited_in, query, all_))
+    finally:
+        conn.close()
+    _write(render_export(items, fmt, ascii_), output)
+
+
+@app.command("cite")
+@handle_errors
+def cite_command(
+    refs: list[str] | None = _REFS,
+    style: str = typer.Option(
+        "apa", "--style", "-s", help="apa | chicago-author-date | ieee | mla, or the path of a .csl file."
+    ),
+    fmt: str = typer.Option("text", "--format", "-f", help="text | html | markdown."),
+    tag: list[str] | None = _TAG,
+    cited_in: str | None = _CITED_IN,
+    query: str | None = _QUERY,
+    output: Path | None = _OUTPUT,
+) -> None:
+    """Formatted references (citeproc-py with the shipped CSL styles)."""
+    from refman.citation.export import selected_items
+    from refman.citation.styles import render
+    from refman.errors import UsageError
+    from refman.store import connect
+
+    sel = _selection(refs, tag, cited_in, query)
+    if sel.empty:
+        raise UsageError("say what to cite: ids, citation keys or URLs, --tag, --cited-in or --query")
+    conn = connect(options.db_path)
+    try:
+        items = selected_items(conn, sel, default_all=False)
+    finally:
+        conn.close()
+    _write(render(items, style, fmt), output)
+
+
+@app.command("rekey")
+@handle_errors
+def rekey_command(
+    refs: list[str] | None = _REFS,
+    tag: list[str] | None = _TAG,
+    cited_in: str | None = _CITED_IN,
+    query: str | None = _QUERY,
+    all_: bool = typer.Option(False, "--all", help="Recompute every source's key."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show what would change; change nothing."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Recompute citation keys on request (keys never change by themselves). Prints `old → new`."""
+    from refman.citation.keys import rekey
+    from refman.citation.selection import resolve
+    from refman.errors import UsageError
+    from refman.store import connect
+
+    sel = _selection(refs, tag, cited_in, query, all_)
+    if sel.empty:
+        raise UsageError("say which keys to recompute: ids, keys or URLs, --tag, --cited-in, --query or --all")
+    conn = connect(options.db_path)
+    try:
+        ids = None if all_ else resolve(conn, sel, default_all=False)
+        results = rekey(conn, ids, dry_run=dry_run)
+    finally:
+        conn.close()
+    if json_out:
+        emit_json({
+            "dry_run": dry_run,
+            "changes": [{"id": r.source_id, "old": r.old, "new": r.new, "changed": r.changed} for r in results],
+        })
+        return
+    changed = [r for r in results if r.changed]
+    for r in changed:
+        typer.echo(f"{r.source_id}\t{r.old or '-'} → {r.new}")
+    verb = "would change" if dry_run else "changed"
+    typer.echo(f"{len(changed)} of {len(results)} keys {verb}", err=True)

@@ -1,0 +1,364 @@
+"""Citation keys: readable, ASCII, unique (case-insensitively), and stable.
+
+The default key is Better BibTeX's `[auth:lower][year][shorttitle3]`, e.g. `myers2024riseaidata`:
+- auth: the first author's family name; an organisation (literal name) gives its first significant word; with no
+  author, the publisher, else the site (container-title), else the host's name (`nytimes` for www.nytimes.com);
+- year: the year issued, omitted when unknown;
+- shorttitle3: the first three significant title words (stop words skipped); a run of Chinese characters counts as
+  one word and gives the pinyin of at most its first four characters;
+- accents are folded (NFKD), Chinese is transliterated with pypinyin, everything else non-ASCII is dropped; the
+  key is lower-case `[a-z0-9]`, at most 30 characters before a clash suffix (`ref` when nothing is left);
+- clashes with any existing key (compared case-insensitively) get a suffix: a, b, … z, aa, ab, ….
+
+Stability: a key is stored in `source.citekey` the first time it is needed (export, cite, show) and is never
+recomputed by itself; only `rekey` (on request) and `pin_citekey` (the user's own key) change a stored key."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from refman.citation.item import CitationItem
+from refman.errors import NotFoundError, UsageError
+
+MAX_BASE = 30
+MAX_AUTH = 16
+STOP_WORDS = frozenset(
+    [
+        "a", "an", "the", "of", "on", "in", "and", "for", "to", "with", "at", "by", "from", "as", "or",
+        "but", "nor", "vs", "via", "into", "onto", "over", "under", "about", "is", "are", "was", "be",
+        "been", "being", "it", "its", "this", "that", "these", "those", "your", "our", "my", "their", "his",
+        "her", "what", "why", "how", "when", "where", "who", "which", "do", "does", "did", "can", "will",
+        "not", "no", "yes", "than", "then", "so", "up", "out", "off", "de", "la", "le", "les", "des", "du",
+        "el", "los", "las", "der", "die", "das", "und", "von", "zu",
+    ]
+)
+_ORG_STOP = STOP_WORDS | {"inc", "ltd", "llc", "co", "corp", "gmbh", "team", "blog", "news", "official"}
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+(?:['’][^\W_]+)*")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_PINNED = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:.+\-]*$")
+_SECOND_LEVEL = {"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go"}
+
+
+@lru_cache(maxsize=4096)
+def _pinyin(text: str) -> str:
+    from pypinyin import lazy_pinyin  # imported lazily: loading its dictionary takes ~0.3 s
+
+    return "".join(lazy_pinyin(text))
+
+
+@lru_cache(maxsize=65536)  # names and title words repeat across a catalog
+def fold(text: str) -> str:
+    """ASCII lower-case letters and digits only: accents folded, Chinese as pinyin, the rest dropped."""
+    if text.isascii():
+        return _NOT_ALNUM.sub("", text.lower())
+    if _HAN.search(text):
+        text = _HAN.sub(lambda m: _pinyin(m.group(0)), text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    special = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+    out = []
+    for ch in decomposed.lower():
+        if ch.isascii():
+            if ch.isalnum():
+                out.append(ch)
+        elif ch in special:
+            out.append(special[ch])
+    return "".join(out)
+
+
+def _words(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def _first_significant(text: str, stop: frozenset[str] | set[str] = _ORG_STOP) -> str:
+    for word in _words(text):
+        if _HAN.fullmatch(word):
+            return fold(word[:4])
+        folded = fold(word)
+        if folded and folded not in stop:
+            return folded
+    return fold(text)
+
+
+def _host_name(url: str | None) -> str:
+    host = (urlsplit(url or "").hostname or "").removeprefix("www.")
+    labels = [label for label in host.split(".") if label]
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
+        return fold(labels[-3])
+    if len(labels) >= 2:
+        return fold(labels[-2])
+    return fold(host)
+
+
+def auth_part(item: CitationItem) -> str:
+    if item.author:
+        first = item.author[0]
+        if first.family:
+            family = first.family
+            if first.non_dropping_particle:
+                family = f"{first.non_dropping_particle}{family}"
+            return fold(family)[:MAX_AUTH]
+        if first.literal:
+            return _first_significant(first.literal)[:MAX_AUTH]
+    for org in (item.publisher, item.container_title):
+        if org and _first_significant(org):
+            return _first_significant(org)[:MAX_AUTH]
+    return _host_name(item.URL)[:MAX_AUTH]
+
+
+def title_words(title: str | None, count: int = 3) -> list[str]:
+    parts: list[str] = []
+    words = 0
+    for word in _words(title or ""):
+        if words >= count:
+            break
+        if _HAN.fullmatch(word):
+            parts.append(fold(word[:4]))
+            words += 2  # a Chinese phrase stands for about two English words
+            continue
+        folded = fold(word)
+        if folded and folded not in STOP_WORDS:
+            parts.append(folded)
+            words += 1
+    return parts
+
+
+def base_key(item: CitationItem) -> str:
+    """The key an item would get with no clash (without suffix). Title words that do not fit in MAX_BASE are
+    left out whole (only a first word that alone is too long is cut)."""
+    key = auth_part(item) + (item.issued[:4] if item.issued else "")
+    for i, word in enumerate(title_words(item.title)):
+        if len(key) + len(word) > MAX_BASE:
+            if i == 0:
+                key += word[: max(0, MAX_BASE - len(key))]
+            break
+        key += word
+    return key or "ref"
+
+
+def suffixes() -> Iterable[str]:
+    """'', 'a' … 'z', 'aa' … 'az', 'ba' … (spreadsheet-column order)."""
+    yield ""
+    n = 1
+    while True:
+        value, out = n, ""
+        while value:
+            value, rem = divmod(value - 1, 26)
+            out = chr(97 + rem) + out
+        yield out
+        n += 1
+
+
+def unique_key(base: str, taken: set[str]) -> str:
+    """The first free `base + suffix`; `taken` holds lower-cased keys and is updated."""
+    for suffix in suffixes():
+        candidate = base + suffix
+        if candidate.lower() not in taken:
+            taken.add(candidate.lower())
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def _taken(conn: sqlite3.Connection) -> set[str]:
+    return {row[0].lower() for row in conn.execute("SELECT citekey FROM source WHERE citekey IS NOT NULL")}
+
+
+def ensure_citekeys(
+    conn: sqlite3.Connection,
+    source_ids: Sequence[int] | None = None,
+    items: Mapping[int, CitationItem] | None = None,
+) -> dict[int, str]:
+    """Give every source in `source_ids` (None: every source) that has no citation key its default key, store
+    it, and return {source id: key} for all of them (existing keys included, unknown ids left out). Existing
+    keys are never changed. One short write transaction; only a read when all keys exist. `items` may hold
+    already-built items of these sources (refman.citation.build) so that they are not read twice."""
+    from refman.citation.build import _select, load_items
+
+    rows = _select(conn, "SELECT id, citekey FROM source WHERE {where}", "id", source_ids)
+    keys = {row[0]: row[1] for row in rows}
+    missing = [sid for sid, key in keys.items() if key is None]
+    if not missing:
+        return keys
+    own_tx = not conn.in_transaction
+    if own_tx:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read inside the write lock: another process may have assigned keys meanwhile.
+        taken = _taken(conn)
+        fresh = _select(conn, "SELECT id FROM source WHERE citekey IS NULL AND {where}", "id", sorted(missing))
+        todo = sorted(row[0] for row in fresh)
+        updates: list[tuple[str, int]] = []
+        known = items or {}
+        unknown = [sid for sid in todo if sid not in known]
+        built = dict(load_items(conn, unknown)) if unknown else {}
+        for sid in todo:
+            item = known.get(sid) or built.get(sid)
+            if item is None:
+                continue
+            key = unique_key(base_key(item), taken)
+            updates.append((key, sid))
+            keys[sid] = key
+        conn.executemany("UPDATE source SET citekey = ? WHERE id = ?", updates)
+        if own_tx:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own_tx and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    if len(todo) != len(missing):  # keys someone else assigned while we waited
+        for row in _select(conn, "SELECT id, citekey FROM source WHERE {where}", "id", missing):
+            keys[row[0]] = row[1]
+    return keys
+
+
+def validate_citekey(key: str) -> str:
+    """A user's key must be ASCII, safe in BibTeX and pandoc (`[A-Za-z0-9_][A-Za-z0-9_:.+-]*`), not all digits
+    (it would read as a source id) and at most 100 characters."""
+    key = key.strip()
+    if not key:
+        raise UsageError("a citation key cannot be empty")
+    if len(key) > 100:
+        raise UsageError("a citation key has at most 100 characters")
+    if not _PINNED.match(key):
+        raise UsageError(
+            f"citation key {key!r} may only contain ASCII letters, digits and _ : . + - "
+            "(and must start with a letter, digit or _)"
+        )
+    if key.isdigit():
+        raise UsageError(f"citation key {key!r} is all digits and would read as a source id")
+    return key
+
+
+def citekey_is_free(conn: sqlite3.Connection, key: str, source_id: int | None = None) -> bool:
+    """Is `key` a valid citation key (validate_citekey) that no source (other than `source_id`) uses,
+    compared case-insensitively? For imports that keep incoming keys where free."""
+    try:
+        key = validate_citekey(key)
+    except UsageError:
+        return False
+    row = conn.execute(
+        "SELECT id FROM source WHERE citekey = ? COLLATE NOCASE AND id IS NOT ?", (key, source_id)
+    ).fetchone()
+    return row is None
+
+
+def pin_citekey(conn: sqlite3.Connection, source_id: int, key: str) -> str:
+    """Set a source's citation key to the user's `key` (validated, unique case-insensitively among the other
+    sources). Returns the stored key. Raises UsageError (bad or taken key) or NotFoundError (no such source)."""
+    key = validate_citekey(key)
+    if conn.execute("SELECT 1 FROM source WHERE id = ?", (source_id,)).fetchone() is None:
+        raise NotFoundError(f"no source with id {source_id}")
+    other = conn.execute(
+        "SELECT id FROM source WHERE citekey = ? COLLATE NOCASE AND id != ?", (key, source_id)
+    ).fetchone()
+    if other is not None:
+        raise UsageError(f"citation key {key!r} is already used by source {other[0]}")
+    try:
+        conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, source_id))
+    except sqlite3.IntegrityError as exc:  # a concurrent writer took it between the check and the update
+        raise UsageError(f"citation key {key!r} is already used") from exc
+    return key
+
+
+def claim_citekey(conn: sqlite3.Connection, source_id: int, wanted: str | None) -> str | None:
+    """For imports: keep an incoming key (e.g. from Better BibTeX) when it is valid and free, else leave the
+    source without a key (it gets the default one when first needed). Returns the key stored, or None.
+    Never changes a key the source already has."""
+    if not wanted:
+        return None
+    row = conn.execute("SELECT citekey FROM source WHERE id = ?", (source_id,)).fetchone()
+    if row is None or row[0]:
+        return row[0] if row else None
+    try:
+        return pin_citekey(conn, source_id, wanted)
+    except UsageError:
+        return None
+
+
+@dataclass(frozen=True)
+class Rekey:
+    source_id: int
+    old: str | None
+    new: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+def rekey(conn: sqlite3.Connection, source_ids: Sequence[int] | None = None, dry_run: bool = False) -> list[Rekey]:
+    """Recompute the default key of `source_ids` (None: all), ignoring their current keys, and store the new
+    ones unless `dry_run`. Keys of other sources are kept and still count as taken. Returns one Rekey per
+    source, in id order."""
+    from refman.citation.build import load_items
+
+    own_tx = not conn.in_transaction and not dry_run
+    if own_tx:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        items = load_items(conn, None if source_ids is None else sorted(set(source_ids)))
+        old = {sid: (item.id if not item.id.startswith("source-") else None) for sid, item in items}
+        mine = {k.lower() for k in old.values() if k}
+        taken = _taken(conn) - mine
+        results: list[Rekey] = []
+        # A source whose current key is still its default keeps it: reserve those first so that rekeying
+        # never shuffles suffixes between unchanged sources.
+        bases = {sid: base_key(item) for sid, item in items}
+        keep = {sid for sid, _ in items if old[sid] and _is_variant(old[sid], bases[sid])}
+        for sid in sorted(keep):
+            taken.add(old[sid].lower())  # type: ignore[union-attr]
+        for sid, _item in items:
+            new = old[sid] if sid in keep else unique_key(bases[sid], taken)
+            results.append(Rekey(sid, old[sid], new))  # type: ignore[arg-type]
+        if not dry_run:
+            changed = [r for r in results if r.changed]
+            # Two passes so that swapping keys between selected sources never trips the UNIQUE constraint.
+            conn.executemany("UPDATE source SET citekey = NULL WHERE id = ?", [(r.source_id,) for r in changed])
+            conn.executemany("UPDATE source SET citekey = ? WHERE id = ?", [(r.new, r.source_id) for r in changed])
+        if own_tx:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own_tx and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _is_variant(key: str, base: str) -> bool:
+    """Is `key` the default key `base` with a clash suffix (or none)?"""
+    return key.lower().startswith(base) and re.fullmatch(r"[a-z]{0,2}", key.lower()[len(base) :]) is not None
+
+
+def resolve_source(conn: sqlite3.Connection, ref: str) -> int:
+    """A source id from an id, a citation key (case-insensitive) or a URL (as written or normalised).
+    Raises NotFoundError."""
+    ref = ref.strip()
+    if ref.isdigit():
+        row = conn.execute("SELECT id FROM source WHERE id = ?", (int(ref),)).fetchone()
+        if row:
+            return int(row[0])
+        raise NotFoundError(f"no source with id {ref}")
+    if "://" in ref:
+        from refman.urls import normalise_url
+
+        try:
+            url = normalise_url(ref).url
+        except Exception:
+            url = ref
+        row = conn.execute(
+            "SELECT id FROM source WHERE url = ? OR url = ? OR url_as_written = ? ORDER BY id LIMIT 1",
+            (url, ref, ref),
+        ).fetchone()
+        if row:
+            return int(row[0])
+        raise NotFoundError(f"no source with URL {ref}")
+    row = conn.execute("SELECT id FROM source WHERE citekey = ? COLLATE NOCASE", (ref,)).fetchone()
+    if row:
+        return int(row[0])
+    raise NotFoundError(f"no source with id, citation key or URL {ref!r}")

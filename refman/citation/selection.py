@@ -1,0 +1,120 @@
+"""Which sources an export or a cite covers, and in which order.
+
+Selectors (combined as a union, duplicates dropped):
+- references: source ids, citation keys (case-insensitive) or URLs, as refman.citation.keys.resolve_source;
+- `tags`: sources carrying any of the tags;
+- `cited_in`: the sources a note cites, in order of first appearance (mention.ordinal). NOTE is a path relative
+  to the imported vault root as stored in note.path (an absolute path `root/path` works too), or a unique suffix
+  of one (`GPU Market.md`); a folder prefix (`notes/`) takes every note under it, in path order;
+- `query`: the search syntax of refman.search (all hits);
+- nothing at all: every source, when `default_all`.
+
+Order: by citation key (case-insensitive; ties by id) — except when the only selector is `cited_in` (the note's
+order) or explicit references (the order given), so that numbered styles such as IEEE number as the user asked."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from refman.errors import NotFoundError, UsageError
+
+
+@dataclass
+class Selection:
+    refs: Sequence[str] = ()
+    tags: Sequence[str] = ()
+    cited_in: str | None = None
+    query: str | None = None
+    all: bool = False
+
+    used: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.refs or self.tags or self.cited_in or self.query or self.all)
+
+
+def notes_for(conn: sqlite3.Connection, note: str) -> list[int]:
+    """Note ids for NOTE (see the module docstring), in path order. Raises NotFoundError or UsageError."""
+    wanted = note.strip().replace("\\", "/")
+    while wanted.startswith("./"):
+        wanted = wanted[2:]
+    rows = conn.execute("SELECT id, root, path FROM note ORDER BY path, root, id").fetchall()
+    absolute = os.path.abspath(os.path.expanduser(note)).replace("\\", "/")
+
+    def full(root: str, path: str) -> str:
+        return root.rstrip("/") + "/" + path
+
+    exact = [r[0] for r in rows if r[2] == wanted or full(r[1], r[2]) == absolute]
+    if exact:
+        return exact
+    folder = wanted.rstrip("/")
+    under = [
+        r[0] for r in rows
+        if folder and (r[2].startswith(folder + "/") or full(r[1], r[2]).startswith(absolute.rstrip("/") + "/"))
+    ]
+    if under:
+        return under
+    suffix = [r for r in rows if r[2].endswith("/" + wanted)]
+    if len(suffix) == 1:
+        return [suffix[0][0]]
+    if len(suffix) > 1:
+        shown = ", ".join(r[2] for r in suffix[:5])
+        raise UsageError(f"--cited-in {note!r} matches {len(suffix)} notes ({shown}…): give more of the path")
+    raise NotFoundError(f"no imported note matches {note!r}")
+
+
+def cited_in(conn: sqlite3.Connection, note: str) -> list[int]:
+    """Source ids the note(s) cite, in order of first appearance."""
+    order: dict[int, None] = {}
+    for note_id in notes_for(conn, note):
+        for (sid,) in conn.execute(
+            "SELECT source_id FROM mention WHERE note_id = ? ORDER BY ordinal, id", (note_id,)
+        ):
+            order.setdefault(sid, None)
+    return list(order)
+
+
+def search_ids(conn: sqlite3.Connection, query: str) -> list[int]:
+    try:
+        from refman.search import search
+    except ImportError as exc:
+        raise UsageError("search is not available in this version of refman") from exc
+    return [hit.id for hit in search(conn, query, limit=10_000_000)]
+
+
+def resolve(conn: sqlite3.Connection, sel: Selection, default_all: bool = True) -> list[int]:
+    """Source ids for a selection, in the documented order."""
+    from refman.citation.keys import resolve_source
+
+    parts: list[tuple[str, list[int]]] = []
+    if sel.refs:
+        parts.append(("refs", [resolve_source(conn, ref) for ref in sel.refs]))
+    if sel.cited_in:
+        parts.append(("cited_in", cited_in(conn, sel.cited_in)))
+    if sel.tags:
+        marks = ",".join("?" * len(sel.tags))
+        ids = [r[0] for r in conn.execute(f"SELECT DISTINCT source_id FROM source_tag WHERE tag IN ({marks})",
+                                          tuple(sel.tags))]
+        parts.append(("tags", ids))
+    if sel.query:
+        parts.append(("query", search_ids(conn, sel.query)))
+    if sel.all or (not parts and default_all):
+        parts.append(("all", [r[0] for r in conn.execute("SELECT id FROM source")]))
+    merged: dict[int, None] = {}
+    for _name, ids in parts:
+        for sid in ids:
+            merged.setdefault(sid, None)
+    return list(merged)  # keeps_order() says whether the caller sorts it by key (sort_by_key)
+
+
+def keeps_order(sel: Selection) -> bool:
+    given = [bool(sel.refs), bool(sel.cited_in), bool(sel.tags), bool(sel.query), sel.all]
+    return sum(given) == 1 and (bool(sel.refs) or bool(sel.cited_in))
+
+
+def sort_by_key(ids: Sequence[int], keys: dict[int, str]) -> list[int]:
+    return sorted(ids, key=lambda sid: (keys.get(sid, "").lower(), keys.get(sid, ""), sid))
