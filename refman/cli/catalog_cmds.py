@@ -95,7 +95,7 @@ def add(
     if fetch:
         from refman.fetch.pipeline import fetch_sources
 
-        fetched = fetch_sources(options.db_path, [source_id], show_progress=False)
+        fetched = fetch_sources(options.db_path, [source_id])
     item = list_sources(conn, ids=[source_id])[0]
     if as_json:
         emit_json({"created": created, "source": item, **({"fetch": fetched} if fetched else {})})

@@ -1,1 +1,210 @@
-"""Commands of this feature are registered on refman.cli.common.app here."""
+"""`refman fetch` (archive the sources) and `refman check` (re-check them, report per note).
+
+Only typer, rich and the standard library at module level: the fetch pipeline (httpx, trafilatura, lxml) is
+imported inside the commands so other commands start fast."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+
+from refman.cli.common import app, emit_json, handle_errors, options, stderr_is_terminal
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "20MB", "500k", "1.5G" or a plain number of bytes."""
+    from refman.errors import UsageError
+
+    match = _SIZE.match(text)
+    if not match:
+        raise UsageError(f"--max-size: cannot read {text!r} (e.g. 20MB, 500k, 1048576)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    size = int(number * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+    if size < 1:
+        raise UsageError("--max-size must be positive")
+    return size
+
+
+def _policy(concurrency: int, per_host: int, delay: float | None, ignore_robots: bool, timeout: float | None,
+            max_size: str | None) -> Any:
+    from refman.errors import UsageError
+    from refman.fetch.client import FetchPolicy
+
+    if concurrency < 1 or per_host < 1:
+        raise UsageError("--concurrency and --per-host must be at least 1")
+    policy = FetchPolicy(concurrency=concurrency, per_host=per_host, respect_robots=not ignore_robots)
+    if delay is not None:
+        if delay < 0:
+            raise UsageError("--delay must be ≥ 0")
+        policy.delay = delay
+    if timeout is not None:
+        if timeout <= 0:
+            raise UsageError("--timeout must be positive")
+        policy.deadline = timeout
+        policy.connect_timeout = min(policy.connect_timeout, timeout)
+        policy.read_timeout = min(policy.read_timeout, timeout)
+    if max_size is not None:
+        policy.max_bytes = parse_size(max_size)
+    return policy
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Any]:
+    """A rich progress bar on stderr when it is a terminal; None (no output at all) otherwise."""
+    if not stderr_is_terminal():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
+        TextColumn("{task.fields[rate]:.1f}/s"), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=False,
+    )
+    task = bar.add_task(label, total=None, ok=0, failed=0, rate=0.0)
+
+    def update(done: int, total: int, counts: dict[str, int]) -> None:
+        elapsed = bar.tasks[0].elapsed or 0.0
+        bar.update(task, completed=done, total=total, ok=counts["ok"], failed=counts["failed"],
+                   rate=done / elapsed if elapsed > 0 else 0.0)
+
+    with bar:
+        yield update
+
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    failures = {k: v for k, v in summary["outcomes"].items() if k not in ("ok", "thin")}
+    detail = ", ".join(f"{word} {n}" for word, n in sorted(failures.items(), key=lambda kv: -kv[1]))
+    line = (f"fetched {summary['done']} of {summary['total']} sources in {summary['elapsed_s']:.1f} s "
+            f"({summary['pages_per_s']:.1f}/s): {summary['ok']} archived")
+    if summary.get("unchanged"):
+        line += f" ({summary['unchanged']} unchanged)"
+    if failures:
+        line += f", {summary['failed']} not ({detail})"
+    if summary.get("interrupted"):
+        line += "; interrupted — run again to fetch the rest"
+    return line
+
+
+_TARGETS = typer.Argument(None, help="Source ids, citation keys or URLs (default: see the options).")
+_CONCURRENCY = typer.Option(16, "--concurrency", help="Requests in flight at once, overall.", min=1)
+_PER_HOST = typer.Option(2, "--per-host", help="Requests in flight at once to one host.", min=1)
+_DELAY = typer.Option(None, "--delay", metavar="SECONDS",
+                      help="Minimum seconds between requests to one host (default 1; robots.txt may raise it).")
+_IGNORE_ROBOTS = typer.Option(False, "--ignore-robots", help="Fetch pages robots.txt disallows.")
+_TIMEOUT = typer.Option(None, "--timeout", metavar="SECONDS", help="Give up on one page after this long (default 60).")
+_MAX_SIZE = typer.Option(None, "--max-size", metavar="SIZE", help="Largest body kept, e.g. 20MB (the default).")
+_JSON = typer.Option(False, "--json", help="Print the run summary as JSON.")
+
+
+@app.command("fetch")
+@handle_errors
+def fetch(
+    targets: list[str] | None = _TARGETS,
+    stale: float | None = typer.Option(None, "--stale", metavar="DAYS",
+                                       help="Also re-fetch sources last fetched more than DAYS ago."),
+    failed: bool = typer.Option(False, "--failed", help="Also retry sources whose last fetch failed."),
+    all_sources: bool = typer.Option(False, "--all", help="Fetch every source."),
+    concurrency: int = _CONCURRENCY,
+    per_host: int = _PER_HOST,
+    delay: float | None = _DELAY,
+    ignore_robots: bool = _IGNORE_ROBOTS,
+    timeout: float | None = _TIMEOUT,
+    max_size: str | None = _MAX_SIZE,
+    as_json: bool = _JSON,
+) -> None:
+    """Archive sources: every source never fetched (plus --stale / --failed ones), or the ones named."""
+    from refman.fetch.pipeline import run_fetch
+
+    policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
+    with _progress("fetch") as progress:
+        summary = run_fetch(options.db_path, targets or (), stale_days=stale, failed=failed,
+                            all_sources=all_sources, policy=policy, progress=progress)
+    if as_json:
+        emit_json(summary)
+    else:
+        typer.echo(_summary_line(summary) if summary["total"] else "nothing to fetch")
+    if summary.get("interrupted"):
+        raise typer.Exit(130)
+
+
+@app.command("check")
+@handle_errors
+def check(
+    targets: list[str] | None = _TARGETS,
+    stale: float | None = typer.Option(None, "--stale", metavar="DAYS",
+                                       help="Only re-check sources last checked more than DAYS ago."),
+    offline: bool = typer.Option(False, "--offline", help="Report from the last checks; fetch nothing."),
+    concurrency: int = _CONCURRENCY,
+    per_host: int = _PER_HOST,
+    delay: float | None = _DELAY,
+    ignore_robots: bool = _IGNORE_ROBOTS,
+    timeout: float | None = _TIMEOUT,
+    max_size: str | None = _MAX_SIZE,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Re-check sources and report, per note, those that are dead (two failed checks in a row), redirected
+    elsewhere, or changed since the previous good snapshot."""
+    from refman.fetch.pipeline import check_report
+    from refman.store import connect
+
+    summary: dict[str, Any] | None = None
+    conn = connect(options.db_path)
+    try:
+        if targets:
+            from refman.catalog import resolve_sources
+
+            ids = list(dict.fromkeys(resolve_sources(conn, targets)))
+        elif stale is not None:
+            from refman.fetch.pipeline import select_source_ids
+
+            ids = select_source_ids(conn, stale_days=stale)
+        else:
+            ids = [r[0] for r in conn.execute("SELECT id FROM source ORDER BY id")]
+    finally:
+        conn.close()
+    if not offline and ids:
+        from refman.fetch.pipeline import fetch_sources
+
+        policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
+        with _progress("check") as progress:
+            summary = fetch_sources(options.db_path, ids, policy, progress=progress)
+    conn = connect(options.db_path)
+    try:
+        report = check_report(conn, ids)
+    finally:
+        conn.close()
+    if as_json:
+        emit_json({"checked": len(ids), "summary": summary, **report})
+    else:
+        _print_report(report, summary)
+    if summary is not None and summary.get("interrupted"):
+        raise typer.Exit(130)
+
+
+_LABELS = {"dead": "dead", "redirected": "moved", "changed": "changed", "failing": "failing"}
+
+
+def _print_report(report: dict[str, Any], summary: dict[str, Any] | None) -> None:
+    if summary is not None:
+        typer.echo(_summary_line(summary))
+    notes = report["notes"]
+    if not notes:
+        typer.echo("no dead, redirected or changed sources")
+        return
+    for note in notes:
+        typer.echo(note["path"])
+        for item in note["sources"]:
+            label = _LABELS.get(item["problem"], item["problem"])
+            detail = item.get("detail") or ""
+            typer.echo(f"  {label:8} [{item['id']}] {item['url']}" + (f"  — {detail}" if detail else ""))
+    counts = report["counts"]
+    typer.echo(", ".join(f"{n} {word}" for word, n in counts.items() if n) or "nothing to report")

@@ -1,0 +1,773 @@
+"""The fetch run: choose sources, fetch them politely, extract in a process pool, write in batches.
+
+Three stages overlap:
+
+* **network** (asyncio, one `Fetcher`): a dispatcher hands out URLs round-robin over hosts and only to a host
+  with fewer than `per_host` fetches under way, so a long run of one site's URLs never holds the global slots
+  while other sites wait (the Fetcher enforces the limits and the delay again, per HTTP exchange);
+* **extraction** (CPU): `extract.extract` plus hashing and compression of the body run in a
+  `ProcessPoolExecutor` sized to the cores (workers forked from a forkserver that preloaded trafilatura and
+  its dependencies, so they share those pages and start at once). At most a few bodies per worker wait for it,
+  which bounds memory whatever the speed of the network. Runs of a few sources (`refman add URL --fetch`)
+  extract in a thread instead: starting the pool would cost more than the work;
+* **catalog** (one writer thread, its own sqlite3 connection): results are committed in batches (every
+  `BATCH_SIZE` results or `BATCH_SECONDS`), one short `BEGIN IMMEDIATE` transaction each, so a reader in
+  another process (WAL) never waits and another writer waits at most one batch.
+
+Consistency: a source's status, snapshot, blobs, text and evidence change in the same transaction, so Ctrl-C or
+a kill loses at most the results not yet committed (the pages in flight and one batch at most), and a source
+left `new` is simply fetched by the next run. On Ctrl-C or SIGTERM the run stops dispatching, cancels the
+fetches under way, commits what was already extracted and returns a summary marked `interrupted`.
+
+Each attempt is one `snapshot` row. A body whose hash equals the previous good snapshot's (or a 304 to our
+conditional request) is recorded as `unchanged`, pointing at the stored blob: no copy, no re-extraction, the
+page evidence is left as it is. A changed good body replaces the archived text (`source_text`, Markdown as a
+blob) and the page's `field_value` evidence (origins other than `user` and `label`; pinned user values are
+never touched), then `refman.merge.refresh_source` recomputes the cached citation columns.
+
+Status words: `source.status` is the latest attempt's outcome: ok, thin (archived, almost no text), unsupported,
+empty, error (extraction failed) for pages that answered; dead (404/410), http_error, timeout, too_large, robots,
+redirect_loop, too_many_redirects, dns, refused, reset, tls, truncated, error for fetches that did not, each with
+a one-line `reason`. `fail_count` counts consecutive failed checks (the page could not be retrieved: FAILURES;
+robots does not count, a page that answered resets it). `refman check` calls a source dead only when
+`fail_count >= 2`, so one bad day of a server is not a dead link."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import os
+import pickle
+import queue
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from refman.errors import UsageError
+
+if TYPE_CHECKING:
+    from refman.fetch.archive import PackedBlob
+    from refman.fetch.client import FetchPolicy, FetchResult
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+SMALL_RUN = 3  # up to this many sources, extract in a thread: a process pool takes ~1 s to start
+BATCH_SECONDS = 1.0
+# Fetch outcomes that mean the page could not be retrieved: they count towards "dead after two checks".
+# robots (we did not ask), too_large (the server answered) and the content outcomes do not.
+FAILURES = frozenset({
+    "dead", "http_error", "timeout", "redirect_loop", "too_many_redirects", "dns", "refused", "reset", "tls",
+    "truncated", "error",
+})
+GOOD = ("ok", "thin")  # outcomes whose body is the source's archived content
+# Page evidence is replaced on every changed fetch; these origins are not the page's and are kept.
+KEPT_ORIGINS = ("user", "label")
+
+ProgressFn = Callable[[int, int, dict[str, int]], None]
+
+
+# ---------------------------------------------------------------------------------------------- selection
+
+
+@dataclass
+class Job:
+    """One source to fetch, with what the previous good snapshot says (for 304s and "unchanged")."""
+
+    source_id: int
+    url: str
+    host: str
+    fail_count: int = 0
+    prev_hash: str | None = None
+    prev_outcome: str | None = None
+    prev_reason: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def select_source_ids(
+    conn: sqlite3.Connection,
+    targets: Sequence[str] = (),
+    *,
+    stale_days: float | None = None,
+    failed: bool = False,
+    all_sources: bool = False,
+) -> list[int]:
+    """Ids to fetch. Explicit `targets` (ids, citation keys or URLs) win; otherwise the never-fetched sources,
+    plus those last fetched more than `stale_days` ago, plus those whose last attempt failed (`failed`);
+    `all_sources` takes everything."""
+    if targets:
+        from refman.catalog import resolve_sources
+
+        return list(dict.fromkeys(resolve_sources(conn, targets)))
+    if stale_days is not None and stale_days < 0:
+        raise UsageError("--stale takes a number of days ≥ 0")
+    if all_sources:
+        return [r[0] for r in conn.execute("SELECT id FROM source ORDER BY id")]
+    where = ["fetched_at IS NULL"]
+    params: list[Any] = []
+    if stale_days is not None:
+        where.append("fetched_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)")
+        params.append(f"-{float(stale_days) * 86400:.0f} seconds")
+    if failed:
+        where.append("(fetched_at IS NOT NULL AND status NOT IN ('ok', 'new'))")
+    sql = f"SELECT id FROM source WHERE {' OR '.join(where)} ORDER BY id"
+    return [r[0] for r in conn.execute(sql, params)]
+
+
+def load_jobs(conn: sqlite3.Connection, source_ids: Iterable[int]) -> list[Job]:
+    """Jobs for `source_ids` (unknown ids are skipped), in the given order."""
+    jobs: list[Job] = []
+    ids = list(source_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = conn.execute(
+            f"""SELECT s.id, s.url, s.fail_count, g.body_hash, g.outcome, g.reason, g.etag, g.last_modified
+                FROM source s LEFT JOIN snapshot g ON g.id = (
+                    SELECT id FROM snapshot WHERE source_id = s.id AND body_hash IS NOT NULL
+                    AND outcome IN ('ok', 'thin') ORDER BY fetched_at DESC, id DESC LIMIT 1)
+                WHERE s.id IN ({marks})""",
+            chunk,
+        ).fetchall()
+        by_id = {r[0]: r for r in rows}
+        for sid in chunk:
+            r = by_id.get(sid)
+            if r is None:
+                continue
+            jobs.append(Job(
+                source_id=r[0], url=r[1], host=(urlsplit(r[1]).hostname or "").lower(), fail_count=r[2] or 0,
+                prev_hash=r[3], prev_outcome=r[4], prev_reason=r[5], etag=r[6], last_modified=r[7],
+            ))
+    return jobs
+
+
+# ---------------------------------------------------------------------------------------------- worker side
+
+
+@dataclass
+class Processed:
+    """What a worker sends back: the extraction plus the blobs to store (compressed there)."""
+
+    outcome: str
+    reason: str | None
+    error_class: str | None
+    kind: str | None
+    charset: str | None
+    text: str
+    fields: dict[str, tuple[Any, str]]
+    metadata: dict[str, Any]
+    body: PackedBlob | None
+    markdown: PackedBlob | None
+
+
+def process_body(body: bytes, digest: str, url: str, content_type: str | None,
+                 header_charset: str | None) -> Processed:
+    """Worker-process entry point: extract, then pack the body (and Markdown) when they are to be kept."""
+    from refman.fetch.archive import content_hash, pack
+    from refman.fetch.extract import extract
+
+    ext = extract(body, url, content_type, header_charset)
+    if ext.outcome in GOOD:  # `refman check` compares texts, not bodies: ads and tokens change every load
+        ext.metadata["text_sha256"] = content_hash(ext.text.encode("utf-8"))
+    keep_body = ext.outcome in ("ok", "thin", "error")  # unsupported and empty bodies are not archived
+    packed = pack(body, digest) if keep_body else None
+    md = pack(ext.markdown.encode("utf-8")) if ext.markdown and ext.outcome in GOOD else None
+    return Processed(ext.outcome, ext.reason, ext.error_class, ext.kind, ext.charset, ext.text, ext.fields,
+                     ext.metadata, packed, md)
+
+
+def _worker_init(parent_alive: Any = None) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides what to do; workers just keep going.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent_alive is not None:
+        # Workers block on the pool's queue, whose write end they hold too: a parent killed with SIGKILL would
+        # leave them (and the forkserver) running forever. The parent holds the only write end of this pipe.
+        threading.Thread(target=_exit_with_parent, args=(parent_alive,), daemon=True).start()
+    # Import the heavy modules now, not in the first task (no-op when the forkserver preloaded them).
+    import refman.fetch.extract
+    with contextlib.suppress(ImportError):
+        import trafilatura  # noqa: F401
+
+        import refman.metadata.html  # noqa: F401
+
+
+def _exit_with_parent(conn: Any) -> None:
+    with contextlib.suppress(BaseException):
+        conn.recv()  # never sent to: returns only by EOF, when the parent is gone
+    os._exit(0)
+
+
+# Imported once in the forkserver, so workers share these pages instead of each loading ~90 MB of modules
+# (dateparser, which trafilatura's date search pulls in lazily, is the biggest).
+_PRELOAD = [
+    "refman.fetch.extract", "refman.fetch.archive", "refman.fetch.charset", "refman.metadata", "refman.merge",
+    "lxml.html", "trafilatura", "trafilatura.core", "htmldate", "dateparser", "refman.metadata.html", "pypdf",
+]
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """The extraction pool: forkserver on Linux (workers start from a clean, preloaded process, not from a
+    parent with threads and sockets), spawn elsewhere."""
+    import multiprocessing
+
+    workers = workers or default_workers()
+    try:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+    except ValueError:
+        ctx = multiprocessing.get_context("spawn")
+    alive_r, alive_w = ctx.Pipe(duplex=False)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,))
+    pool._refman_alive = (alive_r, alive_w)  # type: ignore[attr-defined]  # lives exactly as long as the pool
+    return pool
+
+
+# ---------------------------------------------------------------------------------------------- writer
+
+
+@dataclass
+class Record:
+    """Everything one attempt writes, applied in one savepoint of a batch."""
+
+    job: Job
+    fetched_at: str
+    status: str  # the source status word
+    reason: str | None
+    failed: bool  # counts as a failed check
+    reachable: bool  # the server answered: resets fail_count
+    snapshot: dict[str, Any]
+    blobs: list[PackedBlob] = field(default_factory=list)
+    content_changed: bool = False  # new text and evidence to store
+    unchanged: bool = False  # same content as before: refresh the text's snapshot pointer only
+    text: str | None = None
+    markdown_hash: str | None = None
+    fields: dict[str, tuple[Any, str]] = field(default_factory=dict)
+
+
+class Writer(threading.Thread):
+    """The only writer of a run: batches of records, one transaction each, on its own connection."""
+
+    def __init__(self, db_path: Path) -> None:
+        super().__init__(name="refman-writer", daemon=True)
+        self.db_path = Path(db_path)
+        self.queue: queue.Queue[Record | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self.committed = 0
+        self.failed_records = 0
+        self.new_blob_bytes = 0  # stored bytes written by this run
+        self._ready = threading.Event()
+
+    def put(self, record: Record) -> None:
+        self.queue.put(record)
+
+    def close(self) -> None:
+        """Commit what is queued and stop (blocks until done)."""
+        self.queue.put(None)
+        self.join()
+
+    def run(self) -> None:
+        from refman.store import connect
+
+        try:
+            conn = connect(self.db_path)
+        except BaseException as exc:
+            self.error = exc
+            self._drain()
+            return
+        try:
+            done = False
+            while not done:
+                batch: list[Record] = []
+                first = self.queue.get()
+                if first is None:
+                    break
+                batch.append(first)
+                deadline = time.monotonic() + BATCH_SECONDS
+                while len(batch) < BATCH_SIZE:
+                    try:
+                        item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        done = True
+                        break
+                    batch.append(item)
+                self._commit(conn, batch)
+        except BaseException as exc:  # disk full, catalog damaged: stop the run, keep what is committed
+            log.error("catalog writer failed: %s", exc)
+            self.error = exc
+            self._drain()
+        finally:
+            conn.close()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                if self.queue.get(timeout=0.1) is None:
+                    return
+            except queue.Empty:
+                if not self.is_alive():
+                    return
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # The search index triggers space CJK text in SQL: 0.7 s for a 20,000-character Chinese page, and
+            # twice per source (text, then merged title). bulk_upkeep suspends them for this transaction and
+            # re-indexes the batch's sources once, in Python (13 ms for that page).
+            with _index_upkeep(conn) as touched:
+                for record in batch:
+                    conn.execute("SAVEPOINT rec")
+                    try:
+                        apply_record(conn, record, self)
+                        conn.execute("RELEASE rec")
+                    except sqlite3.IntegrityError as exc:  # e.g. the source was deleted meanwhile
+                        log.warning("source %d not recorded: %s", record.job.source_id, exc)
+                        conn.execute("ROLLBACK TO rec")
+                        conn.execute("RELEASE rec")
+                        self.failed_records += 1
+                    touched.add(record.job.source_id)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        self.committed += len(batch)
+
+
+def _index_upkeep(conn: sqlite3.Connection) -> contextlib.AbstractContextManager[set[int]]:
+    try:
+        from refman.search import bulk_upkeep
+    except ImportError:  # a catalog without the search index
+        return contextlib.nullcontext(set())
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_fts'").fetchone() is None:
+        return contextlib.nullcontext(set())
+    return bulk_upkeep(conn)
+
+
+def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = None) -> int:
+    """Write one attempt: blobs, snapshot, archived text, page evidence, merged fields, source status."""
+    from refman.fetch.archive import insert_snapshot, put_blob
+    from refman.merge import refresh_source
+
+    sid = rec.job.source_id
+    for blob in rec.blobs:
+        if put_blob(conn, blob) and writer is not None:
+            writer.new_blob_bytes += blob.stored_size
+    snap_id = insert_snapshot(conn, {**rec.snapshot, "source_id": sid, "fetched_at": rec.fetched_at})
+    if rec.content_changed:
+        conn.execute(
+            "INSERT INTO source_text (source_id, snapshot_id, text, markdown_hash) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(source_id) DO UPDATE SET snapshot_id = excluded.snapshot_id, text = excluded.text, "
+            "markdown_hash = excluded.markdown_hash",
+            (sid, snap_id, rec.text or "", rec.markdown_hash),
+        )
+        conn.execute(
+            f"DELETE FROM field_value WHERE source_id = ? AND origin NOT IN ({', '.join('?' * len(KEPT_ORIGINS))})",
+            (sid, *KEPT_ORIGINS),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                (sid, name, origin, json.dumps(value, ensure_ascii=False), rec.fetched_at)
+                for name, (value, origin) in rec.fields.items()
+                if origin not in KEPT_ORIGINS  # never write over a pinned value
+            ],
+        )
+        refresh_source(conn, sid)
+    elif rec.unchanged:
+        conn.execute("UPDATE source_text SET snapshot_id = ? WHERE source_id = ?", (snap_id, sid))
+    if rec.failed:
+        fail_sql = "fail_count + 1"
+    elif rec.reachable:
+        fail_sql = "0"
+    else:
+        fail_sql = "fail_count"
+    good = rec.status in GOOD
+    conn.execute(
+        f"UPDATE source SET status = ?, reason = ?, fetched_at = ?, fail_count = {fail_sql}, "
+        "last_ok_at = CASE WHEN ? THEN ? ELSE last_ok_at END, "
+        "updated_at = CASE WHEN ? THEN ? ELSE updated_at END WHERE id = ?",
+        (rec.status, rec.reason, rec.fetched_at, good, rec.fetched_at, rec.content_changed, rec.fetched_at, sid),
+    )
+    return snap_id
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+def _utc_now() -> str:
+    from refman.timeutil import utc_now
+
+    return utc_now()
+
+
+def _base_snapshot(res: FetchResult) -> dict[str, Any]:
+    return {
+        "http_status": res.http_status,
+        "final_url": res.final_url,
+        "redirects": json.dumps(res.redirects, ensure_ascii=False) if res.redirects else None,
+        "content_type": res.content_type,
+        "charset": res.header_charset,
+        "size": len(res.body) if res.body is not None else None,
+        "elapsed_ms": res.elapsed_ms,
+        "error_class": res.error_class,
+        "reason": res.reason,
+        "etag": res.etag,
+        "last_modified": res.last_modified,
+    }
+
+
+def failure_record(job: Job, res: FetchResult) -> Record:
+    """The fetch itself failed (or was refused by robots.txt): a snapshot without a body."""
+    word = res.outcome
+    snap = _base_snapshot(res) | {"outcome": word}
+    if word == "not_modified":  # a 304 we did not ask for: there is no content to point at
+        word = snap["outcome"] = snap["error_class"] = "http_error"
+        snap["reason"] = "HTTP 304 Not Modified to an unconditional request"
+    return Record(job=job, fetched_at=_utc_now(), status=word, reason=snap["reason"], failed=word in FAILURES,
+                  reachable=word == "too_large", snapshot=snap)
+
+
+def unchanged_record(job: Job, res: FetchResult) -> Record:
+    """304 Not Modified, or a body with the hash of the previous good snapshot: the check, not a copy."""
+    snap = _base_snapshot(res) | {
+        "outcome": job.prev_outcome or "ok", "body_hash": job.prev_hash, "unchanged": True,
+        "reason": None if job.prev_outcome == "ok" else job.prev_reason, "error_class": None,
+    }
+    if res.http_status == 304:  # the 304 carries no type or size of its own
+        snap.update(content_type=None, size=None)
+    return Record(job=job, fetched_at=_utc_now(), status=job.prev_outcome or "ok", reason=snap["reason"],
+                  failed=False, reachable=True, snapshot=snap, unchanged=True)
+
+
+def content_record(job: Job, res: FetchResult, digest: str, proc: Processed) -> Record:
+    """A body that was extracted (whatever the extraction outcome)."""
+    snap = _base_snapshot(res) | {
+        "outcome": proc.outcome,
+        "charset": proc.charset or res.header_charset,
+        "body_hash": proc.body.hash if proc.body is not None else None,
+        "error_class": proc.error_class,
+        "reason": proc.reason,
+        "metadata_json": json.dumps(
+            {"kind": proc.kind, "text_chars": len(proc.text),
+             "fields": {k: [v, o] for k, (v, o) in proc.fields.items()}, **proc.metadata},
+            ensure_ascii=False, default=str,
+        ),
+    }
+    good = proc.outcome in GOOD
+    blobs = [b for b in (proc.body, proc.markdown) if b is not None]
+    return Record(job=job, fetched_at=_utc_now(), status=proc.outcome, reason=proc.reason, failed=False,
+                  reachable=True, snapshot=snap, blobs=blobs, content_changed=good, text=proc.text if good else None,
+                  markdown_hash=proc.markdown.hash if proc.markdown is not None and good else None,
+                  fields=proc.fields if good else {})
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunStats:
+    total: int
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    unchanged: int = 0
+    outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
+    bytes_fetched: int = 0
+
+    def counts(self) -> dict[str, int]:
+        ok = sum(self.outcomes[w] for w in GOOD)
+        return {"ok": ok, "failed": self.done - ok, "unchanged": self.unchanged}
+
+
+async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: ProgressFn | None,
+               workers: int | None, pool: Executor | None) -> dict[str, Any]:
+    from refman.fetch.archive import content_hash
+    from refman.fetch.client import Fetcher
+
+    loop = asyncio.get_running_loop()
+    stats = RunStats(total=len(jobs))
+    writer = Writer(db_path)
+    writer.start()
+    own_pool = pool is None
+    workers = workers or default_workers()
+    if pool is None:
+        pool = ThreadPoolExecutor(1) if len(jobs) <= SMALL_RUN else make_pool(workers)
+    buffer = 2 * workers + 2  # fetched bodies allowed to wait for a worker: bounds memory
+
+    pending: dict[str, collections.deque[Job]] = collections.defaultdict(collections.deque)
+    for job in jobs:
+        pending[job.host].append(job)
+    ready: collections.deque[str] = collections.deque(pending)  # hosts that may start a fetch now
+    fetching: collections.Counter[str] = collections.Counter()
+    n_fetching = n_post = 0
+    wake = asyncio.Event()
+    tasks: set[asyncio.Task[None]] = set()
+    interrupted = False
+
+    def host_can_start(host: str) -> bool:
+        return bool(pending[host]) and fetching[host] < policy.per_host
+
+    async def handle(job: Job) -> None:
+        nonlocal n_fetching, n_post
+        try:
+            try:
+                res = await fetcher.fetch(job.url, etag=job.etag if job.prev_hash else None,
+                                          last_modified=job.last_modified if job.prev_hash else None)
+            finally:
+                n_fetching -= 1
+                fetching[job.host] -= 1
+                if host_can_start(job.host) and fetching[job.host] == policy.per_host - 1:
+                    ready.append(job.host)
+                n_post += 1
+                wake.set()
+            stats.bytes_fetched += len(res.body or b"")
+            if res.outcome == "not_modified" and job.prev_hash:
+                record = unchanged_record(job, res)
+            elif res.outcome != "ok":
+                record = failure_record(job, res)
+            else:
+                body = res.body or b""
+                digest = content_hash(body)
+                if job.prev_hash and digest == job.prev_hash:
+                    record = unchanged_record(job, res)
+                else:
+                    try:
+                        proc = await loop.run_in_executor(
+                            pool, process_body, body, digest, res.final_url or job.url, res.content_type,
+                            res.header_charset,
+                        )
+                    except (BrokenProcessPool, OSError, pickle.PicklingError) as exc:
+                        # a worker died (out of memory, killed): this page is an error, the run goes on
+                        log.warning("extraction of %s failed: %s", job.url, exc)
+                        proc = Processed("error", f"extraction worker failed: {type(exc).__name__}",
+                                         type(exc).__name__, None, None, "", {}, {}, None, None)
+                    record = content_record(job, res, digest, proc)
+                del res
+            writer.put(record)
+            stats.done += 1
+            stats.outcomes[record.status] += 1
+            stats.unchanged += int(record.unchanged)
+            if progress is not None:
+                progress(stats.done, stats.total, stats.counts())
+        finally:
+            n_post -= 1
+            wake.set()
+
+    errors: list[BaseException] = []
+
+    def finished(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            errors.append(task.exception())  # type: ignore[arg-type]
+        wake.set()
+
+    main_task = asyncio.current_task()
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGTERM, main_task.cancel)  # type: ignore[union-attr]
+    try:
+        async with Fetcher(policy) as fetcher:
+            while ready or tasks:
+                if writer.error is not None:
+                    raise writer.error
+                if errors:
+                    raise errors[0]
+                while ready and n_fetching < policy.concurrency and n_fetching + n_post < policy.concurrency + buffer:
+                    host = ready.popleft()
+                    if not host_can_start(host):
+                        continue
+                    job = pending[host].popleft()
+                    fetching[host] += 1
+                    n_fetching += 1
+                    task = asyncio.create_task(handle(job))
+                    tasks.add(task)
+                    task.add_done_callback(finished)
+                    if host_can_start(host):
+                        ready.append(host)
+                if not tasks and not ready:
+                    break
+                wake.clear()
+                await wake.wait()
+            if errors:  # a programming error in handle(): surface it rather than lose pages quietly
+                raise errors[0]
+    except BaseException as exc:
+        # Ctrl-C (asyncio.run cancels this task), SIGTERM, or an error: stop the fetches under way; what was
+        # already fetched and extracted is still committed below.
+        interrupted = isinstance(exc, asyncio.CancelledError)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if not interrupted:
+            raise
+        if main_task is not None:
+            main_task.uncancel()
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGTERM)
+        if own_pool:
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+        # blocking, on purpose: what was fetched and extracted is committed before we return
+        writer.close()
+    if writer.error is not None:
+        raise writer.error
+    elapsed = time.monotonic() - stats.started
+    counts = stats.counts()
+    return {
+        "total": stats.total,
+        "done": stats.done,
+        "ok": counts["ok"],
+        "failed": counts["failed"],
+        "unchanged": counts["unchanged"],
+        "outcomes": dict(sorted(stats.outcomes.items())),
+        "interrupted": interrupted,
+        "elapsed_s": round(elapsed, 3),
+        "pages_per_s": round(stats.done / elapsed, 2) if elapsed > 0 else 0.0,
+        "bytes_fetched": stats.bytes_fetched,
+        "stored_bytes_new": writer.new_blob_bytes,
+        "requests": fetcher.stats.get("requests"),
+        "max_in_flight": fetcher.stats.get("max_in_flight"),
+        "max_in_flight_per_host": max(fetcher.stats.get("max_in_flight_per_host", {}).values(), default=0),
+    }
+
+
+def fetch_sources(
+    db_path: Path | str,
+    source_ids: Iterable[int],
+    policy: FetchPolicy | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    workers: int | None = None,
+    pool: Executor | None = None,
+) -> dict[str, Any]:
+    """Fetch and archive the given sources; returns the run summary (see `_run`). The library entry point of
+    `refman fetch` and of `refman add URL --fetch`. Blocking: runs its own event loop. A Ctrl-C ends the run
+    early with `interrupted: true` in the summary, after committing what was already fetched."""
+    from refman.fetch.client import FetchPolicy
+    from refman.store import connect
+
+    db_path = Path(db_path)
+    conn = connect(db_path)  # creates or upgrades the schema before the writer thread opens it
+    try:
+        jobs = load_jobs(conn, source_ids)
+    finally:
+        conn.close()
+    policy = policy or FetchPolicy()
+    if not jobs:
+        return {"total": 0, "done": 0, "ok": 0, "failed": 0, "unchanged": 0, "outcomes": {}, "interrupted": False,
+                "elapsed_s": 0.0, "pages_per_s": 0.0}
+    return asyncio.run(_run(db_path, jobs, policy, progress, workers, pool))
+
+
+def run_fetch(
+    db_path: Path | str,
+    targets: Sequence[str] = (),
+    *,
+    stale_days: float | None = None,
+    failed: bool = False,
+    all_sources: bool = False,
+    policy: FetchPolicy | None = None,
+    progress: ProgressFn | None = None,
+    workers: int | None = None,
+) -> dict[str, Any]:
+    """Select sources as `refman fetch` does, then fetch them."""
+    from refman.store import connect
+
+    conn = connect(Path(db_path))
+    try:
+        ids = select_source_ids(conn, targets, stale_days=stale_days, failed=failed, all_sources=all_sources)
+    finally:
+        conn.close()
+    return fetch_sources(db_path, ids, policy, progress=progress, workers=workers)
+
+
+# ---------------------------------------------------------------------------------------------- check report
+
+
+def check_report(conn: sqlite3.Connection, source_ids: Sequence[int]) -> dict[str, Any]:
+    """Per note, the sources among `source_ids` that are dead (fail_count >= 2), failing (one failed check),
+    redirected elsewhere (the final URL normalises to another source identity) or changed (the latest check
+    found a text different from the previous good snapshot's). Sources no note cites are under "(no note)"."""
+    from refman.urls import normalise_url
+
+    problems: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(source_ids), 500):
+        chunk = list(source_ids[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        rows = conn.execute(
+            f"SELECT id, url, status, reason, fail_count FROM source WHERE id IN ({marks})", chunk
+        ).fetchall()
+        for sid, url, status, reason, fail_count in rows:
+            found: list[dict[str, Any]] = []
+            base = {"id": sid, "url": url, "status": status, "fail_count": fail_count}
+            if status in FAILURES and fail_count >= 2:
+                found.append(base | {"problem": "dead", "detail": f"{status}: {reason} ({fail_count} failed checks)"})
+            elif status in FAILURES and fail_count == 1:
+                found.append(base | {"problem": "failing",
+                                     "detail": f"{status}: {reason} (dead if the next check fails too)"})
+            snaps = conn.execute(
+                "SELECT outcome, final_url, redirects, body_hash, unchanged, metadata_json FROM snapshot "
+                "WHERE source_id = ? ORDER BY fetched_at DESC, id DESC LIMIT 50", (sid,),
+            ).fetchall()
+            if snaps and snaps[0][2] and snaps[0][1]:
+                try:
+                    target = normalise_url(snaps[0][1]).url
+                except UsageError:
+                    target = snaps[0][1]
+                if target != url:
+                    found.append(base | {"problem": "redirected", "final_url": snaps[0][1],
+                                         "detail": f"now at {snaps[0][1]}"})
+            good = [s for s in snaps if s[0] in GOOD and s[3]]
+            if snaps and len(good) >= 2 and snaps[0] is good[0] and not good[0][4]:
+                before, after = _text_hash(good[1]), _text_hash(good[0])
+                if before != after:
+                    found.append(base | {"problem": "changed", "detail": "text differs from the previous snapshot"})
+            if found:
+                problems[sid] = found
+    by_note: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    if problems:
+        cited: dict[int, list[str]] = collections.defaultdict(list)
+        ids = list(problems)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for sid, path in conn.execute(
+                f"SELECT DISTINCT m.source_id, n.path FROM mention m JOIN note n ON n.id = m.note_id "
+                f"WHERE m.source_id IN ({marks})", chunk,
+            ):
+                cited[sid].append(path)
+        for sid, found in problems.items():
+            for path in cited.get(sid) or ["(no note)"]:
+                by_note[path].extend(found)
+    counts = collections.Counter(item["problem"] for found in problems.values() for item in found)
+    return {
+        "notes": [{"path": path, "sources": sorted(items, key=lambda i: (i["problem"], i["id"]))}
+                  for path, items in sorted(by_note.items())],
+        "counts": {word: counts.get(word, 0) for word in ("dead", "failing", "redirected", "changed")},
+    }
+
+
+def _text_hash(snap: sqlite3.Row | tuple[Any, ...]) -> str | None:
+    try:
+        meta = json.loads(snap[5]) if snap[5] else {}
+    except ValueError:
+        meta = {}
+    return meta.get("text_sha256") or snap[3]
