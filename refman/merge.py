@@ -2,8 +2,8 @@
 
 Evidence lives in `field_value` rows (source, field, origin, JSON value). The winner per field is the row
 whose origin ranks highest: user > imported bibliography > pdf > embedded page metadata (citation_*, JSON-LD,
-DC, OpenGraph, meta) > trafilatura > label. The page extractor already judged between page origins and keeps one value per field;
-the ranking here only orders what is left. Winners are cached in the `source` row's columns."""
+DC, OpenGraph, meta) > trafilatura > label. The page extractor already judged between page origins and keeps
+one value per field; the ranking here only orders what is left. Winners are cached in the `source` row's columns."""
 
 from __future__ import annotations
 
