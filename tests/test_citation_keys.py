@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from test_citation_helpers import add_source, catalog, sample_catalog
 
+from refman.catalog import resolve_source
 from refman.citation.item import CitationItem, CSLName
 from refman.citation.keys import (
     base_key,
@@ -14,7 +15,6 @@ from refman.citation.keys import (
     ensure_citekeys,
     pin_citekey,
     rekey,
-    resolve_source,
     suffixes,
     unique_key,
 )

@@ -333,32 +333,3 @@ def rekey(conn: sqlite3.Connection, source_ids: Sequence[int] | None = None, dry
 def _is_variant(key: str, base: str) -> bool:
     """Is `key` the default key `base` with a clash suffix (or none)?"""
     return key.lower().startswith(base) and re.fullmatch(r"[a-z]{0,2}", key.lower()[len(base) :]) is not None
-
-
-def resolve_source(conn: sqlite3.Connection, ref: str) -> int:
-    """A source id from an id, a citation key (case-insensitive) or a URL (as written or normalised).
-    Raises NotFoundError."""
-    ref = ref.strip()
-    if ref.isdigit():
-        row = conn.execute("SELECT id FROM source WHERE id = ?", (int(ref),)).fetchone()
-        if row:
-            return int(row[0])
-        raise NotFoundError(f"no source with id {ref}")
-    if "://" in ref:
-        from refman.urls import normalise_url
-
-        try:
-            url = normalise_url(ref).url
-        except Exception:
-            url = ref
-        row = conn.execute(
-            "SELECT id FROM source WHERE url = ? OR url = ? OR url_as_written = ? ORDER BY id LIMIT 1",
-            (url, ref, ref),
-        ).fetchone()
-        if row:
-            return int(row[0])
-        raise NotFoundError(f"no source with URL {ref}")
-    row = conn.execute("SELECT id FROM source WHERE citekey = ? COLLATE NOCASE", (ref,)).fetchone()
-    if row:
-        return int(row[0])
-    raise NotFoundError(f"no source with id, citation key or URL {ref!r}")

@@ -1,7 +1,7 @@
 """Which sources an export or a cite covers, and in which order.
 
 Selectors (combined as a union, duplicates dropped):
-- references: source ids, citation keys (case-insensitive) or URLs, as refman.citation.keys.resolve_source;
+- references: source ids, citation keys (case-insensitive) or URLs, as refman.catalog.resolve_source;
 - `tags`: sources carrying any of the tags;
 - `cited_in`: the sources a note cites, in order of first appearance (mention.ordinal). NOTE is a path relative
   to the imported vault root as stored in note.path (an absolute path `root/path` works too), or a unique suffix
@@ -88,7 +88,7 @@ def search_ids(conn: sqlite3.Connection, query: str) -> list[int]:
 
 def resolve(conn: sqlite3.Connection, sel: Selection, default_all: bool = True) -> list[int]:
     """Source ids for a selection, in the documented order."""
-    from refman.citation.keys import resolve_source
+    from refman.catalog import resolve_source
 
     parts: list[tuple[str, list[int]]] = []
     if sel.refs:
