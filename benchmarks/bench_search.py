@@ -1,12 +1,14 @@
 """Search benchmark: index build time and size, query latency in-process and from the shell, versus a LIKE scan
 and the raw sqlite3 shell.
 
-    .venv/bin/python benchmarks/bench_search.py [--sources 100000] [--compare] [--keep]
+    .venv/bin/python benchmarks/bench_search.py [--sources 100000] [--compare] [--keep | --db PATH]
 
 Builds a catalog of N sources with ~5 KB of archived text each (slices of ../shared/corpus/web page text, tags
 stripped by a regex, plus generated English and Chinese text: a third of the sources are Chinese) under /tmp,
-and deletes it afterwards unless --keep. --compare also indexes a 10,000-source sample three ways (per-character
-CJK tokens as shipped, trigram, CJK bigrams) and prints size, build time, latency and recall for CJK words.
+and deletes it afterwards unless --keep. --db PATH builds the catalog there once and reuses it on later runs
+(to re-measure latency on a quiet machine without rebuilding). --compare also indexes a 10,000-source sample
+three ways (per-character CJK tokens as shipped, trigram, CJK bigrams) and prints size, build time, latency
+and recall for CJK words.
 """
 
 from __future__ import annotations
@@ -244,22 +246,27 @@ def main() -> None:
     ap.add_argument("--sources", type=int, default=100_000)
     ap.add_argument("--compare", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark catalog")
+    ap.add_argument("--db", type=Path, help="build the catalog here if missing, reuse it otherwise; never deleted")
     args = ap.parse_args()
     maker = TextMaker()
     tmp = Path(tempfile.mkdtemp(prefix="refman-bench-", dir="/tmp"))
-    path = tmp / "catalog.db"
+    path = args.db or tmp / "catalog.db"
     try:
-        r = build(path, args.sources, maker)
-        print(f"{args.sources} sources: catalog load {r['load_s']:.1f} s; index build (refman db reindex) "
-              f"{r['index_s']:.1f} s")
-        print(f"size without index {r['size_without'] / 1e6:.0f} MB, with index {r['size_with'] / 1e6:.0f} MB "
-              f"(index {(r['size_with'] - r['size_without']) / 1e6:.0f} MB)")
+        if args.db and path.exists():
+            n = connect(path).execute("SELECT count(*) FROM source").fetchone()[0]
+            print(f"reusing {path}: {n} sources, {path.stat().st_size / 1e6:.0f} MB")
+        else:
+            r = build(path, args.sources, maker)
+            print(f"{args.sources} sources: catalog load {r['load_s']:.1f} s; index build (refman db reindex) "
+                  f"{r['index_s']:.1f} s")
+            print(f"size without index {r['size_without'] / 1e6:.0f} MB, with index {r['size_with'] / 1e6:.0f} MB "
+                  f"(index {(r['size_with'] - r['size_without']) / 1e6:.0f} MB)")
         latency(path)
         shell(path)
         if args.compare:
             compare(maker)
     finally:
-        if args.keep:
+        if args.keep and not args.db:
             print(f"kept {path}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -237,6 +237,37 @@ def test_phrase_beats_scattered_words(conn: sqlite3.Connection, cat: Catalog) ->
     assert ids(conn, '"gpu market"') == [together]
 
 
+def test_describing_matches_come_before_body_only_matches(conn: sqlite3.Connection, cat: Catalog) -> None:
+    heavy = cat.add("https://a.com/1", "Something else", "raft raft raft raft consensus raft raft. " * 5)
+    noted = cat.add("https://b.com/2", "Distributed systems", "logs and clocks", note="read for raft")
+    tagged = cat.add("https://c.com/3", "Consensus", "paxos", tags=("raft",))
+    titled = cat.add("https://d.com/4", "Raft explained", "a leader and followers")
+    assert ids(conn, "raft")[-1] == heavy
+    assert set(ids(conn, "raft")[:3]) == {noted, tagged, titled}
+    # NOT applies to every column in both tiers.
+    assert ids(conn, "raft -paxos")[-1] == heavy and tagged not in ids(conn, "raft -paxos")
+    assert set(ids(conn, "raft -consensus")) == {noted, titled}
+
+
+def test_pages_across_both_tiers_are_complete_and_disjoint(conn: sqlite3.Connection, cat: Catalog) -> None:
+    made = [cat.add(f"https://t.com/{i}", f"Raft note {i}", "x") for i in range(5)]
+    made += [cat.add(f"https://b.com/{i}", f"Other {i}", "raft " * (i + 1)) for i in range(6)]
+    everything = ids(conn, "raft")
+    assert sorted(everything) == sorted(made)
+    for size in (1, 2, 3, 4, 7):
+        pages = [search(conn, "raft", SearchFilters(), limit=size, offset=off) for off in range(0, 13, size)]
+        assert [hit.id for page in pages for hit in page] == everything
+
+
+def test_scores_are_positive_even_when_every_row_matches(conn: sqlite3.Connection, cat: Catalog) -> None:
+    # bm25 gives a term found in every row an IDF of 1e-6: the score must still be a positive, ordered number.
+    cat.add("https://a.com/1", "Kubernetes notes", "kubernetes")
+    cat.add("https://b.com/2", "Kubernetes in practice", "kubernetes kubernetes")
+    hits = search(conn, "kubernetes", SearchFilters())
+    assert all(hit.score is not None and hit.score > 0 for hit in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
 # --- query language ------------------------------------------------------------------------------------
 
 
