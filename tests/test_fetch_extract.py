@@ -159,3 +159,22 @@ def test_classify() -> None:
     assert classify(b"%PDF-1.4 ...", "text/html")[0] == "pdf"
     assert classify(b"body{}", "text/css")[0] is None
     assert classify(b"\xff\xfe<\x00h\x00t\x00m\x00l\x00>\x00", "text/html")[0] == "html"  # UTF-16 with BOM
+
+
+def test_no_second_trafilatura_metadata_pass_when_trafilatura_returns_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """trafilatura gives up on a page without text after computing its metadata; refman hands its metadata step
+    an empty dict then, not None (None would run trafilatura's metadata pass a second time)."""
+    import trafilatura
+
+    from refman.metadata import html as html_meta
+
+    html = ("<!DOCTYPE html><html lang='en'><head><title>Sign in | Example App</title>"
+            "<meta property='og:site_name' content='Example App'></head><body><div id='root'></div></body></html>")
+    assert trafilatura.bare_extraction(html, url="https://app.example.org/login", with_metadata=True) is None
+    calls: list[str] = []
+    monkeypatch.setattr(html_meta, "_trafilatura_metadata", lambda page, url: calls.append(url) or {})
+    ext = extract(html.encode(), "https://app.example.org/login", "text/html", "utf-8")
+    assert ext.outcome == "thin"
+    assert calls == []
+    assert ext.fields["title"][0] == "Sign in"  # the page's own metadata is still read
+    assert ext.fields["language"][0] == "en"

@@ -79,3 +79,83 @@ def test_clean_pdf_authors() -> None:
     assert clean_pdf_authors("user") == []
     assert clean_pdf_authors("jsmith") == []
     assert clean_pdf_authors("Grace Hopper") == [{"family": "Hopper", "given": "Grace"}]
+
+
+def xmp_packet(title: str | None = None, creators: tuple[str, ...] = (), created: str | None = None,
+               language: str | None = None) -> bytes:
+    """An XMP packet shaped like the ones LaTeX (hyperxmp) and PDF/A tools write."""
+    parts = []
+    if title is not None:
+        parts.append(f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>')
+    if creators:
+        items = "".join(f"<rdf:li>{c}</rdf:li>" for c in creators)
+        parts.append(f"<dc:creator><rdf:Seq>{items}</rdf:Seq></dc:creator>")
+    if language:
+        parts.append(f"<dc:language><rdf:Bag><rdf:li>{language}</rdf:li></rdf:Bag></dc:language>")
+    if created:
+        parts.append(f"<xmp:CreateDate>{created}</xmp:CreateDate>")
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">'
+        + "".join(parts)
+        + "<pdf:Producer>pdfTeX-1.40.25</pdf:Producer>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+        '<?xpacket end="w"?>'
+    ).encode("utf-8")
+
+
+def make_xmp_pdf(xmp: bytes, info: dict[str, str] | None = None) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    if info:
+        writer.add_metadata(info)
+    writer.xmp_metadata = xmp  # a /Metadata stream in the catalog
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def test_xmp_title_creators_and_date_without_document_info() -> None:
+    data = make_xmp_pdf(xmp_packet("Sparse Attention for Long Documents", ("Rush, Alexander M.", "Ada Lovelace"),
+                                   "2021-03-15T09:30:00+01:00", "en-GB"))
+    m = pdf_metadata(data)
+    assert m.fields["title"] == ("Sparse Attention for Long Documents", "pdf")
+    # dc:creator keeps its order; "Family, Given" and initials survive.
+    assert m.fields["author"] == ([{"family": "Rush", "given": "Alexander M."},
+                                   {"family": "Lovelace", "given": "Ada"}], "pdf")
+    assert m.fields["issued"] == ("2021-03-15", "pdf")
+    assert m.fields["language"] == ("en-GB", "pdf")
+
+
+def test_xmp_wins_over_junk_document_info() -> None:
+    """Word's exporter writes its file name as /Title and the account as /Author; XMP holds the real ones."""
+    data = make_xmp_pdf(xmp_packet("Soil Moisture in Alpine Meadows", ("Anna Müller", "Marco Rossi"),
+                                   "2019-07-02T10:00:00Z"),
+                        {"/Title": "Microsoft Word - draft3.docx", "/Author": "Administrator",
+                         "/CreationDate": "D:20190702100000Z"})
+    m = pdf_metadata(data)
+    assert m.fields["title"][0] == "Soil Moisture in Alpine Meadows"
+    assert m.fields["author"][0] == [{"family": "Müller", "given": "Anna"}, {"family": "Rossi", "given": "Marco"}]
+    assert m.fields["issued"][0] == "2019-07-02"
+
+
+def test_xmp_wins_over_valid_document_info_and_info_fills_the_gaps() -> None:
+    """Both valid: XMP is the one PDF 2.0 keeps and tools write on purpose. A placeholder XMP title (or one
+    that is missing) gives way to the info dictionary's title; the info's date fills a missing xmp:CreateDate."""
+    data = make_xmp_pdf(xmp_packet("Attention Is All You Need", ("Ashish Vaswani", "Noam Shazeer")),
+                        {"/Title": "attention is all you need (camera ready)", "/Author": "Vaswani et al",
+                         "/CreationDate": "D:20170612120000Z"})
+    m = pdf_metadata(data)
+    assert m.fields["title"][0] == "Attention Is All You Need"
+    assert m.fields["author"][0] == [{"family": "Vaswani", "given": "Ashish"}, {"family": "Shazeer", "given": "Noam"}]
+    assert m.fields["issued"][0] == "2017-06-12"  # from /CreationDate: the XMP packet has no CreateDate
+    # The losing evidence is kept.
+    assert ("attention is all you need (camera ready)", "pdf") in m.candidates["title"]
+
+    data = make_xmp_pdf(xmp_packet("untitled", ("Administrator",)),
+                        {"/Title": "A Survey of Citation Parsing", "/Author": "Grace Hopper"})
+    m = pdf_metadata(data)
+    assert m.fields["title"][0] == "A Survey of Citation Parsing"
+    assert m.fields["author"][0] == [{"family": "Hopper", "given": "Grace"}]

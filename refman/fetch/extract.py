@@ -174,7 +174,7 @@ def _extract_html(body: bytes, url: str, header_charset: str | None) -> Extracti
         if _visible_len(fallback) > _visible_len(text):
             text = markdown = fallback
     result = Extraction("ok", kind="html", charset=charset, text=text, markdown=markdown or None)
-    if tmeta is None:  # trafilatura gave up before its metadata pass
+    if tmeta is None:  # trafilatura gave up (too little text): its metadata was computed and dropped
         tmeta = {}
     _add_metadata(result, lambda: _html_metadata(html, url, tmeta))
     _judge_thin(result, html)
@@ -182,9 +182,11 @@ def _extract_html(body: bytes, url: str, header_charset: str | None) -> Extracti
 
 
 def _html_metadata(html: str, url: str, tmeta: dict[str, Any]) -> Any:
+    """Page metadata with trafilatura's from the extraction pass. An empty dict (trafilatura returned nothing)
+    is passed as it is: None would make `html_metadata` run trafilatura's metadata pass a second time."""
     from refman.metadata import html_metadata
 
-    return html_metadata(html, url, trafilatura_metadata=tmeta or None)
+    return html_metadata(html, url, trafilatura_metadata=tmeta)
 
 
 def _extract_pdf(body: bytes) -> Extraction:

@@ -219,27 +219,32 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
     _authors(page, main, ids, traf, site_names, add)
 
     # --- dates: publication first, then creation, then online/modified ---
-    zones: dict[str, bool] = {}
+    dates = _DateEvidence()
 
-    def add_date(raw: str | None, origin: str) -> None:
+    def add_date(raw: str | None, origin: str, *, published: bool = True) -> None:
         day = parse_date(raw)
-        _note_zone(zones, raw, day)
+        dates.note(raw, day, published=published)
         add("issued", day, origin)
 
-    for v in page.get("citation_publication_date", "citation_date", "citation_cover_date", "citation_year"):
-        add_date(v, CIT)
+    # An issue's cover date ("2017/01/01") is its month with a filler day: a fallback, never a day for a
+    # partial publication date.
+    for key in ("citation_publication_date", "citation_date", "citation_cover_date", "citation_year"):
+        for v in page.get(key):
+            add_date(v, CIT, published=key != "citation_cover_date")
     if main is not None:
         for key in ("datePublished", "dateCreated"):
             add_date(jsonld.text_of(main.get(key)), LD)
-    for v in page.get("article:published_time", "og:published_time", "article:published"):
+    for v in page.get("article:published_time", "og:published_time", "article:published",
+                      "og:article:published_time"):
         add_date(v, OG)
     for v in page.get("dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dc.date.created",
                       "dcterms.created", "prism.publicationdate"):
         add_date(v, DC)
-    for v in page.get("datepublished", "date", "pubdate", "publishdate", "publish-date", "publish_date",
-                      "sailthru.date", "parsely-pub-date", "article.published", "article_date_original",
-                      "original-publish-date", "dc.date.published", "og:article:published_time",
-                      "date_published", "publication_date", "published-date", "cxenseparse:recs:publishtime"):
+    # Keys that say "published" before the bare "date" keys, which some platforms fill with the last revision.
+    for v in page.get("datepublished", "pubdate", "publishdate", "publish-date", "publish_date", "parsely-pub-date",
+                      "article.published", "article_date_original", "original-publish-date", "dc.date.published",
+                      "date_published", "publication_date", "published-date", "cxenseparse:recs:publishtime",
+                      "date", "sailthru.date"):
         add_date(v, META)
     for v in page.microdata.get("datepublished", []):
         add_date(v, META)
@@ -249,14 +254,17 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
     # headline is better evidence then.
     traf_date = parse_date(traf.get("date")) if traf.get("date") else None
     text_date = _text_date(page)
+    dates.text_day = text_date
     if traf_date and traf_date.endswith("-01-01"):
-        add("issued", text_date, TEXT)
-    add("issued", traf_date, TRAF)
-    add("issued", text_date, TEXT)
+        add_date(text_date, TEXT)
+    add_date(traf_date, TRAF)
+    add_date(text_date, TEXT)
     if main is not None:
-        add_date(jsonld.text_of(main.get("dateModified")), LD)
+        add_date(jsonld.text_of(main.get("dateModified")), LD, published=False)
     for v in page.get("article:modified_time", "og:updated_time", "dcterms.modified", "last-modified"):
-        add_date(v, OG)
+        add_date(v, OG, published=False)
+    dates.url_day = _url_date(url)
+    add("issued", dates.url_day, META)
 
     # --- language ---
     for key, origin in (("citation_language", CIT), ("dc.language", DC), ("dcterms.language", DC)):
@@ -288,7 +296,8 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
     canonical = (page.links.get("canonical") or [None])[0] or page.first("og:url")
     for u, origin in ((url, META), (canonical, META), (page.first("citation_abstract_html_url"), CIT)):
         add("doi", doi_from_url(u), origin)
-    if not out.candidates.get("doi"):
+    # A news article or blog post that prints a DOI reports on that work: the DOI is not its own.
+    if not out.candidates.get("doi") and not (main is not None and jsonld.has_type(main, _REPORT_TYPES)):
         add("doi", _doi_near_title(page, html, [v for v, _ in out.candidates.get("title", [])]), TEXT)
     for v in page.get("citation_arxiv_id"):
         add("archive_id", normalize_arxiv(v), CIT)
@@ -317,7 +326,7 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
         add("page", f"{first}-{last}" if last and last != first else first, CIT)
 
     # --- choose ---
-    _choose(out, page, site_names, host, zones)
+    _choose(out, page, site_names, host, dates)
     out.canonical_url = canonical
     out.pdf_url = page.first("citation_pdf_url")
     _infer_type(out, page, main, objects, url, host)
@@ -557,7 +566,7 @@ def _dedupe_names(names: list[dict[str, str]]) -> list[dict[str, str]]:
     return out
 
 
-def _choose(out: PageMetadata, page: _Page, site_names: list[str], host: str, zones: dict[str, bool]) -> None:
+def _choose(out: PageMetadata, page: _Page, site_names: list[str], host: str, dates: _DateEvidence) -> None:
     cands = out.candidates
     for name in ("title", "issued", "language", "doi", "archive_id", "publisher", "abstract", "volume",
                  "issue", "page", "container_title"):
@@ -566,7 +575,7 @@ def _choose(out: PageMetadata, page: _Page, site_names: list[str], host: str, zo
     authors = cands.get("author", [])
     if authors:
         out.fields["author"] = _pick_authors(authors)
-    issued = _pick_date(cands.get("issued", []), zones)
+    issued = _pick_date(cands.get("issued", []), dates)
     if issued:
         out.fields["issued"] = issued
     if "container_title" not in out.fields and host:
@@ -584,20 +593,75 @@ def _pick_authors(lists: list[tuple[list[dict[str, str]], str]]) -> tuple[list[d
     return first
 
 
-def _pick_date(cands: list[tuple[str, str]], local: dict[str, bool]) -> tuple[str, str] | None:
-    """The first date, refined: a partial date ('2024-06') takes a day within it from a later source; a UTC
-    instant gives way to the same moment written with the publisher's own offset, whose calendar day is the one
-    the page shows."""
-    if not cands:
-        return None
-    first = cands[0]
-    if len(first[0]) < 10:
-        days = [(v, o) for v, o in cands[1:] if len(v) == 10 and v.startswith(first[0])]
-        return days[0] if days else first
-    if local.get(first[0]) is False:
-        for value, origin in cands[1:6]:
-            if local.get(value) and len(value) == 10 and abs(_ordinal(value) - _ordinal(first[0])) <= 1:
-                return value, origin
+class _DateEvidence:
+    """What the date candidates alone do not say: which days were read from publication (not modification)
+    fields, which came from UTC instants (and at what hour) or from timestamps with a local offset, the day
+    printed under the headline and the day in the URL's path."""
+
+    def __init__(self) -> None:
+        self.local: dict[str, bool] = {}  # day → written with a local offset (True) or as a UTC instant (False)
+        self.utc_hour: dict[str, int] = {}
+        self.published: set[str] = set()
+        self.text_day: str | None = None
+        self.url_day: str | None = None
+
+    def note(self, raw: str | None, day: str | None, *, published: bool) -> None:
+        if not raw or not day:
+            return
+        if published:
+            self.published.add(day)
+        raw = raw.strip()
+        if _UTC.search(raw):
+            self.local.setdefault(day, False)
+            hour = _HOUR.search(raw)
+            if hour and day not in self.utc_hour:
+                self.utc_hour[day] = int(hour.group(1))
+        elif _OFFSET.search(raw):
+            self.local[day] = True
+
+
+def _pick_date(cands: list[tuple[str, str]], ev: _DateEvidence) -> tuple[str, str] | None:
+    """The first date, refined, then checked against the URL:
+
+    - a partial date ('2024-06', an issue's month) takes a day within it from a later publication source (not
+      a modification date, not an issue's cover date); failing that, a day in the same year (an online-first
+      article whose issue came out later: Crossref's `issued` is likewise the earliest of print and online).
+      The year never changes.
+    - a UTC instant gives way to the same moment written with the publisher's own offset, or to the day printed
+      under the headline when the instant's hour allows that day in some time zone (UTC-12…UTC+14): the
+      calendar day the page shows is the publisher's local one.
+    - a full date in the URL's path (/2017/07/12/slug) is the day the permalink was made: a metadata date more
+      than a day after it is a republication or revision, and the URL's day wins (it also fills a missing date).
+    """
+    chosen = cands[0] if cands else None
+    if chosen is not None and len(chosen[0]) < 10:
+        chosen = _refine_partial(chosen, cands[1:], ev)
+    elif chosen is not None and ev.local.get(chosen[0]) is False:
+        chosen = _local_day(chosen, cands, ev)
+    url_day = ev.url_day
+    if url_day:
+        if chosen is None or (len(chosen[0]) < 10 and url_day.startswith(chosen[0])):
+            return url_day, META
+        if len(chosen[0]) == 10 and _ordinal(chosen[0]) - _ordinal(url_day) > 1:
+            return url_day, META
+    return chosen
+
+
+def _refine_partial(first: tuple[str, str], later: list[tuple[str, str]], ev: _DateEvidence) -> tuple[str, str]:
+    days = [(v, o) for v, o in later if len(v) == 10 and v in ev.published]
+    within = [d for d in days if d[0].startswith(first[0])] or [d for d in days if d[0][:4] == first[0][:4]]
+    return within[0] if within else first
+
+
+def _local_day(first: tuple[str, str], cands: list[tuple[str, str]], ev: _DateEvidence) -> tuple[str, str]:
+    for value, origin in cands[1:6]:
+        if ev.local.get(value) and len(value) == 10 and abs(_ordinal(value) - _ordinal(first[0])) <= 1:
+            return value, origin
+    text, hour = ev.text_day, ev.utc_hour.get(first[0])
+    if text and hour is not None:
+        shift = _ordinal(text) - _ordinal(first[0])
+        if (shift == -1 and hour < 12) or (shift == 1 and hour >= 10):
+            return text, TEXT
     return first
 
 
@@ -612,17 +676,19 @@ def _ordinal(day: str) -> int:
 
 _UTC = re.compile(r"(?:Z|[+-]00:?00|GMT|UTC)$", re.IGNORECASE)
 _OFFSET = re.compile(r"T\d.*[+-]\d\d:?\d\d$")
+_HOUR = re.compile(r"[T\s](\d{1,2}):\d\d")
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)([/-])(\d{1,2})\2(\d{1,2})(?=/|-|_|\.|$)")
 
 
-def _note_zone(local: dict[str, bool], raw: str | None, day: str | None) -> None:
-    """Remember whether the timestamp behind `day` was a UTC instant (False) or had a local offset (True)."""
-    if not raw or not day:
-        return
-    raw = raw.strip()
-    if _UTC.search(raw):
-        local.setdefault(day, False)
-    elif _OFFSET.search(raw):
-        local[day] = True
+def _url_date(url: str | None) -> str | None:
+    """The day in a URL's path: '/2017/7/12/slug', '/news/2020-01-10-slug'."""
+    if not url:
+        return None
+    match = _URL_DATE.search(urlsplit(url).path)
+    if not match:
+        return None
+    y, _, m, d = match.groups()
+    return parse_date(f"{y}-{int(m):02d}-{int(d):02d}")
 
 
 def _is_site_title(title: str, site_names: list[str]) -> bool:
@@ -658,22 +724,117 @@ def _site_name(value: str, host: str) -> str:
     return value
 
 
-_DOI_LABEL = re.compile(r"(?:doi\s*[:.]?\s*|doi\.org/)(10\.\d{4,9}/[^\s\"'<>&]+)", re.IGNORECASE)
+_DOI_LABEL = re.compile(r"(?:\bdoi\s*[:.]?\s*|doi\.org/)(10\.\d{4,9}/[^\s\"'<>&]+)", re.IGNORECASE)
+_DOI_SHAPE = re.compile(r"10\.\d{4,9}/")
+_DOI_FIRST = re.compile(r"^\s*(10\.\d{4,9}/[^\s\"'<>&]+)")
+_DOI_LABEL_END = re.compile(r"\bdoi\s*[:.]?\s*$", re.IGNORECASE)
+# A heading that opens the list of works the page cites (or that cite it, or related ones): DOIs from there on
+# are other works' DOIs.
+_REFERENCES = re.compile(
+    r"^\W*(?:\d+(?:\.\d+)*\.?\s*)?(?:references|reference list|bibliography|works cited|literature cited|"
+    r"literatur(?:verzeichnis)?|quellen(?:verzeichnis)?|références(?: bibliographiques)?|bibliographie|"
+    r"referencias(?: bibliográficas)?|bibliografía|bibliografia|riferimenti(?: bibliografici)?|referências|"
+    r"参考文献|引用文献|cited by|citing articles|related articles|similar articles|"
+    r"recommended articles|more like this)\W*$",
+    re.IGNORECASE,
+)
+_REFERENCE_BOX = re.compile(r"(?:^|[\s_-])(?:references?|ref-list|reflist|bibliography|cited-by|citedby)(?:$|[\s_-])",
+                            re.IGNORECASE)
+_FOOTER_BOX = re.compile(r"(?:^|[\s_-])footer(?:$|[\s_-])", re.IGNORECASE)
+_BOILERPLATE_TAGS = frozenset(["nav", "aside", "script", "style", "noscript", "template", "select", "svg", "form"])
+# Characters of text (whitespace collapsed) read after the title: a landing page prints its DOI in the header
+# block (authors, journal, perhaps an abstract); a DOI after a whole article's text is a work it cites.
+_DOI_TEXT_BUDGET = 3000
+_REPORT_TYPES = ("NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting", "LiveBlogPosting",
+                 "SocialMediaPosting")
 
 
 def _doi_near_title(page: _Page, html: str, titles: list[str]) -> str | None:
-    """A DOI written with a 'doi' label or as a doi.org link within a few thousand characters after the title
-    (or the <h1>) in the page body: scholarly landing pages without meta tags print it there."""
+    """The page's own DOI printed after its title (or <h1>): scholarly landing pages without meta tags show it
+    as 'doi: 10.…', 'DOI</dt><dd>10.…' or a doi.org link. Read in document order over the first 3000 characters
+    of text, skipping what is not about this work: navigation, sidebars, the site's footer (a repository's
+    certification badge), and everything from a references / 'cited by' / related-articles section on (the DOIs
+    of other works)."""
     body = html.find("<body")
-    body = body if body >= 0 else 0
-    for anchor in [page.h1, *titles]:
-        if not anchor:
-            continue
-        start = html.find(anchor[:30], body)
-        if start >= 0:
-            match = _DOI_LABEL.search(html, start, start + 12000)
-            return normalize_doi(match.group(1)) if match else None
+    if not _DOI_SHAPE.search(html, max(body, 0)):
+        return None  # most pages: no DOI-shaped text at all
+    anchor = page.h1_el if page.h1_el is not None else _title_element(page.root, titles)
+    if anchor is None:
+        return None
+    previous = ""
+    seen = 0
+    for text in _texts_after(anchor):
+        if text is None:
+            return None
+        match = _DOI_LABEL.search(text)
+        if match is None and _DOI_LABEL_END.search(previous):
+            match = _DOI_FIRST.match(text)  # the label in one element, the DOI in the next
+        if match:
+            return normalize_doi(match.group(1))
+        if text.strip():
+            previous = text
+            seen += len(" ".join(text.split()))
+        if seen > _DOI_TEXT_BUDGET:
+            return None
     return None
+
+
+def _title_element(root: Any, titles: list[str]) -> Any:
+    """The first body element whose own text starts with one of the titles."""
+    heads = [re.sub(r"\s+", " ", t).strip()[:30] for t in titles if t and len(t.strip()) >= 8]
+    if not heads:
+        return None
+    body = root.find("body")
+    for el in (body if body is not None else root).iter():
+        text = el.text if isinstance(el.tag, str) else None
+        if text and len(text) >= 8:
+            text = re.sub(r"\s+", " ", text).strip()
+            if any(text.startswith(h) for h in heads):
+                return el
+    return None
+
+
+def _texts_after(anchor: Any) -> Any:
+    """The text pieces after `anchor` in document order (element text, a doi.org link's href, tails); None when
+    a references section begins."""
+    node = anchor
+    while node is not None:
+        if node.tail:
+            yield node.tail
+        for sib in node.itersiblings():
+            walk = etree.iterwalk(sib, events=("start", "end"))
+            for event, el in walk:
+                if event == "end":
+                    if el is not sib and el.tail:
+                        yield el.tail
+                    continue
+                if not isinstance(el.tag, str):
+                    continue
+                if _skip_for_doi(el):
+                    walk.skip_subtree()
+                    continue
+                text = el.text
+                if text and len(text) < 80 and el.tag not in ("a", "option") and _REFERENCES.match(text.strip()):
+                    yield None
+                    return
+                if el.tag == "a" and "doi.org/10." in (el.get("href") or ""):
+                    yield el.get("href")
+                if text:
+                    yield text
+            if sib.tail:
+                yield sib.tail
+        node = node.getparent()
+
+
+def _skip_for_doi(el: Any) -> bool:
+    tag = el.tag
+    if tag in _BOILERPLATE_TAGS:
+        return True
+    names = f"{el.get('class') or ''} {el.get('id') or ''}"
+    if tag == "footer" or el.get("role") == "contentinfo" or (len(names) > 1 and _FOOTER_BOX.search(names)):
+        # The site's footer (its badges and certifications); an article's own footer may print its DOI.
+        return not any(a.tag == "article" for a in el.iterancestors())
+    return len(names) > 1 and bool(_REFERENCE_BOX.search(names))
 
 
 def _unescape(text: str) -> str:

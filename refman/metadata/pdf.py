@@ -2,7 +2,12 @@
 
 PDF metadata is written by the authoring tool more often than by the author, so every value is checked:
 "Microsoft Word - draft3.docx", "untitled" or a file name is not a title; "Administrator" or "user" is not
-an author. Never raises: a damaged or encrypted PDF gives what could be read, possibly nothing."""
+an author. Never raises: a damaged or encrypted PDF gives what could be read, possibly nothing.
+
+XMP wins over the document info dictionary when both hold a valid value: PDF 2.0 deprecates the info
+dictionary in favour of XMP; publishers, LaTeX (hyperxmp) and PDF/A tools write dc:title and dc:creator on
+purpose, while /Title is often the converter's file name; and dc:creator is an ordered list of people, where
+/Author is one string to split. A placeholder in XMP is dropped, so the info dictionary's value is used then."""
 
 from __future__ import annotations
 
@@ -81,6 +86,47 @@ def extract_pdf(data: bytes) -> PageMetadata:
         log.debug("unreadable PDF: %s", exc)
         return _finish(out)
 
+    # XMP first, then the document info dictionary; each value is checked on its own, so a placeholder in one
+    # (Word's "Microsoft Word - draft3.docx" title, an "Administrator" author) gives way to the other's value.
+    _read_xmp(reader, out)
+    _read_info(reader, out)
+
+    try:
+        if reader.pages:
+            text = reader.pages[0].extract_text() or ""
+            # A DOI printed on the first page is the paper's own; later pages cite other works.
+            labelled = re.search(r"(?:doi\s*[:.]?\s*|doi\.org/)(10\.\d{4,9}/\S+)", text, re.IGNORECASE)
+            dois = [normalize_doi(labelled.group(1))] if labelled else dois_in_text(text)[:1]
+            for doi in dois:
+                out.add_candidate("doi", doi, PDF)
+            out.add_candidate("archive_id", normalize_arxiv(arxiv_in_text(text)), PDF)
+    except Exception as exc:
+        log.debug("PDF first page unreadable: %s", exc)
+    return _finish(out)
+
+
+def _read_xmp(reader: Any, out: PageMetadata) -> None:
+    """dc:title (x-default first), dc:creator in order, xmp:CreateDate, dc:language, a DOI in dc:identifier."""
+    try:
+        xmp = reader.xmp_metadata
+        if xmp is None:
+            return
+        titles = xmp.dc_title or {}
+        title = (titles.get("x-default") or next(iter(titles.values()), None)) if isinstance(titles, dict) else None
+        out.add_candidate("title", clean_pdf_title(title), PDF)
+        creators = xmp.dc_creator or []
+        out.add_candidate("author", [n for c in creators for n in clean_pdf_authors(c)], PDF)
+        out.add_candidate("issued", _pdf_date(xmp.xmp_create_date), PDF)
+        for lang in xmp.dc_language or []:
+            out.add_candidate("language", normalize_language(lang), PDF)
+        for ident in xmp.dc_identifier or []:
+            out.add_candidate("doi", normalize_doi(ident), PDF)
+    except Exception as exc:
+        log.debug("PDF XMP unreadable: %s", exc)
+
+
+def _read_info(reader: Any, out: PageMetadata) -> None:
+    """/Title, /Author, /CreationDate, /Subject and a /doi-like key of the document info dictionary."""
     try:
         info = reader.metadata or {}
         out.add_candidate("title", clean_pdf_title(info.get("/Title")), PDF)
@@ -97,36 +143,6 @@ def extract_pdf(data: bytes) -> PageMetadata:
                 out.add_candidate("doi", normalize_doi(info[key]), PDF)
     except Exception as exc:
         log.debug("PDF document info unreadable: %s", exc)
-
-    try:
-        xmp = reader.xmp_metadata
-        if xmp is not None:
-            titles = xmp.dc_title or {}
-            title = titles.get("x-default") or next(iter(titles.values()), None) if isinstance(titles, dict) else None
-            out.add_candidate("title", clean_pdf_title(title), PDF)
-            creators = xmp.dc_creator or []
-            names = [n for c in creators for n in clean_pdf_authors(c)]
-            out.add_candidate("author", names, PDF)
-            out.add_candidate("issued", _pdf_date(xmp.xmp_create_date), PDF)
-            for lang in xmp.dc_language or []:
-                out.add_candidate("language", normalize_language(lang), PDF)
-            for ident in xmp.dc_identifier or []:
-                out.add_candidate("doi", normalize_doi(ident), PDF)
-    except Exception as exc:
-        log.debug("PDF XMP unreadable: %s", exc)
-
-    try:
-        if reader.pages:
-            text = reader.pages[0].extract_text() or ""
-            # A DOI printed on the first page is the paper's own; later pages cite other works.
-            labelled = re.search(r"(?:doi\s*[:.]?\s*|doi\.org/)(10\.\d{4,9}/\S+)", text, re.IGNORECASE)
-            dois = [normalize_doi(labelled.group(1))] if labelled else dois_in_text(text)[:1]
-            for doi in dois:
-                out.add_candidate("doi", doi, PDF)
-            out.add_candidate("archive_id", normalize_arxiv(arxiv_in_text(text)), PDF)
-    except Exception as exc:
-        log.debug("PDF first page unreadable: %s", exc)
-    return _finish(out)
 
 
 def _finish(out: PageMetadata) -> PageMetadata:
