@@ -413,3 +413,19 @@ def test_single_source_extracts_in_process(db_path: Path, server: HTTPServer) ->
     snap = row(db_path, "SELECT content_type, metadata_json FROM snapshot WHERE source_id = ?", sid)
     assert snap[0] == "application/pdf" and json.loads(snap[1])["kind"] == "pdf"
     assert "single-source path" in row(db_path, "SELECT text FROM source_text WHERE source_id = ?", sid)[0]
+
+
+def test_writer_failing_on_its_last_batch_still_closes(db_path: Path) -> None:
+    from refman.db import upgrade_catalog
+    from refman.fetch.pipeline import Writer
+
+    upgrade_catalog(db_path)
+    writer = Writer(db_path)
+    writer.start()
+    writer.put(object())  # type: ignore[arg-type]  # not a record: applying it fails
+    # close() sends the closing None at once, so it lands in the failing batch: close must not wait for another.
+    closer = threading.Thread(target=writer.close, daemon=True)
+    closer.start()
+    closer.join(timeout=20)
+    assert not closer.is_alive(), "Writer.close() hung after the writer failed"
+    assert isinstance(writer.error, AttributeError)

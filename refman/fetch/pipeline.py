@@ -293,8 +293,8 @@ class Writer(threading.Thread):
             self.error = exc
             self._drain()
             return
+        done = False
         try:
-            done = False
             while not done:
                 batch: list[Record] = []
                 first = self.queue.get()
@@ -315,18 +315,14 @@ class Writer(threading.Thread):
         except BaseException as exc:  # disk full, catalog damaged: stop the run, keep what is committed
             log.error("catalog writer failed: %s", exc)
             self.error = exc
-            self._drain()
+            if not done:  # the closing None is still to come: take records until then so close() returns
+                self._drain()
         finally:
             conn.close()
 
     def _drain(self) -> None:
-        while True:
-            try:
-                if self.queue.get(timeout=0.1) is None:
-                    return
-            except queue.Empty:
-                if not self.is_alive():
-                    return
+        while self.queue.get() is not None:
+            pass
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         conn.execute("BEGIN IMMEDIATE")
