@@ -1,5 +1,6 @@
 """Export benchmark: a 100,000-source catalog in /tmp → BibLaTeX and CSL-JSON (first run assigns the citation
-keys, second run reads them), and `refman cite` of 1,000 references in APA. Prints seconds and peak memory.
+keys, second run reads them), and `refman cite` of 1,000 references in APA. Prints, per refman process, wall and
+CPU (user+sys) seconds and peak RSS.
 
     .venv/bin/python benchmarks/bench_export.py [--sources N] [--cite N]
 
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,41 +65,62 @@ def build_catalog(path: Path, n: int, seed: int = 7) -> None:
     conn.close()
 
 
-def run_cli(db: Path, *args: str) -> tuple[float, int]:
-    start = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "refman", "--db", str(db), *args], capture_output=True,
-                         check=False)
-    elapsed = time.perf_counter() - start
-    if res.returncode != 0:
-        raise SystemExit(f"refman {' '.join(args)} failed: {res.stderr.decode()[-2000:]}")
-    return elapsed, len(res.stdout)
+@dataclass
+class Run:
+    wall: float  # seconds
+    cpu: float  # user + sys seconds of the refman process
+    rss_mb: float  # its peak resident set size
+    size: int  # bytes written to stdout
+
+    def __str__(self) -> str:
+        return f"{self.wall:5.2f} s wall, {self.cpu:5.2f} s cpu, {self.rss_mb:4.0f} MB peak RSS"
+
+
+def run_cli(db: Path, *args: str) -> Run:
+    """Run refman in a child process; wall time, CPU time and peak RSS of that one process (os.wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "refman", "--db", str(db), *args], stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"refman {' '.join(args)} failed: {err.read().decode()[-2000:]}")
+        size = out.tell()
+    return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, size)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sources", type=int, default=100_000)
     parser.add_argument("--cite", type=int, default=1_000)
+    parser.add_argument("--build-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build_only:
+        build_catalog(args.build_only, args.sources)
+        return
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         db = Path(tmp) / "bench.db"
         t0 = time.perf_counter()
-        build_catalog(db, args.sources)
+        # In a child process: a child's peak RSS (ru_maxrss) starts from its parent's high-water mark at
+        # fork/exec, so this process must stay small for the figures below to be refman's own.
+        subprocess.run([sys.executable, __file__, "--sources", str(args.sources), "--build-only", str(db)],
+                       check=True)
         print(f"catalog: {args.sources} sources built in {time.perf_counter() - t0:.1f} s")
         for label, fmt in (("biblatex", "biblatex"), ("csljson", "csljson")):
             for run in ("first", "second"):
                 out = Path(tmp) / f"refs.{fmt}"
-                elapsed, _ = run_cli(db, "export", "--format", fmt, "-o", str(out))
+                res = run_cli(db, "export", "--format", fmt, "-o", str(out))
                 note = " (assigns keys)" if run == "first" and label == "biblatex" else ""
-                print(f"export {label:8s} {run:6s}: {elapsed:5.2f} s, {out.stat().st_size / 1e6:.1f} MB{note}")
+                print(f"export {label:8s} {run:6s}: {res}, {out.stat().st_size / 1e6:.1f} MB{note}")
         for fmt in ("bibtex", "ris", "markdown"):
-            elapsed, size = run_cli(db, "export", "--format", fmt)
-            print(f"export {fmt:8s}       : {elapsed:5.2f} s, {size / 1e6:.1f} MB")
+            res = run_cli(db, "export", "--format", fmt)
+            print(f"export {fmt:8s}       : {res}, {res.size / 1e6:.1f} MB")
         ids = [str(i) for i in range(1, args.cite + 1)]
-        elapsed, size = run_cli(db, "cite", "--style", "apa", *ids)
-        print(f"cite apa {args.cite} refs  : {elapsed:5.2f} s, {size / 1e3:.0f} kB")
-        # peak memory of the export and cite child processes (the largest of them)
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"peak memory (largest refman process): {peak_mb:.0f} MB")
+        res = run_cli(db, "cite", "--style", "apa", *ids)
+        print(f"cite apa {args.cite} refs  : {res}, {res.size / 1e3:.0f} kB")
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cpus)")
 
 
 if __name__ == "__main__":

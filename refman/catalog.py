@@ -27,11 +27,28 @@ _HIDDEN_EVIDENCE = {"label_note", "flag"}
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error.
+
+    Inside a transaction that is already open (the caller's), it joins it: no BEGIN and no COMMIT — the owner
+    of the outer transaction commits or rolls back. The block still runs under a savepoint, so that an error
+    in it undoes its own writes (and propagates) while leaving the caller's earlier writes to the caller."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT refman_joined")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:  # SQLite may already have rolled the whole transaction back
+                conn.execute("ROLLBACK TO refman_joined")
+                conn.execute("RELEASE refman_joined")
+            raise
+        conn.execute("RELEASE refman_joined")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may already have rolled it back (disk full, I/O error)
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import bibtexparser
 import jsonschema
 import pytest
+from citation_helpers import add_note, add_source, catalog, sample_catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_citation_helpers import add_note, add_source, catalog, sample_catalog
 
 from refman.citation.bibtex import write_biblatex, write_bibtex
 from refman.citation.csljson import write_csljson
-from refman.citation.export import atomic_write, render_export, selected_items
+from refman.citation.export import atomic_write, export_pieces, render_export, selected_items
 from refman.citation.importer import read_bibliography
 from refman.citation.item import CitationItem, CSLName
 from refman.citation.latex import decode, normalise, strip_outer_braces
@@ -199,6 +199,88 @@ def test_atomic_write(tmp_path: Path) -> None:
     atomic_write(target, "new ✓")
     assert target.read_text(encoding="utf-8") == "new ✓"
     assert sorted(os.listdir(tmp_path)) == ["refs.bib"]
+
+
+@pytest.mark.parametrize("fmt", ["biblatex", "bibtex", "csljson", "ris", "markdown"])
+def test_streamed_export_is_the_same_bytes(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """export_pieces builds items a chunk at a time (never more than `chunk`) and its pieces add up to the
+    one-string export, whatever the chunk size and the selection."""
+    import refman.citation.build as build
+
+    conn = sample_catalog(tmp_path / "c.db")
+    add_source(conn, "https://www.felicis.com/other", title="The Rise of AI Data Infrastructure", issued="2024")
+    add_source(conn, "https://example.com/empty")  # no title, no date: an empty-ish entry
+    add_note(conn, "notes/GPU Market.md", [3, 1, 11, 3, 2])
+    real, sizes = build.load_items, []
+
+    def counting(conn_: object, ids: object = None) -> object:
+        sizes.append(len(ids))  # type: ignore[arg-type]
+        return real(conn_, ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "load_items", counting)
+    selections = [Selection(), Selection(refs=["12", "3", "1"]), Selection(cited_in="GPU Market.md"),
+                  Selection(tags=["ai"]), Selection(tags=["nosuchtag"])]
+    for sel in selections:
+        for ascii_ in (None, True, False):
+            whole = render_export(selected_items(conn, sel, default_all=False), fmt, ascii_)
+            for chunk in (1, 2, 5, 2000):
+                sizes.clear()
+                pieces = list(export_pieces(conn, sel, fmt, ascii_, default_all=False, chunk=chunk))
+                assert "".join(pieces) == whole, (sel, chunk)
+                assert max(sizes, default=0) <= chunk
+    assert not conn.in_transaction
+
+
+def test_whole_catalog_order_from_the_index_is_sort_by_key(tmp_path: Path) -> None:
+    """The whole-catalog export reads its order from SQLite (NOCASE); it is sort_by_key's (str.lower), also
+    with keys that only differ around the letters' case gap (`_`, `[`, `` ` ``) and, by the fallback, with a
+    stored key that is not ASCII."""
+    from refman.citation.export import ids_by_key
+    from refman.citation.keys import ensure_citekeys
+    from refman.citation.selection import sort_by_key
+
+    conn = sample_catalog(tmp_path / "c.db")
+    for i, key in enumerate(["Zeta", "alpha", "a_b", "aZ", "A:b", "a.b", "a-b", "a+b", "B2", "b10", "_x", "Mu"]):
+        sid = add_source(conn, f"https://k.example/{i}", title=f"K {i}")
+        conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, sid))
+    keys = ensure_citekeys(conn)
+    assert ids_by_key(conn) == sort_by_key(sorted(keys), keys)
+    conn.execute("UPDATE source SET citekey = 'Ärger' WHERE id = 1")  # only by hand: refman never writes one
+    keys = ensure_citekeys(conn)
+    assert ids_by_key(conn) == sort_by_key(sorted(keys), keys)
+
+
+def test_cli_export_to_file_is_atomic_when_streaming_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure after some chunks were written leaves the old file whole and no temporary file behind."""
+    from typer.testing import CliRunner
+
+    import refman.citation.bibtex as bibtex
+    import refman.citation.export as export
+    from refman.cli import app
+
+    db = tmp_path / "c.db"
+    sample_catalog(db).close()
+    target = tmp_path / "refs.bib"
+    target.write_text("old", encoding="utf-8")
+    monkeypatch.setattr(export, "CHUNK", 2)
+    real, seen = bibtex.biblatex_entry, []
+
+    def failing(item: CitationItem, ascii: bool = False) -> str:
+        seen.append(item.id)
+        if len(seen) == 7:
+            raise RuntimeError("disk on fire")
+        return real(item, ascii)
+
+    monkeypatch.setattr(bibtex, "biblatex_entry", failing)
+    res = CliRunner().invoke(app, ["--db", str(db), "export", "-o", str(target)])
+    assert res.exit_code != 0 and len(seen) == 7
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [n for n in os.listdir(tmp_path) if not n.startswith("c.db")] == ["refs.bib"]
+    monkeypatch.setattr(bibtex, "biblatex_entry", real)
+    res = CliRunner().invoke(app, ["--db", str(db), "export", "-o", str(target)])
+    assert res.exit_code == 0, res.output
+    conn = catalog(db)
+    assert target.read_text(encoding="utf-8") == render_export(selected_items(conn, Selection()), "biblatex")
 
 
 def test_cli_export_and_cite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

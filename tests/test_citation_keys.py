@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_citation_helpers import add_source, catalog, sample_catalog
+from citation_helpers import add_source, catalog, sample_catalog
 
 from refman.catalog import resolve_source
 from refman.citation.item import CitationItem, CSLName
@@ -146,3 +146,108 @@ def test_resolve_by_id_key_url(tmp_path: Path) -> None:
     assert resolve_source(conn, "https://www.felicis.com/insight/ai-data-infrastructure") == 1
     with pytest.raises(NotFoundError):
         resolve_source(conn, "nosuchkey")
+
+
+# ---- transactions: catalog.transaction joins an open one ------------------------------------------------------
+
+
+def test_transaction_commits_or_rolls_back_on_its_own(tmp_path: Path) -> None:
+    from refman.catalog import transaction
+
+    conn = catalog(tmp_path / "c.db")
+    with transaction(conn):
+        add_source(conn, "https://a.example/kept", title="Kept")
+    assert not conn.in_transaction
+    with pytest.raises(RuntimeError), transaction(conn):
+        add_source(conn, "https://a.example/dropped", title="Dropped")
+        raise RuntimeError("boom")
+    assert not conn.in_transaction
+    assert [r[0] for r in conn.execute("SELECT title FROM source")] == ["Kept"]
+
+
+def test_transaction_joins_the_callers_transaction(tmp_path: Path) -> None:
+    from refman.catalog import transaction
+
+    conn = catalog(tmp_path / "c.db")
+    other = catalog(tmp_path / "c.db")
+    conn.execute("BEGIN IMMEDIATE")
+    a = add_source(conn, "https://a.example/1", title="Outer")
+    with transaction(conn):  # no BEGIN (that would fail: a transaction is open) and no COMMIT
+        add_source(conn, "https://a.example/2", title="Inner")
+    assert conn.in_transaction
+    assert other.execute("SELECT count(*) FROM source").fetchone()[0] == 0  # nothing committed yet
+    # an error inside a joined block undoes that block's writes only, and reaches the caller
+    with pytest.raises(RuntimeError), transaction(conn):
+        add_source(conn, "https://a.example/3", title="Failed")
+        raise RuntimeError("boom")
+    assert conn.in_transaction
+    # ensure_citekeys joins too: its keys land (or not) with the caller's transaction
+    assert ensure_citekeys(conn, [a]) == {a: "aouter"}
+    assert conn.in_transaction and other.execute("SELECT count(*) FROM source").fetchone()[0] == 0
+    conn.execute("COMMIT")
+    assert [tuple(r) for r in other.execute("SELECT title, citekey FROM source ORDER BY id")] == [
+        ("Outer", "aouter"), ("Inner", None)]
+
+
+def test_callers_rollback_undoes_joined_keys(tmp_path: Path) -> None:
+    conn = catalog(tmp_path / "c.db")
+    a = add_source(conn, "https://a.example/1", title="One")
+    conn.execute("BEGIN IMMEDIATE")
+    assert ensure_citekeys(conn)[a] == "aone"
+    rekey(conn, [a])
+    conn.execute("ROLLBACK")
+    assert conn.execute("SELECT citekey FROM source").fetchone()[0] is None
+
+
+def test_ensure_citekeys_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error part-way (here in the third page of 2,000 keyless sources) stores no key at all."""
+    import refman.citation.keys as keys_mod
+
+    conn = catalog(tmp_path / "c.db")
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO source (url, url_as_written, host, created_at, updated_at, title) VALUES (?, ?, 'e', '', '', ?)",
+        [(f"https://e.example/{i}", f"https://e.example/{i}", f"Title {i}") for i in range(4500)])
+    conn.execute("COMMIT")
+    real, calls = keys_mod.unique_key, []
+
+    def failing(base: str, taken: set[str]) -> str:
+        calls.append(base)
+        if len(calls) == 4200:
+            raise RuntimeError("boom")
+        return real(base, taken)
+
+    monkeypatch.setattr(keys_mod, "unique_key", failing)
+    with pytest.raises(RuntimeError):
+        ensure_citekeys(conn)
+    assert not conn.in_transaction
+    assert conn.execute("SELECT count(*) FROM source WHERE citekey IS NOT NULL").fetchone()[0] == 0
+    monkeypatch.setattr(keys_mod, "unique_key", real)
+    keys = ensure_citekeys(conn)
+    assert len(keys) == 4500 and keys[1] == "etitle0" and keys[4500] == "etitle4499"
+
+
+def test_rekey_dry_run_writes_nothing(tmp_path: Path) -> None:
+    conn = catalog(tmp_path / "c.db")
+    a = add_source(conn, "https://a.example/1", title="Old Title", issued="2020", author=[{"family": "Lee"}])
+    ensure_citekeys(conn)
+    conn.execute("UPDATE source SET title = 'New Title' WHERE id = ?", (a,))
+    before = conn.total_changes
+    assert [r.new for r in rekey(conn, None, dry_run=True)] == ["lee2020newtitle"]
+    assert conn.total_changes == before and not conn.in_transaction
+    assert conn.execute("SELECT citekey FROM source").fetchone()[0] == "lee2020oldtitle"
+
+
+def test_key_from_row_equals_key_from_item(tmp_path: Path) -> None:
+    """ensure_citekeys computes keys from a few columns (KeySource), not from built items: same keys."""
+    from refman.citation.build import KEY_COLUMNS, SOURCE_COLUMNS, item_from_row, key_source_from_row
+
+    conn = sample_catalog(tmp_path / "c.db")
+    add_source(conn, "https://a.example/odd", title="  Spaced  ", issued="2024-13-40", publisher=" ",
+               author=[{"given": "Mononym"}, {"family": "Second"}])
+    add_source(conn, "https://a.example/junk", title="Junk Authors", author=["", 3, {"family": ""}])
+    cur = conn.cursor()
+    cur.row_factory = None
+    full = {r[0]: item_from_row(r) for r in cur.execute(f"SELECT {SOURCE_COLUMNS} FROM source")}
+    light = {r[0]: key_source_from_row(r) for r in cur.execute(f"SELECT {KEY_COLUMNS} FROM source")}
+    assert {sid: base_key(it) for sid, it in full.items()} == {sid: base_key(ks) for sid, ks in light.items()}

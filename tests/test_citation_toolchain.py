@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
-from test_citation_helpers import sample_catalog
+from citation_helpers import add_source, sample_catalog
 
 from refman.citation.export import render_export, selected_items
 from refman.citation.selection import Selection
@@ -87,6 +88,42 @@ def _latex(tmp_path: Path, engine: str, backend: str, doc: str, allowed: tuple[s
 @needs["biber"]
 def test_biblatex_compiles_with_biber(tmp_path: Path) -> None:
     _export(tmp_path, "biblatex", chinese=False)
+    _latex(tmp_path, "pdflatex", "biber", BIBLATEX_DOC)
+
+
+def _add_undated(conn: sqlite3.Connection) -> None:
+    add_source(conn, "https://example.com/undated", title="Undated Page", container_title="Example Site",
+               last_ok_at="2024-07-01T10:00:00Z")
+    add_source(conn, "https://example.com/undated-never-fetched", title="Undated And Never Fetched")
+
+
+@needs["biber"]
+def test_biber_datamodel_only_misses_what_the_catalog_lacks(tmp_path: Path) -> None:
+    """`biber --tool --validate-datamodel` checks the export against biblatex's data model (blx-dm.def). It finds
+    nothing wrong with what refman writes; its only complaints are about mandatory fields the catalog does not
+    have and that refman never invents: `date`/`year` of undated pages (mandatory for @online, @article,
+    @report…; `urldate` does not count), a report's `author` and `type`."""
+    conn = sample_catalog(tmp_path / "c.db", chinese=True)
+    _add_undated(conn)
+    (tmp_path / "refs.bib").write_text(render_export(selected_items(conn, Selection()), "biblatex"),
+                                       encoding="utf-8")
+    out = _run(["biber", "--tool", "--validate-datamodel", "refs.bib"], tmp_path)
+    problems = [line for line in out.splitlines() if re.search(r"(?i)^(warn|error)", line)]
+    missing = re.compile(r"Missing mandatory field (- one of 'date, year' must be defined|'author'|'type')$")
+    assert all(missing.search(p) for p in problems), "\n".join(problems)
+    assert sorted(re.findall(r"Entry '(\w+)' \(refs.bib\): Missing mandatory field - one of 'date", out)) == [
+        "exampleundatedneverfetched", "exampleundatedpage"]
+
+
+@needs["pdflatex"]
+@needs["biber"]
+def test_undated_pages_compile_with_biber(tmp_path: Path) -> None:
+    """Without --validate-datamodel biber and biblatex accept undated pages silently (the authoryear label
+    falls back to the access year, or n.d.)."""
+    conn = sample_catalog(tmp_path / "c.db", chinese=False)
+    _add_undated(conn)
+    (tmp_path / "refs.bib").write_text(render_export(selected_items(conn, Selection()), "biblatex"),
+                                       encoding="utf-8")
     _latex(tmp_path, "pdflatex", "biber", BIBLATEX_DOC)
 
 

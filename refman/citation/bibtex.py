@@ -26,15 +26,22 @@ Rules common to both:
   @techreport — whose styles require an author — use the publisher (else the site/journal, the institution)
   as an organisation author. BibLaTeX, CSL-JSON and RIS never do (biblatex styles and CSL processors put the
   title first themselves); formatted references (`refman cite`) follow the rule in refman.citation.styles.
-Output is deterministic: entries in the order given, fields in a fixed order."""
+- undated sources get no `date`/`year` (a publication date is never made up from the access date). biblatex's
+  data model (blx-dm.def) lists `date` or `year` as mandatory for @online, @article, @report, @misc…, so
+  `biber --validate-datamodel` reports such entries (`urldate` does not count); plain biber runs do not, and
+  the styles handle them (authoryear's label falls back to the access year, else "n.d."). The EDTF values that
+  silence the validator (`date = {XXXX}`, `{../..}`) print as "()" and "(--)" (biber 2.18, biblatex 3.18).
+Output is deterministic: entries in the order given, fields in a fixed order. The `iter_*` writers take the
+items in chunks and yield the text piece by piece (refman.citation.stream); `write_*` is their one-string form."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Iterable, Iterator
+from functools import lru_cache, partial
 
 from refman.citation.item import CitationItem, CSLName
 from refman.citation.latex import escape, has_cjk, normalise
+from refman.citation.stream import Chunks, joined
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -55,6 +62,11 @@ _PORTUGUESE_BR = {"pt-br": "brazilian"}
 def langid(language: str | None) -> str | None:
     if not language:
         return None
+    return _langid(language)
+
+
+@lru_cache(maxsize=1024)
+def _langid(language: str) -> str | None:
     tag = language.strip().lower().replace("_", "-")
     if tag in _PORTUGUESE_BR:
         return _PORTUGUESE_BR[tag]
@@ -83,8 +95,9 @@ def verbatim(value: str | None) -> str | None:
     if not value:
         return None
     value = normalise(value)
-    for raw, enc in (("{", "%7B"), ("}", "%7D"), ("\\", "%5C"), (" ", "%20")):
-        value = value.replace(raw, enc)
+    if "{" in value or "}" in value or "\\" in value or " " in value:
+        for raw, enc in (("{", "%7B"), ("}", "%7D"), ("\\", "%5C"), (" ", "%20")):
+            value = value.replace(raw, enc)
     return value or None
 
 
@@ -136,6 +149,8 @@ def _name(family: str | None, given: str | None, literal: str | None, ndp: str |
 
 
 def names(people: Iterable[CSLName], ascii: bool) -> str | None:
+    if not people:
+        return None
     formatted = [f for f in (name(n, ascii) for n in people) if f]
     return " and ".join(formatted) if formatted else None
 
@@ -151,17 +166,18 @@ def title(value: str | None, ascii: bool) -> str | None:
 
 
 def _entry(kind: str, key: str, fields: list[tuple[str, str | None]], raw: frozenset[str] = frozenset()) -> str:
-    lines = [f"@{kind}{{{key},"]
+    lines = [f"@{kind}{{{key},\n"]
     for fname, value in fields:
-        if value is None or value == "":
-            continue
-        lines.append(f"  {fname} = {value}," if fname in raw else f"  {fname} = {{{value}}},")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        if value:  # None or "" is left out
+            lines.append(f"  {fname} = {value},\n" if fname in raw else f"  {fname} = {{{value}}},\n")
+    lines.append("}\n")
+    return "".join(lines)
 
 
 def _keywords(item: CitationItem, ascii: bool) -> str | None:
-    tags = [t for t in (text(k.replace(",", " "), ascii) for k in item.keyword) if t]
+    if not item.keyword:
+        return None
+    tags = [t for t in (_short_text(k.replace(",", " "), ascii) for k in item.keyword) if t]
     return ", ".join(tags) if tags else None
 
 
@@ -253,8 +269,13 @@ def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
     return _entry(kind, item.id, fields)
 
 
+def iter_biblatex(chunks: Chunks, ascii: bool = False) -> Iterator[str]:
+    """The BibLaTeX export of items given in chunks, as text pieces (refman.citation.stream)."""
+    return joined(chunks, partial(biblatex_entry, ascii=ascii), "\n")
+
+
 def write_biblatex(items: Iterable[CitationItem], ascii: bool = False) -> str:
-    return "\n".join(biblatex_entry(item, ascii) for item in items)
+    return "".join(iter_biblatex([items], ascii))
 
 
 # ---- classic BibTeX -------------------------------------------------------------------------------------
@@ -338,8 +359,13 @@ def _language_name(language: str | None) -> str | None:
     return langid(language)
 
 
+def iter_bibtex(chunks: Chunks, ascii: bool = True) -> Iterator[str]:
+    """The classic BibTeX export of items given in chunks, as text pieces (refman.citation.stream)."""
+    return joined(chunks, partial(bibtex_entry, ascii=ascii), "\n")
+
+
 def write_bibtex(items: Iterable[CitationItem], ascii: bool = True) -> str:
-    return "\n".join(bibtex_entry(item, ascii) for item in items)
+    return "".join(iter_bibtex([items], ascii))
 
 
 def needs_unicode_engine(items: Iterable[CitationItem]) -> bool:

@@ -15,15 +15,17 @@ recomputed by itself; only `rekey` (on request) and `pin_citekey` (the user's ow
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from refman.citation.item import CitationItem
+from refman.citation.item import CitationItem, CSLName
 from refman.errors import NotFoundError, UsageError
 
 MAX_BASE = 30
@@ -76,7 +78,8 @@ def _words(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def _first_significant(text: str, stop: frozenset[str] | set[str] = _ORG_STOP) -> str:
+@lru_cache(maxsize=16384)  # sites and publishers repeat across a catalog
+def _first_significant(text: str, stop: frozenset[str] = _ORG_STOP) -> str:
     for word in _words(text):
         if _HAN.fullmatch(word):
             return fold(word[:4])
@@ -96,7 +99,25 @@ def _host_name(url: str | None) -> str:
     return fold(host)
 
 
-def auth_part(item: CitationItem) -> str:
+class KeyFields(Protocol):
+    """What a default key is made of: a CitationItem, or refman.citation.build.KeySource (the same fields read
+    straight from a row, without building the whole item)."""
+
+    @property
+    def author(self) -> list[CSLName]: ...
+    @property
+    def issued(self) -> str | None: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def publisher(self) -> str | None: ...
+    @property
+    def container_title(self) -> str | None: ...
+    @property
+    def URL(self) -> str | None: ...
+
+
+def auth_part(item: KeyFields) -> str:
     if item.author:
         first = item.author[0]
         if first.family:
@@ -115,21 +136,32 @@ def auth_part(item: CitationItem) -> str:
 def title_words(title: str | None, count: int = 3) -> list[str]:
     parts: list[str] = []
     words = 0
-    for word in _words(title or ""):
+    if not title:
+        return parts
+    for match in _TOKEN.finditer(title):
         if words >= count:
             break
-        if _HAN.fullmatch(word):
-            parts.append(fold(word[:4]))
-            words += 2  # a Chinese phrase stands for about two English words
-            continue
-        folded = fold(word)
-        if folded and folded not in STOP_WORDS:
+        folded, weight = _title_word(match.group())
+        if weight:
             parts.append(folded)
-            words += 1
+            words += weight
     return parts
 
 
-def base_key(item: CitationItem) -> str:
+@lru_cache(maxsize=65536)  # title words repeat across a catalog
+def _title_word(word: str) -> tuple[str, int]:
+    """A title word → (its key part, how many words it counts for): a Chinese phrase gives the pinyin of its
+    first four characters and stands for about two English words; a stop word or one with no ASCII letter
+    left counts for none."""
+    if _HAN.fullmatch(word):
+        return fold(word[:4]), 2
+    folded = fold(word)
+    if folded and folded not in STOP_WORDS:
+        return folded, 1
+    return "", 0
+
+
+def base_key(item: KeyFields) -> str:
     """The key an item would get with no clash (without suffix). Title words that do not fit in MAX_BASE are
     left out whole (only a first word that alone is too long is cut)."""
     key = auth_part(item) + (item.issued[:4] if item.issued else "")
@@ -157,6 +189,10 @@ def suffixes() -> Iterable[str]:
 
 def unique_key(base: str, taken: set[str]) -> str:
     """The first free `base + suffix`; `taken` holds lower-cased keys and is updated."""
+    lowered = base.lower()
+    if lowered not in taken:  # the common case, without the suffix generator
+        taken.add(lowered)
+        return base
     for suffix in suffixes():
         candidate = base + suffix
         if candidate.lower() not in taken:
@@ -175,46 +211,74 @@ def ensure_citekeys(
     items: Mapping[int, CitationItem] | None = None,
 ) -> dict[int, str]:
     """Give every source in `source_ids` (None: every source) that has no citation key its default key, store
-    it, and return {source id: key} for all of them (existing keys included, unknown ids left out). Existing
-    keys are never changed. One short write transaction; only a read when all keys exist. `items` may hold
-    already-built items of these sources (refman.citation.build) so that they are not read twice."""
-    from refman.citation.build import _select, load_items
+    it (assign_citekeys), and return {source id: key} for all of them (existing keys included, unknown ids
+    left out)."""
+    from refman.citation.build import _select
 
+    assign_citekeys(conn, source_ids, items)
     rows = _select(conn, "SELECT id, citekey FROM source WHERE {where}", "id", source_ids)
-    keys = {row[0]: row[1] for row in rows}
-    missing = [sid for sid, key in keys.items() if key is None]
-    if not missing:
-        return keys
-    own_tx = not conn.in_transaction
-    if own_tx:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Re-read inside the write lock: another process may have assigned keys meanwhile.
+    return {row[0]: row[1] for row in rows if row[1] is not None}
+
+
+def assign_citekeys(
+    conn: sqlite3.Connection,
+    source_ids: Sequence[int] | None = None,
+    items: Mapping[int, CitationItem] | None = None,
+) -> int:
+    """Give every source in `source_ids` (None: every source) that has no citation key its default key and
+    store it; returns how many keys were assigned. Existing keys are never changed; new keys are assigned in
+    id order. One write transaction (joining the caller's if one is open), only a read when all keys exist.
+    Keys are computed from the few columns they are made of (refman.citation.build.KeySource), a page of
+    sources at a time: nothing but the keys already taken is held for the whole catalog. `items` may hold
+    already-built items of some of the sources."""
+    from refman.catalog import transaction
+    from refman.citation.build import _select, key_source_from_row
+
+    wanted: list[int] | None = None
+    if source_ids is None:
+        if conn.execute("SELECT 1 FROM source WHERE citekey IS NULL LIMIT 1").fetchone() is None:
+            return 0
+    else:
+        rows = _select(conn, "SELECT id FROM source WHERE citekey IS NULL AND {where}", "id", source_ids)
+        if not rows:
+            return 0
+        wanted = sorted({row[0] for row in rows})
+    assigned = 0
+    known = items or {}
+    with transaction(conn):
+        # Read again inside the write lock: another process may have assigned keys meanwhile.
         taken = _taken(conn)
-        fresh = _select(conn, "SELECT id FROM source WHERE citekey IS NULL AND {where}", "id", sorted(missing))
-        todo = sorted(row[0] for row in fresh)
-        updates: list[tuple[str, int]] = []
-        known = items or {}
-        unknown = [sid for sid in todo if sid not in known]
-        built = dict(load_items(conn, unknown)) if unknown else {}
-        for sid in todo:
-            item = known.get(sid) or built.get(sid)
-            if item is None:
-                continue
-            key = unique_key(base_key(item), taken)
-            updates.append((key, sid))
-            keys[sid] = key
-        conn.executemany("UPDATE source SET citekey = ? WHERE id = ?", updates)
-        if own_tx:
-            conn.execute("COMMIT")
-    except BaseException:
-        if own_tx and conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    if len(todo) != len(missing):  # keys someone else assigned while we waited
-        for row in _select(conn, "SELECT id, citekey FROM source WHERE {where}", "id", missing):
-            keys[row[0]] = row[1]
-    return keys
+        for page in _keyless_rows(conn, wanted):
+            updates: list[tuple[str, int]] = []
+            for row in page:
+                item = known.get(row[0])
+                key = unique_key(base_key(item if item is not None else key_source_from_row(row)), taken)
+                updates.append((key, row[0]))
+            conn.executemany("UPDATE source SET citekey = ? WHERE id = ?", updates)
+            assigned += len(updates)
+    return assigned
+
+
+def _keyless_rows(conn: sqlite3.Connection, ids: Sequence[int] | None, size: int = 2000) -> Iterator[list[Any]]:
+    """Rows (refman.citation.build.KEY_COLUMNS) of the sources without a key among `ids` (None: all), in id
+    order, `size` at a time; each batch is read completely before the caller writes (keyset pages)."""
+    from refman.citation.build import KEY_COLUMNS, chunks
+
+    cur = conn.cursor()
+    cur.row_factory = None
+    sql = f"SELECT {KEY_COLUMNS} FROM source WHERE citekey IS NULL AND "
+    if ids is None:
+        last = -(2**63)
+        while True:
+            rows = cur.execute(sql + "id > ? ORDER BY id LIMIT ?", (last, size)).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+    else:
+        for part in chunks(ids):  # sorted ids: the pages come in id order
+            marks = ",".join("?" * len(part))
+            yield cur.execute(sql + f"id IN ({marks}) ORDER BY id", tuple(part)).fetchall()
 
 
 def validate_citekey(key: str) -> str:
@@ -296,12 +360,10 @@ def rekey(conn: sqlite3.Connection, source_ids: Sequence[int] | None = None, dry
     """Recompute the default key of `source_ids` (None: all), ignoring their current keys, and store the new
     ones unless `dry_run`. Keys of other sources are kept and still count as taken. Returns one Rekey per
     source, in id order."""
+    from refman.catalog import transaction
     from refman.citation.build import load_items
 
-    own_tx = not conn.in_transaction and not dry_run
-    if own_tx:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
+    with contextlib.nullcontext() if dry_run else transaction(conn):
         items = load_items(conn, None if source_ids is None else sorted(set(source_ids)))
         old = {sid: (item.id if not item.id.startswith("source-") else None) for sid, item in items}
         mine = {k.lower() for k in old.values() if k}
@@ -321,12 +383,6 @@ def rekey(conn: sqlite3.Connection, source_ids: Sequence[int] | None = None, dry
             # Two passes so that swapping keys between selected sources never trips the UNIQUE constraint.
             conn.executemany("UPDATE source SET citekey = NULL WHERE id = ?", [(r.source_id,) for r in changed])
             conn.executemany("UPDATE source SET citekey = ? WHERE id = ?", [(r.new, r.source_id) for r in changed])
-        if own_tx:
-            conn.execute("COMMIT")
-    except BaseException:
-        if own_tx and conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return results
 
 

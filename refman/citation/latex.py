@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _CONTROL = dict.fromkeys([*range(0, 32), 127, *range(0x80, 0xA0)], " ")
@@ -114,16 +115,34 @@ def _braces_pair(text: str) -> bool:
     return depth == 0
 
 
+# Character by character as str.translate would, but through a regular expression that only stops at the
+# characters that change: str.translate looks every character up in the table (3x slower on titles).
+_SPECIAL_CHAR = re.compile(r"[\\&%$#_~^{}]")
+_SPECIAL_OR_NON_ASCII = re.compile(r"[\\&%$#_~^{}\x80-\U0010ffff]")
+
+
+def _by_table(table: dict[int, str]) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        return table[ord(match.group())]
+
+    return replace
+
+
+_SUB_BASIC = _by_table(_BASIC)
+_SUB_UNPAIRED = _by_table(_UNPAIRED)
+_SUB_ASCII_BASIC = _by_table(_ASCII_BASIC)
+_SUB_ASCII_UNPAIRED = _by_table(_ASCII_UNPAIRED)
+
+
 def escape(text: str, ascii: bool = False) -> str:
     """A normalised text value → the content of a braced .bib field."""
     if text.isascii() and not _NEEDS_ESCAPE.search(text):
         return text
     paired = ("{" not in text and "}" not in text) or _braces_pair(text)
     if ascii:
-        table: dict[int, str] = _ASCII_BASIC if paired else _ASCII_UNPAIRED
+        out = _SPECIAL_OR_NON_ASCII.sub(_SUB_ASCII_BASIC if paired else _SUB_ASCII_UNPAIRED, text)
     else:
-        table = _BASIC if paired else _UNPAIRED  # type: ignore[assignment]
-    out = text.translate(table)
+        out = _SPECIAL_CHAR.sub(_SUB_BASIC if paired else _SUB_UNPAIRED, text)
     for pair, broken in _LIGATURES:  # keep TeX from reading a literal -- `` '' as a dash or a curly quote
         if pair in out:
             out = out.replace(pair, broken).replace(pair, broken)

@@ -9,7 +9,7 @@ markdown`) is refman.citation.styles.render(…, fmt="markdown")."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from refman.citation.item import CitationItem
@@ -36,16 +36,23 @@ def label(item: CitationItem) -> str:
     return _LABEL_SPECIAL.sub(r"\\\1", text)
 
 
-def write_markdown(items: Iterable[CitationItem]) -> str:
+def iter_markdown(chunks: Iterable[Iterable[CitationItem]]) -> Iterator[str]:
+    """The Markdown export of items given in chunks, one text piece per chunk (refman.citation.stream). The
+    labels already written are remembered across chunks."""
     seen: set[str] = set()
-    lines = []
-    for item in items:
-        if not item.URL:
-            continue
-        text = label(item)
-        if text.casefold() in seen:
-            text = f"{text} {item.id}"
-        seen.add(text.casefold())
-        url = item.URL.replace(" ", "%20")
-        lines.append(f"[{text}]: {url}")
-    return "".join(f"{line}\n" for line in lines)
+    for items in chunks:
+        lines = []
+        for item in items:
+            if not item.URL:
+                continue
+            text = label(item)
+            if text.casefold() in seen:
+                text = f"{text} {item.id}"
+            seen.add(text.casefold())
+            url = item.URL.replace(" ", "%20")
+            lines.append(f"[{text}]: {url}\n")
+        yield "".join(lines)
+
+
+def write_markdown(items: Iterable[CitationItem]) -> str:
+    return "".join(iter_markdown([items]))

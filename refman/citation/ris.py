@@ -8,10 +8,11 @@ date, AB, KW one per tag, N1 note, VL/IS/SP/EP, ER. Values are single-line (whit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from refman.citation.item import CitationItem
 from refman.citation.latex import normalise
+from refman.citation.stream import Chunks, joined
 
 RIS_TYPES = {
     "webpage": "ELEC", "post-weblog": "BLOG", "article-newspaper": "NEWS", "article-magazine": "MGZN",
@@ -59,5 +60,10 @@ def ris_entry(item: CitationItem) -> str:
     return "\n".join(out) + "\n"
 
 
+def iter_ris(chunks: Chunks) -> Iterator[str]:
+    """The RIS export of items given in chunks, as text pieces (refman.citation.stream)."""
+    return joined(chunks, ris_entry, "\n")
+
+
 def write_ris(items: Iterable[CitationItem]) -> str:
-    return "\n".join(ris_entry(item) for item in items)
+    return "".join(iter_ris([items]))

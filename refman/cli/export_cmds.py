@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -53,7 +55,7 @@ def export_command(
 ) -> None:
     """Export citations. Entries are sorted by citation key, except with --cited-in alone (the note's order)
     or explicit ids/keys alone (the order given). Same catalog, same bytes."""
-    from refman.citation.export import EXPORT_FORMATS, render_export, selected_items
+    from refman.citation.export import EXPORT_FORMATS, export_pieces, gc_paused
     from refman.errors import UsageError
     from refman.store import connect
 
@@ -61,10 +63,27 @@ def export_command(
         raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
     conn = connect(options.db_path)
     try:
-        items = selected_items(conn, _selection(refs, tag, cited_in, query, all_))
+        # Streamed: items are built and written a chunk at a time (peak memory does not grow with the catalog).
+        with gc_paused():
+            _write_pieces(export_pieces(conn, _selection(refs, tag, cited_in, query, all_), fmt, ascii_), output)
     finally:
         conn.close()
-    _write(render_export(items, fmt, ascii_), output)
+
+
+def _write_pieces(pieces: Iterator[str], output: Path | None) -> None:
+    """Write text pieces to stdout, or atomically to `output` (nothing is created before the first piece: a
+    bad selection leaves no file behind)."""
+    first = next(pieces, "")  # selection and key assignment happen here
+    if output is None:
+        from refman.citation.export import write_pieces
+
+        write_pieces(itertools.chain([first], pieces), sys.stdout)
+        sys.stdout.flush()
+        return
+    from refman.citation.export import atomic_writer, write_pieces
+
+    with atomic_writer(output) as handle:
+        write_pieces(itertools.chain([first], pieces), handle)
 
 
 @app.command("cite")

@@ -1,4 +1,5 @@
-"""Shared helpers for tests/test_citation_*.py: a real catalog file with sources inserted by plain SQL."""
+"""Shared helpers for tests/test_citation_*.py (not a test module): a real catalog file with sources inserted by
+plain SQL."""
 
 from __future__ import annotations
 
