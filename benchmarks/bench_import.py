@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/bench_import.py [--notes 10000] [--defs-per-note 10]
 
-Prints: full import and unchanged re-import wall time (start-up included), peak RSS of the refman process,
-and, when ../shared/corpus/vault exists, the import of the real corpus."""
+Prints: full import and unchanged re-import wall time (start-up included), CPU time (user + sys of the refman
+process and its parser pool, which is what the machine's other load cannot inflate much), peak RSS of the
+refman process, and, when ../shared/corpus/vault exists, the import of the real corpus."""
 
 from __future__ import annotations
 
@@ -77,13 +78,15 @@ def make_vault(root: Path, notes: int, per_note: int, seed: int = 7) -> int:
     return total
 
 
-def timed(*args: str, db: Path) -> tuple[float, dict, int]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def timed(*args: str, db: Path) -> tuple[float, dict, int, float]:
+    """(wall seconds, JSON report, peak RSS in KiB of any child so far, CPU seconds of this run)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([REFMAN, "--db", str(db), *args, "--json"], capture_output=True, text=True, check=True)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, json.loads(proc.stdout), max(peak, before)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, json.loads(proc.stdout), max(after.ru_maxrss, before.ru_maxrss), cpu
 
 
 def main() -> None:
@@ -97,26 +100,25 @@ def main() -> None:
         total = make_vault(vault, args.notes, args.defs_per_note)
         size = sum(p.stat().st_size for p in vault.rglob("*.md"))
         db = work / "catalog.db"
-        full, report, rss = timed("import", str(vault), db=db)
-        again, report2, rss2 = timed("import", str(vault), db=db)
+        full, report, rss, cpu = timed("import", str(vault), db=db)
+        again, report2, rss2, cpu2 = timed("import", str(vault), db=db)
         print(f"generated vault: {args.notes} notes, {total} definitions, {size / 1e6:.1f} MB")
-        print(f"full import:      {full:6.2f} s  ({report['definitions']} definitions, {report['sources_new']} sources,"
-              f" {report['mentions']} mentions)"
-              f"  peak RSS {rss / 1024:.0f} MB")
-        print(f"unchanged import: {again:6.2f} s  ({report2['notes_unchanged']} unchanged)"
+        print(f"full import:      {full:6.2f} s wall, {cpu:5.2f} s CPU  ({report['definitions']} definitions,"
+              f" {report['sources_new']} sources, {report['mentions']} mentions)  peak RSS {rss / 1024:.0f} MB")
+        print(f"unchanged import: {again:6.2f} s wall, {cpu2:5.2f} s CPU  ({report2['notes_unchanged']} unchanged)"
               f"  peak RSS {rss2 / 1024:.0f} MB")
         if CORPUS.is_dir():
             cdb = work / "corpus.db"
-            t, rep, _ = timed("import", str(CORPUS), db=cdb)
+            t, rep, _, ccpu = timed("import", str(CORPUS), db=cdb)
             reasons: dict[str, int] = {}
             for s in rep["skipped"]:
                 reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
-            print(f"shared corpus vault: {t:.2f} s, {rep['notes_scanned']} notes, {rep['definitions']} web"
-                  f" definitions → {rep['sources_new']} sources, {rep['mentions']} mentions,"
-                  f" {len(rep['warnings'])} warnings; skipped: {dict(sorted(reasons.items(), key=lambda x: -x[1]))}")
+            print(f"shared corpus vault: {t:.2f} s wall, {ccpu:.2f} s CPU, {rep['notes_scanned']} notes,"
+                  f" {rep['definitions']} web definitions + {rep['bare_references']} bare reference lines →"
+                  f" {rep['sources_new']} sources, {rep['mentions']} mentions, {len(rep['warnings'])} warnings;"
+                  f" skipped: {dict(sorted(reasons.items(), key=lambda x: -x[1]))}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ SETTABLE_FIELDS = (
     "volume", "issue", "page", "archive_id", "genre",
 )
 _ISO_PARTIAL = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
-_HIDDEN_EVIDENCE = {"label_note", "flag"}
+_HIDDEN_EVIDENCE = {"label_note", "flag"}  # label_note: 0002 catalogs
 
 
 @contextmanager
@@ -105,8 +105,8 @@ def add_source(
         created = row is None
         if created:
             cur = conn.execute(
-                "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note, added_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'add')",
                 (ident.url, url.strip(), ident.host, now, now, note),
             )
             source_id = int(cur.lastrowid or 0)
@@ -255,8 +255,11 @@ def unset_fields(conn: sqlite3.Connection, source_id: int, fields: Sequence[str]
 
 _LIST_COLUMNS = (
     "id, url, url_as_written, citekey, type, title, issued, container_title, publisher, author, doi,"
-    " language, abstract, status, reason, host, fetched_at, last_ok_at, user_note"
+    " language, abstract, status, reason, host, fetched_at, last_ok_at, user_note, added_by, first_cited_at"
 )
+# An orphan: a source that notes cited once (first_cited_at is set on the first mention) and none cites now.
+# Sources added by hand or from a bibliography and never cited are not orphans.
+_ORPHAN_SQL = ("{s}.first_cited_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mention m WHERE m.source_id = {s}.id)")
 
 
 def list_sources(
@@ -275,7 +278,7 @@ def list_sources(
         where.append("id IN (SELECT source_id FROM source_tag WHERE tag = ?)")
         params.append(tag)
     if orphans:
-        where.append("NOT EXISTS (SELECT 1 FROM mention m WHERE m.source_id = source.id)")
+        where.append(_ORPHAN_SQL.format(s="source"))
     if status:
         where.append("status = ?")
         params.append(status)
@@ -299,12 +302,12 @@ def list_sources(
         tags.setdefault(sid, []).append(t)
     mentions: dict[int, list[dict[str, Any]]] = {}
     mention_filter = id_filter.replace("source_id", "m.source_id")
-    for sid, path, line, label in conn.execute(
-        "SELECT m.source_id, n.path, m.line, m.label FROM mention m JOIN note n ON n.id = m.note_id"
+    for sid, path, line, label, kind in conn.execute(
+        "SELECT m.source_id, n.path, m.line, m.label, m.kind FROM mention m JOIN note n ON n.id = m.note_id"
         f"{mention_filter} ORDER BY n.path, m.line"
     ):
         if sid in wanted:
-            mentions.setdefault(sid, []).append({"path": path, "line": line, "label": label})
+            mentions.setdefault(sid, []).append({"path": path, "line": line, "label": label, "kind": kind})
     return [_source_dict(r, tags.get(r["id"], []), mentions.get(r["id"], [])) for r in rows]
 
 
@@ -329,6 +332,8 @@ def _source_dict(row: sqlite3.Row, tags: list[str], mentions: list[dict[str, Any
         "fetched_at": row["fetched_at"],
         "accessed": row["last_ok_at"],
         "note": row["user_note"],
+        "added_by": row["added_by"],
+        "first_cited_at": row["first_cited_at"],
         "mentions": mentions,
     }
 
@@ -356,9 +361,10 @@ def show_source(conn: sqlite3.Connection, source_id: int, snapshots: int = 10) -
         if extra in merged:
             item[extra] = merged[extra][0]
     item["mentions"] = [
-        {"path": r[0], "line": r[1], "label": r[2], "annotation": r[3], "flag": r[4]}
+        {"path": r[0], "line": r[1], "label": r[2], "kind": r[5], "annotation": r[3], "flag": r[4]}
         for r in conn.execute(
-            "SELECT n.path, m.line, m.label, m.annotation, m.flag FROM mention m JOIN note n ON n.id = m.note_id"
+            "SELECT n.path, m.line, m.label, m.annotation, m.flag, m.kind FROM mention m"
+            " JOIN note n ON n.id = m.note_id"
             " WHERE m.source_id = ? ORDER BY n.path, m.line",
             (source_id,),
         )
@@ -383,8 +389,7 @@ def catalog_stats(conn: sqlite3.Connection) -> dict[str, Any]:
         "notes_skipped": one("SELECT count(*) FROM note WHERE status != 'ok'"),
         "sources": one("SELECT count(*) FROM source"),
         "mentions": one("SELECT count(*) FROM mention"),
-        "orphans": one("SELECT count(*) FROM source s WHERE NOT EXISTS"
-                       " (SELECT 1 FROM mention m WHERE m.source_id = s.id)"),
+        "orphans": one(f"SELECT count(*) FROM source s WHERE {_ORPHAN_SQL.format(s='s')}"),
         "tags": one("SELECT count(DISTINCT tag) FROM source_tag"),
         "snapshots": one("SELECT count(*) FROM snapshot"),
         "archived_sources": one("SELECT count(*) FROM source_text"),
@@ -433,8 +438,8 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
                 row = conn.execute("SELECT id, citekey FROM source WHERE doi = ?", (doi,)).fetchone()
             if row is None:
                 cur = conn.execute(
-                    "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note, added_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'bibliography')",
                     (ident.url, url, ident.host, now, now, entry.get("note")),
                 )
                 source_id, citekey = int(cur.lastrowid or 0), None

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 from refman.errors import CatalogError
 from refman.store import HEAD_REVISION, apply_pragmas, schema_revision
@@ -95,6 +97,8 @@ def open_catalog(path: Path) -> Engine:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: committed when the block ends normally, rolled back on any exception."""
+    from sqlmodel import Session  # pydantic comes with it: only the ORM write path pays for it
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

@@ -38,6 +38,9 @@ class Source(SQLModel, table=True):
     created_at: str
     updated_at: str
     user_note: str | None = None  # the --note text of `refman add`
+    added_by: str = "note"  # how it entered the catalog: note | add | bibliography
+    label_note: int | None = None  # the note whose label gives the label evidence (no FK: the note may go)
+    first_cited_at: str | None = None  # when a note first cited it; NULL: never (an orphan needs one)
     citekey: str | None = Field(
         default=None, sa_column=Column(String(collation="NOCASE"), unique=True, nullable=True)
     )
@@ -66,6 +69,7 @@ class FieldValue(SQLModel, table=True):
     A `user` value is pinned: fetches never overwrite it."""
 
     __tablename__ = "field_value"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     source_id: int = Field(foreign_key="source.id", primary_key=True, ondelete="CASCADE")
     field: str = Field(primary_key=True)
@@ -88,7 +92,8 @@ class Mention(SQLModel, table=True):
     label: str  # the label as written (unescaped)
     title: str | None = None  # the definition's optional link title
     annotation: str | None = None  # the user's text under the definition
-    flag: str | None = None  # leading emoji flag of the label (👍, 🤔, ⭐ …)
+    flag: str | None = None  # leading emoji flag of the label (👍, 🤔, ⭐ …) or marker of a bare line (🔗 …)
+    kind: str = "definition"  # definition | bare (a bare reference line, see refman.notes.scan)
 
 
 class SourceTag(SQLModel, table=True):

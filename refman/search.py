@@ -210,22 +210,40 @@ def reindex_sources(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
         _index_rows_for(conn, wanted))
 
 
+class BulkIndex(set[int]):
+    """What a bulk writer tells `bulk_upkeep` to index on exit: the set itself holds the ids of sources whose
+    rows are recomputed from the catalog (add to it as to any set); `new_rows` may hold rows (rowid, title,
+    authors, site, tags, notes, body) the writer composed for sources it created in this transaction, so that
+    they have no index row yet (the same strings compose_row gives)."""
+
+    new_rows: Iterable[tuple[object, ...]] = ()
+
+
 @contextmanager
-def bulk_upkeep(conn: sqlite3.Connection) -> Iterator[set[int]]:
+def bulk_upkeep(conn: sqlite3.Connection) -> Iterator[BulkIndex]:
     """For writers that touch thousands of sources in one transaction (vault import): the per-row triggers,
     which space CJK text in SQL, would re-index a source once per mention. Inside the caller's transaction the
-    triggers are dropped, the caller adds the ids it touched to the yielded set, and on exit those sources are
-    re-indexed in Python and the triggers restored. DDL is transactional in SQLite, so a rollback restores the
-    triggers too; other connections never see the catalog without them."""
+    triggers are dropped; the caller fills the yielded BulkIndex; on exit the new sources' rows are inserted
+    as given (no delete: a new id has no row, unless a stale one above every source id, which is cleared),
+    the touched existing sources are re-indexed from the catalog, and the triggers are restored. DDL is
+    transactional in SQLite, so a rollback restores the triggers too; other connections never see the
+    catalog without them."""
     saved = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search\\_%' ESCAPE '\\'"
     ).fetchall()
+    first_new = (conn.execute("SELECT max(id) FROM source").fetchone()[0] or 0) + 1
     for name, _sql in saved:
         conn.execute(f'DROP TRIGGER "{name}"')
-    touched: set[int] = set()
-    yield touched
+    bulk = BulkIndex()
+    yield bulk
     if saved:
-        reindex_sources(conn, touched)
+        stale = conn.execute("SELECT max(rowid) FROM search_fts").fetchone()[0]
+        if stale is not None and stale >= first_new:
+            conn.execute("DELETE FROM search_fts WHERE rowid >= ?", (first_new,))
+        conn.executemany(
+            "INSERT INTO search_fts(rowid, title, authors, site, tags, notes, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            bulk.new_rows)
+        reindex_sources(conn, bulk)
     for _name, sql in saved:
         conn.execute(sql)
 

@@ -80,7 +80,9 @@ def test_add_tag_set_unset(cli_env: dict[str, str]) -> None:
     run(cli_env, "unset", sid, "issued")
     assert json.loads(run(cli_env, "show", sid, "--json").stdout)["issued"] is None
     stats = json.loads(run(cli_env, "stats", "--json").stdout)
-    assert stats["sources"] == 1 and stats["orphans"] == 1
+    assert stats["sources"] == 1 and stats["orphans"] == 0  # added by hand, never cited: not an orphan
+    assert json.loads(run(cli_env, "list", "--orphans", "--json").stdout) == []
+    assert shown["added_by"] == "add"
 
 
 @pytest.mark.parametrize(
@@ -122,3 +124,43 @@ def test_list_piped_is_plain(cli_env: dict[str, str]) -> None:
     run(cli_env, "add", "https://c.example.com/", "--title", "Plain")
     out = run(cli_env, "list").stdout
     assert out.strip().split("\t")[-2:] == ["Plain", "https://c.example.com/"]
+
+
+def test_import_progress_bar_only_on_a_terminal(cli_env: dict[str, str], tmp_path: Path) -> None:
+    import os
+    import pty
+
+    vault = tmp_path / "vault"
+    shutil.copytree(SAMPLE, vault)
+    piped = run(cli_env, "import", str(vault))
+    assert "━" not in piped.stderr and "notes scanned" in piped.stdout  # not a terminal: no bar
+    # stderr on a terminal: the bar is drawn there
+    leader, follower = pty.openpty()
+    proc = subprocess.run([*refman_exe(), "--db", str(tmp_path / "tty.db"), "import", str(vault)], env=cli_env,
+                          stdout=subprocess.PIPE, stderr=follower, timeout=120, check=True)
+    os.close(follower)
+    drawn = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            drawn += chunk
+    except OSError:
+        pass
+    os.close(leader)
+    assert b"import" in drawn and b"4/4" in drawn and b"notes" in drawn
+    assert b"notes scanned" in proc.stdout
+    # --json on a terminal: quiet, and rich.progress is never imported
+    code = f"""
+import sys
+from refman.cli import main
+from refman.cli import common
+common.stderr_is_terminal = lambda: True
+sys.argv = ['refman', '--db', {str(tmp_path / 'json.db')!r}, 'import', {str(vault)!r}, '--json']
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+assert 'rich.progress' not in sys.modules, 'rich.progress imported on the quiet path'
+"""
+    quiet = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0, quiet.stderr
+    assert json.loads(quiet.stdout)["notes_scanned"] == 4 and "━" not in quiet.stderr

@@ -89,3 +89,64 @@ def test_wheel_ships_migrations(tmp_path: Path) -> None:
     assert "refman/migrations/env.py" in names
     assert "refman/migrations/script.py.mako" in names
     assert any(n.startswith("refman/migrations/versions/0001") for n in names)
+
+
+def test_upgrade_0002_catalog_with_data_to_0003(db_path: Path) -> None:
+    """A catalog written by the 0002 code (label_note as a hidden evidence row) keeps everything, and learns how
+    each source entered and whether notes ever cited it."""
+    upgrade_catalog(db_path, "0002")
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    t0, t1 = "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"
+    conn.execute("INSERT INTO note (id, root, path, size, mtime_ns, sha256, imported_at) VALUES"
+                 " (7, '/v', 'a.md', 1, 1, 'h', ?)", (t0,))
+    for sid, url, title in ((1, "https://note.example.com/", "From a note"), (2, "https://hand.example.com/", None),
+                            (3, "https://bib.example.com/", "From a bib"), (4, "https://gone.example.com/", "Gone"),
+                            (5, "https://handcited.example.com/", "Pinned")):
+        conn.execute("INSERT INTO source (id, url, url_as_written, host, created_at, updated_at, title)"
+                     " VALUES (?, ?, ?, 'example.com', ?, ?, ?)", (sid, url, url, t0, t0, title))
+    evidence = [(1, "title", "label", '"From a note"', t0), (1, "label_note", "label", "7", t0),
+                (3, "title", "import", '"From a bib"', t0),
+                (4, "title", "label", '"Gone"', t0), (4, "label_note", "label", "7", t0),
+                (5, "title", "user", '"Pinned"', t0), (5, "title", "label", '"cited later"', t1),
+                (5, "label_note", "label", "7", t1)]
+    conn.executemany("INSERT INTO field_value VALUES (?, ?, ?, ?, ?)", evidence)
+    conn.executemany("INSERT INTO mention (source_id, note_id, ordinal, line, label) VALUES (?, 7, ?, ?, ?)",
+                     [(1, 0, 1, "From a note"), (5, 1, 2, "cited later")])
+    conn.execute("INSERT INTO source_tag VALUES (2, 'keep')")
+    index_before = conn.execute("SELECT rowid, title, tags, notes FROM search_fts ORDER BY rowid").fetchall()
+    conn.close()
+
+    upgrade_catalog(db_path)
+    conn = connect(db_path)
+    rows = {r["id"]: r for r in conn.execute("SELECT * FROM source")}
+    assert {sid: rows[sid]["added_by"] for sid in rows} == {1: "note", 2: "add", 3: "bibliography", 4: "note",
+                                                            5: "add"}
+    assert {sid: rows[sid]["label_note"] for sid in rows} == {1: 7, 2: None, 3: None, 4: 7, 5: 7}
+    assert {sid: rows[sid]["first_cited_at"] for sid in rows} == {1: t0, 2: None, 3: None, 4: t0, 5: t1}
+    kept = conn.execute("SELECT source_id, field, origin, value FROM field_value ORDER BY 1, 2, 3").fetchall()
+    assert [tuple(r) for r in kept] == [(e[0], e[1], e[2], e[3]) for e in sorted(evidence) if e[1] != "label_note"]
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'field_value'").fetchone()[0]
+    assert "WITHOUT ROWID" in sql
+    assert [r[0] for r in conn.execute("SELECT kind FROM mention")] == ["definition", "definition"]
+    assert [tuple(r) for r in conn.execute("SELECT rowid, title, tags, notes FROM search_fts ORDER BY rowid")] == \
+        index_before
+    from refman.catalog import list_sources
+
+    assert [s["id"] for s in list_sources(conn, orphans=True)] == [4]  # cited once (by a.md), no longer
+    assert list_sources(conn, tag="keep")[0]["added_by"] == "add"
+    conn.close()
+
+    # and back: 0002 gets its label_note rows again
+    from alembic import command
+
+    from refman.db import _alembic_config, make_engine
+
+    engine = make_engine(db_path)
+    with engine.begin() as c:
+        command.downgrade(_alembic_config(c), "0002")
+    engine.dispose()
+    raw = sqlite3.connect(db_path)
+    assert sorted(raw.execute("SELECT source_id, value FROM field_value WHERE field = 'label_note'")) == [
+        (1, "7"), (4, "7"), (5, "7")]
+    assert "added_by" not in {r[1] for r in raw.execute("PRAGMA table_info(source)")}

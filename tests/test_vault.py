@@ -183,3 +183,70 @@ def test_unreadable_file_is_reported(tmp_path: Path, conn: sqlite3.Connection) -
     finally:
         path.chmod(0o644)
     assert any("unreadable" in (s["reason"] or "") for s in report.skipped)
+
+
+# --- orphans: cited once, cited no more ----------------------------------------------------------------------
+
+
+def test_orphans_are_sources_notes_cited_once_and_no_longer_cite(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    from refman.catalog import add_source, catalog_stats, list_sources
+
+    root = tmp_path / "v"
+    write(root / "a.md", "[A]: https://a.example.com/\n[Hand later cited]: https://later.example.com/\n")
+    by_hand, _ = add_source(conn, "https://hand.example.com/", title="Never cited")
+    later, _ = add_source(conn, "https://later.example.com/")
+    import_vault(conn, [root])
+    assert list_sources(conn, orphans=True) == [] and catalog_stats(conn)["orphans"] == 0
+    write(root / "a.md", "# nothing cited any more\n")
+    import_vault(conn, [root])
+    orphans = {s["url"]: s for s in list_sources(conn, orphans=True)}
+    assert set(orphans) == {"https://a.example.com/", "https://later.example.com/"}
+    assert orphans["https://later.example.com/"]["added_by"] == "add"
+    assert orphans["https://a.example.com/"]["added_by"] == "note"
+    assert orphans["https://a.example.com/"]["first_cited_at"]
+    assert by_hand not in {s["id"] for s in list_sources(conn, orphans=True)}
+    assert catalog_stats(conn)["orphans"] == 2 and later in {s["id"] for s in orphans.values()}
+
+
+def test_bibliography_sources_are_not_orphans(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    from refman.catalog import import_bibliographies, list_sources
+
+    bib = write(tmp_path / "refs.bib", "@online{k, title={T}, url={https://bib.example.com/}}\n")
+    import_bibliographies(conn, [bib])
+    assert [s["added_by"] for s in list_sources(conn)] == ["bibliography"]
+    assert list_sources(conn, orphans=True) == []
+
+
+# --- bare reference lines --------------------------------------------------------------------------------------
+
+
+def test_bare_reference_lines_become_mentions_of_their_own_kind(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    from refman.catalog import list_sources, show_source
+
+    write(tmp_path / "n.md", "## Intro\n> 🔗 https://en.wikipedia.org/wiki/Overlay_network\n\n"
+                             "【尚硅谷-密码学\\加密算法教程】 https://www.bilibili.com/video/BV1/?vd_source=x\n\n"
+                             "See https://prose.example.com/ for more\n\n[Def]: https://def.example.com/\n")
+    report = import_vault(conn, [tmp_path / "n.md"])
+    assert (report.definitions, report.bare_references, report.mentions) == (1, 2, 3)
+    items = {s["url"]: s for s in list_sources(conn)}
+    assert set(items) == {"https://en.wikipedia.org/wiki/Overlay_network", "https://www.bilibili.com/video/BV1/",
+                          "https://def.example.com/"}
+    wiki = items["https://en.wikipedia.org/wiki/Overlay_network"]
+    assert wiki["title"] is None  # no title in the line: a fetch fills it
+    assert wiki["mentions"] == [{"path": "n.md", "line": 2, "label": "", "kind": "bare"}]
+    assert show_source(conn, wiki["id"])["mentions"][0]["flag"] == "🔗"
+    video = items["https://www.bilibili.com/video/BV1/"]
+    assert video["title"] == "尚硅谷-密码学\\加密算法教程" and video["mentions"][0]["kind"] == "bare"
+    assert video["url_as_written"].endswith("vd_source=x")
+    assert items["https://def.example.com/"]["mentions"][0]["kind"] == "definition"
+
+
+def test_progress_is_reported(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    for i in range(3):
+        write(tmp_path / f"n{i}.md", f"[N{i}]: https://n{i}.example.com/\n")
+    calls: list[tuple[int, int]] = []
+    import_vault(conn, [tmp_path], progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (3, 3)
+    calls.clear()
+    import_vault(conn, [tmp_path], progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 0)]  # nothing to read

@@ -15,6 +15,7 @@ from refman.cli.common import (
     emit_json,
     handle_errors,
     options,
+    progress_bar,
     stdout_is_terminal,
     warn,
 )
@@ -33,9 +34,10 @@ def open_conn() -> sqlite3.Connection:
 def import_(
     paths: list[Path] = typer.Argument(..., help="Notes, folders of notes, or .bib / CSL .json bibliographies."),
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print no per-item warnings."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print no per-item warnings and no progress bar."),
 ) -> None:
-    """Import the reference definitions of Markdown notes (or a BibTeX / CSL-JSON bibliography)."""
+    """Import the reference definitions (and bare reference lines) of Markdown notes, or a BibTeX / CSL-JSON
+    bibliography. A progress bar shows on a terminal."""
     from refman.errors import NotFoundError
     from refman.vault import import_vault
 
@@ -47,7 +49,8 @@ def import_(
     conn = open_conn()
     result: dict[str, Any] = {}
     if notes:
-        result = import_vault(conn, notes).as_dict()
+        with progress_bar("import", "notes", quiet=as_json or quiet) as progress:
+            result = import_vault(conn, notes, progress=progress).as_dict()
     if bibs:
         from refman.catalog import import_bibliographies
 
@@ -66,7 +69,9 @@ def import_(
         typer.echo(
             f"{result['notes_scanned']} notes scanned, {result['notes_unchanged']} unchanged"
             + (f", {result['notes_removed']} removed" if result["notes_removed"] else "")
-            + f"; {result['definitions']} definitions → {result['sources_new']} new sources,"
+            + f"; {result['definitions']} definitions"
+            + (f" and {result['bare_references']} bare reference lines" if result["bare_references"] else "")
+            + f" → {result['sources_new']} new sources,"
             f" {result['sources_updated']} updated, {result['mentions']} mentions;"
             f" {len(result['skipped'])} skipped, {len(result['warnings'])} warnings"
         )
@@ -114,7 +119,7 @@ def _site(item: dict[str, Any]) -> str:
 @handle_errors
 def list_(
     tag: str | None = typer.Option(None, "--tag", help="Only sources with this tag."),
-    orphans: bool = typer.Option(False, "--orphans", help="Only sources no note cites any more."),
+    orphans: bool = typer.Option(False, "--orphans", help="Only sources notes cited once and none cites now."),
     status: str | None = typer.Option(None, "--status", help="Only sources with this status (new, ok, dead, …)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array of sources."),
@@ -183,7 +188,11 @@ def show(
     if item["mentions"]:
         con.print("  [bold]cited in[/bold]")
         for m in item["mentions"]:
-            con.print(f"    {escape(m['path'])}:{m['line']}  [{escape(m['label'])}]")
+            if m["kind"] == "bare":  # a bare reference line: its marker and title or caption, if any
+                said = " ".join(x for x in (m["flag"], m["label"]) if x) or "(a URL on its own line)"
+                con.print(f"    {escape(m['path'])}:{m['line']}  {escape(said)}")
+            else:
+                con.print(f"    {escape(m['path'])}:{m['line']}  [{escape(m['label'])}]")
             if m["annotation"]:
                 con.print("      [dim]" + escape(m["annotation"].replace("\n", " ")[:200]) + "[/dim]")
     if item["snapshots"]:

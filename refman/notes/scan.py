@@ -31,6 +31,24 @@ container. It is the Markdown source of those lines with the container's indenta
 markers of an enclosing quote removed, nested quote/list markers kept), stripped; ``None`` when empty. So in
 ``[A]: url`` + ``> excerpt`` + ``- point`` the annotation of A is ``"> excerpt\\n- point"``, and a definition
 that is directly followed by another one has none.
+
+Bare reference lines (not CommonMark; reported in ``ScanResult.bare``, never as definitions). Notes also cite
+a page with a line of its own that holds a plain URL, e.g. ``> 🔗 https://…`` above an excerpt, or
+``【Some title】 https://…``. A line of a *paragraph* (at the top level, in a block quote or in a list item; so
+never in code, HTML blocks, comments or headings) is a bare reference when, after its container markers, it is
+
+    [marker] [title] URL        marker: up to 8 non-ASCII symbol characters (emoji such as 🔗 🏠 🚧 🎬 ↗ →)
+                                title:  text in 【】 《》 「」 『』 “” "" or [] (backslash escapes resolved)
+    [marker] caption: URL       caption: up to 100 characters ending in `:` or `：` (kept as the label, not a
+                                title: "Source:", "GitHub:", "下载本项目：" name a role more often than the page)
+
+where URL is a plain-text ``http(s)://`` URL ending the line (an optional trailing backslash hard break aside):
+nothing but the forms above before it, and it is not written as an inline link, autolink, code span or inline
+HTML (the characters ``<>"'`` and backquote end a URL here, so such forms never match). Rejected, because prose
+and examples write them: a URL ending in sentence punctuation (``.,;:!?`` and their full-width forms) or an
+unbalanced ``)``; hosts without a dot, IP addresses and ``localhost``; any other text before the URL ("see
+https://…", "available at https://…"); and a URL alone on a line that continues a sentence from the line above
+(that line ends in a letter, digit or comma and is not itself a bare reference line).
 """
 
 from __future__ import annotations
@@ -41,7 +59,7 @@ from html.entities import html5 as _HTML5
 from itertools import accumulate
 from operator import add, sub
 
-__all__ = ["Definition", "ScanResult", "ScanWarning", "normalize_label", "scan_markdown"]
+__all__ = ["BareReference", "Definition", "ScanResult", "ScanWarning", "normalize_label", "scan_markdown"]
 
 MAX_LABEL_CHARS = 999
 _MAX_NESTING = 20  # markdown-it's commonmark preset stops parsing deeper containers
@@ -99,6 +117,15 @@ def normalize_label(raw: str) -> str:
     return _MD_WS_RE.sub(" ", raw.strip(_MD_TRIM_CHARS)).lower().upper()
 
 
+def _key_and_label(raw: str) -> tuple[str, str]:
+    """(normalize_label(raw), the label as shown: escapes resolved, whitespace collapsed) with one regex pass
+    when there is nothing to unescape (the usual case)."""
+    if "\\" not in raw and "&" not in raw:
+        label = _MD_WS_RE.sub(" ", raw.strip(_MD_TRIM_CHARS))
+        return label.lower().upper(), label
+    return normalize_label(raw), _MD_WS_RE.sub(" ", _unescape(raw).strip(_MD_TRIM_CHARS))
+
+
 # --- result types ---------------------------------------------------------------------------------------------
 
 
@@ -119,11 +146,23 @@ class ScanWarning:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class BareReference:
+    """A bare reference line (see the module docstring)."""
+
+    line: int  # 1-based
+    url: str  # as written
+    title: str | None  # from 【…】-style delimiters, escapes resolved
+    label: str  # the title, or the caption before the colon, or ""
+    marker: str | None  # leading emoji/symbol marker (🔗, 🏠, …)
+
+
 @dataclass
 class ScanResult:
     definitions: list[Definition] = field(default_factory=list)
     duplicates: list[Definition] = field(default_factory=list)
     warnings: list[ScanWarning] = field(default_factory=list)
+    bare: list[BareReference] = field(default_factory=list)
 
 
 # --- HTML block starts (CommonMark kinds 1-7) -----------------------------------------------------------------
@@ -163,12 +202,99 @@ _INTERRUPT_START = frozenset("`~>*-_+0123456789<#")
 _FRONT_MATTER_RE = re.compile(r"---[ \t]*\n(?:.*\n)*?(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
 
 
+# Bare reference lines.
+_BARE_URL_RE = re.compile(r"(?i:https?)://[^\s<>\"'`\\]+")
+_BARE_TAIL_RE = re.compile(r"\\?[ \t]*")
+_BARE_BEFORE = frozenset(" \t:：】》」』”\"]")
+_BARE_PUNCT = frozenset(".,;:!?。，；：！？、")
+_BARE_CLOSERS = {"【": "】", "《": "》", "「": "」", "『": "』", "“": "”", '"': '"', "[": "]"}
+_BARE_MARKER_EXTRA = frozenset("\u200d\ufe0f\ufe0e\u20e3")
+_BARE_MAX_MARKER = 8
+_BARE_MAX_CAPTION = 100
+_IPV4_RE = re.compile(r"[0-9.]+")
+
+
+def _marker_end(text: str) -> int:
+    """Length of the leading run of emoji/symbol characters of `text` (0 if none or too long)."""
+    from unicodedata import category
+
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch < "\x80":
+            break
+        if ch in _BARE_MARKER_EXTRA or category(ch) in ("So", "Sm", "Sk"):
+            i += 1
+            continue
+        break
+    return i if i <= _BARE_MAX_MARKER else 0
+
+
+def _public_host(url: str) -> bool:
+    """Whether the URL's host looks like a public web host (a dot, not an IP address, not localhost)."""
+    host = url.split("/", 3)[2].rpartition("@")[2]
+    if host.startswith("["):
+        return False
+    host = host.split(":", 1)[0].rstrip(".").lower()
+    return "." in host and not _IPV4_RE.fullmatch(host) and not host.endswith((".localhost", ".local"))
+
+
+def _continues_sentence(prev: str | None) -> bool:
+    if not prev:
+        return False
+    tail = prev.rstrip(" \t\\")
+    return bool(tail) and (tail[-1].isalnum() or tail[-1] in ",，、")
+
+
+def bare_reference(text: str, prev: str | None = None) -> tuple[str, str | None, str, str | None] | None:
+    """(url, title, label, marker) when `text` (one paragraph line, container markers removed) is a bare
+    reference line. `prev`: the previous line of the paragraph, None when there is none or it was a bare
+    reference line itself."""
+    end = len(text)
+    i = text.rfind("://", 0, end)
+    if i < 4 or (text[0] == "[" and "]:" in text):  # definition syntax: CommonMark alone decides
+        return None
+    start = i - 5 if i >= 5 and text[i - 5 : i].lower() == "https" else i - 4
+    if text[start : start + 4].lower() != "http":
+        return None
+    m = _BARE_URL_RE.match(text, start)
+    if m is None or _BARE_TAIL_RE.match(text, m.end()).end() != end:
+        return None
+    if start and text[start - 1] not in _BARE_BEFORE:
+        return None
+    url = m.group()
+    if url[-1] in _BARE_PUNCT or (url[-1] == ")" and url.count("(") < url.count(")")) or not _public_host(url):
+        return None
+    prefix = text[:start].strip()
+    if not prefix:
+        return None if _continues_sentence(prev) else (url, None, "", None)
+    caption = prefix[-1] in ":："
+    if caption:
+        prefix = prefix[:-1].rstrip()
+    k = _marker_end(prefix)
+    marker = prefix[:k] or None
+    rest = prefix[k:].lstrip()
+    if marker is not None and k < len(prefix) and not prefix[k].isspace() and rest:
+        return None  # a symbol glued to a word is text, not a marker
+    if not rest:
+        return url, None, "", marker
+    close = _BARE_CLOSERS.get(rest[0])
+    if close is not None and len(rest) > 2 and rest[-1] == close and close not in rest[1:-1] and not caption:
+        title = _MD_WS_RE.sub(" ", _unescape(rest[1:-1]).strip(_MD_TRIM_CHARS))
+        return (url, title, title, marker) if title else None
+    if caption and len(rest) <= _BARE_MAX_CAPTION and "://" not in rest:
+        return url, None, _unescape(rest), marker
+    return None
+
+
 class _Parser:
     """markdown-it's StateBlock plus the block rules, reduced to what finds definitions."""
 
     __slots__ = (
         "annot_blocks",
         "bMarks",
+        "bare",
         "blkIndent",
         "bsCount",
         "defs",
@@ -225,6 +351,8 @@ class _Parser:
         # annotation source per definition index, cut while the container's line marks are in effect
         self.annot_blocks: dict[int, str] = {}
         self.unclosed_fence = -1
+        # bare reference lines: (line index, url, title, label, marker)
+        self.bare: list[tuple[int, str, str | None, str, str | None]] = []
 
     # --- helpers ---------------------------------------------------------------------------------------------
 
@@ -555,7 +683,22 @@ class _Parser:
             self.line = nxt + 1
             return 2
         self.line = nxt
+        if src.find("://", bmarks[line], emarks[nxt - 1]) >= 0:
+            self._bare_lines(line, nxt)
         return 0
+
+    def _bare_lines(self, line: int, end: int) -> None:
+        """Record the bare reference lines of the paragraph on lines [line, end)."""
+        src, bmarks, emarks, tshift = self.src, self.bMarks, self.eMarks, self.tShift
+        prev: str | None = None
+        for ln in range(line, end):
+            text = src[bmarks[ln] + tshift[ln] : emarks[ln]]
+            found = bare_reference(text, prev) if "://" in text else None
+            if found is not None:
+                self.bare.append((ln, *found))
+                prev = None
+            else:
+                prev = text
 
     # --- containers ------------------------------------------------------------------------------------------
 
@@ -788,9 +931,8 @@ class _Parser:
             nxt = start_line + 1
             if nxt >= self.lineMax or src[self.bMarks[nxt] + self.tShift[nxt]] not in "\"'(":
                 raw_label = m.group(1)
-                key = normalize_label(raw_label)
+                key, label = _key_and_label(raw_label)
                 if key:
-                    label = _MD_WS_RE.sub(" ", _unescape(raw_label).strip(_MD_TRIM_CHARS))
                     self.defs.append((start_line, nxt, key, label, _unescape(m.group(2)), None))
                     self.line = nxt
                     return True
@@ -957,10 +1099,9 @@ class _Parser:
                 pos += 1
         if pos < mx and string[pos] != "\n":
             return False
-        key = normalize_label(raw_label)
+        key, label = _key_and_label(raw_label)
         if not key:
             return False
-        label = _MD_WS_RE.sub(" ", _unescape(raw_label).strip(_MD_TRIM_CHARS))
         self.defs.append((start_line, nxt, key, label, dest, title or None))
         self.line = nxt
         return True
@@ -992,7 +1133,7 @@ def scan_markdown(text: str) -> ScanResult:
     """All link reference definitions of a Markdown note, first per label, with duplicates and warnings."""
     result = ScanResult()
     src = prepare_text(text)
-    if "]:" not in src:  # every definition has `]:` right after its label
+    if "]:" not in src and "://" not in src:  # every definition has `]:` after its label; bare lines a URL
         return result
     parser = _Parser(src)
     parser.tokenize(0, parser.lineMax)
@@ -1016,4 +1157,5 @@ def scan_markdown(text: str) -> ScanResult:
             ScanWarning(parser.unclosed_fence + 1, "code fence is never closed; it runs to the end of the note")
         )
     result.warnings.sort(key=lambda w: w.line)
+    result.bare = [BareReference(ln + 1, url, title, label, marker) for ln, url, title, label, marker in parser.bare]
     return result
