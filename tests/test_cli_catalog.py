@@ -58,6 +58,10 @@ def test_import_list_show_sample_vault(cli_env: dict[str, str], tmp_path: Path) 
     assert "InfoQ" in text and "from label" in text
     again = json.loads(run(cli_env, "import", str(vault), "--json").stdout)
     assert again["notes_unchanged"] == 4 and again["notes_scanned"] == 0
+    touched = vault / "Networking" / "RDMA.md"
+    touched.write_text(touched.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    summary = run(cli_env, "import", str(vault)).stdout
+    assert summary.startswith("1 note scanned, 3 unchanged") and summary.rstrip().endswith("0 warnings")
 
 
 def test_add_tag_set_unset(cli_env: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ import typer
 from refman.cli.common import (
     app,
     console,
+    counted,
     db_app,
     emit_json,
     handle_errors,
@@ -67,13 +68,14 @@ def import_(
                 where = f"{item['path']}:{item['line']}" if item.get("line") else item["path"]
                 warn(f"{where}: {item['message']}")
         typer.echo(
-            f"{result['notes_scanned']} notes scanned, {result['notes_unchanged']} unchanged"
+            f"{counted(result['notes_scanned'], 'note')} scanned, {result['notes_unchanged']} unchanged"
             + (f", {result['notes_removed']} removed" if result["notes_removed"] else "")
-            + f"; {result['definitions']} definitions"
-            + (f" and {result['bare_references']} bare reference lines" if result["bare_references"] else "")
-            + f" → {result['sources_new']} new sources,"
-            f" {result['sources_updated']} updated, {result['mentions']} mentions;"
-            f" {len(result['skipped'])} skipped, {len(result['warnings'])} warnings"
+            + f"; {counted(result['definitions'], 'definition')}"
+            + (f" and {counted(result['bare_references'], 'bare reference line')}" if result["bare_references"]
+               else "")
+            + f" → {counted(result['sources_new'], 'new source')},"
+            f" {result['sources_updated']} updated, {counted(result['mentions'], 'mention')};"
+            f" {len(result['skipped'])} skipped, {counted(len(result['warnings']), 'warning')}"
         )
     if bibs:
         bib = result["bibliography"]

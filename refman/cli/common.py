@@ -75,6 +75,11 @@ def warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 note', '2 notes': the count with the noun in the right number (English plurals in -s)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def emit_json(data: Any) -> None:
     """Machine-readable output: UTF-8 JSON on stdout, stable field names (documented in README.md)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
