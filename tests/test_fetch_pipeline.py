@@ -429,3 +429,32 @@ def test_writer_failing_on_its_last_batch_still_closes(db_path: Path) -> None:
     closer.join(timeout=20)
     assert not closer.is_alive(), "Writer.close() hung after the writer failed"
     assert isinstance(writer.error, AttributeError)
+
+
+def _stderr_on_a_terminal(db: Path, *args: str) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.run([str(REFMAN), "--db", str(db), *args], stdout=subprocess.PIPE, stderr=follower,
+                          timeout=60)
+    os.close(follower)
+    drawn = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            drawn += chunk
+    except OSError:  # the terminal is closed once everything is read
+        pass
+    os.close(leader)
+    return proc, drawn
+
+
+def test_cli_fetch_bar_on_a_terminal_but_not_with_json(db_path: Path, server: HTTPServer) -> None:
+    for i in range(3):
+        server.expect_request(f"/tty{i}").respond_with_data(page(f"TTY page {i}"), content_type="text/html")
+        add_source(db_path, server.url_for(f"/tty{i}"))
+    proc, drawn = _stderr_on_a_terminal(db_path, "fetch", "--delay", "0", "--ignore-robots")
+    assert proc.returncode == 0 and b"fetched 3 of 3" in proc.stdout
+    assert b"fetch" in drawn and b"3/3" in drawn and b"3 ok" in drawn and b"0 failed" in drawn
+    proc, drawn = _stderr_on_a_terminal(db_path, "fetch", "--all", "--json", "--delay", "0", "--ignore-robots")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["total"] == 3
+    assert drawn == b""  # --json: quiet even on a terminal

@@ -95,10 +95,12 @@ def stderr_is_terminal() -> bool:
 
 
 @contextmanager
-def progress_bar(label: str, unit: str, quiet: bool = False) -> Iterator[Callable[[int, int], None] | None]:
+def progress_bar(label: str, *columns: str, quiet: bool = False,
+                 **fields: object) -> Iterator[Callable[..., None] | None]:
     """A rich progress bar on stderr when it is a terminal and output is not quiet (--json, --quiet): yields
-    `update(done, total)`; else None and nothing is printed (rich.progress is not even imported). The same
-    approach as `refman fetch`'s bar."""
+    `update(done, total, **fields)`; else None, and nothing is printed (rich.progress is not even imported).
+    `columns` are rich text templates shown after the count (`"{task.fields[ok]} ok"`), `fields` their first
+    values."""
     if quiet or not stderr_is_terminal():
         yield None
         return
@@ -106,13 +108,13 @@ def progress_bar(label: str, unit: str, quiet: bool = False) -> Iterator[Callabl
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
-        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=False,
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), *(TextColumn(c) for c in columns),
+        TimeElapsedColumn(), console=Console(stderr=True), transient=False,
     )
-    task = bar.add_task(label, total=None)
+    task = bar.add_task(label, total=None, **fields)
 
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+    def update(done: int, total: int, **values: object) -> None:
+        bar.update(task, completed=done, total=total, **values)
 
     with bar:
         yield update

@@ -6,13 +6,14 @@ imported inside the commands so other commands start fast."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import typer
 
-from refman.cli.common import app, emit_json, handle_errors, options, stderr_is_terminal
+from refman.cli.common import app, emit_json, handle_errors, options, progress_bar
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
 
@@ -55,28 +56,19 @@ def _policy(concurrency: int, per_host: int, delay: float | None, ignore_robots:
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[Any]:
-    """A rich progress bar on stderr when it is a terminal; None (no output at all) otherwise."""
-    if not stderr_is_terminal():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _progress(label: str, quiet: bool) -> Iterator[Any]:
+    """The fetch bar (ok, failed, rate) on a terminal's stderr; None (no output at all) otherwise."""
+    with progress_bar(label, "[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]",
+                      "{task.fields[rate]:.1f}/s", quiet=quiet, ok=0, failed=0, rate=0.0) as bar:
+        if bar is None:
+            yield None
+            return
+        started = time.monotonic()
 
-    bar = Progress(
-        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
-        TextColumn("{task.fields[rate]:.1f}/s"), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=False,
-    )
-    task = bar.add_task(label, total=None, ok=0, failed=0, rate=0.0)
+        def update(done: int, total: int, counts: dict[str, int]) -> None:
+            elapsed = time.monotonic() - started
+            bar(done, total, ok=counts["ok"], failed=counts["failed"], rate=done / elapsed if elapsed > 0 else 0.0)
 
-    def update(done: int, total: int, counts: dict[str, int]) -> None:
-        elapsed = bar.tasks[0].elapsed or 0.0
-        bar.update(task, completed=done, total=total, ok=counts["ok"], failed=counts["failed"],
-                   rate=done / elapsed if elapsed > 0 else 0.0)
-
-    with bar:
         yield update
 
 
@@ -125,7 +117,7 @@ def fetch(
     from refman.fetch.pipeline import run_fetch
 
     policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
-    with _progress("fetch") as progress:
+    with _progress("fetch", quiet=as_json) as progress:
         summary = run_fetch(options.db_path, targets or (), stale_days=stale, failed=failed,
                             all_sources=all_sources, policy=policy, progress=progress)
     if as_json:
@@ -175,7 +167,7 @@ def check(
         from refman.fetch.pipeline import fetch_sources
 
         policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
-        with _progress("check") as progress:
+        with _progress("check", quiet=as_json) as progress:
             summary = fetch_sources(options.db_path, ids, policy, progress=progress)
     conn = connect(options.db_path)
     try:
