@@ -58,9 +58,20 @@ class NormalisedURL:
     host: str  # lower-case host (IDNA) without "www."
 
 
+_PLAIN: dict[str, re.Pattern[str]] = {}
+
+
 def _normalise_escapes(part: str, safe: str) -> str:
     """Upper-case escapes, decode escaped unreserved characters, encode raw non-ASCII and unsafe bytes."""
+    plain = _PLAIN.get(safe)
+    if plain is None:
+        plain = _PLAIN[safe] = re.compile("[A-Za-z0-9._~" + re.escape(safe) + "-]*")
+    if plain.fullmatch(part):  # no escape and nothing to encode: what _escape_fully would return anyway
+        return part
+    return _escape_fully(part, safe)
 
+
+def _escape_fully(part: str, safe: str) -> str:
     def fix(match: re.Match[str]) -> str:
         char = chr(int(match.group(1), 16))
         return char if char in _UNRESERVED else "%" + match.group(1).upper()

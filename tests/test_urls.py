@@ -92,3 +92,11 @@ def test_arbitrary_text_never_crashes(raw: str) -> None:
     with contextlib.suppress(InvalidURLError):
         normalise_url(raw)
     assert classify_destination(raw) is None or isinstance(classify_destination(raw), str)
+
+
+@given(st.text(alphabet=st.sampled_from("aZ09-._~/:@!$&'()*+,;=?%#[] \"<>^`{|}\\éß数\u200b"), max_size=40),
+       st.sampled_from(["/:@!$&'()*+,;=", "=&+/:@!$'()*,;?"]))
+def test_escape_fast_path_equals_the_general_path(part: str, safe: str) -> None:
+    from refman.urls import _escape_fully, _normalise_escapes
+
+    assert _normalise_escapes(part, safe) == _escape_fully(part, safe)
