@@ -252,9 +252,10 @@ def rebuild_index(conn: sqlite3.Connection, optimize: bool = True) -> int:
     """Recompute every row of the search index in one transaction; returns the number of sources indexed.
     The table is dropped and created again from its own stored definition (faster than deleting 100k rows
     one by one, and it keeps whatever a later migration defined)."""
+    from refman.catalog import transaction
+
     conn.row_factory = sqlite3.Row
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'search_fts'").fetchone()
         if row is None:
             raise QueryError("this catalog has no search index; run `refman db upgrade`")
@@ -269,10 +270,6 @@ def rebuild_index(conn: sqlite3.Connection, optimize: bool = True) -> int:
         count = conn.execute("SELECT count(*) FROM source").fetchone()[0]
         if optimize:
             conn.execute("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return int(count)
 
 

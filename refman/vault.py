@@ -328,13 +328,13 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
     touch_only: list[tuple[int, int]] = []
     total = len(jobs)
     parsed = _parse_many(jobs)
+    from refman.catalog import transaction
     from refman.search import bulk_upkeep
 
     saved_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: the unique URL index is written in random order
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        with bulk_upkeep(conn) as index:
+        with transaction(conn), bulk_upkeep(conn) as index:
             writer = _CatalogWriter(conn, utc_now())
             for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, parsed, strict=True), 1):
                 row = known.get((root, note.path))
@@ -360,10 +360,6 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
             writer.finish(report)
             index.update(writer.touched)
             index.new_rows = writer.index_rows()
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     finally:
         conn.execute(f"PRAGMA cache_size = {int(saved_cache)}")
     return report

@@ -325,28 +325,23 @@ class Writer(threading.Thread):
             pass
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            # The search index triggers space CJK text in SQL: 0.7 s for a 20,000-character Chinese page, and
-            # twice per source (text, then merged title). bulk_upkeep suspends them for this transaction and
-            # re-indexes the batch's sources once, in Python (13 ms for that page).
-            with _index_upkeep(conn) as touched:
-                for record in batch:
-                    conn.execute("SAVEPOINT rec")
-                    try:
-                        apply_record(conn, record, self)
-                        conn.execute("RELEASE rec")
-                    except sqlite3.IntegrityError as exc:  # e.g. the source was deleted meanwhile
-                        log.warning("source %d not recorded: %s", record.job.source_id, exc)
-                        conn.execute("ROLLBACK TO rec")
-                        conn.execute("RELEASE rec")
-                        self.failed_records += 1
-                    touched.add(record.job.source_id)
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
+        from refman.catalog import transaction
+
+        # The search index triggers space CJK text in SQL: 0.7 s for a 20,000-character Chinese page, and
+        # twice per source (text, then merged title). bulk_upkeep suspends them for this transaction and
+        # re-indexes the batch's sources once, in Python (13 ms for that page).
+        with transaction(conn), _index_upkeep(conn) as touched:
+            for record in batch:
+                conn.execute("SAVEPOINT rec")
+                try:
+                    apply_record(conn, record, self)
+                    conn.execute("RELEASE rec")
+                except sqlite3.IntegrityError as exc:  # e.g. the source was deleted meanwhile
+                    log.warning("source %d not recorded: %s", record.job.source_id, exc)
+                    conn.execute("ROLLBACK TO rec")
+                    conn.execute("RELEASE rec")
+                    self.failed_records += 1
+                touched.add(record.job.source_id)
         self.committed += len(batch)
 
 
