@@ -233,13 +233,15 @@ def set_fields(conn: sqlite3.Connection, source_id: int, assignments: Sequence[s
     return done
 
 
-def unset_fields(conn: sqlite3.Connection, source_id: int, fields: Sequence[str]) -> None:
-    """Release pinned user values: the best other evidence shows again."""
+def unset_fields(conn: sqlite3.Connection, source_id: int, fields: Sequence[str]) -> list[str]:
+    """Release pinned user values: the best other evidence shows again. Returns the fields released."""
     from refman.merge import refresh_sources
 
+    released: list[str] = []
     with transaction(conn):
         for raw in fields:
             field = raw.strip().replace("-", "_")
+            released.append(field)
             if field == "note":
                 conn.execute("UPDATE source SET user_note = NULL WHERE id = ?", (source_id,))
                 continue
@@ -249,6 +251,7 @@ def unset_fields(conn: sqlite3.Connection, source_id: int, fields: Sequence[str]
                          (source_id, field))
         conn.execute("UPDATE source SET updated_at = ? WHERE id = ?", (utc_now(), source_id))
         refresh_sources(conn, [source_id])
+    return released
 
 
 # --- listings ---------------------------------------------------------------------------------------------

@@ -300,6 +300,12 @@ def test_cli_export_and_cite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     res = runner.invoke(app, ["cite", "ZHANG2023shujukuyu", "--style", "ieee"])
     assert res.exit_code == 0, res.output
     assert "张三, “数据库与数据仓库的区别与联系”" in res.output
+    res = runner.invoke(app, ["cite", "1", "ZHANG2023shujukuyu", "--style", "apa", "--json"])
+    assert res.exit_code == 0, res.output
+    texts = {e["id"]: e["text"] for e in json.loads(res.output)}
+    myers = selected_items(catalog(db), Selection(refs=["1"]))[0].id
+    assert set(texts) == {"zhang2023shujukuyu", myers}  # the stored keys, whatever case was typed
+    assert "数据库与数据仓库的区别与联系" in texts["zhang2023shujukuyu"] and "数据库" not in texts[myers]
     res = runner.invoke(app, ["rekey", "--all", "--dry-run", "--json"])
     assert res.exit_code == 0 and json.loads(res.output)["dry_run"] is True
     res = runner.invoke(app, ["export", "--format", "nope"])

@@ -81,8 +81,11 @@ def test_add_tag_set_unset(cli_env: dict[str, str]) -> None:
     assert shown["author"] == [{"family": "Myers", "given": "Sarah"}, {"literal": "Felicis Ventures"}]
     assert shown["issued"] == "2024-06" and shown["provenance"]["issued"] == "user"
     assert set(shown["pinned"]) == {"author", "issued", "title"}
-    run(cli_env, "unset", sid, "issued")
+    assert run(cli_env, "unset", sid, "issued").stdout == f"#{sid} issued released: now empty\n"
     assert json.loads(run(cli_env, "show", sid, "--json").stdout)["issued"] is None
+    released = json.loads(run(cli_env, "unset", sid, "title", "author", "--json").stdout)
+    assert released == {"id": int(sid), "unset": {"title": {"value": None, "origin": None},
+                                                  "author": {"value": [], "origin": None}}}
     stats = json.loads(run(cli_env, "stats", "--json").stdout)
     assert stats["sources"] == 1 and stats["orphans"] == 0  # added by hand, never cited: not an orphan
     assert json.loads(run(cli_env, "list", "--orphans", "--json").stdout) == []

@@ -69,6 +69,10 @@ def test_reindex(catalog: Path) -> None:
     out = run(catalog, "db", "reindex")
     assert out.returncode == 0, out.stderr
     assert "indexed 2 sources" in out.stderr
+    out = run(catalog, "db", "reindex", "--json")
+    assert json.loads(out.stdout)["sources"] == 2 and out.stderr == ""
+    status = json.loads(run(catalog, "db", "upgrade", "--json").stdout)
+    assert status["up_to_date"] is True and status["previous_revision"] == status["head"]
     assert json.loads(run(catalog, "search", "--json", "仓库").stdout)[0]["id"] == 1
 
 

@@ -273,12 +273,26 @@ def set_(
 def unset(
     ref: str = typer.Argument(..., help="An id, a citation key or a URL."),
     fields: list[str] = typer.Argument(..., help="Fields to release."),
+    as_json: bool = typer.Option(False, "--json", help="Print the released fields' values now, as JSON."),
 ) -> None:
     """Release pinned fields: fetched or label values show again."""
-    from refman.catalog import resolve_source, unset_fields
+    from refman.catalog import resolve_source, show_source, unset_fields
 
     conn = open_conn()
-    unset_fields(conn, resolve_source(conn, ref), fields)
+    source_id = resolve_source(conn, ref)
+    released = unset_fields(conn, source_id, fields)
+    shown = show_source(conn, source_id, snapshots=0)
+    now = {field: {"value": shown.get("DOI" if field == "doi" else field),
+                   "origin": None if field == "note" else shown["provenance"].get(field)} for field in released}
+    if as_json:
+        emit_json({"id": source_id, "unset": now})
+        return
+    for field, value in now.items():
+        shown_value = value["value"]
+        if isinstance(shown_value, list):
+            shown_value = "; ".join(_name(n) for n in shown_value)
+        typer.echo(f"#{source_id} {field} released: " + ("now empty" if shown_value in (None, "", []) else
+                   f"now {shown_value} (from {value['origin'] or 'the catalog'})"))
 
 
 @app.command()
@@ -302,13 +316,18 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
 
 @db_app.command("upgrade")
 @handle_errors
-def db_upgrade() -> None:
+def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print the status after it as JSON.")) -> None:
     """Create or upgrade the catalog's schema (also done automatically on open)."""
     from refman.db import catalog_status, upgrade_catalog
 
+    before = catalog_status(options.db_path)["revision"]
     upgrade_catalog(options.db_path)
     status = catalog_status(options.db_path)
-    typer.echo(f"{status['path']}: at revision {status['revision']}")
+    if as_json:
+        emit_json({**status, "previous_revision": before})
+        return
+    typer.echo(f"{status['path']}: at revision {status['revision']}"
+               + ("" if before == status["revision"] else f" (was {before or 'empty'})"))
 
 
 @db_app.command("status")

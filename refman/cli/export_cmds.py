@@ -98,10 +98,11 @@ def cite_command(
     cited_in: str | None = _CITED_IN,
     query: str | None = _QUERY,
     output: Path | None = _OUTPUT,
+    as_json: bool = typer.Option(False, "--json", help="Print [{id, text}] (id = citation key) as JSON."),
 ) -> None:
     """Formatted references (citeproc-py with the shipped CSL styles)."""
     from refman.citation.export import selected_items
-    from refman.citation.styles import render
+    from refman.citation.styles import format_entries, render
     from refman.errors import UsageError
     from refman.store import connect
 
@@ -113,6 +114,12 @@ def cite_command(
         items = selected_items(conn, sel, default_all=False)
     finally:
         conn.close()
+    if as_json:
+        import json
+
+        entries = [{"id": key, "text": text} for key, text in format_entries(items, style, fmt)]
+        _write(json.dumps(entries, ensure_ascii=False, indent=2) + "\n", output)
+        return
     _write(render(items, style, fmt), output)
 
 

@@ -93,7 +93,7 @@ def _print_table(hits: list) -> None:  # type: ignore[type-arg]
 
 @db_app.command("reindex")
 @handle_errors
-def reindex() -> None:
+def reindex(as_json: bool = typer.Option(False, "--json", help="Print {sources, elapsed_s} as JSON.")) -> None:
     """Rebuild the full-text search index from the catalog."""
     import time
 
@@ -106,4 +106,8 @@ def reindex() -> None:
         count = rebuild_index(conn)
     finally:
         conn.close()
-    typer.echo(f"indexed {count} sources in {time.perf_counter() - started:.1f} s", err=True)
+    elapsed = time.perf_counter() - started
+    if as_json:
+        emit_json({"sources": count, "elapsed_s": round(elapsed, 3)})
+        return
+    typer.echo(f"indexed {count} sources in {elapsed:.1f} s", err=True)

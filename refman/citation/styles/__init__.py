@@ -166,6 +166,12 @@ def _md_escape(text: str) -> str:
 
 def format_bibliography(items: Sequence[CitationItem], style: str = "apa", fmt: str = "text") -> list[str]:
     """One formatted reference per item, in the style's bibliography order."""
+    return [text for _, text in format_entries(items, style, fmt)]
+
+
+def format_entries(items: Sequence[CitationItem], style: str = "apa",
+                   fmt: str = "text") -> list[tuple[str, str]]:
+    """(citation key, formatted reference) per item, in the style's bibliography order."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     path = style_path(style)
@@ -197,11 +203,18 @@ def format_bibliography(items: Sequence[CitationItem], style: str = "apa", fmt: 
         bib = CitationStylesBibliography(csl_style, CiteProcJSON(data), out_format)
         for d in data:
             bib.register(Citation([CiteprocItem(str(d["id"]))]))
+        # bibliography() sorts bib.items (the style's order) and renders them one by one in that order,
+        # leaving out an item that renders as nothing: then pair them one at a time.
         rendered = [str(entry) for entry in bib.bibliography()]
+        keys = [str(item.key) for item in bib.items]
+        if len(keys) != len(rendered):
+            pairs = [(str(item.key), csl_style.render_bibliography([item])) for item in bib.items]
+            keys = [key for key, out in pairs if out]
+            rendered = [str(out[0]) for _, out in pairs if out]
     if _has_second_field(csl_style):
         # citeproc-py glues the label ("[1]") to the text when a style aligns them in two columns
         rendered = [re.sub(r"^(\[\d+\]|\d+\.)(?=\S)", r"\1 ", r) for r in rendered]
-    return rendered
+    return list(zip(keys, rendered, strict=True))
 
 
 def _has_second_field(csl_style: Any) -> bool:
