@@ -327,6 +327,20 @@ def test_cite_styles_with_chinese(tmp_path: Path, style: str) -> None:
     assert md.count("\n- ") + md.startswith("- ") == 2
 
 
+def test_cite_follows_each_styles_order() -> None:
+    from refman.citation.styles import format_entries
+
+    items = [CitationItem(id=k, title=t, URL=f"https://e.com/{k}", issued="2020",
+                          author=[{"family": f, "given": "A."}])
+             for k, t, f in [("k1", "Zebra notes", "Young"), ("k2", "Apple notes", "Adams"), ("k3", "Mango", "Lee")]]
+    # APA, Chicago and MLA sort the list by author; IEEE numbers it in citation order.
+    for style in ("apa", "chicago-author-date", "mla"):
+        assert [key for key, _ in format_entries(items, style)] == ["k2", "k3", "k1"], style
+    ieee = format_entries(items, "ieee")
+    assert [key for key, _ in ieee] == ["k1", "k2", "k3"] and ieee[0][1].startswith("[1] ")
+    assert all(f"/{key}" in text for key, text in format_entries(items, "apa"))  # each text with its own key
+
+
 def test_cite_escapes_html_and_markdown(tmp_path: Path) -> None:
     it = CitationItem(id="k", title="A & B <i>x</i> *y*", URL="https://e.com/", issued="2020")
     assert "A &amp; B &lt;i&gt;x&lt;/i&gt;" in render([it], "apa", "html")

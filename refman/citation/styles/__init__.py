@@ -203,8 +203,9 @@ def format_entries(items: Sequence[CitationItem], style: str = "apa",
         bib = CitationStylesBibliography(csl_style, CiteProcJSON(data), out_format)
         for d in data:
             bib.register(Citation([CiteprocItem(str(d["id"]))]))
-        # bibliography() sorts bib.items (the style's order) and renders them one by one in that order,
-        # leaving out an item that renders as nothing: then pair them one at a time.
+        bib.sort()  # the style's <sort> (APA: by author, then date); citeproc-py leaves that to its caller
+        # bibliography() renders bib.items one by one in that order, leaving out an item that renders as
+        # nothing: then pair them one at a time.
         rendered = [str(entry) for entry in bib.bibliography()]
         keys = [str(item.key) for item in bib.items]
         if len(keys) != len(rendered):
