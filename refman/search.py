@@ -47,7 +47,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
@@ -152,6 +152,15 @@ def compose_row(source: sqlite3.Row | dict[str, object], tags: Sequence[str],
     return (sp(s("title")), sp(_authors_text(s("author"))), sp(site), sp(tag_text), sp(notes), sp(text))
 
 
+def _reporting(rows: Iterator[tuple[object, ...]], total: int,
+               progress: Callable[[int, int], None]) -> Iterator[tuple[object, ...]]:
+    progress(0, total)
+    for done, row in enumerate(rows, 1):
+        yield row
+        if done % 500 == 0 or done == total:
+            progress(done, total)
+
+
 def _index_rows(conn: sqlite3.Connection, batch: int = 2000) -> Iterator[tuple[object, ...]]:
     last = 0
     while True:
@@ -248,10 +257,12 @@ def bulk_upkeep(conn: sqlite3.Connection) -> Iterator[BulkIndex]:
         conn.execute(sql)
 
 
-def rebuild_index(conn: sqlite3.Connection, optimize: bool = True) -> int:
+def rebuild_index(conn: sqlite3.Connection, optimize: bool = True,
+                  progress: Callable[[int, int], None] | None = None) -> int:
     """Recompute every row of the search index in one transaction; returns the number of sources indexed.
     The table is dropped and created again from its own stored definition (faster than deleting 100k rows
-    one by one, and it keeps whatever a later migration defined)."""
+    one by one, and it keeps whatever a later migration defined). `progress(done, total)` is called as rows
+    are indexed."""
     from refman.catalog import transaction
 
     conn.row_factory = sqlite3.Row
@@ -264,10 +275,13 @@ def rebuild_index(conn: sqlite3.Connection, optimize: bool = True) -> int:
         conn.execute(row["sql"])
         for k, v in config:
             conn.execute("INSERT INTO search_fts(search_fts, rank) VALUES (?, ?)", (k, v))  # rank, pgsz, …
+        count = conn.execute("SELECT count(*) FROM source").fetchone()[0]
+        rows = _index_rows(conn)
+        if progress is not None:
+            rows = _reporting(rows, count, progress)
         conn.executemany(
             "INSERT INTO search_fts(rowid, title, authors, site, tags, notes, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            _index_rows(conn))
-        count = conn.execute("SELECT count(*) FROM source").fetchone()[0]
+            rows)
         if optimize:
             conn.execute("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
     return int(count)

@@ -197,7 +197,9 @@ def test_triggers_and_reindex_produce_the_same_rows(conn: sqlite3.Connection, ca
     cat.mention(a, "notes/y.md", label="标签", annotation="注释 text")
     cat.add("https://b.com/2", None, None, author="not json")
     before = index_rows(conn)
-    assert rebuild_index(conn) == len(before)
+    reports: list[tuple[int, int]] = []
+    assert rebuild_index(conn, progress=lambda done, total: reports.append((done, total))) == len(before)
+    assert reports[0] == (0, len(before)) and reports[-1] == (len(before), len(before))
     assert index_rows(conn) == before
     assert ids(conn, "数据库 title") == [a]
 

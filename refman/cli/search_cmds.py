@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from refman.cli.common import app, db_app, emit_json, handle_errors, options, stdout_is_terminal
+from refman.cli.common import app, db_app, emit_json, handle_errors, options, progress_bar, stdout_is_terminal
 
 _SEARCH_HELP = """Find sources by their title, authors, site, tags, notes and archived text, best first.
 
@@ -103,7 +103,8 @@ def reindex(as_json: bool = typer.Option(False, "--json", help="Print {sources, 
     started = time.perf_counter()
     conn = connect(options.db_path)
     try:
-        count = rebuild_index(conn)
+        with progress_bar("reindex", "sources", quiet=as_json) as progress:
+            count = rebuild_index(conn, progress=progress)
     finally:
         conn.close()
     elapsed = time.perf_counter() - started
