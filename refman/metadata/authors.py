@@ -114,6 +114,7 @@ def strip_site_name(name: str, site_names: Iterable[str]) -> str:
     return name.strip()
 
 
+_FOR_OUTLET = re.compile(r"^(\S+(?:\s+\S+){1,3}?)\s+(?i:for)\s+(?:(?i:the)\s+)?[A-Z0-9].*$")
 _CUT = re.compile(r"\s*(?:view (?:all )?(?:posts|author|profile|articles)|see full bio|author archive|get author|"
                   r"more (?:from|by)|follow\b|read more|updated\b|published\b|posted\b|tiempo de lectura|"
                   r"lesedauer|lesezeit|\d+\s*min).*$", re.IGNORECASE)
@@ -130,6 +131,11 @@ def clean_author(name: str, site_names: Iterable[str] = ()) -> str | None:
     cut = _CUT.sub("", text).strip()
     if cut:
         text = cut
+    # "Jane Doe for The Mail on Sunday", "John Smith for Reuters": the outlet the person wrote for, not a name.
+    outlet = _FOR_OUTLET.match(text)
+    if outlet and not is_organisation(outlet.group(1)) and all(
+            w[:1].isupper() or w.lower() in _PARTICLES for w in outlet.group(1).split()):
+        text = outlet.group(1)
     stripped = strip_site_name(text, sites)
     if stripped != text and len(stripped.split()) < 2:
         return None  # "CBC News" with site "CBC": what is left of a site name is not a person

@@ -18,7 +18,7 @@ import lxml.html
 from lxml import etree
 
 from refman.metadata import jsonld
-from refman.metadata.authors import is_organisation, name_key, split_authors, to_csl_name
+from refman.metadata.authors import display_name, is_organisation, name_key, split_authors, to_csl_name
 from refman.metadata.dates import parse_date
 from refman.metadata.identifiers import (
     arxiv_from_url,
@@ -70,6 +70,10 @@ class _Page:
         h1 = root.find(".//h1")
         self.h1 = re.sub(r"\s+", " ", h1.text_content()).strip() if h1 is not None else None
         self.h1_el = h1
+        # Without an <h1> (some templates give the article's heading an <h2>), the first <h2>: a title only
+        # when another source agrees with it.
+        h2 = root.find(".//h2") if h1 is None else None
+        self.h2 = re.sub(r"\s+", " ", h2.text_content()).strip() if h2 is not None else None
         self.lang = root.get("lang") or root.get("xml:lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
         self.microdata: dict[str, list[str]] = {}
         scopes: dict[str, Any] = {}
@@ -213,10 +217,12 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
         raw_titles.append((traf["title"], TRAF))
     if page.h1:
         raw_titles.append((page.h1, TEXT))
+    elif page.h2 and any(_agrees(page.h2, v) for v, _ in raw_titles):
+        raw_titles.append((page.h2, TEXT))
     _titles(out, raw_titles, page, site_names, host)
 
     # --- authors ---
-    _authors(page, main, ids, traf, site_names, add)
+    _authors(page, main, ids, traf, site_names, add, host)
 
     # --- dates: publication first, then creation, then online/modified ---
     dates = _DateEvidence()
@@ -334,7 +340,7 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
 
 
 def _authors(page: _Page, main: dict[str, Any] | None, ids: dict[str, Any], traf: dict[str, Any],
-             site_names: list[str], add: Any) -> None:
+             site_names: list[str], add: Any, host: str = "") -> None:
     """Author candidates, one list of CSL names per source. A name equal to the site's name counts only when
     no source names anyone else (a foundation's own blog post is by the foundation)."""
     raw: list[tuple[list[tuple[str, bool | None, bool]], str]] = []  # ([(text, organisation, one_person)], origin)
@@ -358,24 +364,39 @@ def _authors(page: _Page, main: dict[str, Any] | None, ids: dict[str, Any], traf
     raw.append(([(n, False, True) for n in (_slug_name(u) for u in og_urls) if n], OG))
     raw.append(([(v, None, False) for v in page.microdata.get("author", []) + page.microdata.get("creator", [])],
                 META))
-    if traf.get("author"):
-        raw.append(([(str(traf["author"]), None, False)], TRAF))
+    # trafilatura turns a host-like author ('katholisch.at', which is the site) into 'Katholisch At'.
+    traf_author = str(traf.get("author") or "")
+    if traf_author and name_key(traf_author) != name_key(host.removeprefix("www.")):
+        raw.append(([(traf_author, None, False)], TRAF))
     raw.append(([(v, None, True) for v in _author_links(page)], TEXT))
-    raw.append(([(v, None, False) for v in _bylines(page)], TEXT))
+    raw.append(([(v, None, False) for v in _bylines(page, site_names)], TEXT))
 
-    for sites in (site_names, []):
-        found = False
-        for items, origin in raw:
+    def lists(sources: list[tuple[list[tuple[str, bool | None, bool]], str]], sites: list[str],
+              ) -> list[tuple[list[dict[str, str]], str]]:
+        got = []
+        for items, origin in sources:
             names: list[dict[str, str]] = []
             for text, org, one in items:
                 for n in split_authors(_unescape(text), sites, one_person=one):
                     names.append(to_csl_name(n, organisation=org))
             names = _drop_companies(_dedupe_names(names))
             if names:
-                add("author", names, origin)
-                found = True
-        if found:
-            return
+                got.append((names, origin))
+        return got
+
+    found = lists(raw, site_names)
+    if found and {o for _, o in found} == {TRAF} and page.h1_el is not None:
+        # Only trafilatura's guess from the text names a person, while the page's own markup (meta, JSON-LD,
+        # rel=author, a byline) names the site: the site (its staff account) is the author unless the guess is
+        # printed under the headline (a byline the markup missed); elsewhere it is a name from a sidebar or
+        # the comments.
+        site_authored = lists([r for r in raw if r[1] != TRAF], [])
+        if site_authored and not all(_printed_after_h1(page, display_name(n)) for n in found[0][0]):
+            found = site_authored
+    if not found:
+        found = lists(raw, [])
+    for names, origin in found:
+        add("author", names, origin)
 
 
 _COMPANY = re.compile(r"\b(?:inc|ltd|llc|gmbh|corp|co|plc|s\.?a|ag|k\.?k)\.?$", re.IGNORECASE)
@@ -403,8 +424,9 @@ def _slug_name(url: str) -> str | None:
 _BYLINE = re.compile(r"^(?:by|von|par|por|di|door|text von|text|texto|texte|written by|autor|auteur|author)"
                      r"\s*[:：]?\s+(.{3,80})$|(?:^|\s)(?:autor|autorin|author|auteur|autore|text)\s*[:：]\s*(.{3,80})$",
                      re.IGNORECASE)
+# The profile's slug may end in a numeric id ('/auteur/jane-doe-187').
 _AUTHOR_PATH = re.compile(r"/(?:authors?|autor(?:en|in)?|auteurs?|autore|by|profiles?|writers?|"
-                          r"journalists?|contributors?)/([a-z][a-z-]+[a-z])/?$", re.IGNORECASE)
+                          r"journalists?|contributors?)/([a-z][a-z-]+[a-z])(?:-\d+)?/?$", re.IGNORECASE)
 
 
 def _author_links(page: _Page) -> list[str]:
@@ -429,11 +451,14 @@ def _author_links(page: _Page) -> list[str]:
     return out
 
 
-def _bylines(page: _Page) -> list[str]:
-    """'By Jane Doe' written in one of the first elements after the <h1>."""
+def _bylines(page: _Page, site_names: list[str] | None = None) -> list[str]:
+    """'By Jane Doe' written in one of the first elements after the <h1>. A byline that names only the site
+    (a staff account posting a syndicated piece) gives way to a later one naming a person ('Written by: Jane
+    Doe' at the top of the article's text)."""
     h1 = page.h1_el
     if h1 is None:
         return []
+    site_byline: list[str] = []
     seen = 0
     for el in _following(h1):
         seen += 1
@@ -446,8 +471,27 @@ def _bylines(page: _Page) -> list[str]:
             continue
         match = _BYLINE.search(text)
         if match:
-            return [re.split(r"\s+(?:[|•·,]|on|am|le|el|\d|\w+\s*:)", match.group(1) or match.group(2))[0]]
-    return []
+            value = re.split(r"\s+(?:[|•·,]|on|am|le|el|\d|\w+\s*:)", match.group(1) or match.group(2))[0]
+            if site_names and not split_authors(value, site_names) and split_authors(value, []):
+                site_byline = site_byline or [value]
+                continue
+            return [value]
+    return site_byline
+
+
+def _printed_after_h1(page: _Page, name: str, budget: int = 3000) -> bool:
+    """Is `name` printed in the first `budget` characters of text after the <h1> (the article's header)?"""
+    key, seen, parts = name_key(name), 0, []
+    for el in _following(page.h1_el):
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
+            continue
+        for text in (el.text, el.tail):
+            if text and text.strip():
+                parts.append(text)
+                seen += len(text)
+        if seen > budget:
+            break
+    return bool(key) and key in name_key(" ".join(parts))
 
 
 _YEARISH = re.compile(r"(?:19|20)\d\d")
@@ -496,6 +540,17 @@ _SECTION_WORDS = frozenset(
 _SEP = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/|:)\s+|\s*[|｜：_:]\s*")
 
 
+def _agrees(heading: str, title: str) -> bool:
+    """Is `heading` the title, or its first part before a separator ('Heading (2021/5)', 'Heading | Site')?"""
+    head, full = name_key(heading), re.sub(r"\s+", " ", _unescape(title)).casefold()
+    if not head or len(heading) < 8:
+        return False
+    if head == name_key(title):
+        return True
+    start = heading.casefold()
+    return full.startswith(start) and full[len(start):].lstrip()[:1] in "|-–—:·(_｜：[/"
+
+
 def _titles(out: PageMetadata, raw: list[tuple[str, str]], page: _Page, site_names: list[str], host: str) -> None:
     """Title candidates, best first. Social titles (og:title, JSON-LD headline) are sometimes rewritten for
     sharing, and the <h1> is what readers see; so each candidate is ranked by the sources that support it: the
@@ -525,6 +580,8 @@ def _titles(out: PageMetadata, raw: list[tuple[str, str]], page: _Page, site_nam
         """Does candidate j support candidate i: the same title, or i as a separated part of j?"""
         if keys[j] == keys[i]:
             return True
+        if cleaned[j][1] == TEXT:
+            return False  # an <h1> 'Kicker: Headline' is printed whole: it supports itself, not a part of it
         longer, part = folded[j], folded[i]
         if len(part) < 12 or len(part) >= len(longer):
             return False

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from refman.metadata.authors import name_key
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|«|/|:)\s+|\s*[|｜：_]\s*|\s+[-–—]\s*$")
 
 
@@ -36,6 +37,14 @@ def _is_site(segment: str, keys: list[str]) -> bool:
     return False
 
 
+def _is_section(segment: str, before: str) -> bool:
+    """A section's name: a word or two ('Politics', 'Tech News', '科技'), much shorter than the title before it."""
+    segment = segment.strip()
+    if not segment or any(c.isdigit() for c in segment) or len(before.strip()) < 3 * len(segment):
+        return False
+    return len(segment) <= 6 if _CJK.search(segment) else len(segment) <= 20 and len(segment.split()) <= 2
+
+
 def clean_title(title: str | None, site_names: Iterable[str] = (), host: str | None = None) -> str | None:
     """'Managing Python Environments | Pluralsight' → 'Managing Python Environments' when the site is known;
     an unknown trailing segment stays (it may be part of the title)."""
@@ -57,7 +66,15 @@ def clean_title(title: str | None, site_names: Iterable[str] = (), host: str | N
                     if _is_site(text[m.end(): seps[i + 1].start() if i + 1 < len(seps) else len(text)], keys)),
                    None)
         if cut is not None and cut.start() > 0:
-            text = text[: cut.start()].strip()
+            end = cut.start()
+            # "Title_Section_Site", "Title | Section | Site": the short segments between the title and the site,
+            # set off by the same separator as the site, are the site's sections (a breadcrumb).
+            i = seps.index(cut)
+            while i > 0 and seps[i - 1].group().strip() == cut.group().strip() and _is_section(
+                    text[seps[i - 1].end(): end], text[: seps[i - 1].start()]):
+                i -= 1
+                end = seps[i].start()
+            text = text[:end].strip()
             continue
         if _is_site(text[: first.start()], keys) and first.end() < len(text):
             text = text[first.end():].strip()
