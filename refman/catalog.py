@@ -464,3 +464,21 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
             touched.append(source_id)
         refresh_sources(conn, touched)
     return counts
+
+
+# --- duplicates -------------------------------------------------------------------------------------------
+
+
+def find_duplicates(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Groups of sources that are the same page by evidence (redirects, canonical URL, DOI): see
+    refman.duplicates.find_duplicates."""
+    from refman.duplicates import find_duplicates as find
+
+    return find(conn)
+
+
+def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int]) -> dict[str, Any]:
+    """Merge `drop_ids` into `keep_id` in one transaction; nothing is lost: see refman.duplicates.merge_sources."""
+    from refman.duplicates import merge_sources as merge
+
+    return merge(conn, keep_id, drop_ids)

@@ -342,3 +342,64 @@ def db_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.
         return
     state = "up to date" if status["up_to_date"] else ("missing" if not status["exists"] else "needs upgrade")
     typer.echo(f"{status['path']}: revision {status['revision'] or '-'} (head {status['head']}), {state}")
+
+
+@app.command()
+@handle_errors
+def duplicates(
+    merge: bool = typer.Option(False, "--merge", help="Merge each group into its proposed kept source."),
+    as_json: bool = typer.Option(False, "--json", help="Print {groups, merged} as JSON."),
+) -> None:
+    """Find sources that are the same page by evidence (redirects, canonical URL, DOI); --merge merges them."""
+    from refman.catalog import find_duplicates
+    from refman.duplicates import merge_duplicates
+
+    conn = open_conn()
+    groups = find_duplicates(conn)
+    merged = merge_duplicates(conn, groups) if merge and groups else []
+    if as_json:
+        emit_json({"groups": groups, "merged": merged})
+        return
+    for group in groups:
+        typer.echo(f"{group['reason']}:")
+        for src in group["sources"]:
+            mark = "keep" if src["id"] == group["keep"] else ("merged" if merge else "dup")
+            typer.echo(f"  {mark:<6} #{src['id']}\t{src['url']}\t{src['title'] or ''}")
+    for result in merged:
+        _echo_merge(result)
+    if not groups:
+        typer.echo("no duplicates found")
+    elif not merge:
+        typer.echo(f"{counted(len(groups), 'group')} of duplicates; `refman duplicates --merge` merges each into"
+                   " its first source, `refman merge KEEP DUP...` chooses")
+
+
+@app.command("merge")
+@handle_errors
+def merge_(
+    keep: str = typer.Argument(..., help="The source to keep (id, citation key or URL)."),
+    dups: list[str] = typer.Argument(..., help="Sources merged into it, then deleted (ids, keys or URLs)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what the merge did as JSON."),
+) -> None:
+    """Merge duplicate sources into one: mentions, tags, notes, pinned fields and snapshots are kept."""
+    from refman.catalog import merge_sources, resolve_source, resolve_sources
+
+    conn = open_conn()
+    keep_id = resolve_source(conn, keep)
+    result = merge_sources(conn, keep_id, resolve_sources(conn, dups))
+    if as_json:
+        emit_json(result)
+        return
+    _echo_merge(result)
+
+
+def _echo_merge(result: dict[str, Any]) -> None:
+    dropped = ", ".join(f"#{d}" for d in result["dropped"])
+    typer.echo(f"merged {dropped} into #{result['kept']}: {counted(result['mentions_moved'], 'mention')},"
+               f" {counted(len(result['tags_added']), 'new tag')}, {counted(result['snapshots_moved'], 'snapshot')}"
+               " moved" + (f"; citation key {result['citekey']}" if result["citekey"] else ""))
+    for key in result["dropped_citekeys"]:
+        warn(f"citation key {key} no longer exists: use {result['citekey']} instead")
+    for pin in result["pins_discarded"]:
+        warn(f"#{pin['id']}'s pinned {pin['field']} ({pin['value']}) differed from #{result['kept']}'s and was"
+             " not kept")

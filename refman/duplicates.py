@@ -1,0 +1,365 @@
+"""Duplicate sources: find the sources that are the same page by evidence, and merge them into one.
+
+Detection (`find_duplicates`) looks only at evidence the catalog holds, never at the network:
+
+* **redirect**: the latest good snapshot (ok or thin) of a source was fetched at a final URL, through a chain of
+  redirect hops; each of those URLs, normalised (refman.urls), is the same page as the source. Two sources
+  whose URLs or final URLs meet are duplicates (a short link and the article; the http and https pages; an old
+  slug that moved);
+* **canonical**: the page's `<link rel=canonical>` (or og:url), kept in the snapshot's `metadata_json`, equals
+  another source's URL or final URL;
+* **doi**: two sources whose merged DOI is the same (case-insensitive).
+
+A canonical or final URL is ignored as evidence when it is generic: a site's home page (path `/`, no query)
+unless the source itself is a home page; a strict ancestor of the source's own path on the same host (an
+article that now redirects to its section); or a URL that more than GENERIC_CLAIMS sources claim (a login page,
+a template's fixed canonical). Sources linked by evidence are grouped transitively; each group proposes to keep
+its lowest id (the first imported) and to drop the others.
+
+Merging (`merge_sources`) is one transaction: mentions, tags, snapshots, notes, pinned values and the
+archived text move to the kept source; the dropped sources are deleted. The search index follows by the
+catalog's triggers (migration 0002). See merge_sources for the rules."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from refman.errors import NotFoundError, UsageError
+from refman.timeutil import utc_now
+
+GOOD_OUTCOMES = ("ok", "thin")  # snapshots whose body is the source's archived content
+GENERIC_CLAIMS = 4  # a URL more sources than this point at (canonical or final) is a site's generic page
+
+REDIRECT, CANONICAL, DOI = "redirect", "canonical", "doi"
+
+
+# --- detection ------------------------------------------------------------------------------------------
+
+
+def _norm(url: Any) -> str | None:
+    from refman.urls import normalise_url
+
+    if not isinstance(url, str) or not url.strip():
+        return None
+    try:
+        return normalise_url(url).url
+    except UsageError:
+        return None
+
+
+def _split(url: str) -> tuple[str, list[str], str]:
+    """(host without www., non-empty path segments, query) of a normalised URL."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    host = host[4:] if host.startswith("www.") else host
+    return host, [s for s in parts.path.split("/") if s], parts.query
+
+
+def is_generic_for(evidence: str, own: str) -> bool:
+    """Is `evidence` (a canonical or final URL, normalised) too generic to say that the page at `own` is the
+    page at `evidence`? A home page is, unless `own` is a home page too; so is a strict ancestor path of `own`
+    on the same site (an article that now redirects to, or names as canonical, its section)."""
+    e_host, e_segs, e_query = _split(evidence)
+    o_host, o_segs, _ = _split(own)
+    if not e_segs and not e_query:
+        return bool(o_segs)
+    return (not e_query and e_host == o_host and len(e_segs) < len(o_segs)
+            and o_segs[:len(e_segs)] == e_segs)
+
+
+def _evidence(conn: sqlite3.Connection) -> tuple[dict[int, str], dict[int, set[str]], dict[int, set[str]]]:
+    """Own URLs by id; redirect evidence (final URL and hops) and canonical evidence by id, normalised."""
+    own = {int(sid): url for sid, url in conn.execute("SELECT id, url FROM source")}
+    marks = ", ".join("?" * len(GOOD_OUTCOMES))
+    redirect: dict[int, set[str]] = {}
+    for sid, final_url, hops in conn.execute(
+        f"""SELECT s.id, g.final_url, g.redirects FROM source s JOIN snapshot g ON g.id = (
+              SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks})
+              ORDER BY fetched_at DESC, id DESC LIMIT 1)""", GOOD_OUTCOMES):
+        urls = [final_url]
+        if hops:
+            with contextlib.suppress(ValueError, TypeError):
+                urls += [h.get("url") for h in json.loads(hops) if isinstance(h, dict)]
+        found = {u for u in map(_norm, urls) if u and u != own[sid] and not is_generic_for(u, own[sid])}
+        if found:
+            redirect[sid] = found
+    canonical: dict[int, set[str]] = {}
+    for sid, value in conn.execute(
+        f"""SELECT s.id, json_extract(g.metadata_json, '$.canonical_url') FROM source s JOIN snapshot g ON g.id = (
+              SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks})
+              AND metadata_json IS NOT NULL AND json_valid(metadata_json)
+              ORDER BY fetched_at DESC, id DESC LIMIT 1)""", GOOD_OUTCOMES):
+        url = _norm(value)
+        if url and url != own[sid] and not is_generic_for(url, own[sid]):
+            canonical[sid] = {url}
+    return own, redirect, canonical
+
+
+class _Groups:
+    """Union-find over source ids, remembering why two ids were joined."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+        self.why: list[tuple[str, str, list[int]]] = []
+
+    def find(self, x: int) -> int:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def join(self, reason: str, value: str, ids: Iterable[int]) -> None:
+        ids = sorted(set(ids))
+        if len(ids) < 2:
+            return
+        self.why.append((reason, value, ids))
+        root = self.find(ids[0])
+        for other in ids[1:]:
+            r = self.find(other)
+            if r != root:
+                lo, hi = min(root, r), max(root, r)
+                self.parent[hi] = lo
+                root = lo
+
+
+def find_duplicates(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Groups of sources that are the same page by evidence (see the module docstring), in order of their
+    kept id: `{keep, drop, reason, evidence: [{reason, value, ids}], sources: [{id, url, title, citekey,
+    status, mentions}]}`. `reason` names the kinds of evidence, comma-separated (redirect, canonical, doi)."""
+    own, redirect, canonical = _evidence(conn)
+    by_url = {url: sid for sid, url in own.items()}
+    # Who points at each URL: a source by its own URL, by its final URL or hops, by its canonical.
+    lands: dict[str, set[int]] = {}
+    for sid, urls in redirect.items():
+        for url in urls:
+            lands.setdefault(url, set()).add(sid)
+    names: dict[str, set[int]] = {}
+    for sid, urls in canonical.items():
+        for url in urls:
+            names.setdefault(url, set()).add(sid)
+    groups = _Groups()
+    for url, sids in sorted(lands.items()):
+        if len(sids) + len(names.get(url, ())) > GENERIC_CLAIMS:
+            continue
+        here = {by_url[url]} if url in by_url else set()
+        groups.join(REDIRECT, url, sids | here)
+    for url, sids in sorted(names.items()):
+        if len(sids) + len(lands.get(url, ())) > GENERIC_CLAIMS:
+            continue
+        # A canonical must name a page the catalog knows: a source's URL, or where a source's fetch landed.
+        here = ({by_url[url]} if url in by_url else set()) | lands.get(url, set())
+        if here:
+            groups.join(CANONICAL, url, sids | here)
+    dois: dict[str, list[int]] = {}
+    for sid, doi in conn.execute("SELECT id, lower(trim(doi)) FROM source WHERE doi IS NOT NULL AND trim(doi) <> ''"
+                                 " ORDER BY id"):
+        dois.setdefault(doi, []).append(int(sid))
+    for doi, sids in sorted(dois.items()):
+        groups.join(DOI, doi, sids)
+
+    members: dict[int, list[int]] = {}
+    for sid in list(groups.parent):
+        members.setdefault(groups.find(sid), []).append(sid)
+    evidence: dict[int, list[dict[str, Any]]] = {}
+    for reason, value, ids in groups.why:
+        evidence.setdefault(groups.find(ids[0]), []).append({"reason": reason, "value": value, "ids": ids})
+    all_ids = sorted(sid for ids in members.values() if len(ids) > 1 for sid in ids)
+    info = _source_info(conn, all_ids)
+    out = []
+    for root in sorted(members):
+        ids = sorted(members[root])
+        if len(ids) < 2:
+            continue
+        kinds = [k for k in (REDIRECT, CANONICAL, DOI) if any(e["reason"] == k for e in evidence[root])]
+        out.append({"keep": ids[0], "drop": ids[1:], "reason": ", ".join(kinds), "evidence": evidence[root],
+                    "sources": [info[sid] for sid in ids]})
+    return out
+
+
+def _source_info(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    info: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start:start + 500])
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(
+            "SELECT s.id, s.url, s.title, s.citekey, s.status, (SELECT count(*) FROM mention m"
+            f" WHERE m.source_id = s.id) FROM source s WHERE s.id IN ({marks})", chunk):
+            info[int(r[0])] = {"id": r[0], "url": r[1], "title": r[2], "citekey": r[3], "status": r[4],
+                               "mentions": r[5]}
+    return info
+
+
+# --- merging --------------------------------------------------------------------------------------------
+
+
+def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int]) -> dict[str, Any]:
+    """Merge the sources `drop_ids` into `keep_id` in one transaction (joining the caller's, if open), then
+    delete them. Nothing is written unless every id exists, and a failure at any point leaves the catalog as it
+    was.
+
+    * every mention moves to the kept source (its note, ordinal and line stay: the ordinal is the mention's
+      place in its note, whatever source it cites); tags are united;
+    * the user's notes are concatenated (the kept one first; an identical note is not repeated);
+    * evidence: a dropped source's pinned (user) value is adopted for a field the kept source has no pin for
+      (a conflicting pin is reported in `pins_discarded`); page and bibliography evidence is adopted for the
+      (field, origin) pairs the kept source lacks; label evidence comes with its note (`label_note`) only when
+      the kept source has none (a label is never lost: it stays on its mention);
+    * snapshots move; the archived text is the one from the most recent snapshot; fetch status, reason and
+      failure count stay the kept source's (they describe its URL) unless it was never fetched;
+    * dates: earliest creation and first citation, latest fetch and last good fetch; `added_by` is the
+      earliest-created source's;
+    * citation key: the kept source's, else the first dropped source's that has one; every other dropped key
+      no longer exists (`dropped_citekeys`: replace them in your documents).
+
+    Returns `{kept, dropped, dropped_urls, mentions_moved, tags_added, snapshots_moved, note_merged,
+    pins_adopted, pins_discarded, evidence_adopted, text_from, citekey, dropped_citekeys}`."""
+    keep_id = int(keep_id)
+    drops: list[int] = []
+    for d in drop_ids:
+        if int(d) not in drops:
+            drops.append(int(d))
+    if not drops:
+        raise UsageError("nothing to merge: give at least one source to merge into the kept one")
+    if keep_id in drops:
+        raise UsageError(f"cannot merge source {keep_id} into itself")
+    from refman.catalog import transaction
+    from refman.merge import refresh_sources
+
+    now = utc_now()
+    with transaction(conn):
+        rows = {int(r["id"]): r for r in _fetch_rows(conn, [keep_id, *drops])}
+        missing = [sid for sid in [keep_id, *drops] if sid not in rows]
+        if missing:
+            raise NotFoundError(f"no source with id {', '.join(map(str, missing))}")
+        keep = rows[keep_id]
+        dropped = [rows[d] for d in drops]
+        marks = ",".join("?" * len(drops))
+        result: dict[str, Any] = {"kept": keep_id, "dropped": drops, "dropped_urls": [r["url"] for r in dropped]}
+
+        # mentions and tags
+        result["mentions_moved"] = conn.execute(
+            f"UPDATE mention SET source_id = ? WHERE source_id IN ({marks})", (keep_id, *drops)).rowcount
+        have = {t for (t,) in conn.execute("SELECT tag FROM source_tag WHERE source_id = ?", (keep_id,))}
+        new_tags = sorted({t for (t,) in conn.execute(
+            f"SELECT tag FROM source_tag WHERE source_id IN ({marks})", drops)} - have)
+        conn.executemany("INSERT INTO source_tag (source_id, tag) VALUES (?, ?)", [(keep_id, t) for t in new_tags])
+        conn.execute(f"DELETE FROM source_tag WHERE source_id IN ({marks})", drops)
+        result["tags_added"] = new_tags
+
+        # the user's notes
+        notes: list[str] = []
+        for r in [keep, *dropped]:
+            text = (r["user_note"] or "").strip()
+            if text and text not in notes:
+                notes.append(text)
+        note = "\n\n".join(notes) or None
+        result["note_merged"] = note != keep["user_note"]
+
+        # evidence
+        result.update(_merge_evidence(conn, keep, dropped))
+
+        # snapshots and archived text
+        texts = {int(r[0]): (r[1] or "", int(r[2])) for r in conn.execute(
+            "SELECT t.source_id, g.fetched_at, t.snapshot_id FROM source_text t JOIN snapshot g"
+            f" ON g.id = t.snapshot_id WHERE t.source_id IN (?, {marks})", (keep_id, *drops))}
+        result["snapshots_moved"] = conn.execute(
+            f"UPDATE snapshot SET source_id = ? WHERE source_id IN ({marks})", (keep_id, *drops)).rowcount
+        text_from = max(texts, key=lambda sid: (texts[sid], sid == keep_id), default=None)
+        if text_from is not None and text_from != keep_id:
+            conn.execute("DELETE FROM source_text WHERE source_id = ?", (keep_id,))
+            conn.execute("UPDATE source_text SET source_id = ? WHERE source_id = ?", (keep_id, text_from))
+        conn.execute(f"DELETE FROM source_text WHERE source_id IN ({marks})", drops)
+        result["text_from"] = text_from
+
+        # citation key: free the dropped keys first (citekey is UNIQUE NOCASE)
+        keys = [r["citekey"] for r in dropped if r["citekey"]]
+        conn.execute(f"UPDATE source SET citekey = NULL WHERE id IN ({marks})", drops)
+        citekey = keep["citekey"] or (keys[0] if keys else None)
+        result["citekey"] = citekey
+        result["dropped_citekeys"] = [k for k in keys if k != citekey]
+
+        # the source row itself
+        everyone = [keep, *dropped]
+        fetch = keep
+        if keep["fetched_at"] is None:
+            fetched = [r for r in dropped if r["fetched_at"]]
+            if fetched:
+                fetch = max(fetched, key=lambda r: r["fetched_at"])
+        earliest = min(everyone, key=lambda r: (r["created_at"], r["id"]))
+        cited = [r["first_cited_at"] for r in everyone if r["first_cited_at"]]
+        fetched_at = [r["fetched_at"] for r in everyone if r["fetched_at"]]
+        last_ok = [r["last_ok_at"] for r in everyone if r["last_ok_at"]]
+        conn.execute(
+            "UPDATE source SET citekey = ?, user_note = ?, status = ?, reason = ?, fail_count = ?, fetched_at = ?,"
+            " last_ok_at = ?, created_at = ?, added_by = ?, first_cited_at = ?, label_note = ?, updated_at = ?"
+            " WHERE id = ?",
+            (citekey, note, fetch["status"], fetch["reason"], fetch["fail_count"], max(fetched_at, default=None),
+             max(last_ok, default=None), earliest["created_at"], earliest["added_by"], min(cited, default=None),
+             result.pop("_label_note"), now, keep_id))
+        refresh_sources(conn, [keep_id])
+        conn.execute(f"DELETE FROM field_value WHERE source_id IN ({marks})", drops)
+        conn.execute(f"DELETE FROM source WHERE id IN ({marks})", drops)
+    return result
+
+
+def _fetch_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[sqlite3.Row]:
+    marks = ",".join("?" * len(ids))
+    cur = conn.cursor()
+    cur.row_factory = sqlite3.Row
+    return cur.execute(
+        "SELECT id, url, citekey, user_note, status, reason, fail_count, fetched_at, last_ok_at, created_at,"
+        f" added_by, first_cited_at, label_note FROM source WHERE id IN ({marks})", list(ids)).fetchall()
+
+
+def _merge_evidence(conn: sqlite3.Connection, keep: sqlite3.Row, dropped: list[sqlite3.Row]) -> dict[str, Any]:
+    """Adopt the dropped sources' evidence where the kept source has none (see merge_sources)."""
+    keep_id = int(keep["id"])
+    evidence = {(f, o): v for f, o, v in conn.execute(
+        "SELECT field, origin, value FROM field_value WHERE source_id = ?", (keep_id,))}
+    label_note = keep["label_note"]
+    take_label = label_note is None and not any(o == "label" for _f, o in evidence)
+    adopted: list[tuple[Any, ...]] = []
+    pins_adopted: list[str] = []
+    pins_discarded: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
+    for r in dropped:
+        rows = conn.execute("SELECT field, origin, value, updated_at FROM field_value WHERE source_id = ?"
+                            " ORDER BY field, origin", (r["id"],)).fetchall()
+        if take_label and (r["label_note"] is not None or any(row[1] == "label" for row in rows)):
+            take_label = False
+            label_note = r["label_note"]
+            labels = [row for row in rows if row[1] == "label"]
+            adopted += [(keep_id, *row) for row in labels]
+            evidence.update({(row[0], row[1]): row[2] for row in labels})
+        for field, origin, value, updated_at in rows:
+            if origin == "label":
+                continue
+            current = evidence.get((field, origin))
+            if current is None:
+                evidence[(field, origin)] = value
+                adopted.append((keep_id, field, origin, value, updated_at))
+                if origin == "user":
+                    pins_adopted.append(field)
+                else:
+                    others.append({"field": field, "origin": origin})
+            elif origin == "user" and current != value:
+                pins_discarded.append({"id": r["id"], "field": field, "value": json.loads(value)})
+    conn.executemany("INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
+                     adopted)
+    return {"pins_adopted": pins_adopted, "pins_discarded": pins_discarded, "evidence_adopted": others,
+            "_label_note": label_note}
+
+
+def merge_duplicates(conn: sqlite3.Connection, groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge every group of `find_duplicates` into its proposed kept source, all in one transaction."""
+    from refman.catalog import transaction
+
+    with transaction(conn):
+        return [merge_sources(conn, g["keep"], g["drop"]) for g in groups]
