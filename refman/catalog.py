@@ -76,7 +76,17 @@ def resolve_source(conn: sqlite3.Connection, ref: str) -> int:
         row = conn.execute("SELECT id FROM source WHERE url = ? OR url_as_written = ?", (url, ref)).fetchone()
         if row:
             return int(row[0])
+        found = source_for_url(conn, url)
+        if found is not None:
+            return found
     raise NotFoundError(f"no source matches {ref!r} (give an id, a citation key or a URL)")
+
+
+def source_for_url(conn: sqlite3.Connection, url: str) -> int | None:
+    """The source whose normalised URL is `url`, or into which a source with that URL was merged."""
+    row = conn.execute("SELECT id FROM source WHERE url = ? UNION ALL "
+                       "SELECT source_id FROM source_alias WHERE url = ? LIMIT 1", (url, url)).fetchone()
+    return None if row is None else int(row[0])
 
 
 def resolve_sources(conn: sqlite3.Connection, refs: Iterable[str]) -> list[int]:
@@ -101,7 +111,9 @@ def add_source(
     ident = normalise_url(url)
     now = utc_now()
     with transaction(conn):
-        row = conn.execute("SELECT id, user_note FROM source WHERE url = ?", (ident.url,)).fetchone()
+        known = source_for_url(conn, ident.url)
+        row = None if known is None else conn.execute("SELECT id, user_note FROM source WHERE id = ?",
+                                                      (known,)).fetchone()
         created = row is None
         if created:
             cur = conn.execute(
@@ -436,7 +448,9 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
             except UsageError:
                 counts["skipped"] += 1
                 continue
-            row = conn.execute("SELECT id, citekey FROM source WHERE url = ?", (ident.url,)).fetchone()
+            known = source_for_url(conn, ident.url)
+            row = None if known is None else conn.execute("SELECT id, citekey FROM source WHERE id = ?",
+                                                          (known,)).fetchone()
             if row is None and doi:
                 row = conn.execute("SELECT id, citekey FROM source WHERE doi = ?", (doi,)).fetchone()
             if row is None:

@@ -305,6 +305,11 @@ def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int
              result.pop("_label_note"), now, keep_id))
         refresh_sources(conn, [keep_id])
         conn.execute(f"DELETE FROM field_value WHERE source_id IN ({marks})", drops)
+        # The dropped URLs (and what was merged into them before) become aliases of the kept source: notes that
+        # still cite them keep leading here on every later import, and `add`/`show URL` find it.
+        conn.execute(f"UPDATE source_alias SET source_id = ? WHERE source_id IN ({marks})", (keep_id, *drops))
+        conn.executemany("INSERT OR REPLACE INTO source_alias (url, source_id, created_at) VALUES (?, ?, ?)",
+                         [(r["url"], keep_id, now) for r in dropped])
         conn.execute(f"DELETE FROM source WHERE id IN ({marks})", drops)
     return result
 

@@ -103,6 +103,16 @@ class SourceTag(SQLModel, table=True):
     tag: str = Field(primary_key=True, index=True)
 
 
+class SourceAlias(SQLModel, table=True):
+    """A URL merged into another source (refman.duplicates.merge_sources): it resolves to that source."""
+
+    __tablename__ = "source_alias"
+
+    url: str = Field(primary_key=True)  # normalised, like source.url
+    source_id: int = Field(foreign_key="source.id", index=True, ondelete="CASCADE")
+    created_at: str
+
+
 class Blob(SQLModel, table=True):
     """A content-addressed, compressed body: identical bodies are stored once."""
 

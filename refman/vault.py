@@ -380,6 +380,9 @@ class _CatalogWriter:
         for sid, url, label_note in conn.execute("SELECT id, url, label_note FROM source"):
             self.source_ids[url] = sid
             self.label_note[sid] = label_note
+        # a URL merged into another source (refman merge) keeps leading to it
+        for url, sid in conn.execute("SELECT url, source_id FROM source_alias"):
+            self.source_ids.setdefault(url, sid)
         self.first_new = self.next_id = (conn.execute("SELECT max(id) FROM source").fetchone()[0] or 0) + 1
         self.next_note = (conn.execute("SELECT max(id) FROM note").fetchone()[0] or 0) + 1
         self.touched: set[int] = set()  # existing sources whose index rows must be recomputed

@@ -150,3 +150,28 @@ def test_upgrade_0002_catalog_with_data_to_0003(db_path: Path) -> None:
     assert sorted(raw.execute("SELECT source_id, value FROM field_value WHERE field = 'label_note'")) == [
         (1, "7"), (4, "7"), (5, "7")]
     assert "added_by" not in {r[1] for r in raw.execute("PRAGMA table_info(source)")}
+
+
+def test_upgrade_0003_catalog_to_0004_and_back(db_path: Path) -> None:
+    from alembic import command
+
+    from refman.db import _alembic_config, make_engine
+
+    upgrade_catalog(db_path, "0003")
+    raw = sqlite3.connect(db_path)
+    raw.execute("INSERT INTO source (url, url_as_written, host, created_at, updated_at) VALUES "
+                "('https://a.example/', 'https://a.example/', 'a.example', 't', 't')")
+    raw.commit()
+    raw.close()
+    conn = connect(db_path)  # opening upgrades to the head
+    assert conn.execute("SELECT url FROM source").fetchall()[0][0] == "https://a.example/"
+    conn.execute("INSERT INTO source_alias (url, source_id, created_at) VALUES ('https://b.example/', 1, 't')")
+    conn.close()
+    engine = make_engine(db_path)
+    with engine.begin() as c:
+        command.downgrade(_alembic_config(c), "0003")
+    engine.dispose()
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'source_alias'").fetchone() is None
+    assert raw.execute("SELECT count(*) FROM source").fetchone()[0] == 1
+    raw.close()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from refman import merge as merge_module
-from refman.catalog import add_source, find_duplicates, merge_sources, set_fields, tag_sources
+from refman.catalog import add_source, find_duplicates, merge_sources, resolve_source, set_fields, tag_sources
 from refman.duplicates import is_generic_for, merge_duplicates
 from refman.errors import NotFoundError, UsageError
 from refman.merge import CACHED_FIELDS, refresh_sources
@@ -362,9 +362,8 @@ def test_merge_duplicates_then_nothing_is_left(conn: sqlite3.Connection, two: tu
 
 
 def test_reimport_after_a_merge(tmp_path: Path, conn: sqlite3.Connection, two: tuple[int, int]) -> None:
-    """Documented limitation (README, Duplicates): without an alias table, a changed note that still cites the
-    dropped URL re-creates it as a new, bare source. An unchanged note keeps its mentions on the kept source,
-    and `refman duplicates` finds the re-created source again from the redirect chain the moved snapshots keep."""
+    """The dropped URL becomes an alias of the kept source: a changed note that still cites it, `refman add`
+    and a lookup by that URL all lead to the kept source; nothing is re-created."""
     a, b = two
     merge_sources(conn, a, [b])
     vault = tmp_path / "vault"
@@ -373,16 +372,24 @@ def test_reimport_after_a_merge(tmp_path: Path, conn: sqlite3.Connection, two: t
     assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (a,)).fetchone()[0] == 3
     note = vault / "b.md"
     note.write_text(note.read_text(encoding="utf-8") + "\nedited\n", encoding="utf-8")
-    import_vault(conn, [vault])
-    again = sid_of(conn, B)
-    # a new, bare source (ids are max + 1, so the dropped id may come back): no tags, no note, no snapshot
-    assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (again,)).fetchone()[0] == 2
-    assert conn.execute("SELECT user_note, citekey FROM source WHERE id = ?", (again,)).fetchone()[:] == (None, None)
-    assert conn.execute("SELECT count(*) FROM snapshot WHERE source_id = ?", (again,)).fetchone()[0] == 0
-    assert conn.execute("SELECT count(*) FROM source_tag WHERE source_id = ?", (again,)).fetchone()[0] == 0
-    del b
-    groups = find_duplicates(conn)
-    assert [([g["keep"], *g["drop"]], g["reason"]) for g in groups] == [([a, again], "redirect")]
-    merge_duplicates(conn, groups)
+    report = import_vault(conn, [vault])
+    assert report.sources_new == 0 and report.notes_scanned == 1
+    assert conn.execute("SELECT count(*) FROM source WHERE url = ?", (B,)).fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (a,)).fetchone()[0] == 3
+    assert resolve_source(conn, B) == a
+    assert add_source(conn, B) == (a, False)
+    assert find_duplicates(conn) == []
     assert_index_and_columns_are_exact(conn)
+
+
+def test_merging_a_kept_source_carries_its_aliases(conn: sqlite3.Connection, two: tuple[int, int]) -> None:
+    a, b = two
+    merge_sources(conn, a, [b])
+    c, created = add_source(conn, "https://elsewhere.example.org/third")
+    assert created
+    merge_sources(conn, c, [a])  # a's own URL and its alias B now both lead to c
+    aliases = dict(conn.execute("SELECT url, source_id FROM source_alias"))
+    assert aliases[B] == c and c in aliases.values() and len(aliases) == 2
+    # deleting a source deletes its aliases (no dangling rows)
+    conn.execute("DELETE FROM source WHERE id = ?", (c,))
+    assert conn.execute("SELECT count(*) FROM source_alias").fetchone()[0] == 0
