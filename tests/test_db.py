@@ -45,14 +45,7 @@ def test_upgrade_is_idempotent_and_keeps_data(db_path: Path) -> None:
 def test_downgrade_to_base_and_back(db_path: Path) -> None:
     upgrade_catalog(db_path)
     upgrade_catalog(db_path)  # no-op
-    from alembic import command
-
-    from refman.db import _alembic_config, make_engine
-
-    engine = make_engine(db_path)
-    with engine.begin() as conn:
-        command.downgrade(_alembic_config(conn), "base")
-    engine.dispose()
+    _downgrade(db_path, "base")
     names = {r[0] for r in sqlite3.connect(db_path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "source" not in names
     upgrade_catalog(db_path)
@@ -138,14 +131,7 @@ def test_upgrade_0002_catalog_with_data_to_0003(db_path: Path) -> None:
     conn.close()
 
     # and back: 0002 gets its label_note rows again
-    from alembic import command
-
-    from refman.db import _alembic_config, make_engine
-
-    engine = make_engine(db_path)
-    with engine.begin() as c:
-        command.downgrade(_alembic_config(c), "0002")
-    engine.dispose()
+    _downgrade(db_path, "0002")
     raw = sqlite3.connect(db_path)
     assert sorted(raw.execute("SELECT source_id, value FROM field_value WHERE field = 'label_note'")) == [
         (1, "7"), (4, "7"), (5, "7")]
@@ -153,10 +139,6 @@ def test_upgrade_0002_catalog_with_data_to_0003(db_path: Path) -> None:
 
 
 def test_upgrade_0003_catalog_to_0004_and_back(db_path: Path) -> None:
-    from alembic import command
-
-    from refman.db import _alembic_config, make_engine
-
     upgrade_catalog(db_path, "0003")
     raw = sqlite3.connect(db_path)
     raw.execute("INSERT INTO source (url, url_as_written, host, created_at, updated_at) VALUES "
@@ -167,11 +149,19 @@ def test_upgrade_0003_catalog_to_0004_and_back(db_path: Path) -> None:
     assert conn.execute("SELECT url FROM source").fetchall()[0][0] == "https://a.example/"
     conn.execute("INSERT INTO source_alias (url, source_id, created_at) VALUES ('https://b.example/', 1, 't')")
     conn.close()
-    engine = make_engine(db_path)
-    with engine.begin() as c:
-        command.downgrade(_alembic_config(c), "0003")
-    engine.dispose()
+    _downgrade(db_path, "0003")
     raw = sqlite3.connect(db_path)
     assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'source_alias'").fetchone() is None
     assert raw.execute("SELECT count(*) FROM source").fetchone()[0] == 1
     raw.close()
+
+
+def _downgrade(db_path: Path, revision: str) -> None:
+    from alembic import command
+
+    from refman.db import _alembic_config, make_engine
+
+    engine = make_engine(db_path)
+    with engine.begin() as c:
+        command.downgrade(_alembic_config(c), revision)
+    engine.dispose()

@@ -9,18 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from catalog_checks import assert_index_and_columns_are_exact
 
 from refman import merge as merge_module
 from refman.catalog import add_source, find_duplicates, merge_sources, resolve_source, set_fields, tag_sources
 from refman.duplicates import is_generic_for, merge_duplicates
 from refman.errors import NotFoundError, UsageError
-from refman.merge import CACHED_FIELDS, refresh_sources
-from refman.search import rebuild_index, search
+from refman.merge import refresh_sources
+from refman.search import search
 from refman.store import connect
 from refman.vault import import_vault
-
-_INDEX = "SELECT rowid, title, authors, site, tags, notes, body FROM search_fts ORDER BY rowid"
-_CACHED = f"SELECT id, {', '.join(CACHED_FIELDS)}, label_note FROM source ORDER BY id"
 
 A = "https://blog.example.com/2024/rise-of-ai"
 B = "https://example.com/p/123"
@@ -75,16 +73,6 @@ def dump(conn: sqlite3.Connection) -> list[str]:
     return list(conn.iterdump())
 
 
-def assert_index_and_columns_are_exact(conn: sqlite3.Connection) -> None:
-    indexed = [tuple(r) for r in conn.execute(_INDEX)]
-    cached = [tuple(r) for r in conn.execute(_CACHED)]
-    conn.execute("BEGIN")
-    refresh_sources(conn, [r[0] for r in conn.execute("SELECT id FROM source")])
-    remerged = [tuple(r) for r in conn.execute(_CACHED)]
-    conn.execute("ROLLBACK")
-    assert cached == remerged
-    rebuild_index(conn, optimize=False)
-    assert indexed == [tuple(r) for r in conn.execute(_INDEX)]
 
 
 @pytest.fixture

@@ -8,16 +8,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from catalog_checks import assert_index_and_columns_are_exact, index_rows
 
 from refman import vault
 from refman.catalog import add_source, tag_sources
-from refman.merge import CACHED_FIELDS, refresh_sources
-from refman.search import rebuild_index
 from refman.store import connect
 from refman.vault import import_vault
-
-_INDEX = "SELECT rowid, title, authors, site, tags, notes, body FROM search_fts ORDER BY rowid"
-_CACHED = f"SELECT id, {', '.join(CACHED_FIELDS)}, label_note FROM source ORDER BY id"
 
 NOTES = {
     "zh/数据.md": """# 数据
@@ -54,20 +50,6 @@ def write_vault(root: Path, notes: dict[str, str]) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def index_rows(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
-    return [tuple(r) for r in conn.execute(_INDEX)]
-
-
-def assert_index_and_columns_are_exact(conn: sqlite3.Connection) -> None:
-    imported = index_rows(conn)
-    cached = [tuple(r) for r in conn.execute(_CACHED)]
-    conn.execute("BEGIN")
-    refresh_sources(conn, [r[0] for r in conn.execute("SELECT id FROM source")])
-    remerged = [tuple(r) for r in conn.execute(_CACHED)]
-    conn.execute("ROLLBACK")
-    assert cached == remerged
-    rebuild_index(conn, optimize=False)
-    assert imported == index_rows(conn)
 
 
 @pytest.fixture(params=["serial", "pool"])
