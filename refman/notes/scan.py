@@ -923,6 +923,23 @@ class _Parser:
             return None
         return self.src[self.bMarks[nxt] + self.tShift[nxt] : self.eMarks[nxt] + 1]
 
+    def _skip_spaces(self, string: str, pos: int, nxt: int) -> tuple[str, int, int]:
+        """Skip spaces, tabs and newlines from `pos`, appending each next line that may continue the definition
+        to `string`. Returns (string, position of the next other character or the end, next line index)."""
+        pos = _SPACES_RE.match(string, pos).end()
+        mx = len(string)
+        while pos < mx:
+            ch = string[pos]
+            if ch == "\n":
+                if (more := self._next_line(nxt)) is not None:
+                    string += more
+                    mx = len(string)
+                    nxt += 1
+            elif ch != " " and ch != "\t":
+                break
+            pos += 1
+        return string, pos, nxt
+
     def _reference(self, start_line: int) -> bool:
         src = self.src
         # Fast path for the usual one-line `[label]: url` whose next line cannot hold a title.
@@ -972,17 +989,8 @@ class _Parser:
             return False
 
         # spaces and newlines before the destination
-        pos = _SPACES_RE.match(string, label_end + 2).end()
-        while pos < mx:
-            ch = string[pos]
-            if ch == "\n":
-                if (more := self._next_line(nxt)) is not None:
-                    string += more
-                    mx = len(string)
-                    nxt += 1
-            elif ch != " " and ch != "\t":
-                break
-            pos += 1
+        string, pos, nxt = self._skip_spaces(string, label_end + 2, nxt)
+        mx = len(string)
 
         # destination
         dest_start = pos
@@ -1040,17 +1048,8 @@ class _Parser:
 
         # spaces before the title
         start = pos
-        pos = _SPACES_RE.match(string, pos).end()
-        while pos < mx:
-            ch = string[pos]
-            if ch == "\n":
-                if (more := self._next_line(nxt)) is not None:
-                    string += more
-                    mx = len(string)
-                    nxt += 1
-            elif ch != " " and ch != "\t":
-                break
-            pos += 1
+        string, pos, nxt = self._skip_spaces(string, pos, nxt)
+        mx = len(string)
 
         # markdown-it quirk kept for agreement: the "whitespace before the title" test uses the position where
         # the last title line was appended, so a multi-line title may directly follow `<dest>`.
