@@ -326,11 +326,12 @@ class Writer(threading.Thread):
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         from refman.catalog import transaction
+        from refman.search import bulk_upkeep
 
         # The search index triggers space CJK text in SQL: 0.7 s for a 20,000-character Chinese page, and
         # twice per source (text, then merged title). bulk_upkeep suspends them for this transaction and
         # re-indexes the batch's sources once, in Python (13 ms for that page).
-        with transaction(conn), _index_upkeep(conn) as touched:
+        with transaction(conn), bulk_upkeep(conn) as touched:
             for record in batch:
                 conn.execute("SAVEPOINT rec")
                 try:
@@ -343,16 +344,6 @@ class Writer(threading.Thread):
                     self.failed_records += 1
                 touched.add(record.job.source_id)
         self.committed += len(batch)
-
-
-def _index_upkeep(conn: sqlite3.Connection) -> contextlib.AbstractContextManager[set[int]]:
-    try:
-        from refman.search import bulk_upkeep
-    except ImportError:  # a catalog without the search index
-        return contextlib.nullcontext(set())
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_fts'").fetchone() is None:
-        return contextlib.nullcontext(set())
-    return bulk_upkeep(conn)
 
 
 def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = None) -> int:
