@@ -21,7 +21,7 @@ SETTABLE_FIELDS = (
     "title", "author", "issued", "container_title", "publisher", "doi", "language", "abstract", "type",
     "volume", "issue", "page", "archive_id", "genre",
 )
-_ISO_PARTIAL = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+_ISO_PARTIAL = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")  # calendar: _check_issued
 _HIDDEN_EVIDENCE = {"label_note", "flag"}  # label_note: 0002 catalogs
 
 
@@ -135,33 +135,54 @@ def add_source(
 
 
 def normalise_tag(tag: str) -> str:
-    tag = tag.strip().lstrip("#").strip()
-    if not tag or any(c.isspace() for c in tag):
-        raise UsageError(f"invalid tag {tag!r}: tags are single words (use - or / to join words)")
+    """A tag as stored: surrounding space and a leading # dropped, inner whitespace folded to one space
+    (multi-word tags are fine when quoted). Commas are refused: they separate tags in every export."""
+    tag = " ".join(tag.strip().lstrip("#").split())
+    if not tag:
+        raise UsageError("empty tag")
+    if "," in tag:
+        raise UsageError(f"invalid tag {tag!r}: a tag cannot contain a comma; give several: --add a --add b")
     return tag
 
 
+def _spelled(conn: sqlite3.Connection, tag: str) -> str:
+    """Tags are case-insensitive: the catalog's first spelling of `tag` if it has one, else `tag`."""
+    row = conn.execute("SELECT tag FROM source_tag WHERE tag = ? COLLATE NOCASE ORDER BY rowid LIMIT 1",
+                       (tag,)).fetchone()
+    return row[0] if row else tag
+
+
 def _add_tags(conn: sqlite3.Connection, source_id: int, tags: Iterable[str]) -> None:
-    conn.executemany(
-        "INSERT OR IGNORE INTO source_tag (source_id, tag) VALUES (?, ?)",
-        [(source_id, normalise_tag(t)) for t in tags],
-    )
+    for tag in tags:
+        spelled = _spelled(conn, normalise_tag(tag))
+        if conn.execute("SELECT 1 FROM source_tag WHERE source_id = ? AND tag = ? COLLATE NOCASE",
+                        (source_id, spelled)).fetchone() is None:
+            conn.execute("INSERT INTO source_tag (source_id, tag) VALUES (?, ?)", (source_id, spelled))
 
 
 def tag_sources(
     conn: sqlite3.Connection, source_ids: Sequence[int], add: Sequence[str] = (), remove: Sequence[str] = ()
-) -> None:
+) -> list[tuple[int, str]]:
+    """Add and remove tags (case-insensitively). Returns the (source id, tag) removals that found no such
+    tag on that source."""
+    not_there: list[tuple[int, str]] = []
     with transaction(conn):
         for sid in source_ids:
             _add_tags(conn, sid, add)
-            conn.executemany(
-                "DELETE FROM source_tag WHERE source_id = ? AND tag = ?",
-                [(sid, normalise_tag(t)) for t in remove],
-            )
+            for tag in remove:
+                tag = normalise_tag(tag)
+                gone = conn.execute("DELETE FROM source_tag WHERE source_id = ? AND tag = ? COLLATE NOCASE",
+                                    (sid, tag)).rowcount
+                if not gone:
+                    not_there.append((sid, tag))
+    return not_there
 
 
 def all_tags(conn: sqlite3.Connection) -> list[tuple[str, int]]:
-    return [(r[0], r[1]) for r in conn.execute("SELECT tag, count(*) FROM source_tag GROUP BY tag ORDER BY tag")]
+    """Every tag with its number of sources; spellings that differ only in case count as one (the first)."""
+    rows = conn.execute("SELECT tag, count(DISTINCT source_id), min(rowid) FROM source_tag"
+                        " GROUP BY tag COLLATE NOCASE ORDER BY tag COLLATE NOCASE").fetchall()
+    return [(conn.execute("SELECT tag FROM source_tag WHERE rowid = ?", (r[2],)).fetchone()[0], r[1]) for r in rows]
 
 
 def parse_user_value(field: str, text: str) -> Any:
@@ -172,11 +193,15 @@ def parse_user_value(field: str, text: str) -> Any:
     if not text:
         raise UsageError(f"empty value for {field}; use `refman unset` to release a field")
     if field == "author":
-        return [_parse_name(part) for part in re.split(r"\s*;\s*|\s+and\s+", text) if part.strip()]
+        names = [_parse_name(part) for part in re.split(r"\s*;\s*|\s+and\s+", text) if part.strip()]
+        if not names or any(not "".join(n.values()).strip() for n in names):
+            raise UsageError(f"author {text!r} has an empty name; write 'Family, Given; Other, Name' or"
+                             " '{Organisation}'")
+        return names
     if field == "issued":
-        if not _ISO_PARTIAL.match(text):
-            raise UsageError(f"issued must be an ISO 8601 date (YYYY, YYYY-MM or YYYY-MM-DD), not {text!r}")
-        return text
+        return _check_issued(text)
+    if field == "language":
+        return _check_language(text)
     if field == "doi":
         match = re.search(r"10\.\d{4,9}/\S+", text)
         if not match:
@@ -190,6 +215,29 @@ def parse_user_value(field: str, text: str) -> Any:
         if text not in get_args(CSLType):
             raise UsageError(f"unknown type {text!r}; one of: {', '.join(get_args(CSLType))}")
     return text
+
+
+def _check_issued(text: str) -> str:
+    """A real calendar date, possibly partial: 2024, 2024-02, 2024-02-29 (not 2024-02-30, not 0000)."""
+    import datetime
+
+    if not _ISO_PARTIAL.match(text):
+        raise UsageError(f"issued must be an ISO 8601 date (YYYY, YYYY-MM or YYYY-MM-DD), not {text!r}")
+    parts = [int(p) for p in text.split("-")]
+    try:
+        datetime.date(parts[0], *([*parts[1:], 1, 1])[:2])
+    except ValueError:
+        raise UsageError(f"issued {text!r} is not a calendar date") from None
+    return text
+
+
+def _check_language(text: str) -> str:
+    """A BCP 47 tag valid in the IANA registry (via langcodes), in its standard form (en-us → en-US)."""
+    import langcodes
+
+    if not langcodes.tag_is_valid(text):
+        raise UsageError(f"language {text!r} is not a valid BCP 47 tag (e.g. en, en-US, zh-Hans, de-CH)")
+    return str(langcodes.standardize_tag(text))
 
 
 def _parse_name(text: str) -> dict[str, str]:
@@ -245,25 +293,29 @@ def set_fields(conn: sqlite3.Connection, source_id: int, assignments: Sequence[s
     return done
 
 
-def unset_fields(conn: sqlite3.Connection, source_id: int, fields: Sequence[str]) -> list[str]:
-    """Release pinned user values: the best other evidence shows again. Returns the fields released."""
+def unset_fields(conn: sqlite3.Connection, source_id: int, fields: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Release pinned user values: the best other evidence shows again. Returns (fields released, fields
+    that were not pinned: nothing to release)."""
     from refman.merge import refresh_sources
 
     released: list[str] = []
+    not_pinned: list[str] = []
     with transaction(conn):
         for raw in fields:
             field = raw.strip().replace("-", "_")
-            released.append(field)
             if field == "note":
-                conn.execute("UPDATE source SET user_note = NULL WHERE id = ?", (source_id,))
-                continue
-            if field not in SETTABLE_FIELDS:
-                raise UsageError(f"unknown field {field!r}")
-            conn.execute("DELETE FROM field_value WHERE source_id = ? AND field = ? AND origin = 'user'",
-                         (source_id, field))
-        conn.execute("UPDATE source SET updated_at = ? WHERE id = ?", (utc_now(), source_id))
-        refresh_sources(conn, [source_id])
-    return released
+                gone = conn.execute("UPDATE source SET user_note = NULL WHERE id = ? AND user_note IS NOT NULL",
+                                    (source_id,)).rowcount
+            elif field in SETTABLE_FIELDS:
+                gone = conn.execute("DELETE FROM field_value WHERE source_id = ? AND field = ? AND origin = 'user'",
+                                    (source_id, field)).rowcount
+            else:
+                raise UsageError(f"unknown field {field!r}; settable: {', '.join(SETTABLE_FIELDS)}, note")
+            (released if gone else not_pinned).append(field)
+        if released:
+            conn.execute("UPDATE source SET updated_at = ? WHERE id = ?", (utc_now(), source_id))
+            refresh_sources(conn, [source_id])
+    return released, not_pinned
 
 
 # --- listings ---------------------------------------------------------------------------------------------
@@ -277,6 +329,14 @@ _LIST_COLUMNS = (
 _ORPHAN_SQL = ("{s}.first_cited_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mention m WHERE m.source_id = {s}.id)")
 
 
+LIST_SORTS = {
+    "added": "s.id",
+    "issued": "s.issued IS NULL, s.issued DESC, s.id",
+    "title": "s.title IS NULL, s.title COLLATE NOCASE, s.id",
+    "cited": "(SELECT count(*) FROM mention m WHERE m.source_id = s.id) DESC, s.id",
+}
+
+
 def list_sources(
     conn: sqlite3.Connection,
     *,
@@ -285,27 +345,40 @@ def list_sources(
     status: str | None = None,
     ids: Sequence[int] | None = None,
     limit: int | None = None,
+    offset: int = 0,
+    filters: Any = None,
+    sort: str = "added",
 ) -> list[dict[str, Any]]:
-    """Sources as dicts with the citation item's field names (see README: JSON output)."""
+    """Sources as dicts with the citation item's field names (see README: JSON output). `filters` is a
+    refman.search.SearchFilters (the --tag/--since/--until/--site/--cited-in/--status of search and export);
+    `sort` one of LIST_SORTS."""
     where: list[str] = []
     params: list[Any] = []
     if tag:
-        where.append("id IN (SELECT source_id FROM source_tag WHERE tag = ?)")
+        where.append("s.id IN (SELECT source_id FROM source_tag WHERE tag = ? COLLATE NOCASE)")
         params.append(tag)
     if orphans:
-        where.append(_ORPHAN_SQL.format(s="source"))
+        where.append(_ORPHAN_SQL.format(s="s"))
     if status:
-        where.append("status = ?")
+        where.append("s.status = ?")
         params.append(status)
+    if filters is not None and filters.any:
+        from refman.search import _filter_sql
+
+        more, more_params = _filter_sql(filters, conn)
+        where += more
+        params += more_params
     if ids is not None:
-        where.append(f"id IN ({','.join('?' * len(ids))})")
+        where.append(f"s.id IN ({','.join('?' * len(ids))})")
         params.extend(ids)
-    sql = f"SELECT {_LIST_COLUMNS} FROM source"
+    if sort not in LIST_SORTS:
+        raise UsageError(f"unknown sort {sort!r}: one of {', '.join(LIST_SORTS)}")
+    sql = f"SELECT {_LIST_COLUMNS} FROM source s"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
+    sql += f" ORDER BY {LIST_SORTS[sort]}"
+    if limit or offset:
+        sql += f" LIMIT {int(limit) if limit else -1} OFFSET {int(offset)}"
     rows = conn.execute(sql, params).fetchall()
     if not rows:
         return []
@@ -313,7 +386,7 @@ def list_sources(
     few = len(wanted) <= 500
     id_filter = f" WHERE source_id IN ({','.join(map(str, wanted))})" if few else ""
     tags: dict[int, list[str]] = {}
-    for sid, t in conn.execute(f"SELECT source_id, tag FROM source_tag{id_filter} ORDER BY tag"):
+    for sid, t in conn.execute(f"SELECT source_id, tag FROM source_tag{id_filter} ORDER BY tag COLLATE NOCASE"):
         tags.setdefault(sid, []).append(t)
     mentions: dict[int, list[dict[str, Any]]] = {}
     mention_filter = id_filter.replace("source_id", "m.source_id")
@@ -324,6 +397,19 @@ def list_sources(
         if sid in wanted:
             mentions.setdefault(sid, []).append({"path": path, "line": line, "label": label, "kind": kind})
     return [_source_dict(r, tags.get(r["id"], []), mentions.get(r["id"], [])) for r in rows]
+
+
+def count_sources(conn: sqlite3.Connection, *, orphans: bool = False, filters: Any = None) -> int:
+    """How many sources list_sources would list without a limit."""
+    where: list[str] = [_ORPHAN_SQL.format(s="s")] if orphans else []
+    params: list[Any] = []
+    if filters is not None and filters.any:
+        from refman.search import _filter_sql
+
+        more, params = _filter_sql(filters, conn)
+        where += more
+    sql = "SELECT count(*) FROM source s" + (" WHERE " + " AND ".join(where) if where else "")
+    return int(conn.execute(sql, params).fetchone()[0])
 
 
 def _source_dict(row: sqlite3.Row, tags: list[str], mentions: list[dict[str, Any]]) -> dict[str, Any]:

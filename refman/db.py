@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 from refman.errors import CatalogError
-from refman.store import HEAD_REVISION, apply_pragmas, schema_revision
+from refman.store import HEAD_REVISION, apply_pragmas, is_read_only, known_revisions, schema_revision, translate_error
 
 _engines: dict[Path, Engine] = {}
 
@@ -62,22 +62,49 @@ def upgrade_catalog(path: Path, revision: str = "head") -> None:
     except Exception as exc:  # alembic and sqlite raise many kinds; all mean the same to a user
         if isinstance(exc, CatalogError):
             raise
-        raise CatalogError(f"cannot upgrade catalog {path}: {exc}") from exc
+        raise translate_error(exc, path) or CatalogError(f"cannot upgrade catalog {path}: {exc}") from exc
     finally:
         engine.dispose()
 
 
-def catalog_status(path: Path) -> dict[str, Any]:
+def catalog_status(path: Path, *, check: bool = True) -> dict[str, Any]:
+    """What `refman db status` says, read without writing anything: `state` is one of missing, empty,
+    up to date, needs upgrade, too new (a newer refman wrote it), damaged (with `problem`); `read_only` tells
+    whether refman could write it."""
+    from urllib.parse import quote
+
     path = Path(path)
-    current = None
+    current: str | None = None
+    state, problem = "missing", None
+    read_only = is_read_only(path)
     if path.exists():
-        conn = sqlite3.connect(path)
+        uri = f"file:{quote(str(path.absolute()))}?mode=ro"
         try:
-            current = schema_revision(conn)
-        finally:
-            conn.close()
+            conn = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as exc:
+            conn, state, problem = None, "damaged", str(exc)
+        if conn is not None:
+            try:
+                current = schema_revision(conn)
+                verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0] if check else "ok"
+                if verdict != "ok":
+                    state, problem = "damaged", verdict
+            except sqlite3.Error as exc:
+                state, problem = "damaged", str(exc)
+            finally:
+                conn.close()
+        if state != "damaged":
+            if current == HEAD_REVISION:
+                state = "up to date"
+            elif current is None:
+                state = "empty"
+            elif current not in known_revisions():
+                state = "too new"
+            else:
+                state = "needs upgrade"
     return {"path": str(path), "exists": path.exists(), "revision": current, "head": HEAD_REVISION,
-            "up_to_date": current == HEAD_REVISION}
+            "up_to_date": current == HEAD_REVISION and state == "up to date", "state": state, "problem": problem,
+            "read_only": read_only}
 
 
 def open_catalog(path: Path) -> Engine:
@@ -86,9 +113,9 @@ def open_catalog(path: Path) -> Engine:
     engine = _engines.get(path)
     if engine is not None:
         return engine
-    status = catalog_status(path)
-    if not status["up_to_date"]:
-        upgrade_catalog(path)
+    from refman.store import connect
+
+    connect(path).close()  # creates or upgrades the schema, or says why it cannot
     engine = make_engine(path)
     _engines[path] = engine
     return engine

@@ -31,3 +31,27 @@ class CatalogError(RefmanError):
     """The catalog file cannot be opened, is too new, or is damaged."""
 
     exit_code = 4
+
+
+class CatalogMissingError(NotFoundError):
+    """A command that only reads was pointed at a path where no catalog exists (nothing is created)."""
+
+
+class CatalogBusyError(CatalogError):
+    """Another process holds the catalog's write lock for longer than the busy timeout."""
+
+
+class CatalogReadOnlyError(CatalogError):
+    """A write to a catalog whose file or folder cannot be written."""
+
+
+class CatalogCorruptError(CatalogError):
+    """The catalog file is damaged (not a database, malformed pages)."""
+
+
+class CatalogTooNewError(CatalogError):
+    """The catalog was written by a newer refman: its schema revision is unknown to this one."""
+
+
+class DiskFullError(CatalogError):
+    """The disk (or quota) is full: the write was rolled back."""

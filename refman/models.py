@@ -50,6 +50,7 @@ class Source(SQLModel, table=True):
     fetched_at: str | None = None  # last attempt
     last_ok_at: str | None = None
     fail_count: int = 0  # consecutive failed checks
+    failing_since: str | None = None  # when the current run of failed checks began (NULL: not failing)
     # merged citation fields (CSL names with _ for -)
     type: str = "webpage"
     title: str | None = None
@@ -160,3 +161,16 @@ class SourceText(SQLModel, table=True):
     snapshot_id: int = Field(foreign_key="snapshot.id")
     text: str
     markdown_hash: str | None = Field(default=None, foreign_key="blob.hash")
+
+
+class FetchClaim(SQLModel, table=True):
+    """A source being fetched by a live run (refman.fetch.claims): other runs leave it alone until the claim
+    is released, its process is gone, or its heartbeat is stale."""
+
+    __tablename__ = "fetch_claim"
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True, ondelete="CASCADE")
+    machine: str  # hostname of the claiming process
+    pid: int
+    claimed_at: str
+    heartbeat_at: str

@@ -44,7 +44,6 @@ This module imports only the standard library: `refman search` must start fast.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -310,7 +309,7 @@ def _normalise_domain(value: str) -> str:
     return domain
 
 
-def _filter_sql(filters: SearchFilters) -> tuple[list[str], list[object]]:
+def _filter_sql(filters: SearchFilters, conn: sqlite3.Connection | None = None) -> tuple[list[str], list[object]]:
     where: list[str] = []
     params: list[object] = []
     for tag in filters.tags:
@@ -334,21 +333,15 @@ def _filter_sql(filters: SearchFilters) -> tuple[list[str], list[object]]:
         where.append("s.status = ?")
         params.append(filters.status)
     if filters.cited_in:
-        where.append(_cited_in_sql(filters.cited_in, params))
+        if conn is None:
+            raise ValueError("a --cited-in filter needs the connection to resolve its notes")
+        # The one resolver of NOTE (path, absolute path, unique suffix, folder), shared with export and cite.
+        from refman.citation.selection import notes_for
+
+        note_ids = notes_for(conn, filters.cited_in)
+        where.append(f"EXISTS (SELECT 1 FROM mention m WHERE m.source_id = s.id AND m.note_id IN "
+                     f"({','.join(str(int(i)) for i in note_ids)}))")
     return where, params
-
-
-def _cited_in_sql(value: str, params: list[object]) -> str:
-    """Sources cited by a note (its path relative to the vault root, or absolute) or by any note in a folder."""
-    path = value.strip().replace("\\", "/")
-    while path.startswith("./"):
-        path = path[2:]
-    folder = path.rstrip("/")
-    absolute = os.path.abspath(os.path.expanduser(value)).replace("\\", "/").rstrip("/")
-    params += [folder, _like_escape(folder) + "/%", absolute, _like_escape(absolute) + "/%"]
-    return ("EXISTS (SELECT 1 FROM mention m JOIN note n ON n.id = m.note_id WHERE m.source_id = s.id AND ("
-            "n.path = ? OR n.path LIKE ? ESCAPE '\\' OR "
-            "(rtrim(n.root, '/') || '/' || n.path) = ? OR (rtrim(n.root, '/') || '/' || n.path) LIKE ? ESCAPE '\\'))")
 
 
 def search(conn: sqlite3.Connection, query: str | None, filters: SearchFilters | None = None, *, limit: int = 20,
@@ -357,15 +350,9 @@ def search(conn: sqlite3.Connection, query: str | None, filters: SearchFilters |
 
     Raises QueryError when the query has nothing searchable in it, or when there is neither query nor
     filter. With filters and no query, lists the filtered sources, newest first."""
-    filters = filters or SearchFilters()
     if limit < 1 or offset < 0:
         raise QueryError("--limit must be at least 1 and --offset at least 0")
-    compiled = parse_query(query) if query and query.strip() else CompiledQuery()
-    if compiled.empty and query and query.strip():
-        raise QueryError(f"nothing to search for in {query!r}: give a word, a \"phrase\" or a field:value")
-    if compiled.empty and not filters.any:
-        raise QueryError("give a query or a filter (--tag, --since, --until, --site, --cited-in, --status)")
-    where, params = _filter_sql(filters)
+    compiled, where, params = _prepare(conn, query, filters)
     conn.row_factory = sqlite3.Row
     try:
         if compiled.match is not None:
@@ -380,6 +367,32 @@ def search(conn: sqlite3.Connection, query: str | None, filters: SearchFilters |
 
 # Columns that describe the work (its title, authors, site, the user's tags and notes) as opposed to the body.
 _DESCRIBING = "{" + " ".join(c for c in COLUMNS if c != "body") + "}"
+
+
+def _prepare(conn: sqlite3.Connection, query: str | None, filters: SearchFilters | None
+             ) -> tuple[CompiledQuery, list[str], list[object]]:
+    filters = filters or SearchFilters()
+    compiled = parse_query(query) if query and query.strip() else CompiledQuery()
+    if compiled.empty and query and query.strip():
+        raise QueryError(f"nothing to search for in {query!r}: give a word, a \"phrase\" or a field:value")
+    if compiled.empty and not filters.any:
+        raise QueryError("give a query or a filter (--tag, --since, --until, --site, --cited-in, --status)")
+    where, params = _filter_sql(filters, conn)
+    return compiled, where, params
+
+
+def count_matches(conn: sqlite3.Connection, query: str | None, filters: SearchFilters | None = None) -> int:
+    """How many sources `search` would find without a limit."""
+    compiled, where, params = _prepare(conn, query, filters)
+    if compiled.match is not None:
+        return _count(conn, compiled.match, where, params)
+    args = list(params)
+    conditions = list(where)
+    if compiled.exclude is not None:
+        conditions.append("s.id NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)")
+        args.append(compiled.exclude)
+    sql_where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    return int(conn.execute(f"SELECT count(*) FROM source s {sql_where}", args).fetchone()[0])
 
 
 def _ranked(conn: sqlite3.Connection, match: str, where: list[str], params: list[object], limit: int,

@@ -6,7 +6,9 @@ title:, author:, site:, tag: (also note:, text:) before a word or a "phrase". AN
 Safety: every user word or phrase reaches FTS5 only inside double quotes (quotes doubled), so no user text is
 ever FTS5 syntax; operators and parentheses are emitted by the compiler alone. Parsing never fails on odd
 input: unbalanced quotes run to the end, stray parentheses and dangling operators are dropped, words with no
-letter or digit are ignored. Only a query with nothing searchable left raises QueryError.
+letter or digit are ignored. A query with nothing searchable left, an unknown field (`foo:bar`; a URL's
+`https://` is not a field), a field with nothing after it (`title:`) and a query of more than MAX_QUERY_CHARS
+characters raise QueryError: those are mistakes the user wants to hear about.
 
 CJK: each CJK character is its own token in the index, so a CJK word becomes a phrase of its characters
 (`数据库` → `"数 据 库"`), which matches exactly that run of characters anywhere in the text.
@@ -37,6 +39,8 @@ FIELDS = {
     "note": "notes", "notes": "notes",
     "text": "body", "body": "body",
 }
+MAX_QUERY_CHARS = 1000  # longer is not a query someone typed; refused before any work
+_FIELD_NAME = re.compile(r"^[A-Za-z_]+$")
 MAX_DEPTH = 16  # deeper parentheses are flattened: nobody means them, and recursion must stay bounded
 MAX_TERMS = 64
 
@@ -136,6 +140,14 @@ def _lex(query: str) -> list[tuple[str, object]]:
                 continue
             name, colon, rest = chunk.partition(":")
             column = FIELDS.get(name.lower()) if colon else None
+            if colon and column is None and _FIELD_NAME.match(name) and rest and not rest.startswith("//"):
+                raise QueryError(f"unknown field {name}: in the query; known fields: {', '.join(_KNOWN)}")
+            if column and not rest and i < n and s[i] == "(":
+                out.append(("FIELD", column))  # title:(a OR b): the field applies to the group
+                continue
+            if column and not rest and (i >= n or s[i] != '"'):
+                raise QueryError(f"{chunk} needs a word, a \"phrase\" or a (group) right after it, e.g. "
+                                 f"{name}:word")
             if column and not rest and i < n and s[i] == '"':
                 text, i = _read_phrase(s, i)
                 prefix = i < n and s[i] == "*"
@@ -149,6 +161,9 @@ def _lex(query: str) -> list[tuple[str, object]]:
             prefix = chunk.endswith("*")
             out.append(("TERM", Term(chunk.rstrip("*"), column=column, prefix=prefix)))
     return out
+
+
+_KNOWN = ("title:", "author:", "site:", "tag:", "note:", "text:")
 
 
 def _read_phrase(s: str, i: int) -> tuple[str, int]:
@@ -227,9 +242,22 @@ class _Parser:
         elif kind == "TERM":
             assert isinstance(value, Term)
             node = value if _searchable(value.text) else None
+        elif kind == "FIELD":
+            assert isinstance(value, str)
+            node = self.parse_unary()
+            node = None if node is None else _in_column(node, value)
         if node is None or negations % 2 == 0:
             return node
         return node.child if isinstance(node, Not) else Not(node)
+
+
+def _in_column(node: Node, column: str) -> Node:
+    """`field:(…)`: every term inside without a field of its own searches `column`."""
+    if isinstance(node, Term):
+        return node if node.column else Term(node.text, column, node.prefix, node.phrase)
+    if isinstance(node, Not):
+        return Not(_in_column(node.child, column))
+    return type(node)(tuple(_in_column(c, column) for c in node.children))
 
 
 def _and(items: list[Node]) -> Node | None:
@@ -287,7 +315,10 @@ def _terms(node: Node | None) -> list[Term]:
 
 
 def parse_query(query: str) -> CompiledQuery:
-    """Compile a user's query. Never raises on odd input except QueryError (too long)."""
+    """Compile a user's query. Raises QueryError for a query too long, an unknown field (`foo:bar`) or a field
+    with nothing after it (`title:`); any other odd input is read leniently."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long: {len(query)} characters (at most {MAX_QUERY_CHARS})")
     tree = _Parser(_lex(query)).parse()
     terms = _terms(tree)
     if len(terms) > MAX_TERMS:

@@ -1,23 +1,86 @@
-"""The light read path: a plain sqlite3 connection with the catalog's pragmas.
+"""The light read path: a plain sqlite3 connection with the catalog's pragmas, and the one translation of
+SQLite's errors into refman.errors.
 
 `refman search` and `refman list` use this so that they start fast; SQLAlchemy, sqlmodel and alembic are
-only imported when the schema must be created or upgraded (refman.db)."""
+only imported when the schema must be created or upgraded (refman.db).
+
+Read-only catalogs: when the file or its folder cannot be written (a shared read-only mount, an immutable
+file), the catalog is opened with `mode=ro` (and `immutable=1` when not even SQLite's shared-memory file can be
+created beside it), the journal mode is left alone, and reads work; a write then fails with
+CatalogReadOnlyError."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
-from refman.errors import CatalogError
+from refman.errors import (
+    CatalogBusyError,
+    CatalogCorruptError,
+    CatalogError,
+    CatalogMissingError,
+    CatalogReadOnlyError,
+    CatalogTooNewError,
+    DiskFullError,
+    RefmanError,
+)
 
 # The newest alembic revision in migrations/versions. tests/test_db.py fails when it drifts from alembic's head.
-HEAD_REVISION = "0004"
-BUSY_TIMEOUT_MS = 10_000
+HEAD_REVISION = "0007"
 
 
-def apply_pragmas(conn: sqlite3.Connection) -> None:
+def _busy_timeout_ms() -> int:
+    """How long a writer waits for another one's lock (REFMAN_BUSY_TIMEOUT seconds, default 10)."""
+    try:
+        return max(0, int(float(os.environ.get("REFMAN_BUSY_TIMEOUT", "10")) * 1000))
+    except ValueError:
+        return 10_000
+
+
+BUSY_TIMEOUT_MS = _busy_timeout_ms()
+
+_RECOVER = "run `refman db check` to see what is damaged, or restore a backup (`refman db backup PATH` makes one)"
+
+
+def translate_error(exc: BaseException, path: Path | str | None) -> RefmanError | None:
+    """The refman error that a SQLite error (raw, or wrapped by SQLAlchemy as `.orig`) means for the user, or
+    None when `exc` is not a database error."""
+    orig = exc if isinstance(exc, sqlite3.Error) else getattr(exc, "orig", None)
+    if not isinstance(orig, sqlite3.Error):
+        return None
+    where = f" {path}" if path else ""
+    name = getattr(orig, "sqlite_errorname", "") or ""
+    text = str(orig).lower()
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in text or "busy" in text:
+        return CatalogBusyError(f"catalog{where} is busy (another refman is writing); try again when it is done")
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text or "read-only" in text:
+        return CatalogReadOnlyError(f"catalog{where} is read-only: nothing was changed")
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+        return CatalogCorruptError(f"catalog{where} is damaged ({orig}): {_RECOVER}")
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return DiskFullError(f"disk full while writing catalog{where}: nothing was changed; free some space")
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return CatalogError(f"cannot open catalog{where}: {orig}")
+    if isinstance(orig, sqlite3.IntegrityError):
+        error = RefmanError(f"catalog{where} refused a change ({orig}); nothing was changed")
+        return error
+    return CatalogError(f"catalog{where}: {orig}")
+
+
+def known_revisions() -> set[str]:
+    """The schema revisions this refman knows (its migrations' ids: `0004_source_alias.py` → "0004")."""
+    folder = resources.files("refman.migrations").joinpath("versions")
+    return {entry.name.split("_", 1)[0] for entry in folder.iterdir() if entry.name[:1].isdigit()}
+
+
+def apply_pragmas(conn: sqlite3.Connection, *, read_only: bool = False) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    if read_only:  # no journal change: that would be a write
+        return
     conn.execute("PRAGMA synchronous = NORMAL")
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "wal":
@@ -25,32 +88,69 @@ def apply_pragmas(conn: sqlite3.Connection) -> None:
 
 
 def schema_revision(conn: sqlite3.Connection) -> str | None:
+    """The catalog's alembic revision; None for an empty file. A damaged file raises (sqlite3.DatabaseError)."""
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.DatabaseError:
-        return None
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise
     return row[0] if row else None
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open the catalog at `path`, creating or upgrading its schema first when it is not at HEAD_REVISION."""
+def is_read_only(path: Path) -> bool:
+    """True when SQLite could not write the catalog: the file or its folder is not writable (journal and WAL
+    files are created beside it)."""
     path = Path(path)
-    if path.exists():
-        conn = _raw_connect(path)
-        if schema_revision(conn) == HEAD_REVISION:
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not os.access(path, os.W_OK):
+        return True
+    return folder.exists() and not os.access(folder, os.W_OK)
+
+
+def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
+    """Open the catalog at `path`, creating or upgrading its schema first when it is not at HEAD_REVISION.
+
+    With `create=False` (commands that only read) a missing catalog is CatalogMissingError and nothing is
+    created. A catalog that cannot be written is opened read-only (see the module's docstring)."""
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise CatalogMissingError(f"no catalog at {path} (`refman import` or `refman add` creates one)")
+    else:
+        read_only = is_read_only(path)
+        conn = _raw_connect(path, read_only=read_only)
+        try:
+            revision = schema_revision(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise translate_error(exc, path) or exc from exc
+        if revision == HEAD_REVISION:
             return conn
         conn.close()
+        if revision is not None and revision not in known_revisions():
+            raise CatalogTooNewError(f"catalog {path} has schema revision {revision}, newer than this refman knows"
+                                     f" ({HEAD_REVISION}): upgrade refman")
+        if read_only:
+            raise CatalogReadOnlyError(f"catalog {path} is read-only and needs a schema upgrade (revision "
+                                       f"{revision or 'none'}, head {HEAD_REVISION}): make it writable once")
     from refman.db import upgrade_catalog
 
     upgrade_catalog(path)
     return _raw_connect(path)
 
 
-def _raw_connect(path: Path) -> sqlite3.Connection:
+def _raw_connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        if read_only:
+            uri = f"file:{quote(str(path.absolute()))}?mode=ro"
+            if not Path(f"{path}-shm").exists() and not os.access(path.parent, os.W_OK):
+                uri += "&immutable=1"  # no shared-memory file and no way to create one: nobody can write it
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        else:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        apply_pragmas(conn)
-    except sqlite3.DatabaseError as exc:
-        raise CatalogError(f"cannot open catalog {path}: {exc}") from exc
+        apply_pragmas(conn, read_only=read_only)
+    except sqlite3.Error as exc:
+        raise translate_error(exc, path) or CatalogError(f"cannot open catalog {path}: {exc}") from exc
     return conn

@@ -139,8 +139,27 @@ def split_web_url(raw: str) -> SplitResult:
         raise _reject(raw, f"{scheme}: link, not a web page")
     if not parts.hostname:
         raise _reject(raw, "URL has no host")
+    if not _valid_host(parts.hostname):
+        raise _reject(raw, "invalid host name")
     del port
     return parts
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[\w-]{1,63}$")  # letters (any script), digits, -, _ (real subdomains use _)
+
+
+def _valid_host(host: str) -> bool:
+    """A DNS name (IDNA allowed) or an IP address; no spaces, %, or empty labels."""
+    if ":" in host:  # IPv6 (urlsplit strips the brackets)
+        import ipaddress
+
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        return True
+    name = host[:-1] if host.endswith(".") else host
+    return 0 < len(name) <= 253 and all(_HOST_LABEL.match(label) for label in name.split("."))
 
 
 @lru_cache(maxsize=65536)  # vaults cite the same URLs again and again

@@ -245,9 +245,11 @@ _cjk_space: Any = None
 _json_str: Any = None
 
 
-def iter_note_files(paths: Iterable[Path]) -> Iterator[tuple[str, str, os.stat_result]]:
+def iter_note_files(paths: Iterable[Path], problems: list[dict[str, Any]] | None = None
+                    ) -> Iterator[tuple[str, str, os.stat_result]]:
     """(root, relative path, stat) for every note under the given files and folders.
-    Hidden folders (.obsidian, .git, .trash) and hidden files are skipped."""
+    Hidden folders (.obsidian, .git, .trash) and hidden files are skipped. Notes that cannot be read (a
+    dangling symlink) are appended to `problems` as warnings."""
     for given in paths:
         path = Path(given).expanduser()
         if not path.exists():
@@ -269,7 +271,12 @@ def iter_note_files(paths: Iterable[Path]) -> Iterator[tuple[str, str, os.stat_r
                     continue
                 try:
                     st = os.stat(os.path.join(dirpath, name))
-                except OSError:
+                except OSError as exc:
+                    if problems is not None:
+                        full = os.path.join(dirpath, name)
+                        what = (f"dangling symlink (to {os.readlink(full)})" if os.path.islink(full)
+                                else f"unreadable ({exc.strerror})")
+                        problems.append({"path": prefix + name, "line": None, "message": f"{what}: skipped"})
                     continue
                 yield root, prefix + name, st
 
@@ -280,20 +287,30 @@ def _parse_many(jobs: list[tuple[str, str, int, int]]) -> Iterator[ParsedNote]:
     if len(jobs) < _POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
         yield from (parse_note(*job) for job in jobs)
         return
-    from concurrent.futures import ProcessPoolExecutor
-
-    import refman.notes.scan  # noqa: F401  (load the parser before forking: workers inherit it)
-
-    _load_parser()
+    # The fetch pipeline's pool: its workers exit when this process dies, even by kill -9.
+    from refman.fetch.pipeline import make_pool
 
     workers = min(os.cpu_count() or 2, 8)
     chunk = max(16, min(128, len(jobs) // (workers * 16)))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with make_pool(workers, preload=_PARSER_MODULES, warm=False) as pool:
         yield from pool.map(_parse_job, jobs, chunksize=chunk)
+
+
+_PARSER_MODULES = ("refman.vault", "refman.notes.scan", "refman.notes.labels", "refman.urls", "refman.search")
 
 
 def _parse_job(job: tuple[str, str, int, int]) -> ParsedNote:
     return parse_note(*job)
+
+
+def _known_notes(conn: sqlite3.Connection, roots: Iterable[str]) -> dict[tuple[str, str], tuple[int, int, int, str]]:
+    """(root, path) → (id, size, mtime_ns, sha256) of the catalog's notes under `roots`."""
+    known: dict[tuple[str, str], tuple[int, int, int, str]] = {}
+    for root in roots:
+        for nid, path, size, mtime, sha in conn.execute(
+                "SELECT id, path, size, mtime_ns, sha256 FROM note WHERE root = ?", (root,)):
+            known[(root, path)] = (nid, size, mtime, sha)
+    return known
 
 
 def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: ProgressFn | None = None) -> ImportReport:
@@ -301,14 +318,10 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
     called now and then while changed notes are parsed and written (total: notes to read)."""
     paths = list(paths)
     report = ImportReport()
-    files = list(iter_note_files(paths))
+    files = list(iter_note_files(paths, report.warnings))
     roots = sorted({root for root, _, _ in files} | {str(Path(p).expanduser().resolve()) for p in paths
                                                        if Path(p).expanduser().is_dir()})
-    known: dict[tuple[str, str], tuple[int, int, int, str]] = {}  # (root, path) → id, size, mtime, sha256
-    for root in roots:
-        for nid, path, size, mtime, sha in conn.execute(
-                "SELECT id, path, size, mtime_ns, sha256 FROM note WHERE root = ?", (root,)):
-            known[(root, path)] = (nid, size, mtime, sha)
+    known = _known_notes(conn, roots)
 
     jobs: list[tuple[str, str, int, int]] = []
     seen: set[tuple[str, str]] = set()
@@ -335,6 +348,10 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: the unique URL index is written in random order
     try:
         with transaction(conn), bulk_upkeep(conn) as index:
+            # Read again under the write lock: another import of this vault may have committed since the
+            # look above (then its notes are updated here, not inserted twice).
+            known = _known_notes(conn, roots)
+            gone = [row[0] for key, row in known.items() if key not in seen and Path(key[0]).is_dir()]
             writer = _CatalogWriter(conn, utc_now())
             for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, parsed, strict=True), 1):
                 row = known.get((root, note.path))

@@ -85,7 +85,8 @@ def test_add_tag_set_unset(cli_env: dict[str, str]) -> None:
     assert json.loads(run(cli_env, "show", sid, "--json").stdout)["issued"] is None
     released = json.loads(run(cli_env, "unset", sid, "title", "author", "--json").stdout)
     assert released == {"id": int(sid), "unset": {"title": {"value": None, "origin": None},
-                                                  "author": {"value": [], "origin": None}}}
+                                                  "author": {"value": [], "origin": None}}, "not_pinned": []}
+    assert run(cli_env, "unset", sid, "title").stdout == f"#{sid} title is not pinned: nothing to release\n"
     stats = json.loads(run(cli_env, "stats", "--json").stdout)
     assert stats["sources"] == 1 and stats["orphans"] == 0  # added by hand, never cited: not an orphan
     assert json.loads(run(cli_env, "list", "--orphans", "--json").stdout) == []
@@ -103,6 +104,7 @@ def test_add_tag_set_unset(cli_env: dict[str, str]) -> None:
     ],
 )
 def test_errors_are_one_line(cli_env: dict[str, str], args: tuple[str, ...], code: int, message: str) -> None:
+    run(cli_env, "db", "upgrade")  # an empty catalog: the errors are about the arguments
     proc = run(cli_env, *args, check=False)
     assert proc.returncode == code, proc.stderr
     assert message in proc.stderr
@@ -122,7 +124,9 @@ def test_db_option_and_env(tmp_path: Path, cli_env: dict[str, str]) -> None:
     other = tmp_path / "other.db"
     run(cli_env, "--db", str(other), "add", "https://b.example.com/")
     assert other.exists()
-    assert json.loads(run(cli_env, "list", "--json").stdout) == []
+    missing = run(cli_env, "list", "--json", check=False)  # REFMAN_DB names no catalog: nothing is created
+    assert missing.returncode == 3 and "no catalog at" in missing.stderr
+    assert not Path(cli_env["REFMAN_DB"]).exists()
     status = json.loads(run(cli_env, "--db", str(other), "db", "status", "--json").stdout)
     assert status["up_to_date"] is True
 

@@ -165,3 +165,31 @@ def _downgrade(db_path: Path, revision: str) -> None:
     with engine.begin() as c:
         command.downgrade(_alembic_config(c), revision)
     engine.dispose()
+
+
+def test_upgrade_0004_catalog_to_0007_and_back(db_path: Path) -> None:
+    upgrade_catalog(db_path, "0004")
+    raw = sqlite3.connect(db_path)
+    raw.executescript(
+        "INSERT INTO source (url, url_as_written, host, created_at, updated_at, status, fail_count, fetched_at)"
+        " VALUES ('https://a.example/', 'https://a.example/', 'a.example', 't', 't', 'dead', 1, '2026-01-02T00:00:00Z'),"
+        " ('https://b.example/', 'https://b.example/', 'b.example', 't', 't', 'timeout', 2, '2026-01-03T00:00:00Z'),"
+        " ('https://c.example/', 'https://c.example/', 'c.example', 't', 't', 'ok', 0, '2026-01-04T00:00:00Z');")
+    raw.commit()
+    raw.close()
+    conn = connect(db_path)  # opening upgrades to the head
+    rows = conn.execute("SELECT url, failing_since FROM source ORDER BY id").fetchall()
+    # a streak of 404s under way began at the last fetch; a timeout streak is not a "gone" streak
+    assert [tuple(r) for r in rows] == [("https://a.example/", "2026-01-02T00:00:00Z"),
+                                        ("https://b.example/", None), ("https://c.example/", None)]
+    conn.execute("INSERT INTO fetch_claim (source_id, machine, pid, claimed_at, heartbeat_at)"
+                 " VALUES (1, 'h', 1, 't', 't')")
+    conn.execute("DELETE FROM source WHERE id = 1")  # claims go with their source
+    assert conn.execute("SELECT count(*) FROM fetch_claim").fetchone()[0] == 0
+    conn.close()
+    _downgrade(db_path, "0004")
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'fetch_claim'").fetchone() is None
+    assert "failing_since" not in {r[1] for r in raw.execute("PRAGMA table_info(source)")}
+    assert raw.execute("SELECT count(*) FROM source").fetchone()[0] == 2
+    raw.close()

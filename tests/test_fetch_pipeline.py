@@ -183,7 +183,8 @@ def test_dead_only_after_two_failed_checks(db_path: Path, server: HTTPServer, po
     fetch_sources(db_path, [sid], policy(), pool=pool)
     assert row(db_path, "SELECT fail_count FROM source WHERE id = ?", sid)[0] == 2
     conn = connect(db_path)
-    report = check_report(conn, [sid])
+    assert check_report(conn, [sid])["counts"]["dead"] == 0  # two 404s minutes apart: not yet a day
+    report = check_report(conn, [sid], dead_after_days=0)
     conn.close()
     assert report["counts"]["dead"] == 1
     assert report["notes"][0]["path"] == "(no note)" and report["notes"][0]["sources"][0]["problem"] == "dead"

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from refman.cli import catalog_cmds, export_cmds, fetch_cmds, search_cmds  # noqa: F401  (register commands)
-from refman.cli.common import app, options, setup_logging
+from refman.cli import catalog_cmds, export_cmds, fetch_cmds, maintenance_cmds, search_cmds  # noqa: F401
+from refman.cli.common import app, error, options, setup_logging
+
+
+def _version(value: bool) -> None:
+    if value:
+        from refman import __version__
+
+        typer.echo(f"refman {__version__}")
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -14,6 +24,8 @@ def _global_options(
         None, "--db", help="Catalog file (default: $REFMAN_DB, else the user data directory).", metavar="PATH"
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens to stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print refman's version and exit."),
 ) -> None:
     options.db = db
     options.verbose = verbose
@@ -21,4 +33,26 @@ def _global_options(
 
 
 def main() -> None:
-    app()
+    """Run the CLI. Usage errors (unknown option, bad value) are one line on stderr and exit 2, like every
+    other error (refman.cli.common.handle_errors)."""
+    import click
+
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `refman` or `refman db` alone: the help, exit 0
+        typer.echo(exc.ctx.get_help())
+        code = 0
+    except click.exceptions.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "refman"
+        error(f"{exc.format_message()} (see `{command} --help`)")
+        code = 2
+    except click.exceptions.Abort:
+        error("interrupted")
+        code = 130
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except Exception as exc:
+        from refman.cli.common import report_failure
+
+        code = report_failure(exc)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import typer
 
 from refman.cli.common import (
     app,
+    catalog_conn,
     console,
     counted,
     db_app,
@@ -20,14 +20,38 @@ from refman.cli.common import (
     stdout_is_terminal,
     warn,
 )
+from refman.cli.render import name_of, site_of
 
 BIBLIOGRAPHY_SUFFIXES = (".bib", ".json")
+# How the import summary names a kind of skipped link (refman.urls reasons), singular and plural.
+_SKIP_KINDS = {
+    "relative link": ("link to another note", "links to other notes"),
+    "anchor link": ("anchor", "anchors"),
+    "empty URL": ("empty link", "empty links"),
+    "URL has no host": ("URL without a host", "URLs without a host"),
+    "invalid host name": ("URL with an invalid host", "URLs with an invalid host"),
+}
 
 
-def open_conn() -> sqlite3.Connection:
-    from refman.store import connect
+def skip_kind(reason: str) -> str:
+    """The kind of a skipped link for the summary: 'relative link', 'mailto: link', 'invalid URL', …"""
+    if reason in _SKIP_KINDS:
+        return reason
+    if reason.endswith("link, not a web page"):
+        return reason.split(",")[0]  # "mailto: link"
+    return "invalid URL" if reason.startswith("invalid") else reason
 
-    return connect(options.db_path)
+
+def skipped_summary(skipped: list[dict[str, Any]]) -> str:
+    """'967 links to other notes, 265 anchors, 1 mailto: link skipped' (kinds by count, largest first)."""
+    import collections
+
+    kinds = collections.Counter(skip_kind(item["reason"]) for item in skipped if item.get("url") is not None)
+    parts = []
+    for kind, n in kinds.most_common():
+        one, many = _SKIP_KINDS.get(kind, (kind, kind + "s"))
+        parts.append(counted(n, one, many))
+    return ", ".join(parts) + " skipped" if parts else ""
 
 
 @app.command("import")
@@ -35,19 +59,24 @@ def open_conn() -> sqlite3.Connection:
 def import_(
     paths: list[Path] = typer.Argument(..., help="Notes, folders of notes, or .bib / CSL .json bibliographies."),
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print no per-item warnings and no progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print no warnings and no progress bar."),
 ) -> None:
     """Import the reference definitions (and bare reference lines) of Markdown notes, or a BibTeX / CSL-JSON
-    bibliography. A progress bar shows on a terminal."""
+    bibliography. A progress bar shows on a terminal. Skipped links are summed up by kind (each one with -v
+    or in --json)."""
     from refman.errors import NotFoundError
     from refman.vault import import_vault
 
     for path in paths:
         if not path.expanduser().exists():
-            raise NotFoundError(f"no such file or folder: {path}")
+            what = "dangling symlink" if path.expanduser().is_symlink() else "no such file or folder"
+            raise NotFoundError(f"{what}: {path}")
     bibs = [p for p in paths if p.is_file() and p.suffix.lower() in BIBLIOGRAPHY_SUFFIXES]
     notes = [p for p in paths if p not in bibs]
-    conn = open_conn()
+    conn = catalog_conn(create=True)
+    # An import holds the write lock while it parses: another import (cron and a hand run) waits for it
+    # rather than failing after the usual busy timeout.
+    conn.execute(f"PRAGMA busy_timeout = {IMPORT_WAIT_S * 1000}")
     result: dict[str, Any] = {}
     if notes:
         with progress_bar("import", "notes", quiet=as_json or quiet) as progress:
@@ -60,27 +89,41 @@ def import_(
         emit_json(result)
         return
     if notes:
-        if not quiet:
-            for item in result["skipped"]:
-                where = f"{item['path']}:{item['line']}" if item.get("line") else item["path"]
-                warn(f"{where}: skipped {item['url'] or 'note'}: {item['reason']}")
-            for item in result["warnings"]:
-                where = f"{item['path']}:{item['line']}" if item.get("line") else item["path"]
-                warn(f"{where}: {item['message']}")
-        typer.echo(
-            f"{counted(result['notes_scanned'], 'note')} scanned, {result['notes_unchanged']} unchanged"
-            + (f", {result['notes_removed']} removed" if result["notes_removed"] else "")
-            + f"; {counted(result['definitions'], 'definition')}"
-            + (f" and {counted(result['bare_references'], 'bare reference line')}" if result["bare_references"]
-               else "")
-            + f" → {counted(result['sources_new'], 'new source')},"
-            f" {result['sources_updated']} updated, {counted(result['mentions'], 'mention')};"
-            f" {len(result['skipped'])} skipped, {counted(len(result['warnings']), 'warning')}"
-        )
+        _echo_import(result, quiet)
     if bibs:
         bib = result["bibliography"]
-        typer.echo(f"{bib['entries']} bibliography entries → {bib['new']} new sources, {bib['matched']} matched"
+        typer.echo(f"{counted(bib['entries'], 'bibliography entry', 'bibliography entries')} →"
+                   f" {counted(bib['new'], 'new source')}, {bib['matched']} matched"
                    + (f", {bib['skipped']} without URL or DOI skipped" if bib["skipped"] else ""))
+
+
+IMPORT_WAIT_S = 600
+
+
+def _echo_import(result: dict[str, Any], quiet: bool) -> None:
+    links = [item for item in result["skipped"] if item.get("url") is not None]
+    notes_skipped = [item for item in result["skipped"] if item.get("url") is None]
+    if not quiet:
+        for item in notes_skipped:
+            warn(f"{item['path']}: skipped: {item['reason']}")
+        for item in result["warnings"]:
+            where = f"{item['path']}:{item['line']}" if item.get("line") else item["path"]
+            warn(f"{where}: {item['message']}")
+        if options.verbose:
+            for item in links:
+                warn(f"{item['path']}:{item['line']}: skipped {item['url']}: {item['reason']}")
+        if links:
+            typer.echo(skipped_summary(links) + ("" if options.verbose else " (-v lists them)"), err=True)
+    typer.echo(
+        f"{counted(result['notes_scanned'], 'note')} scanned, {result['notes_unchanged']} unchanged"
+        + (f", {result['notes_removed']} removed" if result["notes_removed"] else "")
+        + f"; {counted(result['definitions'], 'definition')}"
+        + (f" and {counted(result['bare_references'], 'bare reference line')}" if result["bare_references"] else "")
+        + f" → {counted(result['sources_new'], 'new source')},"
+        f" {result['sources_updated']} updated, {counted(result['mentions'], 'mention')};"
+        f" {counted(len(links), 'link')} and {counted(len(notes_skipped), 'note')} skipped,"
+        f" {counted(len(result['warnings']), 'warning')}"
+    )
 
 
 @app.command()
@@ -95,8 +138,10 @@ def add(
 ) -> None:
     """Register one source."""
     from refman.catalog import add_source, list_sources
+    from refman.urls import normalise_url
 
-    conn = open_conn()
+    normalise_url(url)  # an invalid URL is refused before a catalog is created for it
+    conn = catalog_conn(create=True)
     source_id, created = add_source(conn, url, title=title, tags=tag, note=note)
     fetched: dict[str, Any] | None = None
     if fetch:
@@ -113,43 +158,51 @@ def add(
         typer.echo(f"fetch: {item['status']}" + (f" ({item['reason']})" if item["reason"] else ""))
 
 
-def _site(item: dict[str, Any]) -> str:
-    return item.get("container_title") or item.get("publisher") or ""
-
-
 @app.command("list")
 @handle_errors
 def list_(
-    tag: str | None = typer.Option(None, "--tag", help="Only sources with this tag."),
+    tag: list[str] = typer.Option([], "--tag", help="Only sources with this tag (repeat: all of them).",
+                                  show_default=False),
     orphans: bool = typer.Option(False, "--orphans", help="Only sources notes cited once and none cites now."),
     status: str | None = typer.Option(None, "--status", help="Only sources with this status (new, ok, dead, …)."),
+    since: str | None = typer.Option(None, "--since", help="Issued on or after this date (2024, 2024-06, …)."),
+    until: str | None = typer.Option(None, "--until", help="Issued on or before this date (2024 = until its end)."),
+    site: str | None = typer.Option(None, "--site", help="Only this domain and its subdomains."),
+    cited_in: str | None = typer.Option(None, "--cited-in", metavar="NOTE",
+                                        help="Only sources cited by this note, or by notes in this folder."),
+    sort: str = typer.Option("added", "--sort", help="added | issued (newest first) | title | cited (most first)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Skip this many first."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array of sources."),
 ) -> None:
-    """List the sources in the catalog."""
-    from refman.catalog import list_sources
+    """List the sources in the catalog (a table on a terminal, tab-separated in a pipe)."""
+    from refman.catalog import count_sources, list_sources
+    from refman.search import SearchFilters
 
-    items = list_sources(open_conn(), tag=tag, orphans=orphans, status=status, limit=limit)
+    filters = SearchFilters(tags=tag, since=since, until=until, site=site, cited_in=cited_in, status=status)
+    conn = catalog_conn()
+    items = list_sources(conn, orphans=orphans, limit=limit, offset=offset, filters=filters, sort=sort)
     if as_json:
         emit_json(items)
         return
     if not stdout_is_terminal():
         for it in items:
-            typer.echo("\t".join(str(v or "") for v in (it["id"], it["status"], it["issued"], _site(it),
-                                                        it["title"], it["url"])))
+            typer.echo("\t".join(_cell(v) for v in (it["id"], it["status"], it["issued"], site_of(it),
+                                                    ",".join(it["tags"]), it["title"], it["url"])))
         return
-    from rich.table import Table
+    from refman.cli.render import source_table
 
-    table = Table(show_lines=False, header_style="bold")
-    for col, kw in (("id", {"justify": "right"}), ("title", {"ratio": 3}), ("site", {"ratio": 1}),
-                    ("issued", {}), ("status", {}), ("cited", {"justify": "right"})):
-        table.add_column(col, overflow="ellipsis", no_wrap=col != "title", **kw)  # type: ignore[arg-type]
-    for it in items:
-        table.add_row(str(it["id"]), it["title"] or it["url"], _site(it), it["issued"] or "", it["status"],
-                      str(len(it["mentions"])))
     con = console()
-    con.print(table)
-    con.print(f"{len(items)} sources")
+    con.print(source_table(items))
+    shown = counted(len(items), "source")
+    if limit and len(items) == limit:
+        total = count_sources(conn, orphans=orphans, filters=filters)
+        shown = f"{shown} of {total} (--limit {limit}" + (f", --offset {offset}" if offset else "") + ")"
+    con.print(shown)
+
+
+def _cell(value: Any) -> str:
+    return " ".join(str(value).split()) if value is not None else ""
 
 
 @app.command()
@@ -158,79 +211,49 @@ def show(
     ref: str = typer.Argument(..., help="An id, a citation key or a URL."),
     as_json: bool = typer.Option(False, "--json", help="Print the source as JSON."),
 ) -> None:
-    """Show one source: merged fields and where each came from, mentions, snapshots."""
+    """Show one source: merged fields and where each came from, mentions, snapshots. In a pipe: one
+    `field<TAB>value` line each, never wrapped."""
     from refman.catalog import resolve_source, show_source
+    from refman.cli.render import show_lines, show_plain
 
-    conn = open_conn()
+    conn = catalog_conn()
     item = show_source(conn, resolve_source(conn, ref))
     if as_json:
         emit_json(item)
-        return
-    from rich.markup import escape
-
-    con = console()
-    con.print(f"[bold]#{item['id']} {escape(item['title'] or item['url'])}[/bold]")
-    prov = item["provenance"]
-    rows = [("url", item["url"], None), ("as written", item["url_as_written"], None),
-            ("citekey", item["citekey"], None), ("type", item["type"], prov.get("type"))]
-    for key, label in (("author", "author"), ("issued", "issued"), ("container_title", "site"),
-                       ("publisher", "publisher"), ("DOI", "DOI"), ("language", "language")):
-        value = item[key]
-        if key == "author":
-            value = "; ".join(_name(n) for n in value)
-        rows.append((label, value, prov.get(key.lower() if key == "DOI" else key)))
-    rows += [("title", item["title"], prov.get("title")), ("tags", ", ".join(item["tags"]), None),
-             ("status", item["status"] + (f" ({item['reason']})" if item["reason"] else ""), None),
-             ("accessed", item["accessed"], None), ("note", item["note"], None)]
-    for label, value, origin in rows:
-        if value:
-            pin = " 📌" if origin == "user" else ""
-            suffix = f"  [dim]from {origin}{pin}[/dim]" if origin else ""
-            con.print(f"  {label:>11}: {escape(str(value))}{suffix}")
-    if item["mentions"]:
-        con.print("  [bold]cited in[/bold]")
-        for m in item["mentions"]:
-            if m["kind"] == "bare":  # a bare reference line: its marker and title or caption, if any
-                said = " ".join(x for x in (m["flag"], m["label"]) if x) or "(a URL on its own line)"
-                con.print(f"    {escape(m['path'])}:{m['line']}  {escape(said)}")
-            else:
-                con.print(f"    {escape(m['path'])}:{m['line']}  [{escape(m['label'])}]")
-            if m["annotation"]:
-                con.print("      [dim]" + escape(m["annotation"].replace("\n", " ")[:200]) + "[/dim]")
-    if item["snapshots"]:
-        con.print("  [bold]snapshots[/bold]")
-        for s in item["snapshots"]:
-            con.print(f"    {s['fetched_at']}  {s['outcome']:<10} {s['http_status'] or '':<4}"
-                      f" {s['size'] or 0:>9} B  {escape(s['reason'] or '')}")
-
-
-def _name(n: dict[str, str]) -> str:
-    if "literal" in n:
-        return n["literal"]
-    return ", ".join(p for p in (n.get("family"), n.get("given")) if p)
+    elif stdout_is_terminal():
+        con = console()
+        for text in show_lines(item):
+            con.print(text)
+    else:
+        for text in show_plain(item):
+            typer.echo(text)
 
 
 @app.command()
 @handle_errors
 def tag(
     refs: list[str] = typer.Argument(..., help="Sources (ids, citation keys or URLs)."),
-    add: list[str] = typer.Option([], "--add", "-a", help="Tag to add (repeatable)."),
+    add: list[str] = typer.Option([], "--add", "-a", help="Tag to add (repeatable; quote a multi-word tag)."),
     remove: list[str] = typer.Option([], "--remove", "-r", help="Tag to remove (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the sources' tags as JSON."),
 ) -> None:
-    """Add or remove tags; with neither, print the sources' tags."""
-    from refman.catalog import list_sources, resolve_sources, tag_sources
+    """Add or remove tags; with neither, print the sources' tags. Tags are case-insensitive: the catalog keeps
+    the first spelling (ML and ml are one tag)."""
+    from refman.catalog import list_sources, normalise_tag, resolve_sources, tag_sources
 
-    conn = open_conn()
+    for t in (*add, *remove):
+        normalise_tag(t)  # refuse a bad tag before anything is opened
+    conn = catalog_conn()
     ids = resolve_sources(conn, refs)
-    if add or remove:
-        tag_sources(conn, ids, add, remove)
+    not_there = tag_sources(conn, ids, add, remove) if add or remove else []
     items = list_sources(conn, ids=ids)
     if as_json:
         emit_json([{"id": it["id"], "tags": it["tags"]} for it in items])
         return
+    for sid, t in not_there:
+        warn(f"#{sid} has no tag {t!r}: nothing to remove")
     for it in items:
-        typer.echo(f"#{it['id']}\t{' '.join(it['tags'])}")
+        typer.echo(f"#{it['id']}\t{', '.join(it['tags'])}")
 
 
 @app.command("tags")
@@ -239,7 +262,7 @@ def tags_(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
     """List every tag with how many sources carry it."""
     from refman.catalog import all_tags
 
-    counts = all_tags(open_conn())
+    counts = all_tags(catalog_conn())
     if as_json:
         emit_json([{"tag": t, "sources": n} for t, n in counts])
         return
@@ -255,17 +278,25 @@ def set_(
                                              " publisher, doi, language, type, abstract, citekey, note)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was set as JSON."),
 ) -> None:
-    """Pin your own value for fields; no fetch overwrites them. Authors: 'Family, Given; Other, Name'."""
+    """Pin your own value for fields; no fetch overwrites them. Authors: 'Family, Given; Other, Name'.
+    Dates are calendar dates (2024, 2024-06, 2024-06-30); languages BCP 47 tags (en, en-US, zh-Hans)."""
     from refman.catalog import resolve_source, set_fields
 
-    conn = open_conn()
+    conn = catalog_conn()
     source_id = resolve_source(conn, ref)
     done = set_fields(conn, source_id, assignments)
     if as_json:
         emit_json({"id": source_id, "set": done})
         return
     for field, value in done.items():
-        typer.echo(f"#{source_id} {field} = {value}")
+        typer.echo(f"#{source_id} {field} = {_as_typed(value)}")
+
+
+def _as_typed(value: Any) -> str:
+    """A stored value written back the way a user types it (authors as 'Family, Given; {Org}')."""
+    if isinstance(value, list):
+        return "; ".join("{" + n["literal"] + "}" if "literal" in n else name_of(n) for n in value)
+    return str(value)
 
 
 @app.command()
@@ -275,22 +306,25 @@ def unset(
     fields: list[str] = typer.Argument(..., help="Fields to release."),
     as_json: bool = typer.Option(False, "--json", help="Print the released fields' values now, as JSON."),
 ) -> None:
-    """Release pinned fields: fetched or label values show again."""
+    """Release pinned fields: fetched or label values show again. A field that is not pinned is reported as
+    such (nothing to release)."""
     from refman.catalog import resolve_source, show_source, unset_fields
 
-    conn = open_conn()
+    conn = catalog_conn()
     source_id = resolve_source(conn, ref)
-    released = unset_fields(conn, source_id, fields)
+    released, not_pinned = unset_fields(conn, source_id, fields)
     shown = show_source(conn, source_id, snapshots=0)
     now = {field: {"value": shown.get("DOI" if field == "doi" else field),
                    "origin": None if field == "note" else shown["provenance"].get(field)} for field in released}
     if as_json:
-        emit_json({"id": source_id, "unset": now})
+        emit_json({"id": source_id, "unset": now, "not_pinned": not_pinned})
         return
+    for field in not_pinned:
+        typer.echo(f"#{source_id} {field} is not pinned: nothing to release")
     for field, value in now.items():
         shown_value = value["value"]
         if isinstance(shown_value, list):
-            shown_value = "; ".join(_name(n) for n in shown_value)
+            shown_value = "; ".join(name_of(n) for n in shown_value)
         typer.echo(f"#{source_id} {field} released: " + ("now empty" if shown_value in (None, "", []) else
                    f"now {shown_value} (from {value['origin'] or 'the catalog'})"))
 
@@ -301,28 +335,50 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
     """Counts: notes, sources, mentions, orphans, statuses, archive size, top hosts."""
     from refman.catalog import catalog_stats
 
-    data = catalog_stats(open_conn())
+    data = catalog_stats(catalog_conn())
     if as_json:
         emit_json(data)
         return
+    from refman.cli.maintenance_cmds import human_size
+
+    def shown(key: str, value: Any) -> str:
+        return human_size(value) if key.endswith("bytes") else str(value)
+
+    if not stdout_is_terminal():
+        for key, value in data.items():
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    typer.echo(f"{key}.{k}\t{v}")
+            else:
+                typer.echo(f"{key}\t{value}")
+        return
+    from rich.table import Table
+
+    from refman.cli.render import line
+
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(justify="right", style="bold")
+    table.add_column(justify="right")
+    table.add_column()
     for key, value in data.items():
         if isinstance(value, dict):
-            typer.echo(f"{key}:")
+            table.add_row(key.replace("_", " "), "", "")
             for k, v in value.items():
-                typer.echo(f"  {k}\t{v}")
+                table.add_row("", str(v), line(k))
         else:
-            typer.echo(f"{key}\t{value}")
+            table.add_row(key.replace("_", " "), shown(key, value), "")
+    console().print(table)
 
 
 @db_app.command("upgrade")
 @handle_errors
 def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print the status after it as JSON.")) -> None:
     """Create or upgrade the catalog's schema (also done automatically on open)."""
-    from refman.db import catalog_status, upgrade_catalog
+    from refman.db import catalog_status
 
-    before = catalog_status(options.db_path)["revision"]
-    upgrade_catalog(options.db_path)
-    status = catalog_status(options.db_path)
+    before = catalog_status(options.db_path, check=False)["revision"]
+    catalog_conn(create=True).close()  # creates or upgrades, or says why it cannot (read-only, too new, damaged)
+    status = catalog_status(options.db_path, check=False)
     if as_json:
         emit_json({**status, "previous_revision": before})
         return
@@ -333,15 +389,24 @@ def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print the sta
 @db_app.command("status")
 @handle_errors
 def db_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
-    """Where the catalog is and whether its schema is current."""
+    """Where the catalog is, whether its schema is current, whether it is damaged or read-only. Writes
+    nothing. Exit 3 when there is no catalog, 4 when it is damaged or too new."""
     from refman.db import catalog_status
 
     status = catalog_status(options.db_path)
     if as_json:
         emit_json(status)
-        return
-    state = "up to date" if status["up_to_date"] else ("missing" if not status["exists"] else "needs upgrade")
-    typer.echo(f"{status['path']}: revision {status['revision'] or '-'} (head {status['head']}), {state}")
+    else:
+        state = status["state"] + (f" ({status['problem']})" if status["problem"] else "")
+        if status["read_only"] and status["exists"]:
+            state += ", read-only"
+        typer.echo(f"{status['path']}: revision {status['revision'] or '-'} (head {status['head']}), {state}")
+        if status["state"] == "damaged":
+            typer.echo("run `refman db check` for details; restore a backup to repair it", err=True)
+    if status["state"] == "missing":
+        raise typer.Exit(3)
+    if status["state"] in ("damaged", "too new"):
+        raise typer.Exit(4)
 
 
 @app.command()
@@ -354,7 +419,7 @@ def duplicates(
     from refman.catalog import find_duplicates
     from refman.duplicates import merge_duplicates
 
-    conn = open_conn()
+    conn = catalog_conn()
     groups = find_duplicates(conn)
     merged = merge_duplicates(conn, groups) if merge and groups else []
     if as_json:
@@ -384,7 +449,7 @@ def merge_(
     """Merge duplicate sources into one: mentions, tags, notes, pinned fields and snapshots are kept."""
     from refman.catalog import merge_sources, resolve_source, resolve_sources
 
-    conn = open_conn()
+    conn = catalog_conn()
     keep_id = resolve_source(conn, keep)
     result = merge_sources(conn, keep_id, resolve_sources(conn, dups))
     if as_json:

@@ -5,6 +5,7 @@ their functions so that `refman search` and `refman list` start fast."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -17,14 +18,17 @@ from typing import Any, TypeVar
 
 import typer
 
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     name="refman",
     help="Reference definitions in Markdown notes → an archived, searchable, citable catalog.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=CONTEXT,
 )
-db_app = typer.Typer(help="Catalog maintenance: schema status, upgrade, search index.", no_args_is_help=True)
+db_app = typer.Typer(help="Catalog maintenance: schema status, upgrade, check, backup, gc, search index.",
+                     no_args_is_help=True, context_settings=CONTEXT)
 app.add_typer(db_app, name="db")
 
 
@@ -39,6 +43,13 @@ class GlobalOptions:
 
         return resolve_db_path(self.db)
 
+    def db_path_or_none(self) -> Path | None:
+        """The catalog path for messages; None when the option itself is what failed."""
+        try:
+            return self.db_path
+        except Exception:
+            return None
+
 
 options = GlobalOptions()
 
@@ -46,38 +57,81 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handle_errors(func: F) -> F:
-    """Turn the library's foreseeable errors into a one-line message and a meaningful exit code."""
+    """Turn every failure into a one-line message and a documented exit code (README: exit codes): the
+    library's typed errors, SQLite's errors (translated once, by refman.store), files that cannot be
+    written, and, as a last resort, anything unforeseen (its traceback only with -v)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from refman.errors import RefmanError
-
         try:
             return func(*args, **kwargs)
-        except RefmanError as exc:
-            error(str(exc))
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            error("interrupted")
-            raise typer.Exit(130) from None
-        except BrokenPipeError:
-            sys.stderr.close()
-            raise typer.Exit(0) from None
+        except typer.Exit:
+            raise
+        except BaseException as exc:
+            code = report_failure(exc)
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+def report_failure(exc: BaseException) -> int:
+    """Print one line for `exc` on stderr and return the exit code it means."""
+    from refman.errors import RefmanError
+
+    if isinstance(exc, KeyboardInterrupt):
+        error("interrupted")
+        return 130
+    if isinstance(exc, BrokenPipeError):  # `refman list | head`: not an error
+        with contextlib.suppress(OSError):
+            sys.stderr.close()
+        return 0
+    if not isinstance(exc, RefmanError):
+        from refman.store import translate_error
+
+        exc = translate_error(exc, options.db_path_or_none()) or exc
+    if isinstance(exc, RefmanError):
+        error(str(exc))
+        return exc.exit_code
+    if isinstance(exc, OSError):
+        name = f": {exc.filename}" if exc.filename else ""
+        error(f"{exc.strerror or exc}{name}")
+        return 1
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else 1
+    if options.verbose:
+        import traceback
+
+        traceback.print_exception(exc)
+    error(f"internal error: {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)")
+    return 1
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def error(message: str) -> None:
-    typer.echo(f"refman: {message}", err=True)
+    typer.echo(f"refman: {one_line(message, 2000)}", err=True)
 
 
 def warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
 
-def counted(n: int, noun: str) -> str:
-    """'1 note', '2 notes': the count with the noun in the right number (English plurals in -s)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 note', '2 notes': the count with the noun in the right number (noun + s unless `plural` is given:
+    counted(n, "entry", "entries"))."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
+
+
+def catalog_conn(*, create: bool = False):  # type: ignore[no-untyped-def]
+    """The catalog's connection for a command. Only commands that add to the catalog (import, add) pass
+    `create`: for every other one a missing catalog is "no catalog at PATH" (exit 3) and nothing is created.
+    A catalog that cannot be written opens read-only: reads work, a write says "read-only" (exit 4)."""
+    from refman.store import connect
+
+    return connect(options.db_path, create=create)
 
 
 def emit_json(data: Any) -> None:
@@ -121,9 +175,11 @@ def progress_bar(label: str, *columns: str, quiet: bool = False,
 
 
 def console():  # type: ignore[no-untyped-def]
-    from rich.console import Console
+    """The stdout console. Never hand it user or page text as a str: build Text with refman.cli.render.line
+    (markup, emoji codes and highlighting are off here too, as a second guard)."""
+    from refman.cli.render import make_console
 
-    return Console(soft_wrap=False)
+    return make_console()
 
 
 def setup_logging(verbose: bool) -> None:

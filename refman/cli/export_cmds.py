@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
-from refman.cli.common import app, emit_json, handle_errors, options
+from refman.cli.common import app, catalog_conn, counted, emit_json, handle_errors
 
 _REFS = typer.Argument(None, help="Source ids, citation keys (any case) or URLs.", show_default=False)
 _TAG = typer.Option(None, "--tag", "-t", help="Sources with this tag (repeatable).", show_default=False)
@@ -27,6 +27,30 @@ def _selection(refs: list[str] | None, tag: list[str] | None, cited_in: str | No
     from refman.citation.selection import Selection
 
     return Selection(refs=refs or [], tags=tag or [], cited_in=cited_in, query=query, all=all_)
+
+
+# Names users type for the export formats (sqlite-utils, pandoc and Zotero spell CSL-JSON these ways).
+FORMAT_ALIASES = {"csl-json": "csljson", "csl_json": "csljson", "json": "csljson", "bib": "biblatex",
+                  "md": "markdown"}
+
+
+def _check_output(output: Path | None) -> None:
+    """Refuse an output path whose folder does not exist before anything is opened or written."""
+    from refman.errors import UsageError
+
+    if output is None:
+        return
+    folder = output.expanduser().parent
+    if not folder.is_dir():
+        raise UsageError(f"no such folder: {folder} (for {output})")
+    if output.expanduser().is_dir():
+        raise UsageError(f"{output} is a folder: give a file name")
+
+
+def _nothing_selected(sel) -> None:  # type: ignore[no-untyped-def]
+    from refman.errors import NotFoundError
+
+    raise NotFoundError("no source matches the selection: nothing written (--allow-empty writes an empty file)")
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -52,38 +76,44 @@ def export_command(
         None, "--ascii/--utf8", help="LaTeX-escaped accents (default for bibtex) or UTF-8 (default for biblatex)."
     ),
     output: Path | None = _OUTPUT,
+    allow_empty: bool = typer.Option(False, "--allow-empty",
+                                     help="Write an empty export when nothing matches (else: exit 3, no file)."),
 ) -> None:
     """Export citations. Entries are sorted by citation key, except with --cited-in alone (the note's order)
-    or explicit ids/keys alone (the order given). Same catalog, same bytes."""
-    from refman.citation.export import EXPORT_FORMATS, export_pieces, gc_paused
+    or explicit ids/keys alone (the order given). Same catalog, same bytes. An empty selection writes
+    nothing, leaves an existing file as it is, and exits 3 (unless --allow-empty)."""
+    from refman.citation.export import EXPORT_FORMATS, gc_paused, item_chunks, iter_export, read_snapshot, selected_ids
     from refman.errors import UsageError
-    from refman.store import connect
 
+    fmt = FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
     if fmt not in EXPORT_FORMATS:
-        raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
-    conn = connect(options.db_path)
+        raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}"
+                         " (csl-json and json mean csljson)")
+    _check_output(output)
+    sel = _selection(refs, tag, cited_in, query, all_)
+    conn = catalog_conn()
     try:
         # Streamed: items are built and written a chunk at a time (peak memory does not grow with the catalog).
         with gc_paused():
-            _write_pieces(export_pieces(conn, _selection(refs, tag, cited_in, query, all_), fmt, ascii_), output)
+            ids = selected_ids(conn, sel)
+            if not ids and not allow_empty:
+                _nothing_selected(sel)
+            with read_snapshot(conn), contextlib.closing(iter_export(item_chunks(conn, ids), fmt, ascii_)) as pieces:
+                _write_pieces(pieces, output)
     finally:
         conn.close()
 
 
 def _write_pieces(pieces: Iterator[str], output: Path | None) -> None:
-    """Write text pieces to stdout, or atomically to `output` (nothing is created before the first piece: a
-    bad selection leaves no file behind)."""
-    first = next(pieces, "")  # selection and key assignment happen here
-    if output is None:
-        from refman.citation.export import write_pieces
-
-        write_pieces(itertools.chain([first], pieces), sys.stdout)
-        sys.stdout.flush()
-        return
+    """Write text pieces to stdout, or atomically to `output`."""
     from refman.citation.export import atomic_writer, write_pieces
 
-    with atomic_writer(output) as handle:
-        write_pieces(itertools.chain([first], pieces), handle)
+    if output is None:
+        write_pieces(pieces, sys.stdout)
+        sys.stdout.flush()
+        return
+    with atomic_writer(output.expanduser()) as handle:
+        write_pieces(pieces, handle)
 
 
 @app.command("cite")
@@ -103,17 +133,21 @@ def cite_command(
     """Formatted references (citeproc-py with the shipped CSL styles)."""
     from refman.citation.export import selected_items
     from refman.citation.styles import format_entries, render
-    from refman.errors import UsageError
-    from refman.store import connect
+    from refman.errors import NotFoundError, UsageError
 
     sel = _selection(refs, tag, cited_in, query)
     if sel.empty:
         raise UsageError("say what to cite: ids, citation keys or URLs, --tag, --cited-in or --query")
-    conn = connect(options.db_path)
+    if style.lower().endswith(".csl") and not Path(style).expanduser().is_file():
+        raise NotFoundError(f"no such file: {style}")
+    _check_output(output)
+    conn = catalog_conn()
     try:
         items = selected_items(conn, sel, default_all=False)
     finally:
         conn.close()
+    if not items:
+        raise NotFoundError("no source matches the selection: nothing to cite")
     if as_json:
         import json
 
@@ -138,12 +172,11 @@ def rekey_command(
     from refman.citation.keys import rekey
     from refman.citation.selection import resolve
     from refman.errors import UsageError
-    from refman.store import connect
 
     sel = _selection(refs, tag, cited_in, query, all_)
     if sel.empty:
         raise UsageError("say which keys to recompute: ids, keys or URLs, --tag, --cited-in, --query or --all")
-    conn = connect(options.db_path)
+    conn = catalog_conn()
     try:
         ids = None if all_ else resolve(conn, sel, default_all=False)
         results = rekey(conn, ids, dry_run=dry_run)
@@ -159,4 +192,4 @@ def rekey_command(
     for r in changed:
         typer.echo(f"{r.source_id}\t{r.old or '-'} → {r.new}")
     verb = "would change" if dry_run else "changed"
-    typer.echo(f"{len(changed)} of {len(results)} keys {verb}", err=True)
+    typer.echo(f"{len(changed)} of {counted(len(results), 'key')} {verb}", err=True)

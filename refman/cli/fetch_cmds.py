@@ -5,6 +5,7 @@ imported inside the commands so other commands start fast."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 
 import typer
 
-from refman.cli.common import app, emit_json, handle_errors, options, progress_bar
+from refman.cli.common import app, catalog_conn, counted, emit_json, handle_errors, options, progress_bar
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
 
@@ -57,33 +58,63 @@ def _policy(concurrency: int, per_host: int, delay: float | None, ignore_robots:
 
 @contextmanager
 def _progress(label: str, quiet: bool) -> Iterator[Any]:
-    """The fetch bar (ok, failed, rate) on a terminal's stderr; None (no output at all) otherwise."""
+    """The fetch bar (ok, failed, rate, the request waited on longest) on a terminal's stderr; None (no output
+    at all) otherwise."""
     with progress_bar(label, "[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]",
-                      "{task.fields[rate]:.1f}/s", quiet=quiet, ok=0, failed=0, rate=0.0) as bar:
+                      "{task.fields[rate]:.1f}/s", "[dim]{task.fields[waiting]}[/]", quiet=quiet, ok=0, failed=0,
+                      rate=0.0, waiting="") as bar:
         if bar is None:
             yield None
             return
+        from rich.markup import escape
+
         started = time.monotonic()
 
-        def update(done: int, total: int, counts: dict[str, int]) -> None:
+        def update(done: int, total: int, counts: dict[str, Any]) -> None:
             elapsed = time.monotonic() - started
-            bar(done, total, ok=counts["ok"], failed=counts["failed"], rate=done / elapsed if elapsed > 0 else 0.0)
+            waiting = counts.get("waiting") or ""
+            bar(done, total, ok=counts["ok"], failed=counts["failed"], rate=done / elapsed if elapsed > 0 else 0.0,
+                waiting=escape(f"waiting on {waiting}" if waiting else ""))  # a URL is text, not markup
 
         yield update
 
 
 def _summary_line(summary: dict[str, Any]) -> str:
+    if summary.get("network_unreachable"):
+        return (f"network unreachable: no server answered ({counted(summary['done'], 'request')} failed before"
+                " reaching one: DNS, refused, no route); nothing was recorded, run again when online")
     failures = {k: v for k, v in summary["outcomes"].items() if k not in ("ok", "thin")}
     detail = ", ".join(f"{word} {n}" for word, n in sorted(failures.items(), key=lambda kv: -kv[1]))
-    line = (f"fetched {summary['done']} of {summary['total']} sources in {summary['elapsed_s']:.1f} s "
+    line = (f"fetched {summary['done']} of {counted(summary['total'], 'source')} in {summary['elapsed_s']:.1f} s "
             f"({summary['pages_per_s']:.1f}/s): {summary['ok']} archived")
     if summary.get("unchanged"):
         line += f" ({summary['unchanged']} unchanged)"
     if failures:
         line += f", {summary['failed']} not ({detail})"
+    if summary.get("claimed_elsewhere"):
+        line += f"; {counted(summary['claimed_elsewhere'], 'source')} left to another refman fetching them"
     if summary.get("interrupted"):
         line += "; interrupted — run again to fetch the rest"
     return line
+
+
+def _nothing_due(summary: dict[str, Any]) -> str:
+    """Why a fetch found nothing to do, and what would."""
+    from refman.fetch.pipeline import fetch_backlog
+
+    with contextlib.closing(catalog_conn()) as conn:
+        backlog = fetch_backlog(conn)
+    if summary.get("claimed_elsewhere"):
+        return (f"nothing to fetch here: {counted(summary['claimed_elsewhere'], 'source')} being fetched by"
+                " another refman")
+    if not backlog["sources"]:
+        return "nothing to fetch: the catalog has no sources yet (refman import NOTES, or refman add URL)"
+    hints = []
+    if backlog["failed"]:
+        hints.append(f"--failed retries the {counted(backlog['failed'], 'source')} whose last fetch failed")
+    hints.append(f"--stale DAYS re-fetches those fetched more than DAYS ago (oldest: {backlog['oldest_fetch']})")
+    return (f"nothing to fetch: all {counted(backlog['sources'], 'source')} have been fetched; "
+            + "; ".join(hints))
 
 
 _TARGETS = typer.Argument(None, help="Source ids, citation keys or URLs (default: see the options).")
@@ -117,15 +148,19 @@ def fetch(
     from refman.fetch.pipeline import run_fetch
 
     policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
+    catalog_conn().close()  # a missing catalog is "no catalog at PATH", not a new empty one
     with _progress("fetch", quiet=as_json) as progress:
         summary = run_fetch(options.db_path, targets or (), stale_days=stale, failed=failed,
                             all_sources=all_sources, policy=policy, progress=progress)
     if as_json:
         emit_json(summary)
     else:
-        typer.echo(_summary_line(summary) if summary["total"] else "nothing to fetch")
+        typer.echo(_summary_line(summary) if summary["total"] else
+                   _nothing_due(summary) if not targets else "nothing to fetch")
     if summary.get("interrupted"):
         raise typer.Exit(130)
+    if summary.get("network_unreachable"):
+        raise typer.Exit(1)
 
 
 @app.command("check")
@@ -135,6 +170,8 @@ def check(
     stale: float | None = typer.Option(None, "--stale", metavar="DAYS",
                                        help="Only re-check sources last checked more than DAYS ago."),
     offline: bool = typer.Option(False, "--offline", help="Report from the last checks; fetch nothing."),
+    dead_after: float = typer.Option(1.0, "--dead-after", metavar="DAYS", min=0,
+                                     help="Dead: gone (404/410, no such host) on checks at least DAYS apart."),
     concurrency: int = _CONCURRENCY,
     per_host: int = _PER_HOST,
     delay: float | None = _DELAY,
@@ -143,13 +180,14 @@ def check(
     max_size: str | None = _MAX_SIZE,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Re-check sources and report, per note, those that are dead (two failed checks in a row), redirected
-    elsewhere, or changed since the previous good snapshot."""
+    """Re-check sources and report, per note, those that are dead (gone: 404/410 or a host that no longer
+    exists, on two checks in a row at least --dead-after days apart), failing (any other failure: 429, 5xx,
+    timeouts, never dead by themselves), redirected elsewhere, or changed since the previous good snapshot.
+    A run in which no server could be reached (offline) records nothing and says so."""
     from refman.fetch.pipeline import check_report
-    from refman.store import connect
 
     summary: dict[str, Any] | None = None
-    conn = connect(options.db_path)
+    conn = catalog_conn()
     try:
         if targets:
             from refman.catalog import resolve_sources
@@ -169,9 +207,9 @@ def check(
         policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
         with _progress("check", quiet=as_json) as progress:
             summary = fetch_sources(options.db_path, ids, policy, progress=progress)
-    conn = connect(options.db_path)
+    conn = catalog_conn()
     try:
-        report = check_report(conn, ids)
+        report = check_report(conn, ids, dead_after_days=dead_after)
     finally:
         conn.close()
     if as_json:
@@ -180,6 +218,8 @@ def check(
         _print_report(report, summary)
     if summary is not None and summary.get("interrupted"):
         raise typer.Exit(130)
+    if summary is not None and summary.get("network_unreachable"):
+        raise typer.Exit(1)
 
 
 _LABELS = {"dead": "dead", "redirected": "moved", "changed": "changed", "failing": "failing"}
@@ -190,13 +230,14 @@ def _print_report(report: dict[str, Any], summary: dict[str, Any] | None) -> Non
         typer.echo(_summary_line(summary))
     notes = report["notes"]
     if not notes:
-        typer.echo("no dead, redirected or changed sources")
+        typer.echo("no dead, failing, redirected or changed sources")
         return
+    width = max(len(_LABELS.get(i["problem"], i["problem"])) for note in notes for i in note["sources"])
     for note in notes:
         typer.echo(note["path"])
         for item in note["sources"]:
             label = _LABELS.get(item["problem"], item["problem"])
             detail = item.get("detail") or ""
-            typer.echo(f"  {label:8} [{item['id']}] {item['url']}" + (f"  — {detail}" if detail else ""))
+            typer.echo(f"  {label:<{width}} [{item['id']}] {item['url']}" + (f"  — {detail}" if detail else ""))
     counts = report["counts"]
     typer.echo(", ".join(f"{n} {word}" for word, n in counts.items() if n) or "nothing to report")

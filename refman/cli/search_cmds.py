@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import typer
 
-from refman.cli.common import app, db_app, emit_json, handle_errors, options, progress_bar, stdout_is_terminal
+from refman.cli.common import (
+    app,
+    catalog_conn,
+    counted,
+    db_app,
+    emit_json,
+    handle_errors,
+    progress_bar,
+    stdout_is_terminal,
+)
 
 _SEARCH_HELP = """Find sources by their title, authors, site, tags, notes and archived text, best first.
 
@@ -35,21 +44,23 @@ def search(
     offset: int = typer.Option(0, "--offset", min=0, help="Skip this many results first."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of results."),
 ) -> None:
-    from refman.search import SearchFilters
+    from refman.search import SearchFilters, count_matches
     from refman.search import search as run_search
-    from refman.store import connect
 
     text = " ".join(query or [])
     filters = SearchFilters(tags=tag, since=since, until=until, site=site, cited_in=cited_in, status=status)
-    conn = connect(options.db_path)
+    conn = catalog_conn()
     try:
         hits = run_search(conn, text, filters, limit=limit, offset=offset)
+        # The table says how many there are; counting costs a second query, so only when the page is full.
+        total = (count_matches(conn, text, filters) if len(hits) == limit else offset + len(hits)) \
+            if stdout_is_terminal() and not as_json else 0
     finally:
         conn.close()
     if as_json:
         emit_json([hit.to_json() for hit in hits])
     elif stdout_is_terminal():
-        _print_table(hits)
+        _print_table(hits, total, limit, offset)
     else:
         _print_plain(hits)
 
@@ -65,30 +76,21 @@ def _print_plain(hits: list) -> None:  # type: ignore[type-arg]
         sys.stdout.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in cells) + "\n")
 
 
-def _print_table(hits: list) -> None:  # type: ignore[type-arg]
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
+def _print_table(hits: list, total: int, limit: int, offset: int) -> None:  # type: ignore[type-arg]
+    from refman.cli.common import console
+    from refman.cli.render import search_table
     from refman.search import HL_CLOSE, HL_OPEN
 
-    console = Console()
+    con = console()
     if not hits:
-        console.print("no matches", style="dim")
+        con.print("no matches" if not offset else f"no matches past {offset} (of {total})", style="dim")
         return
-    table = Table(show_lines=False, expand=True)
-    table.add_column("id", justify="right", style="dim", no_wrap=True)
-    table.add_column("title", ratio=3)
-    table.add_column("site", ratio=1, overflow="ellipsis")
-    table.add_column("year", no_wrap=True)
-    table.add_column("snippet", ratio=4)
-    for hit in hits:
-        snippet = Text()
-        for i, part in enumerate(hit.snippet.replace(HL_CLOSE, HL_OPEN).split(HL_OPEN)):
-            snippet.append(part, style="bold yellow" if i % 2 else None)  # odd parts sit between the markers
-        table.add_row(str(hit.id), Text(hit.title or hit.url), Text(hit.site or ""), (hit.issued or "")[:4],
-                      snippet)
-    console.print(table)
+    con.print(search_table(hits, HL_OPEN, HL_CLOSE))
+    if total > offset + len(hits) or offset:
+        more = f" (--limit {limit})" if total > offset + len(hits) else ""
+        con.print(f"{offset + 1}–{offset + len(hits)} of {counted(total, 'result')}{more}", style="dim")
+    else:
+        con.print(counted(total, "result"), style="dim")
 
 
 @db_app.command("reindex")
@@ -98,10 +100,9 @@ def reindex(as_json: bool = typer.Option(False, "--json", help="Print {sources, 
     import time
 
     from refman.search import rebuild_index
-    from refman.store import connect
 
     started = time.perf_counter()
-    conn = connect(options.db_path)
+    conn = catalog_conn()
     try:
         with progress_bar("reindex", "sources", quiet=as_json) as progress:
             count = rebuild_index(conn, progress=progress)
@@ -111,4 +112,4 @@ def reindex(as_json: bool = typer.Option(False, "--json", help="Print {sources, 
     if as_json:
         emit_json({"sources": count, "elapsed_s": round(elapsed, 3)})
         return
-    typer.echo(f"indexed {count} sources in {elapsed:.1f} s", err=True)
+    typer.echo(f"indexed {counted(count, 'source')} in {elapsed:.1f} s", err=True)

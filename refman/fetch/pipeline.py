@@ -71,7 +71,15 @@ FAILURES = frozenset({
     "dead", "http_error", "timeout", "redirect_loop", "too_many_redirects", "dns", "refused", "reset", "tls",
     "truncated", "error",
 })
-GOOD = ("ok", "thin")  # outcomes whose body is the source's archived content
+GOOD = ("ok", "thin")
+# Failures that say the page is gone (404/410 are `dead`; `dns` is a host that no longer resolves while other
+# hosts do, since a run where every host fails records nothing). Only these, repeated at least DEAD_AFTER_DAYS
+# apart, make `refman check` call a source dead; 429, 5xx, timeouts and refused connections are "failing".
+DEFINITIVE = frozenset({"dead", "dns"})
+DEAD_AFTER_DAYS = 1.0
+# A run whose first requests to this many different hosts (or to all of its hosts, if fewer) all failed
+# before reaching any server (DNS, refused, no route, connect timeout) stops: the network is down.
+OFFLINE_HOSTS = 6  # outcomes whose body is the source's archived content
 # Page evidence is replaced on every changed fetch; these origins are not the page's and are kept.
 KEPT_ORIGINS = ("user", "label")
 
@@ -188,13 +196,15 @@ def process_body(body: bytes, digest: str, url: str, content_type: str | None,
                      ext.metadata, packed, md)
 
 
-def _worker_init(parent_alive: Any = None) -> None:
+def _worker_init(parent_alive: Any = None, warm: bool = True) -> None:
     # Ctrl-C reaches the whole process group: the parent decides what to do; workers just keep going.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if parent_alive is not None:
         # Workers block on the pool's queue, whose write end they hold too: a parent killed with SIGKILL would
         # leave them (and the forkserver) running forever. The parent holds the only write end of this pipe.
         threading.Thread(target=_exit_with_parent, args=(parent_alive,), daemon=True).start()
+    if not warm:
+        return
     # Import the heavy modules now, not in the first task (no-op when the forkserver preloaded them).
     import refman.fetch.extract
     with contextlib.suppress(ImportError):
@@ -224,19 +234,23 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """The extraction pool: forkserver on Linux (workers start from a clean, preloaded process, not from a
-    parent with threads and sockets), spawn elsewhere."""
+def make_pool(workers: int | None = None, *, preload: Sequence[str] = tuple(_PRELOAD),
+              warm: bool = True) -> ProcessPoolExecutor:
+    """A process pool whose workers die with the parent, even one killed with SIGKILL: forkserver on Linux
+    (workers start from a clean process that imported `preload` once, not from a parent with threads and
+    sockets), spawn elsewhere. The extraction pool by default; `refman import` uses it with the parser's
+    modules (`warm=False`: no trafilatura)."""
     import multiprocessing
 
     workers = workers or default_workers()
     try:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)
+        ctx.set_forkserver_preload(list(preload))
     except ValueError:
         ctx = multiprocessing.get_context("spawn")
     alive_r, alive_w = ctx.Pipe(duplex=False)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(alive_r, warm))
     pool._refman_alive = (alive_r, alive_w)  # type: ignore[attr-defined]  # lives exactly as long as the pool
     return pool
 
@@ -285,6 +299,7 @@ class Writer(threading.Thread):
         self.join()
 
     def run(self) -> None:
+        from refman.fetch.claims import HEARTBEAT_SECONDS, heartbeat
         from refman.store import connect
 
         try:
@@ -297,7 +312,11 @@ class Writer(threading.Thread):
         try:
             while not done:
                 batch: list[Record] = []
-                first = self.queue.get()
+                try:
+                    first = self.queue.get(timeout=HEARTBEAT_SECONDS)
+                except queue.Empty:  # slow pages: tell other runs that our claims are alive
+                    heartbeat(conn)
+                    continue
                 if first is None:
                     break
                 batch.append(first)
@@ -326,6 +345,7 @@ class Writer(threading.Thread):
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         from refman.catalog import transaction
+        from refman.fetch.claims import heartbeat
         from refman.search import bulk_upkeep
 
         # The search index triggers space CJK text in SQL: 0.7 s for a 20,000-character Chinese page, and
@@ -343,6 +363,7 @@ class Writer(threading.Thread):
                     conn.execute("RELEASE rec")
                     self.failed_records += 1
                 touched.add(record.job.source_id)
+            heartbeat(conn)
         self.committed += len(batch)
 
 
@@ -352,6 +373,7 @@ def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = 
     from refman.merge import refresh_source
 
     sid = rec.job.source_id
+    conn.execute("DELETE FROM fetch_claim WHERE source_id = ?", (sid,))  # done: another run may take it now
     for blob in rec.blobs:
         if put_blob(conn, blob) and writer is not None:
             writer.new_blob_bytes += blob.stored_size
@@ -384,12 +406,17 @@ def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = 
         fail_sql = "0"
     else:
         fail_sql = "fail_count"
+    # The streak of definitive failures (404/410, a host that no longer exists) that `check` needs to span a
+    # day before it calls a source dead; any other outcome ends it (a 503 in between is not "in a row").
+    since_sql = "coalesce(failing_since, ?)" if rec.status in DEFINITIVE else "NULL"
     good = rec.status in GOOD
     conn.execute(
         f"UPDATE source SET status = ?, reason = ?, fetched_at = ?, fail_count = {fail_sql}, "
+        f"failing_since = {since_sql}, "
         "last_ok_at = CASE WHEN ? THEN ? ELSE last_ok_at END, "
         "updated_at = CASE WHEN ? THEN ? ELSE updated_at END WHERE id = ?",
-        (rec.status, rec.reason, rec.fetched_at, good, rec.fetched_at, rec.content_changed, rec.fetched_at, sid),
+        (rec.status, rec.reason, rec.fetched_at, *((rec.fetched_at,) if rec.status in DEFINITIVE else ()), good,
+         rec.fetched_at, rec.content_changed, rec.fetched_at, sid),
     )
     return snap_id
 
@@ -417,6 +444,11 @@ def _base_snapshot(res: FetchResult) -> dict[str, Any]:
         "etag": res.etag,
         "last_modified": res.last_modified,
     }
+
+
+def never_reached(res: FetchResult) -> bool:
+    """The request failed before any server answered: DNS, refused, no route, connect timeout."""
+    return res.outcome in ("dns", "refused") or res.error_class in ("ConnectError", "ConnectTimeout")
 
 
 def failure_record(job: Job, res: FetchResult) -> Record:
@@ -511,11 +543,13 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
 
     async def handle(job: Job) -> None:
         nonlocal n_fetching, n_post
+        inflight[job.source_id] = (job.url, time.monotonic())
         try:
             try:
                 res = await fetcher.fetch(job.url, etag=job.etag if job.prev_hash else None,
                                           last_modified=job.last_modified if job.prev_hash else None)
             finally:
+                inflight.pop(job.source_id, None)
                 n_fetching -= 1
                 fetching[job.host] -= 1
                 if host_can_start(job.host) and fetching[job.host] == policy.per_host - 1:
@@ -523,6 +557,7 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
                 n_post += 1
                 wake.set()
             stats.bytes_fetched += len(res.body or b"")
+            unreached = never_reached(res)
             if res.outcome == "not_modified" and job.prev_hash:
                 record = unchanged_record(job, res)
             elif res.outcome != "ok":
@@ -545,17 +580,38 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
                                          type(exc).__name__, None, None, "", {}, {}, None, None)
                     record = content_record(job, res, digest, proc)
                 del res
-            writer.put(record)
+            if not reached[0] and unreached:
+                held.append(record)  # recorded only once some server answers: offline runs record nothing
+                offline_hosts.add(job.host)
+            else:
+                if not reached[0]:
+                    reached[0] = True
+                    for early in held:
+                        writer.put(early)
+                    held.clear()
+                writer.put(record)
             stats.done += 1
             stats.outcomes[record.status] += 1
             stats.unchanged += int(record.unchanged)
             if progress is not None:
-                progress(stats.done, stats.total, stats.counts())
+                progress(stats.done, stats.total, stats.counts() | {"waiting": waiting()})
         finally:
             n_post -= 1
             wake.set()
 
+    def waiting() -> str:
+        """The request in flight the longest: what the run is waiting on."""
+        if not inflight:
+            return ""
+        url, started = min(inflight.values(), key=lambda v: v[1])
+        return f"{url} ({time.monotonic() - started:.0f} s)"
+
     errors: list[BaseException] = []
+    inflight: dict[int, tuple[str, float]] = {}  # source id → (url, start): for the progress line
+    held: list[Record] = []  # failures that never reached a server, while no request has reached one
+    offline_hosts: set[str] = set()
+    reached = [False]
+    n_hosts = len(pending)
 
     def finished(task: asyncio.Task[None]) -> None:
         tasks.discard(task)
@@ -587,10 +643,18 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
                         ready.append(host)
                 if not tasks and not ready:
                     break
+                if not reached[0] and len(offline_hosts) >= min(OFFLINE_HOSTS, n_hosts):
+                    break  # every host tried so far is unreachable: the network is down, stop early
                 wake.clear()
-                await wake.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), 1.0)
+                if progress is not None and inflight:  # slow pages: show what we wait on, every second
+                    progress(stats.done, stats.total, stats.counts() | {"waiting": waiting()})
             if errors:  # a programming error in handle(): surface it rather than lose pages quietly
                 raise errors[0]
+            for task in list(tasks):  # stopped early (offline): what is under way is not waited for
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
     except BaseException as exc:
         # Ctrl-C (asyncio.run cancels this task), SIGTERM, or an error: stop the fetches under way; what was
         # already fetched and extracted is still committed below.
@@ -611,6 +675,7 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
         writer.close()
     if writer.error is not None:
         raise writer.error
+    offline = not reached[0] and bool(held)
     elapsed = time.monotonic() - stats.started
     counts = stats.counts()
     return {
@@ -621,6 +686,8 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
         "unchanged": counts["unchanged"],
         "outcomes": dict(sorted(stats.outcomes.items())),
         "interrupted": interrupted,
+        "network_unreachable": offline,
+        "not_recorded": len(held) if offline else 0,
         "elapsed_s": round(elapsed, 3),
         "pages_per_s": round(stats.done / elapsed, 2) if elapsed > 0 else 0.0,
         "bytes_fetched": stats.bytes_fetched,
@@ -639,24 +706,42 @@ def fetch_sources(
     progress: ProgressFn | None = None,
     workers: int | None = None,
     pool: Executor | None = None,
+    still_due: Callable[[sqlite3.Connection], Iterable[int]] | None = None,
 ) -> dict[str, Any]:
     """Fetch and archive the given sources; returns the run summary (see `_run`). The library entry point of
     `refman fetch` and of `refman add URL --fetch`. Blocking: runs its own event loop. A Ctrl-C ends the run
-    early with `interrupted: true` in the summary, after committing what was already fetched."""
+    early with `interrupted: true` in the summary, after committing what was already fetched.
+
+    Sources another live run has claimed are left to it (`claimed_elsewhere` in the summary): see
+    refman.fetch.claims. `still_due(conn)`, asked once the claims are taken, gives the ids that still need a
+    fetch (another run may have fetched some since they were selected)."""
+    from refman.fetch.claims import claim, release
     from refman.fetch.client import FetchPolicy
     from refman.store import connect
 
     db_path = Path(db_path)
     conn = connect(db_path)  # creates or upgrades the schema before the writer thread opens it
     try:
-        jobs = load_jobs(conn, source_ids)
+        ids, elsewhere = claim(conn, list(dict.fromkeys(source_ids)))
+        if still_due is not None and ids:
+            due = set(still_due(conn))
+            done_meanwhile = [sid for sid in ids if sid not in due]
+            release(conn, done_meanwhile)
+            ids = [sid for sid in ids if sid in due]
+        jobs = load_jobs(conn, ids)
     finally:
         conn.close()
     policy = policy or FetchPolicy()
-    if not jobs:
-        return {"total": 0, "done": 0, "ok": 0, "failed": 0, "unchanged": 0, "outcomes": {}, "interrupted": False,
-                "elapsed_s": 0.0, "pages_per_s": 0.0}
-    return asyncio.run(_run(db_path, jobs, policy, progress, workers, pool))
+    empty = {"total": 0, "done": 0, "ok": 0, "failed": 0, "unchanged": 0, "outcomes": {}, "interrupted": False,
+             "network_unreachable": False, "not_recorded": 0, "elapsed_s": 0.0, "pages_per_s": 0.0}
+    try:
+        summary = asyncio.run(_run(db_path, jobs, policy, progress, workers, pool)) if jobs else empty
+    finally:
+        if ids:  # what this run claimed and did not record (interrupted, offline) is free again
+            with contextlib.closing(connect(db_path)) as conn:
+                release(conn)
+    summary["claimed_elsewhere"] = elsewhere
+    return summary
 
 
 def run_fetch(
@@ -670,24 +755,43 @@ def run_fetch(
     progress: ProgressFn | None = None,
     workers: int | None = None,
 ) -> dict[str, Any]:
-    """Select sources as `refman fetch` does, then fetch them."""
+    """Select sources as `refman fetch` does, then fetch them (those another run is not fetching)."""
     from refman.store import connect
+
+    def select(conn: sqlite3.Connection) -> list[int]:
+        return select_source_ids(conn, targets, stale_days=stale_days, failed=failed, all_sources=all_sources)
 
     conn = connect(Path(db_path))
     try:
-        ids = select_source_ids(conn, targets, stale_days=stale_days, failed=failed, all_sources=all_sources)
+        ids = select(conn)
     finally:
         conn.close()
-    return fetch_sources(db_path, ids, policy, progress=progress, workers=workers)
+    return fetch_sources(db_path, ids, policy, progress=progress, workers=workers,
+                         still_due=None if targets or all_sources else select)
+
+
+def fetch_backlog(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Why a default `refman fetch` has nothing to do: {sources, never_fetched, failed, claimed, oldest_fetch}."""
+    row = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE fetched_at IS NULL),"
+        " count(*) FILTER (WHERE fetched_at IS NOT NULL AND status NOT IN ('ok', 'new')),"
+        " min(fetched_at) FROM source").fetchone()
+    claimed = conn.execute("SELECT count(*) FROM fetch_claim").fetchone()[0]
+    return {"sources": row[0], "never_fetched": row[1], "failed": row[2], "claimed": claimed,
+            "oldest_fetch": row[3]}
 
 
 # ---------------------------------------------------------------------------------------------- check report
 
 
-def check_report(conn: sqlite3.Connection, source_ids: Sequence[int]) -> dict[str, Any]:
-    """Per note, the sources among `source_ids` that are dead (fail_count >= 2), failing (one failed check),
-    redirected elsewhere (the final URL normalises to another source identity) or changed (the latest check
-    found a text different from the previous good snapshot's). Sources no note cites are under "(no note)"."""
+def check_report(conn: sqlite3.Connection, source_ids: Sequence[int],
+                 dead_after_days: float = DEAD_AFTER_DAYS) -> dict[str, Any]:
+    """Per note, the sources among `source_ids` that are dead, failing, redirected elsewhere (the final URL
+    normalises to another source identity) or changed (the latest check found a text different from the
+    previous good snapshot's); each source under one verdict. Dead: the page is gone (404/410) or its host no
+    longer exists, on at least two checks in a row at least `dead_after_days` apart. Any other failed check
+    (429, 5xx, timeouts, refused connections, TLS, redirect loops) is "failing", never dead. Sources no note
+    cites are under "(no note)"."""
     from refman.urls import normalise_url
 
     problems: dict[int, list[dict[str, Any]]] = {}
@@ -695,21 +799,30 @@ def check_report(conn: sqlite3.Connection, source_ids: Sequence[int]) -> dict[st
         chunk = list(source_ids[start : start + 500])
         marks = ", ".join("?" for _ in chunk)
         rows = conn.execute(
-            f"SELECT id, url, status, reason, fail_count FROM source WHERE id IN ({marks})", chunk
+            f"SELECT id, url, status, reason, fail_count, failing_since, fetched_at,"
+            f" (julianday(fetched_at) - julianday(failing_since)) FROM source WHERE id IN ({marks})", chunk
         ).fetchall()
-        for sid, url, status, reason, fail_count in rows:
+        for sid, url, status, reason, fail_count, failing_since, fetched_at, span in rows:
             found: list[dict[str, Any]] = []
             base = {"id": sid, "url": url, "status": status, "fail_count": fail_count}
-            if status in FAILURES and fail_count >= 2:
-                found.append(base | {"problem": "dead", "detail": f"{status}: {reason} ({fail_count} failed checks)"})
-            elif status in FAILURES and fail_count == 1:
-                found.append(base | {"problem": "failing",
-                                     "detail": f"{status}: {reason} (dead if the next check fails too)"})
+            if status in FAILURES:
+                gone = (status in DEFINITIVE and failing_since is not None and fail_count >= 2
+                        and (span or 0.0) >= dead_after_days)
+                if gone:
+                    found.append(base | {"problem": "dead", "detail": f"{status}: {reason} (since {failing_since},"
+                                                                     f" {fail_count} failed checks)"})
+                elif status in DEFINITIVE:
+                    first = failing_since or fetched_at
+                    found.append(base | {"problem": "failing", "detail": f"{status}: {reason} (dead if still so on"
+                                         f" a check {dead_after_days:g} days or more after {first})"})
+                else:
+                    found.append(base | {"problem": "failing", "detail": f"{status}: {reason}"
+                                         f" ({fail_count} failed checks; not a sign the page is gone)"})
             snaps = conn.execute(
                 "SELECT outcome, final_url, redirects, body_hash, unchanged, metadata_json FROM snapshot "
                 "WHERE source_id = ? ORDER BY fetched_at DESC, id DESC LIMIT 50", (sid,),
             ).fetchall()
-            if snaps and snaps[0][2] and snaps[0][1]:
+            if not found and snaps and snaps[0][0] in GOOD and snaps[0][2] and snaps[0][1]:
                 try:
                     target = normalise_url(snaps[0][1]).url
                 except UsageError:

@@ -1,0 +1,164 @@
+"""Terminal rendering through rich, with one rule: text that comes from a user or a page (titles, labels,
+notes, tags, URLs, snippets, reasons, paths) is never read as rich markup or emoji codes. Everything shown
+through rich is built here from `Text` pieces (`line`), whose strings are literal; styles are given apart.
+
+Plain output (pipes) goes through typer.echo, which interprets nothing. tests/test_render.py prints arbitrary
+text through every renderer and finds it literally in the output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+Piece = "str | tuple[str, str] | Text"
+
+
+def line(*pieces: Any) -> Text:
+    """One line from literal pieces: a str, a (str, style) pair, or a Text. No markup is parsed."""
+    from rich.text import Text
+
+    out = Text(no_wrap=False)
+    for piece in pieces:
+        if isinstance(piece, Text):
+            out.append_text(piece)
+        elif isinstance(piece, tuple):
+            out.append(str(piece[0]), style=piece[1])
+        else:
+            out.append(str(piece))
+    return out
+
+
+def make_console(*, stderr: bool = False, width: int | None = None, file: Any = None) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=False, highlight=False, emoji=False, markup=False, width=width,
+                   file=file)
+
+
+def emit(console: Console, renderables: Iterable[Any]) -> None:
+    for r in renderables:
+        console.print(r)
+
+
+def site_of(item: dict[str, Any]) -> str:
+    return item.get("container_title") or item.get("publisher") or ""
+
+
+def name_of(n: dict[str, str]) -> str:
+    if "literal" in n:
+        return n["literal"]
+    return ", ".join(p for p in (n.get("family"), n.get("given")) if p)
+
+
+# --- list -------------------------------------------------------------------------------------------------
+
+def source_table(items: Sequence[dict[str, Any]]) -> Table:
+    """`refman list` on a terminal: id, title, site, issued, status, cited, tags, URL."""
+    from rich.table import Table
+
+    table = Table(show_lines=False, header_style="bold")
+    for col, kw in (("id", {"justify": "right", "no_wrap": True}), ("title", {"ratio": 3}),
+                    ("site", {"ratio": 1, "no_wrap": True}), ("issued", {"no_wrap": True}),
+                    ("status", {"no_wrap": True}), ("cited", {"justify": "right", "no_wrap": True}),
+                    ("tags", {"ratio": 1}), ("url", {"ratio": 2, "overflow": "fold"})):
+        kw.setdefault("overflow", "ellipsis")
+        table.add_column(col, **kw)  # type: ignore[arg-type]
+    for it in items:
+        table.add_row(line(str(it["id"])), line(it["title"] or ""), line(site_of(it)), line(it["issued"] or ""),
+                      line(it["status"] or ""), line(str(len(it["mentions"]))), line(" ".join(it["tags"])),
+                      line(it["url"]))
+    return table
+
+
+# --- show -------------------------------------------------------------------------------------------------
+
+def show_fields(item: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """(label, value, origin) for every non-empty field `refman show` prints, in order."""
+    prov = item["provenance"]
+    rows: list[tuple[str, Any, str | None]] = [
+        ("url", item["url"], None), ("as written", item["url_as_written"], None),
+        ("citekey", item["citekey"], None), ("type", item["type"], prov.get("type")),
+    ]
+    for key, label in (("author", "author"), ("issued", "issued"), ("container_title", "site"),
+                       ("publisher", "publisher"), ("DOI", "DOI"), ("language", "language")):
+        value = item[key]
+        if key == "author":
+            value = "; ".join(name_of(n) for n in value)
+        rows.append((label, value, prov.get(key.lower() if key == "DOI" else key)))
+    rows += [("title", item["title"], prov.get("title")), ("tags", ", ".join(item["tags"]), None),
+             ("status", (item["status"] or "") + (f" ({item['reason']})" if item["reason"] else ""), None),
+             ("accessed", item["accessed"], None), ("note", item["note"], None)]
+    return [(label, str(value), origin) for label, value, origin in rows if value]
+
+
+def mention_text(m: dict[str, Any]) -> str:
+    if m["kind"] == "bare":  # a bare reference line: its marker and title or caption, if any
+        return " ".join(x for x in (m["flag"], m["label"]) if x) or "(a URL on its own line)"
+    return f"[{m['label']}]"
+
+
+def show_lines(item: dict[str, Any]) -> list[Text]:
+    """`refman show` on a terminal."""
+    out = [line((f"#{item['id']} ", "bold"), (item["title"] or item["url"], "bold"))]
+    for label, value, origin in show_fields(item):
+        pieces: list[Any] = [f"  {label:>11}: ", value]
+        if origin:
+            pieces.append((f"  from {origin}" + (" 📌" if origin == "user" else ""), "dim"))
+        out.append(line(*pieces))
+    if item["mentions"]:
+        out.append(line(("  cited in", "bold")))
+        for m in item["mentions"]:
+            out.append(line(f"    {m['path']}:{m['line']}  ", mention_text(m)))
+            if m["annotation"]:
+                out.append(line(("      " + " ".join(m["annotation"].split())[:200], "dim")))
+    if item["snapshots"]:
+        out.append(line(("  snapshots", "bold")))
+        for s in item["snapshots"]:
+            out.append(line(f"    {s['fetched_at']}  {s['outcome']:<12} {s['http_status'] or '':<4}"
+                            f" {s['size'] or 0:>9} B  ", s["reason"] or ""))
+    return out
+
+
+def show_plain(item: dict[str, Any]) -> list[str]:
+    """`refman show` into a pipe: one `field<TAB>value` line each, never wrapped, whole URLs; a mention is
+    `cited<TAB>path:line<TAB>label`, a snapshot `snapshot<TAB>fetched_at<TAB>outcome<TAB>http<TAB>size`."""
+    def flat(value: Any) -> str:
+        return " ".join(str(value).split())
+
+    out = [f"id\t{item['id']}"]
+    out += [f"{label.replace(' ', '_')}\t{flat(value)}" + (f"\tfrom {origin}" if origin else "")
+            for label, value, origin in show_fields(item)]
+    for m in item["mentions"]:
+        out.append(f"cited\t{m['path']}:{m['line']}\t{flat(mention_text(m))}")
+        if m["annotation"]:
+            out.append(f"annotation\t{flat(m['annotation'])}")
+    for s in item["snapshots"]:
+        out.append(f"snapshot\t{s['fetched_at']}\t{s['outcome']}\t{s['http_status'] or ''}\t{s['size'] or 0}"
+                   + (f"\t{flat(s['reason'])}" if s["reason"] else ""))
+    return out
+
+
+# --- search -----------------------------------------------------------------------------------------------
+
+def search_table(hits: Sequence[Any], open_mark: str, close_mark: str) -> Table:
+    """`refman search` on a terminal; matched words in the snippet (between the marks) are highlighted."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=False, expand=True)
+    table.add_column("id", justify="right", style="dim", no_wrap=True)
+    table.add_column("title", ratio=3)
+    table.add_column("site", ratio=1, overflow="ellipsis")
+    table.add_column("year", no_wrap=True)
+    table.add_column("snippet", ratio=4)
+    for hit in hits:
+        snippet = Text()
+        for i, part in enumerate(hit.snippet.replace(close_mark, open_mark).split(open_mark)):
+            snippet.append(part, style="bold yellow" if i % 2 else None)  # odd parts sit between the markers
+        table.add_row(str(hit.id), line(hit.title or hit.url), line(hit.site or ""), (hit.issued or "")[:4], snippet)
+    return table
