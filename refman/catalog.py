@@ -219,15 +219,12 @@ def parse_user_value(field: str, text: str) -> Any:
 
 def _check_issued(text: str) -> str:
     """A real calendar date, possibly partial: 2024, 2024-02, 2024-02-29 (not 2024-02-30, not 0000)."""
-    import datetime
+    from refman.timeutil import valid_partial_date
 
     if not _ISO_PARTIAL.match(text):
         raise UsageError(f"issued must be an ISO 8601 date (YYYY, YYYY-MM or YYYY-MM-DD), not {text!r}")
-    parts = [int(p) for p in text.split("-")]
-    try:
-        datetime.date(parts[0], *([*parts[1:], 1, 1])[:2])
-    except ValueError:
-        raise UsageError(f"issued {text!r} is not a calendar date") from None
+    if not valid_partial_date(text):
+        raise UsageError(f"issued {text!r} is not a calendar date")
     return text
 
 

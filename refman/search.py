@@ -294,8 +294,10 @@ def _like_escape(value: str) -> str:
 
 
 def _check_date(value: str, option: str) -> str:
+    from refman.timeutil import valid_partial_date
+
     value = value.strip()
-    if not _DATE.match(value):
+    if not _DATE.match(value) or not valid_partial_date(value):
         raise QueryError(f"{option} wants an ISO date such as 2024, 2024-06 or 2024-06-30, not {value!r}")
     return value
 

@@ -8,3 +8,18 @@ from datetime import UTC, datetime
 def utc_now() -> str:
     """Now as ISO 8601 UTC with second precision, e.g. '2026-11-24T03:36:00Z'."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def valid_partial_date(text: str) -> bool:
+    """An ISO 8601 calendar date, possibly partial: 2024, 2024-02, 2024-02-29 (not 2024-13, 2024-02-30, 0000)."""
+    import datetime
+    import re
+
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        return False
+    parts = [int(p) for p in text.split("-")]
+    try:
+        datetime.date(parts[0], *([*parts[1:], 1, 1])[:2])
+    except ValueError:
+        return False
+    return True

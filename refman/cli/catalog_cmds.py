@@ -14,13 +14,14 @@ from refman.cli.common import (
     counted,
     db_app,
     emit_json,
+    error,
     handle_errors,
     options,
     progress_bar,
     stdout_is_terminal,
     warn,
 )
-from refman.cli.render import name_of, site_of
+from refman.cli.render import flat, name_of, site_of
 
 BIBLIOGRAPHY_SUFFIXES = (".bib", ".json")
 # How the import summary names a kind of skipped link (refman.urls reasons), singular and plural.
@@ -202,7 +203,7 @@ def list_(
 
 
 def _cell(value: Any) -> str:
-    return " ".join(str(value).split()) if value is not None else ""
+    return flat(value) if value is not None else ""
 
 
 @app.command()
@@ -404,6 +405,7 @@ def db_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.
         if status["state"] == "damaged":
             typer.echo("run `refman db check` for details; restore a backup to repair it", err=True)
     if status["state"] == "missing":
+        error(f"no catalog at {status['path']}")
         raise typer.Exit(3)
     if status["state"] in ("damaged", "too new"):
         raise typer.Exit(4)

@@ -107,7 +107,9 @@ def report_failure(exc: BaseException) -> int:
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
+    from refman.cli.render import flat
+
+    text = flat(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -7,6 +7,7 @@ text through every renderer and finds it literally in the output."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -115,7 +116,7 @@ def show_lines(item: dict[str, Any]) -> list[Text]:
         for m in item["mentions"]:
             out.append(line(f"    {m['path']}:{m['line']}  ", mention_text(m)))
             if m["annotation"]:
-                out.append(line(("      " + " ".join(m["annotation"].split())[:200], "dim")))
+                out.append(line(("      " + flat(m["annotation"])[:200], "dim")))
     if item["snapshots"]:
         out.append(line(("  snapshots", "bold")))
         for s in item["snapshots"]:
@@ -124,12 +125,17 @@ def show_lines(item: dict[str, Any]) -> list[Text]:
     return out
 
 
+def flat(value: Any) -> str:
+    """One line: line breaks and tabs become spaces (other characters, non-breaking spaces too, are kept)."""
+    return _BREAKS.sub(" ", str(value)).strip()
+
+
+_BREAKS = re.compile(r"[\t\n\r\f\v\x1c-\x1f\x85\u2028\u2029]+")
+
+
 def show_plain(item: dict[str, Any]) -> list[str]:
     """`refman show` into a pipe: one `field<TAB>value` line each, never wrapped, whole URLs; a mention is
     `cited<TAB>path:line<TAB>label`, a snapshot `snapshot<TAB>fetched_at<TAB>outcome<TAB>http<TAB>size`."""
-    def flat(value: Any) -> str:
-        return " ".join(str(value).split())
-
     out = [f"id\t{item['id']}"]
     out += [f"{label.replace(' ', '_')}\t{flat(value)}" + (f"\tfrom {origin}" if origin else "")
             for label, value, origin in show_fields(item)]
