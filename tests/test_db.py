@@ -172,9 +172,11 @@ def test_upgrade_0004_catalog_to_0007_and_back(db_path: Path) -> None:
     raw = sqlite3.connect(db_path)
     raw.executescript(
         "INSERT INTO source (url, url_as_written, host, created_at, updated_at, status, fail_count, fetched_at)"
-        " VALUES ('https://a.example/', 'https://a.example/', 'a.example', 't', 't', 'dead', 1, '2026-01-02T00:00:00Z'),"
+        " VALUES ('https://a.example/', 'https://a.example/', 'a.example', 't', 't', 'dead', 1,"
+        " '2026-01-02T00:00:00Z'),"
         " ('https://b.example/', 'https://b.example/', 'b.example', 't', 't', 'timeout', 2, '2026-01-03T00:00:00Z'),"
-        " ('https://c.example/', 'https://c.example/', 'c.example', 't', 't', 'ok', 0, '2026-01-04T00:00:00Z');")
+        " ('https://c.example/', 'https://c.example/', 'c.example', 't', 't', 'ok', 0, '2026-01-04T00:00:00Z');"
+    )
     raw.commit()
     raw.close()
     conn = connect(db_path)  # opening upgrades to the head
