@@ -3,9 +3,9 @@
 Two phases that overlap. Parsing (read, decode, scan, label hints, URL identity, and everything about a mention
 that does not depend on the catalog: its label evidence as JSON, the cached citation columns a new source would
 get, the search-index text of the source and of the mention with CJK spacing) is a pure function of one file
-and runs in a process pool when many notes changed. Writing streams the parsed notes in order into one
-transaction on the light sqlite3 path, in batches while later notes are still being parsed, so an import
-either lands whole or not at all, and 100,000 definitions take seconds, not minutes.
+and runs in a process pool when many notes changed, before the write lock is taken. Writing then puts the
+parsed notes in order into one transaction on the light sqlite3 path, in batches of rows, so an import either
+lands whole or not at all, other writers wait only for the writes, and 100,000 definitions take seconds.
 
 Identity and label evidence are decided in note order: a new URL gets the next source id, and the first
 mention that has a label (a definition, or a bare reference line with a title) gives the source its label
@@ -340,7 +340,13 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
 
     touch_only: list[tuple[int, int]] = []
     total = len(jobs)
-    parsed = _parse_many(jobs)
+    # Parse everything before taking the write lock: the lock is then held only for the writes (seconds for
+    # 100,000 definitions), not for the parsing, so that other commands wait little (benchmarks/bench_locks.py).
+    parsed: list[ParsedNote] = []
+    for done, note in enumerate(_parse_many(jobs), 1):
+        parsed.append(note)
+        if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
+            progress(done, total)
     from refman.catalog import transaction
     from refman.search import bulk_upkeep
 
@@ -353,7 +359,7 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
             known = _known_notes(conn, roots)
             gone = [row[0] for key, row in known.items() if key not in seen and Path(key[0]).is_dir()]
             writer = _CatalogWriter(conn, utc_now())
-            for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, parsed, strict=True), 1):
+            for (root, _rel, _size, _mtime), note in zip(jobs, parsed, strict=True):
                 row = known.get((root, note.path))
                 if row is not None and note.sha256 and row[3] == note.sha256 and note.status == "ok":
                     touch_only.append((note.mtime_ns, row[0]))
@@ -366,8 +372,6 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
                         report.skipped.append({"path": note.path, "line": None, "url": None,
                                                "reason": note.reason})
                     writer.write_note(root, note, None if row is None else row[0], report)
-                if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
-                    progress(done, total)
             conn.executemany("UPDATE note SET mtime_ns = ? WHERE id = ?", touch_only)
             writer.flush()
             for note_id in gone:

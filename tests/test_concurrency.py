@@ -129,7 +129,7 @@ def test_kill_9_of_import_leaves_no_worker_and_a_sound_catalog(tmp_path: Path, t
 class _Pages(BaseHTTPRequestHandler):
     delay = 0.05
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         time.sleep(self.delay)
         if self.path.startswith("/robots.txt"):
             self.send_response(404)
