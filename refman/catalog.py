@@ -66,6 +66,10 @@ def resolve_source(conn: sqlite3.Connection, ref: str) -> int:
     row = conn.execute("SELECT id FROM source WHERE citekey = ?", (ref,)).fetchone()
     if row:
         return int(row[0])
+    if "://" not in ref and _KEY_LIKE.match(ref):
+        found = _with_all_keys(conn, ref)
+        if found is not None:
+            return found
     if "://" in ref:
         from refman.urls import normalise_url
 
@@ -80,6 +84,35 @@ def resolve_source(conn: sqlite3.Connection, ref: str) -> int:
         if found is not None:
             return found
     raise NotFoundError(f"no source matches {ref!r} (give an id, a citation key or a URL)")
+
+
+_KEY_LIKE = re.compile(r"^[A-Za-z][\w:.+-]*$")
+
+
+def _with_all_keys(conn: sqlite3.Connection, key: str) -> int | None:
+    """The source that has citation key `key` once every source has its key. Keys are stored the first time
+    they are needed, so a key read in the docs may name a source whose key this catalog has not written down
+    yet: the keys are assigned and kept when one matches, rolled back when none does (a failed look-up changes
+    nothing). None on a read-only catalog."""
+    if conn.in_transaction or conn.execute("SELECT 1 FROM source WHERE citekey IS NULL LIMIT 1").fetchone() is None:
+        return None
+    from refman.citation.keys import assign_citekeys
+
+    found = None
+    conn.execute("SAVEPOINT refman_keys")
+    try:
+        assign_citekeys(conn, None)
+        row = conn.execute("SELECT id FROM source WHERE citekey = ?", (key,)).fetchone()
+        found = None if row is None else int(row[0])
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+    finally:
+        if found is None and conn.in_transaction:
+            conn.execute("ROLLBACK TO refman_keys")
+        if conn.in_transaction:
+            conn.execute("RELEASE refman_keys")
+    return found
 
 
 def source_for_url(conn: sqlite3.Connection, url: str) -> int | None:

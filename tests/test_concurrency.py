@@ -92,7 +92,7 @@ def test_two_imports_at_once_both_succeed(tmp_path: Path) -> None:
     procs = [subprocess.Popen([REFMAN, "import", "-q", str(vault)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
         one_line_or_none(err)
     assert sorted("400 notes scanned" in out for out, _ in outs) == [False, True]  # the second saw the first's work
