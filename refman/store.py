@@ -108,12 +108,19 @@ def is_read_only(path: Path) -> bool:
     return folder.exists() and not os.access(folder, os.W_OK)
 
 
-def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
+def connect(path: Path, *, create: bool = True, wait_s: float | None = None) -> sqlite3.Connection:
     """Open the catalog at `path`, creating or upgrading its schema first when it is not at HEAD_REVISION.
 
     With `create=False` (commands that only read) a missing catalog is CatalogMissingError and nothing is
-    created. A catalog that cannot be written is opened read-only (see the module's docstring)."""
-    path = Path(path)
+    created. A catalog that cannot be written is opened read-only (see the module's docstring). `wait_s`: how
+    long this connection's writes wait for another writer's lock (default: BUSY_TIMEOUT_MS)."""
+    conn = _connect(Path(path), create)
+    if wait_s is not None:
+        conn.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
+    return conn
+
+
+def _connect(path: Path, create: bool) -> sqlite3.Connection:
     if not path.exists():
         if not create:
             raise CatalogMissingError(f"no catalog at {path} (`refman import` or `refman add` creates one)")

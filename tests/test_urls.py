@@ -100,3 +100,19 @@ def test_escape_fast_path_equals_the_general_path(part: str, safe: str) -> None:
     from refman.urls import _escape_fully, _normalise_escapes
 
     assert _normalise_escapes(part, safe) == _escape_fully(part, safe)
+
+
+@pytest.mark.parametrize("url", ["https://exa mple.com/", "https://exa%20mple.com/", "https://a..b.com/",
+                                 "https://-a.example/", "https://a_b c.example/", "http://[::zz]/",
+                                 "https://" + "a" * 64 + ".example/"])
+def test_invalid_hosts_are_refused(url: str) -> None:
+    from refman.errors import InvalidURLError
+
+    with pytest.raises(InvalidURLError, match="invalid host name|invalid URL"):
+        normalise_url(url)
+
+
+@pytest.mark.parametrize("url", ["https://例子.中国/x", "https://a_b.example.com/", "http://[::1]:8080/",
+                                 "https://example.com./", "http://127.0.0.1/"])
+def test_valid_hosts_are_kept(url: str) -> None:
+    assert normalise_url(url).url.startswith("http")

@@ -74,10 +74,8 @@ def import_(
             raise NotFoundError(f"{what}: {path}")
     bibs = [p for p in paths if p.is_file() and p.suffix.lower() in BIBLIOGRAPHY_SUFFIXES]
     notes = [p for p in paths if p not in bibs]
-    conn = catalog_conn(create=True)
-    # An import holds the write lock while it parses: another import (cron and a hand run) waits for it
-    # rather than failing after the usual busy timeout.
-    conn.execute(f"PRAGMA busy_timeout = {IMPORT_WAIT_S * 1000}")
+    # Another import (a cron job and a hand run) is waited for rather than failing after the usual timeout.
+    conn = catalog_conn(create=True, wait_s=IMPORT_WAIT_S)
     result: dict[str, Any] = {}
     if notes:
         with progress_bar("import", "notes", quiet=as_json or quiet) as progress:

@@ -127,13 +127,13 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
-def catalog_conn(*, create: bool = False):  # type: ignore[no-untyped-def]
+def catalog_conn(*, create: bool = False, wait_s: float | None = None):  # type: ignore[no-untyped-def]
     """The catalog's connection for a command. Only commands that add to the catalog (import, add) pass
     `create`: for every other one a missing catalog is "no catalog at PATH" (exit 3) and nothing is created.
     A catalog that cannot be written opens read-only: reads work, a write says "read-only" (exit 4)."""
     from refman.store import connect
 
-    return connect(options.db_path, create=create)
+    return connect(options.db_path, create=create, wait_s=wait_s)
 
 
 def emit_json(data: Any) -> None:

@@ -184,21 +184,15 @@ def check(
     exists, on two checks in a row at least --dead-after days apart), failing (any other failure: 429, 5xx,
     timeouts, never dead by themselves), redirected elsewhere, or changed since the previous good snapshot.
     A run in which no server could be reached (offline) records nothing and says so."""
-    from refman.fetch.pipeline import check_report
+    from refman.fetch.pipeline import check_report, select_source_ids
 
     summary: dict[str, Any] | None = None
     conn = catalog_conn()
     try:
-        if targets:
-            from refman.catalog import resolve_sources
-
-            ids = list(dict.fromkeys(resolve_sources(conn, targets)))
-        elif stale is not None:
-            from refman.fetch.pipeline import select_source_ids
-
+        if stale is not None and not targets:
             ids = select_source_ids(conn, stale_days=stale)
-        else:
-            ids = [r[0] for r in conn.execute("SELECT id FROM source ORDER BY id")]
+        else:  # the named sources, or every one
+            ids = select_source_ids(conn, targets or (), all_sources=not targets)
     finally:
         conn.close()
     if not offline and ids:
