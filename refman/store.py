@@ -42,7 +42,7 @@ def _busy_timeout_ms() -> int:
 
 BUSY_TIMEOUT_MS = _busy_timeout_ms()
 
-_RECOVER = "run `refman db check` to see what is damaged, or restore a backup (`refman db backup PATH` makes one)"
+_RECOVER = "`refman db check` tells what; restore a backup to repair it"
 
 
 def translate_error(exc: BaseException, path: Path | str | None) -> RefmanError | None:

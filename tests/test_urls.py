@@ -108,7 +108,7 @@ def test_escape_fast_path_equals_the_general_path(part: str, safe: str) -> None:
 def test_invalid_hosts_are_refused(url: str) -> None:
     from refman.errors import InvalidURLError
 
-    with pytest.raises(InvalidURLError, match="invalid host name|invalid URL"):
+    with pytest.raises(InvalidURLError, match=r"invalid host name|invalid URL"):
         normalise_url(url)
 
 

@@ -401,7 +401,8 @@ def db_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.
             state += ", read-only"
         typer.echo(f"{status['path']}: revision {status['revision'] or '-'} (head {status['head']}), {state}")
         if status["state"] == "damaged":
-            typer.echo("run `refman db check` for details; restore a backup to repair it", err=True)
+            error(f"catalog {status['path']} is damaged: `refman db check` tells what; restore a backup to"
+                  " repair it")
     if status["state"] == "missing":
         error(f"no catalog at {status['path']}")
         raise typer.Exit(3)

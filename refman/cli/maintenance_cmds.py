@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from refman.cli.common import app, catalog_conn, counted, db_app, emit_json, handle_errors, options
+from refman.cli.common import app, catalog_conn, counted, db_app, emit_json, error, handle_errors, options
 
 
 def human_size(n: int) -> str:
@@ -89,7 +89,8 @@ def db_check(as_json: bool = typer.Option(False, "--json", help="Print {ok, inte
         index = report["search_index"]
         typer.echo(f"search index: {index if isinstance(index, str) else '; '.join(index)}")
         if not report["ok"]:
-            typer.echo("restore a backup, or if only the search index is wrong: `refman db reindex`", err=True)
+            error(f"catalog {options.db_path} has problems: restore a backup; if only the search index is wrong,"
+                  " `refman db reindex` rebuilds it")
     if not report["ok"]:
         raise typer.Exit(4)
 
