@@ -103,6 +103,14 @@ def mention_text(m: dict[str, Any]) -> str:
     return f"[{m['label']}]"
 
 
+def snapshot_copy(s: dict[str, Any]) -> str:
+    """'  (wayback copy of 2019-01-02T…)' for a snapshot that is not the live page; '' for a live one."""
+    if s.get("origin", "live") == "live":
+        return ""
+    when = f" of {s['memento_at']}" if s.get("memento_at") else ""
+    return f"  ({s['origin']} copy{when})"
+
+
 def show_lines(item: dict[str, Any]) -> list[Text]:
     """`refman show` on a terminal."""
     out = [line((f"#{item['id']} ", "bold"), (item["title"] or item["url"], "bold"))]
@@ -121,7 +129,7 @@ def show_lines(item: dict[str, Any]) -> list[Text]:
         out.append(line(("  snapshots", "bold")))
         for s in item["snapshots"]:
             out.append(line(f"    {s['fetched_at']}  {s['outcome']:<12} {s['http_status'] or '':<4}"
-                            f" {s['size'] or 0:>9} B  ", s["reason"] or ""))
+                            f" {s['size'] or 0:>9} B  ", s["reason"] or "", snapshot_copy(s)))
     return out
 
 
@@ -145,7 +153,7 @@ def show_plain(item: dict[str, Any]) -> list[str]:
             out.append(f"annotation\t{flat(m['annotation'])}")
     for s in item["snapshots"]:
         out.append(f"snapshot\t{s['fetched_at']}\t{s['outcome']}\t{s['http_status'] or ''}\t{s['size'] or 0}"
-                   + (f"\t{flat(s['reason'])}" if s["reason"] else ""))
+                   f"\t{flat(s['reason'] or '')}\t{snapshot_copy(s).strip()}".rstrip("\t"))
     return out
 
 
