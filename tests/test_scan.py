@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
@@ -353,6 +353,7 @@ def document(draw: st.DrawFn) -> str:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document())
+@example("> [foo]: /url\n\n> \n[foo]: /url\n> [foo]: /url\n> - [l]: /l\n> ")  # a last line "> ": IndexError
 def test_agrees_with_markdown_it(text: str) -> None:
     assert ours(text) == oracle(text)
 

@@ -946,7 +946,10 @@ class _Parser:
         m = _SIMPLE_DEF_RE.match(src, self.bMarks[start_line] + self.tShift[start_line], self.eMarks[start_line])
         if m is not None:
             nxt = start_line + 1
-            if nxt >= self.lineMax or src[self.bMarks[nxt] + self.tShift[nxt]] not in "\"'(":
+            # (a slice: the next line may start at the very end of the text, e.g. a last line "> ")
+            at = self.bMarks[nxt] + self.tShift[nxt] if nxt < self.lineMax else len(src)
+            first = src[at:at + 1]
+            if not first or first not in "\"'(":
                 raw_label = m.group(1)
                 key, label = _key_and_label(raw_label)
                 if key:
