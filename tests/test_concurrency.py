@@ -282,3 +282,27 @@ def test_refused_hosts_are_failing_not_dead_when_others_answer(tmp_path: Path, s
         assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["counts"]["failing"] == 1 and report["counts"]["dead"] == 0  # refused: never dead
+
+
+def test_redirect_loop_is_one_failing_verdict(tmp_path: Path) -> None:
+    """A redirect loop is `failing` (never dead, not also `redirected`), reported once per note."""
+    from tests.httpfaults import FaultServer
+
+    from refman.catalog import add_source
+    from refman.store import connect
+
+    db = tmp_path / "c.db"
+    with FaultServer() as faults:
+        conn = connect(db)
+        add_source(conn, faults.url("/loop/a"))
+        add_source(conn, faults.url("/ok"))
+        conn.close()
+        env = dict(os.environ, REFMAN_DB=str(db))
+        for _ in range(2):
+            proc = subprocess.run([REFMAN, "check", "--json", "--ignore-robots", "--delay", "0", "--dead-after", "0"],
+                                  env=env, capture_output=True, text=True, timeout=60)
+            assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    verdicts = [(item["url"], item["problem"]) for note in report["notes"] for item in note["sources"]]
+    assert verdicts == [(faults.url("/loop/a"), "failing")], verdicts
+    assert report["counts"] == {"dead": 0, "failing": 1, "redirected": 0, "changed": 0}
