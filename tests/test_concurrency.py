@@ -286,10 +286,9 @@ def test_refused_hosts_are_failing_not_dead_when_others_answer(tmp_path: Path, s
 
 def test_redirect_loop_is_one_failing_verdict(tmp_path: Path) -> None:
     """A redirect loop is `failing` (never dead, not also `redirected`), reported once per note."""
-    from tests.httpfaults import FaultServer
-
     from refman.catalog import add_source
     from refman.store import connect
+    from tests.httpfaults import FaultServer
 
     db = tmp_path / "c.db"
     with FaultServer() as faults:
