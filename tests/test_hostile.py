@@ -149,6 +149,8 @@ CASES: list[Case] = [
     Case(("search", "data"), 0, "", "ro_dir"),
     Case(("show", "1"), 0, "", "ro_dir"),
     Case(("db", "status"), 0, "", "ro_dir"),
+    Case(("db", "check"), 0, "", "ro_file"),
+    Case(("db", "backup", "copy.db"), 0, "", "ro_file"),
     Case(("search", "[/boot/config.txt] :smile: [bold]x"), 0, ""),
     Case(("tag", "1", "--add", "[bold]x[/bold]"), 0, ""),
     Case(("unset", "1", "issued"), 0, ""),

@@ -47,12 +47,6 @@ def _check_output(output: Path | None) -> None:
         raise UsageError(f"{output} is a folder: give a file name")
 
 
-def _nothing_selected(sel) -> None:  # type: ignore[no-untyped-def]
-    from refman.errors import NotFoundError
-
-    raise NotFoundError("no source matches the selection: nothing written (--allow-empty writes an empty file)")
-
-
 def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -97,7 +91,10 @@ def export_command(
         with gc_paused():
             ids = selected_ids(conn, sel)
             if not ids and not allow_empty:
-                _nothing_selected(sel)
+                from refman.errors import NotFoundError
+
+                raise NotFoundError("no source matches the selection: nothing written (--allow-empty writes an"
+                                    " empty file)")
             with read_snapshot(conn), contextlib.closing(iter_export(item_chunks(conn, ids), fmt, ascii_)) as pieces:
                 _write_pieces(pieces, output)
     finally:

@@ -79,7 +79,8 @@ def db_check(as_json: bool = typer.Option(False, "--json", help="Print {ok, inte
         if not isinstance(exc, CatalogCorruptError) and not isinstance(translate_error(exc, None),
                                                                        CatalogCorruptError):
             raise
-        report = {"ok": False, "integrity": [str(exc)], "foreign_keys": [], "search_index": "not checked"}
+        report = {"ok": False, "integrity": [str(exc)], "foreign_keys": [], "search_index": "not checked",
+                  "skipped": ["the foreign keys and the search index (the file is too damaged)"]}
     if as_json:
         emit_json(report)
     else:
@@ -88,6 +89,8 @@ def db_check(as_json: bool = typer.Option(False, "--json", help="Print {ok, inte
         typer.echo(f"foreign keys: {counted(len(broken), 'broken reference') if broken else 'ok'}")
         index = report["search_index"]
         typer.echo(f"search index: {index if isinstance(index, str) else '; '.join(index)}")
+        for what in report.get("skipped", []):
+            typer.echo(f"not checked: {what}")
         if not report["ok"]:
             error(f"catalog {options.db_path} has problems: restore a backup; if only the search index is wrong,"
                   " `refman db reindex` rebuilds it")
