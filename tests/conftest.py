@@ -24,6 +24,9 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.delenv("REFMAN_DB", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))  # no settings file of the user's
+    for name in ("REFMAN_CONFIG", "REFMAN_WAYBACK_URL", "REFMAN_IA_ACCESS_KEY", "REFMAN_IA_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

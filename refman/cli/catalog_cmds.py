@@ -160,6 +160,7 @@ def show(
 ) -> None:
     """Show one source: merged fields and where each came from, mentions, snapshots."""
     from refman.catalog import resolve_source, show_source
+    from refman.fetch.fallback import copy_lines
 
     conn = open_conn()
     item = show_source(conn, resolve_source(conn, ref))
@@ -187,6 +188,8 @@ def show(
             pin = " 📌" if origin == "user" else ""
             suffix = f"  [dim]from {origin}{pin}[/dim]" if origin else ""
             con.print(f"  {label:>11}: {escape(str(value))}{suffix}")
+    for line in copy_lines(item):
+        con.print(f"  {escape(line)}")
     if item["mentions"]:
         con.print("  [bold]cited in[/bold]")
         for m in item["mentions"]:

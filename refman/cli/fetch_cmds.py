@@ -81,6 +81,9 @@ def _summary_line(summary: dict[str, Any]) -> str:
         line += f" ({summary['unchanged']} unchanged)"
     if failures:
         line += f", {summary['failed']} not ({detail})"
+    for way, counts in (summary.get("fallbacks") or {}).items():
+        if counts:
+            line += f"; {way}: " + ", ".join(f"{word} {n}" for word, n in sorted(counts.items()))
     if summary.get("interrupted"):
         line += "; interrupted — run again to fetch the rest"
     return line
@@ -111,15 +114,27 @@ def fetch(
     ignore_robots: bool = _IGNORE_ROBOTS,
     timeout: float | None = _TIMEOUT,
     max_size: str | None = _MAX_SIZE,
+    wayback: bool | None = typer.Option(
+        None, "--wayback/--no-wayback",
+        help="Dead or thin pages: archive the Internet Archive's capture closest to the day the note cited them "
+             "(default: \\[fetch] wayback in the settings file, else off)."),
     as_json: bool = _JSON,
 ) -> None:
-    """Archive sources: every source never fetched (plus --stale / --failed ones), or the ones named."""
+    """Archive sources: every source never fetched (plus --stale / --failed ones), or the ones named.
+
+    When a plain fetch is not enough: --wayback takes a dead or thin page from the Internet Archive (the
+    capture closest to the day your note cited it; the source stays `dead`, its text and metadata come from
+    the capture; `refman wayback save` asks the archive to capture live pages). Settings file
+    (~/.config/refman/config.toml or $REFMAN_CONFIG): `\\[fetch] wayback = true` makes it the default; `\\[wayback]`
+    holds the endpoints and Save Page Now keys (README: "When a plain fetch is not enough")."""
+    from refman.fetch.fallback import FallbackOptions
     from refman.fetch.pipeline import run_fetch
 
     policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
+    fallback = FallbackOptions.from_settings(wayback=wayback)
     with _progress("fetch", quiet=as_json) as progress:
         summary = run_fetch(options.db_path, targets or (), stale_days=stale, failed=failed,
-                            all_sources=all_sources, policy=policy, progress=progress)
+                            all_sources=all_sources, policy=policy, progress=progress, fallback=fallback)
     if as_json:
         emit_json(summary)
     else:
