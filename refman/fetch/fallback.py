@@ -199,8 +199,8 @@ _COPY_NAMES = {
 
 def copy_facts(conn: Any, source_id: int) -> dict[str, Any]:
     """What `show` says about a source's copies: `archive` (its newest Internet Archive copy, {url, at}, or
-    None) and `text_from` (where its archived text came from: {origin, memento_url, memento_at, fetched_at},
-    or None)."""
+    None), `text_from` (where its archived text came from: {origin, memento_url, memento_at, fetched_at}, or
+    None) and `thin` (for a thin source, why: {kind, why, advice}, see refman.fetch.thin; else None)."""
     from refman.fetch.wayback import archived_copy, plain_memento
 
     row = conn.execute(
@@ -210,7 +210,20 @@ def copy_facts(conn: Any, source_id: int) -> dict[str, Any]:
     if row is not None:
         text_from = {"origin": row[0], "memento_url": plain_memento(row[1]) if row[1] else None,
                      "memento_at": row[2], "fetched_at": row[3]}
-    return {"archive": archived_copy(conn, source_id), "text_from": text_from}
+    from refman.fetch.thin import thin_facts
+
+    thin = None
+    status = conn.execute("SELECT status FROM source WHERE id = ?", (source_id,)).fetchone()
+    if status is not None and status[0] == "thin":
+        judged = conn.execute(
+            "SELECT metadata_json FROM snapshot WHERE source_id = ? AND origin = 'live' AND outcome = 'thin' "
+            "AND metadata_json IS NOT NULL ORDER BY fetched_at DESC, id DESC LIMIT 1", (source_id,)).fetchone()
+        if judged is not None:
+            try:
+                thin = thin_facts(json.loads(judged[0]))
+            except ValueError:
+                thin = None
+    return {"archive": archived_copy(conn, source_id), "text_from": text_from, "thin": thin}
 
 
 def copy_lines(item: dict[str, Any]) -> list[str]:
@@ -221,6 +234,10 @@ def copy_lines(item: dict[str, Any]) -> list[str]:
         name = _COPY_NAMES.get(text_from["origin"], text_from["origin"])
         when = (text_from["memento_at"] or text_from["fetched_at"] or "")[:10]
         lines.append(f"  text from: {name} of {when}")
+    thin = item.get("thin")
+    if thin:
+        lines.append(f"   why thin: {thin['why']}")
+        lines.append(f"    way out: {thin['advice']}")
     archive = item.get("archive")
     if archive:
         lines.append(f"   archived: the Internet Archive's copy of {(archive['at'] or '')[:10]}: {archive['url']}")
