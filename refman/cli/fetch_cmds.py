@@ -118,6 +118,10 @@ def fetch(
         None, "--wayback/--no-wayback",
         help="Dead or thin pages: archive the Internet Archive's capture closest to the day the note cited them "
              "(default: \\[fetch] wayback in the settings file, else off)."),
+    adapters: bool | None = typer.Option(
+        None, "--adapters/--no-adapters",
+        help="Ask a site's article API when its page is a JavaScript shell (InfoQ China; Stack Exchange behind a "
+             "bot wall). Default: \\[fetch] adapters, else on."),
     as_json: bool = _JSON,
 ) -> None:
     """Archive sources: every source never fetched (plus --stale / --failed ones), or the ones named.
@@ -131,7 +135,7 @@ def fetch(
     from refman.fetch.pipeline import run_fetch
 
     policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
-    fallback = FallbackOptions.from_settings(wayback=wayback)
+    fallback = FallbackOptions.from_settings(wayback=wayback, adapters=adapters)
     with _progress("fetch", quiet=as_json) as progress:
         summary = run_fetch(options.db_path, targets or (), stale_days=stale, failed=failed,
                             all_sources=all_sources, policy=policy, progress=progress, fallback=fallback)

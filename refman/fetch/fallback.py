@@ -51,6 +51,7 @@ class FallbackOptions:
     adapters: bool = True
     wayback_settings: WaybackSettings | None = None
     chromium: str | None = None
+    settings: dict[str, Any] | None = None  # the settings file (None: read it when needed)
 
     @classmethod
     def from_settings(cls, *, wayback: bool | None = None, render: bool | None = None,
@@ -62,7 +63,7 @@ class FallbackOptions:
             wayback=bool(setting(settings, "fetch", "wayback", False)) if wayback is None else wayback,
             render=bool(setting(settings, "fetch", "render", False)) if render is None else render,
             adapters=bool(setting(settings, "fetch", "adapters", True)) if adapters is None else adapters,
-            chromium=setting(settings, "render", "chromium"),
+            chromium=setting(settings, "render", "chromium"), settings=settings,
         )
         if out.wayback:
             from refman.fetch.wayback import WaybackSettings
@@ -85,6 +86,7 @@ class Fallbacks:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     archive: Archive | None = None
     renderer: Any = None
+    adapters: list[Any] = field(default_factory=list)
     _stack: contextlib.AsyncExitStack | None = None
 
     @classmethod
@@ -94,7 +96,12 @@ class Fallbacks:
             from refman.fetch.wayback import cited_dates
 
             cited = cited_dates(conn, source_ids)
-        return cls(options, policy, cited)
+        adapters: list[Any] = []
+        if options.adapters:
+            from refman.fetch.adapters import registry
+
+            adapters = registry(options.settings)
+        return cls(options, policy, cited, adapters=adapters)
 
     async def __aenter__(self) -> Fallbacks:
         self._stack = contextlib.AsyncExitStack()
@@ -116,15 +123,74 @@ class Fallbacks:
         bucket[word] = bucket.get(word, 0) + 1
 
     def wanted(self, job: Job, record: Record) -> bool:
-        return self.options.wayback and record.status in WAYBACK_AFTER
+        if self.options.wayback and record.status in WAYBACK_AFTER:
+            return True
+        return self._adapter(job, record) is not None
+
+    def _adapter(self, job: Job, record: Record) -> tuple[Any, str] | None:
+        """The adapter for this page and its article id, when the plain fetch calls for it."""
+        if not self.adapters or record.status not in ("ok", "thin", "http_error"):
+            return None
+        from refman.fetch.adapters import adapter_for
+
+        found = adapter_for(job.url, self.adapters)
+        if found is None:
+            return None
+        # a shell-only site always; another only when its page came back thin or refused (a bot wall's 403)
+        return found if found[0].always or record.status != "ok" else None
 
     async def run(self, job: Job, record: Record, fetcher: Fetcher, extract: ExtractFn,
                   put: Callable[[Record], None]) -> None:
         """Try the ways in order; each attempt is written with `put`. Never raises for a page's problems."""
         status = record.status
+        found = self._adapter(job, record)
+        if found is not None:
+            rec = await self.from_adapter(job, record, found, fetcher, extract)
+            put(rec)
+            if rec.content_changed:
+                return
         if self.options.wayback and status in WAYBACK_AFTER:
             rec = await self.from_wayback(job, record, extract)
             put(rec)
+
+    # ------------------------------------------------------------------ adapters
+
+    async def from_adapter(self, job: Job, live: Record, found: tuple[Any, str], fetcher: Fetcher,
+                           extract: ExtractFn) -> Record:
+        from refman.fetch.adapters import AdapterFailed, ApiCall
+        from refman.fetch.archive import content_hash
+        from refman.fetch.client import FetchResult
+        from refman.fetch.pipeline import GOOD, content_record
+
+        adapter, article_id = found
+
+        async def get(call: ApiCall) -> FetchResult:
+            return await fetcher.fetch(call.url, method=call.method, content=call.body, headers=call.headers)
+
+        try:
+            art = await adapter.fetch(article_id, job.url, get)
+        except AdapterFailed as exc:
+            self.count("adapter", "failed")
+            return _note_record(job, "adapter", "adapter_failed", f"adapter {adapter.name} failed: {exc}")
+        except Exception as exc:  # a bug in one adapter must not end the run: it fails like a changed API
+            log.warning("adapter %s failed on %s", adapter.name, job.url, exc_info=True)
+            self.count("adapter", "failed")
+            return _note_record(job, "adapter", "adapter_failed",
+                                f"adapter {adapter.name} failed: {type(exc).__name__}: {exc}")
+        body = article_document(art).encode("utf-8")
+        digest = content_hash(body)
+        proc = await extract(body, digest, job.url, "text/html", "utf-8")
+        proc.fields = article_fields(art, f"adapter:{adapter.name}")
+        res = FetchResult(url=art.api_url or job.url, final_url=art.api_url or job.url, http_status=200,
+                          content_type="text/html", header_charset="utf-8", body=body, outcome="ok")
+        rec = content_record(job, res, digest, proc)
+        rec.snapshot.update(origin="adapter")
+        _annotate(rec, {"adapter": adapter.name, "article_id": article_id})
+        self.count("adapter", proc.outcome if proc.outcome in GOOD else "no_text")
+        if proc.outcome != "ok":  # the API gave no more than the page: keep the page's result and status
+            rec.keep_status = True
+            _keep_text(rec)
+        return rec
 
     # ------------------------------------------------------------------ wayback
 
@@ -157,6 +223,27 @@ class Fallbacks:
         if proc.outcome == "thin" and live.status in GOOD:
             _keep_text(rec)
         return rec
+
+
+def article_document(art: Any) -> str:
+    """An adapter's article as the HTML page it stands for (what is archived and extracted)."""
+    import html
+
+    lang = f" lang=\"{html.escape(art.language)}\"" if art.language else ""
+    return (f"<!DOCTYPE html><html{lang}><head><meta charset=\"utf-8\"><title>{html.escape(art.title)}</title>"
+            f"</head><body><article><h1>{html.escape(art.title)}</h1>\n{art.html}\n</article></body></html>")
+
+
+def article_fields(art: Any, origin: str) -> dict[str, tuple[Any, str]]:
+    """An adapter's article as citation evidence of `origin`."""
+    from refman.metadata.authors import to_csl_name
+
+    values: dict[str, Any] = {
+        "title": art.title, "author": [to_csl_name(a) for a in art.authors] or None, "issued": art.issued,
+        "container_title": art.container_title, "language": art.language, "abstract": art.abstract,
+        "type": art.type,
+    }
+    return {name: (value, origin) for name, value in values.items() if value}
 
 
 def _annotate(rec: Record, extra: dict[str, Any]) -> None:
