@@ -399,6 +399,11 @@ class Fetcher:
             h = self._hosts[host] = _Host(self.policy.per_host, self.policy.delay)
         return h
 
+    def slot(self, host: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """The slot of one exchange with `host` (global and per-host limits, the host's delay) for a request made
+        by something other than this Fetcher: a browser rendering a page (refman.fetch.render)."""
+        return self._slot(host)
+
     @contextlib.asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
         """Hold a per-host and a global slot for one exchange, honouring the host's delay.

@@ -51,6 +51,7 @@ class FallbackOptions:
     adapters: bool = True
     wayback_settings: WaybackSettings | None = None
     chromium: str | None = None
+    render_concurrency: int = 1
     settings: dict[str, Any] | None = None  # the settings file (None: read it when needed)
 
     @classmethod
@@ -64,6 +65,7 @@ class FallbackOptions:
             render=bool(setting(settings, "fetch", "render", False)) if render is None else render,
             adapters=bool(setting(settings, "fetch", "adapters", True)) if adapters is None else adapters,
             chromium=setting(settings, "render", "chromium"), settings=settings,
+            render_concurrency=max(1, int(setting(settings, "render", "concurrency", 1))),
         )
         if out.wayback:
             from refman.fetch.wayback import WaybackSettings
@@ -112,6 +114,11 @@ class Fallbacks:
             settings = self.options.wayback_settings or WaybackSettings.load()
             fetcher = await self._stack.enter_async_context(Fetcher(settings.policy(self.policy)))
             self.archive = Archive(settings, fetcher)
+        if self.options.render:
+            from refman.fetch.render import Renderer
+
+            self.renderer = Renderer(self.policy, self.options.chromium, self.options.render_concurrency)
+            self._stack.push_async_callback(self.renderer.close)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -125,7 +132,14 @@ class Fallbacks:
     def wanted(self, job: Job, record: Record) -> bool:
         if self.options.wayback and record.status in WAYBACK_AFTER:
             return True
-        return self._adapter(job, record) is not None
+        return self._adapter(job, record) is not None or self._renders(record)
+
+    def _renders(self, record: Record) -> bool:
+        """Render a thin page built by JavaScript, or one whose kind is not known (an unchanged shell)."""
+        if not self.options.render or record.status != "thin":
+            return False
+        kind = json.loads(record.snapshot.get("metadata_json") or "{}").get("thin_kind")
+        return kind in ("script", None)
 
     def _adapter(self, job: Job, record: Record) -> tuple[Any, str] | None:
         """The adapter for this page and its article id, when the plain fetch calls for it."""
@@ -149,9 +163,47 @@ class Fallbacks:
             put(rec)
             if rec.content_changed:
                 return
+        if self._renders(record):
+            rec = await self.from_render(job, record, fetcher, extract)
+            put(rec)
+            if rec.status == "ok":
+                return
         if self.options.wayback and status in WAYBACK_AFTER:
             rec = await self.from_wayback(job, record, extract)
             put(rec)
+
+    # ------------------------------------------------------------------ rendering
+
+    async def from_render(self, job: Job, live: Record, fetcher: Fetcher, extract: ExtractFn) -> Record:
+        from refman.fetch.archive import content_hash
+        from refman.fetch.client import FetchResult
+        from refman.fetch.pipeline import content_record
+        from refman.fetch.render import RenderUnavailable
+
+        try:
+            got = await self.renderer.render(job.url, fetcher)
+        except RenderUnavailable as exc:
+            self.count("render", "unavailable")
+            return _note_record(job, "render", "render_unavailable", str(exc))
+        if got.outcome != "ok" or got.html is None:
+            self.count("render", "failed")
+            return _note_record(job, "render", got.outcome, f"rendering failed: {got.reason}")
+        digest = content_hash(got.html)
+        proc = await extract(got.html, digest, got.final_url or job.url, "text/html", "utf-8")
+        res = FetchResult(url=job.url, final_url=got.final_url, http_status=got.http_status,
+                          content_type="text/html", header_charset="utf-8", body=got.html,
+                          elapsed_ms=got.elapsed_ms, outcome="ok")
+        rec = content_record(job, res, digest, proc)
+        rec.snapshot.update(origin="render")
+        # the raw response stays archived as the live snapshot; the rendered DOM points back at it
+        _annotate(rec, {"raw_body_hash": live.snapshot.get("body_hash") or job.prev_hash,
+                        "render_ms": got.elapsed_ms})
+        self.count("render", proc.outcome)
+        if proc.outcome != "ok":  # still no text: stays thin, and says so
+            rec.status = "thin" if proc.outcome == "thin" else live.status
+            rec.reason = rec.snapshot["reason"] = f"rendered in a browser, still {proc.reason or proc.outcome}"
+            _keep_text(rec)
+        return rec
 
     # ------------------------------------------------------------------ adapters
 
