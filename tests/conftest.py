@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +47,25 @@ def cli_env(db_path: Path) -> dict[str, str]:
     env["REFMAN_DB"] = str(db_path)
     env.pop("COLUMNS", None)
     return env
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[Any]:
+    from refman.fetch.pipeline import make_pool
+
+    executor = make_pool(2)
+    yield executor
+    executor.shutdown()
+
+
+@pytest.fixture
+def site() -> Iterator[Any]:
+    """A local web site on 127.0.0.1 (pytest_httpserver)."""
+    from pytest_httpserver import HTTPServer
+
+    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    srv.start()
+    yield srv
+    srv.clear()
+    if srv.is_running():
+        srv.stop()

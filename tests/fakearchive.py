@@ -20,6 +20,12 @@ def _pad(ts: str) -> int:
     return int((ts + "00000000000000")[:14]) if ts else 99999999999999
 
 
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client closing a kept-alive connection is not news
+
+
 @dataclass
 class FakeArchive:
     captures: dict[str, list[tuple[str, bytes, str]]] = field(default_factory=dict)  # url → [(ts, body, type)]
@@ -57,7 +63,7 @@ class FakeArchive:
                 length = int(self.headers.get("content-length") or 0)
                 archive._post(self, self.rfile.read(length))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

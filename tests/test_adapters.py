@@ -5,11 +5,11 @@ behind pages a robot gets a bot wall for). A changed API is an `adapter_failed` 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fallback_helpers import add_source, q, quick_policy
 from hypothesis import given
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
@@ -17,9 +17,8 @@ from werkzeug import Request, Response
 
 from refman.fetch.adapters.infoq import InfoQ, render_content
 from refman.fetch.adapters.stackexchange import StackExchange
-from refman.fetch.client import FetchPolicy
 from refman.fetch.fallback import FallbackOptions
-from refman.fetch.pipeline import fetch_sources, make_pool
+from refman.fetch.pipeline import fetch_sources
 from refman.store import connect
 
 SHELL = (b"<!DOCTYPE html><html><head><title>InfoQ</title><script src='/static/main.js'></script></head>"
@@ -39,51 +38,11 @@ def detail(title: str, content: str | None, **extra: Any) -> dict[str, Any]:
                                 "publish_time": 1718000000000, "content": content, **extra}}
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Any]:
-    executor = make_pool(2)
-    yield executor
-    executor.shutdown()
-
-
-@pytest.fixture
-def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    base = srv.url_for("").rstrip("/")
+@pytest.fixture(autouse=True)
+def _adapters_point_at_the_local_site(site: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = site.url_for("").rstrip("/")
     monkeypatch.setenv("REFMAN_ADAPTER_INFOQ_URL", base)
     monkeypatch.setenv("REFMAN_ADAPTER_STACKEXCHANGE_URL", base)
-    yield srv
-    srv.clear()
-    if srv.is_running():
-        srv.stop()
-
-
-def policy() -> FetchPolicy:
-    return FetchPolicy(delay=0.0, connect_timeout=2.0, read_timeout=2.0, deadline=5.0, retries=0,
-                       backoff_base=0.01, respect_robots=False)
-
-
-def add(db: Path, url: str) -> int:
-    conn = connect(db)
-    try:
-        from urllib.parse import urlsplit
-
-        now = "2026-01-01T00:00:00Z"
-        sid = int(conn.execute("INSERT INTO source (url, url_as_written, host, created_at, updated_at) "
-                               "VALUES (?, ?, ?, ?, ?)", (url, url, urlsplit(url).hostname, now, now)).lastrowid)
-        conn.commit()
-        return sid
-    finally:
-        conn.close()
-
-
-def q(db: Path, sql: str, *params: Any) -> list[Any]:
-    conn = connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def test_matching_real_urls() -> None:
@@ -135,8 +94,9 @@ def test_infoq_shell_gets_the_article(db_path: Path, site: HTTPServer, pool: Any
     site.expect_request("/public/v1/article/getDetail", method="POST").respond_with_handler(api)
     site.expect_request("/content/ext.html").respond_with_data(PARAS.replace("正文", "外链正文"),
                                                                content_type="text/html")
-    ids = [add(db_path, site.url_for(f"/article/{a}")) for a in ("htmlArticle01", "pmArticle0002", "extArticle003")]
-    summary = fetch_sources(db_path, ids, policy(), pool=pool)  # adapters are on by default
+    names = ("htmlArticle01", "pmArticle0002", "extArticle003")
+    ids = [add_source(db_path, site.url_for(f"/article/{a}")) for a in names]
+    summary = fetch_sources(db_path, ids, quick_policy(), pool=pool)  # adapters are on by default
     assert summary["fallbacks"]["adapter"] == {"ok": 3}
     src = q(db_path, "SELECT * FROM source WHERE id = ?", ids[0])[0]
     assert src["status"] == "ok" and src["reason"] is None
@@ -154,6 +114,14 @@ def test_infoq_shell_gets_the_article(db_path: Path, site: HTTPServer, pool: Any
     assert all(r.headers["Content-Type"] == "application/json" and "/article/" in r.headers["Referer"] for r in seen)
     # the raw shell is archived beside it, as the live snapshot
     assert q(db_path, "SELECT outcome FROM snapshot WHERE source_id = ? AND origin = 'live'", ids[0])[0][0] == "thin"
+    # three articles read from one API endpoint are not one page moved three times
+    from refman.duplicates import find_duplicates
+
+    conn = connect(db_path)
+    try:
+        assert find_duplicates(conn) == []
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("answer", [
@@ -167,8 +135,8 @@ def test_changed_api_is_adapter_failed_and_the_plain_result_is_kept(db_path: Pat
     body = answer if isinstance(answer, str) else json.dumps(answer)
     site.expect_request("/public/v1/article/getDetail", method="POST").respond_with_data(
         body, content_type="application/json")
-    sid = add(db_path, site.url_for("/article/changedApi01"))
-    summary = fetch_sources(db_path, [sid], policy(), pool=pool)
+    sid = add_source(db_path, site.url_for("/article/changedApi01"))
+    summary = fetch_sources(db_path, [sid], quick_policy(), pool=pool)
     assert summary["fallbacks"]["adapter"] == {"failed": 1}
     src = q(db_path, "SELECT status, reason FROM source WHERE id = ?", sid)[0]
     assert src["status"] == "thin" and "JavaScript" in src["reason"]  # the plain fetch's result
@@ -189,9 +157,9 @@ def test_stack_exchange_behind_a_bot_wall(db_path: Path, site: HTTPServer, pool:
     site.expect_request("/questions/77/fine").respond_with_data(
         "<html><head><title>Fine</title></head><body><article>" + "<p>Readable question text here.</p>" * 10
         + "</article></body></html>", content_type="text/html")
-    wall = add(db_path, site.url_for("/questions/4242/how-to-x"))
-    fine = add(db_path, site.url_for("/questions/77/fine"))
-    summary = fetch_sources(db_path, [wall, fine], policy(), pool=pool)
+    wall = add_source(db_path, site.url_for("/questions/4242/how-to-x"))
+    fine = add_source(db_path, site.url_for("/questions/77/fine"))
+    summary = fetch_sources(db_path, [wall, fine], quick_policy(), pool=pool)
     assert summary["fallbacks"]["adapter"] == {"ok": 1}  # the readable page needs no API call
     src = q(db_path, "SELECT * FROM source WHERE id = ?", wall)[0]
     assert src["status"] == "ok" and src["title"] == 'How to "x" in bash?' and src["issued"] == "2011-03-13"
@@ -204,7 +172,7 @@ def test_stack_exchange_behind_a_bot_wall(db_path: Path, site: HTTPServer, pool:
 
 def test_adapters_off(db_path: Path, site: HTTPServer, pool: Any) -> None:
     site.expect_request("/article/offArticle01").respond_with_data(SHELL, content_type="text/html")
-    sid = add(db_path, site.url_for("/article/offArticle01"))
-    summary = fetch_sources(db_path, [sid], policy(), pool=pool, fallback=FallbackOptions(adapters=False))
+    sid = add_source(db_path, site.url_for("/article/offArticle01"))
+    summary = fetch_sources(db_path, [sid], quick_policy(), pool=pool, fallback=FallbackOptions(adapters=False))
     assert "fallbacks" not in summary
     assert not q(db_path, "SELECT 1 FROM snapshot WHERE origin = 'adapter'")

@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fallback_helpers import add_source, q, quick_policy
 from pytest_httpserver import HTTPServer
 
-from refman.fetch.client import FetchPolicy
 from refman.fetch.fallback import FallbackOptions
-from refman.fetch.pipeline import fetch_sources, make_pool
+from refman.fetch.pipeline import fetch_sources
 from refman.fetch.render import find_chromium
-from refman.store import connect
 
 try:
     import playwright  # noqa: F401
@@ -50,58 +48,22 @@ EMPTY_SHELL = ("<!DOCTYPE html><html><head><title>App</title><script>document.ti
                "</script></head><body><div id='root'></div><script src='/none.js'></script></body></html>")
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Any]:
-    executor = make_pool(2)
-    yield executor
-    executor.shutdown()
-
-
 @pytest.fixture
-def site() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
+def pages(site: HTTPServer) -> HTTPServer:
+    srv = site
     srv.expect_request("/app").respond_with_data(APP_SHELL, content_type="text/html")
     srv.expect_request("/app.js").respond_with_data(APP_JS, content_type="application/javascript")
     srv.expect_request("/api/article.json").respond_with_json(ARTICLE)
     srv.expect_request("/empty").respond_with_data(EMPTY_SHELL, content_type="text/html")
     srv.expect_request("/popup").respond_with_data("<html>popup</html>", content_type="text/html")
     srv.expect_request("/big.png").respond_with_data(b"\x89PNG....", content_type="image/png")
-    yield srv
-    srv.clear()
-    if srv.is_running():
-        srv.stop()
+    return srv
 
 
-def policy() -> FetchPolicy:
-    return FetchPolicy(delay=0.0, connect_timeout=5.0, read_timeout=5.0, deadline=20.0, retries=0,
-                       respect_robots=False)
-
-
-def add(db: Path, url: str) -> int:
-    conn = connect(db)
-    try:
-        now = "2026-01-01T00:00:00Z"
-        sid = int(conn.execute("INSERT INTO source (url, url_as_written, host, created_at, updated_at) "
-                               "VALUES (?, ?, '127.0.0.1', ?, ?)", (url, url, now, now)).lastrowid)
-        conn.commit()
-        return sid
-    finally:
-        conn.close()
-
-
-def q(db: Path, sql: str, *params: Any) -> list[Any]:
-    conn = connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def test_script_shell_is_rendered_and_archived_beside_the_raw_page(db_path: Path, site: HTTPServer,
+def test_script_shell_is_rendered_and_archived_beside_the_raw_page(db_path: Path, pages: HTTPServer,
                                                                    pool: Any) -> None:
-    app, empty = add(db_path, site.url_for("/app")), add(db_path, site.url_for("/empty"))
-    summary = fetch_sources(db_path, [app, empty], policy(), pool=pool,
+    app, empty = add_source(db_path, pages.url_for("/app")), add_source(db_path, pages.url_for("/empty"))
+    summary = fetch_sources(db_path, [app, empty], quick_policy(deadline=20.0), pool=pool,
                             fallback=FallbackOptions(render=True, adapters=False))
     assert summary["fallbacks"]["render"] == {"ok": 1, "thin": 1}
     src = q(db_path, "SELECT * FROM source WHERE id = ?", app)[0]
@@ -116,23 +78,23 @@ def test_script_shell_is_rendered_and_archived_beside_the_raw_page(db_path: Path
     still = q(db_path, "SELECT status, reason FROM source WHERE id = ?", empty)[0]
     assert still["status"] == "thin" and still["reason"].startswith("rendered in a browser, still only")
     # no pop-up followed, no image loaded
-    paths = [req.path for req, _resp in site.log]
+    paths = [req.path for req, _resp in pages.log]
     assert "/popup" not in paths and "/big.png" not in paths and "/api/article.json" in paths
 
 
-def test_missing_browser_is_recorded_not_raised(db_path: Path, site: HTTPServer, pool: Any, tmp_path: Path) -> None:
-    sid = add(db_path, site.url_for("/app"))
+def test_missing_browser_is_recorded_not_raised(db_path: Path, pages: HTTPServer, pool: Any, tmp_path: Path) -> None:
+    sid = add_source(db_path, pages.url_for("/app"))
     opts = FallbackOptions(render=True, adapters=False, chromium=str(tmp_path / "no-such-chromium"))
-    summary = fetch_sources(db_path, [sid], policy(), pool=pool, fallback=opts)
+    summary = fetch_sources(db_path, [sid], quick_policy(deadline=20.0), pool=pool, fallback=opts)
     assert summary["fallbacks"]["render"] == {"unavailable": 1}
     snap = q(db_path, "SELECT outcome, reason FROM snapshot WHERE origin = 'render'")[0]
     assert snap["outcome"] == "render_unavailable" and "Chromium" in snap["reason"]
     assert q(db_path, "SELECT status FROM source WHERE id = ?", sid)[0][0] == "thin"
 
 
-def test_cli_render(site: HTTPServer, cli_env: dict[str, str]) -> None:
+def test_cli_render(pages: HTTPServer, cli_env: dict[str, str]) -> None:
     run = lambda *a: subprocess.run([str(REFMAN), *a], env=cli_env, capture_output=True, text=True)  # noqa: E731
-    assert run("add", site.url_for("/app")).returncode == 0
+    assert run("add", pages.url_for("/app")).returncode == 0
     out = run("fetch", "--render", "--delay", "0", "--ignore-robots", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["fallbacks"]["render"] == {"ok": 1}

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from fakearchive import BANNER, FakeArchive
+from fallback_helpers import add_source, q, quick_policy
 from hypothesis import given
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from refman.fetch.client import FetchPolicy
 from refman.fetch.fallback import FallbackOptions
-from refman.fetch.pipeline import check_report, fetch_sources, make_pool
+from refman.fetch.pipeline import check_report, fetch_sources
 from refman.fetch.wayback import (
     WaybackError,
     WaybackSettings,
@@ -51,64 +51,16 @@ SHELL = (b"<!DOCTYPE html><html><head><title>App</title><script src='/app.js'></
          b"<body><div id='app'>Loading...</div><noscript>Please enable JavaScript</noscript></body></html>")
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Any]:
-    executor = make_pool(2)
-    yield executor
-    executor.shutdown()
-
-
-@pytest.fixture
-def live() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    if srv.is_running():
-        srv.stop()
-
-
 @pytest.fixture
 def archive() -> Iterator[FakeArchive]:
     with FakeArchive() as fake:
         yield fake
 
 
-def policy() -> FetchPolicy:
-    return FetchPolicy(delay=0.0, connect_timeout=2.0, read_timeout=2.0, deadline=5.0, retries=0,
-                       backoff_base=0.01, respect_robots=False)
-
-
 def options(archive: FakeArchive, **kw: Any) -> FallbackOptions:
     settings = WaybackSettings(availability_url=f"{archive.base}/wayback/available", save_url=f"{archive.base}/save",
                                delay=0.0, **kw)
     return FallbackOptions(wayback=True, adapters=False, wayback_settings=settings)
-
-
-def add_source(db: Path, url: str, *, label_date: str | None = None, first_cited: str | None = None) -> int:
-    conn = connect(db)
-    try:
-        from urllib.parse import urlsplit
-
-        now = "2026-01-01T00:00:00Z"
-        sid = int(conn.execute(
-            "INSERT INTO source (url, url_as_written, host, created_at, updated_at, first_cited_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (url, url, urlsplit(url).hostname, now, now, first_cited)).lastrowid)
-        if label_date:
-            conn.execute("INSERT INTO field_value (source_id, field, origin, value, updated_at) "
-                         "VALUES (?, 'issued', 'label', ?, ?)", (sid, json.dumps(label_date), now))
-        conn.commit()
-        return sid
-    finally:
-        conn.close()
-
-
-def q(db: Path, sql: str, *params: Any) -> list[Any]:
-    conn = connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 # ---------------------------------------------------------------------------------------------- pure helpers
@@ -179,15 +131,15 @@ def test_cited_day_prefers_label_then_first_citation_then_note_mtime(db_path: Pa
 # ---------------------------------------------------------------------------------------------- the fallback
 
 
-def test_dead_page_gets_the_capture_closest_to_the_cited_day(db_path: Path, live: HTTPServer,
+def test_dead_page_gets_the_capture_closest_to_the_cited_day(db_path: Path, site: HTTPServer,
                                                              archive: FakeArchive, pool: Any) -> None:
-    url = live.url_for("/gone")
-    live.expect_request("/gone").respond_with_data("gone", status=404)
+    url = site.url_for("/gone")
+    site.expect_request("/gone").respond_with_data("gone", status=404)
     archive.add(url, "20150101000000", article("Old version", "the 2015 words"))
     archive.add(url, "20190620093000", article("Cited version", "the words the note read", "2018-03-02"))
     archive.add(url, "20240101000000", article("Later version", "rewritten words"))
     sid = add_source(db_path, url, label_date="2019-06-24")
-    summary = fetch_sources(db_path, [sid], policy(), pool=pool, fallback=options(archive))
+    summary = fetch_sources(db_path, [sid], quick_policy(), pool=pool, fallback=options(archive))
     assert summary["outcomes"] == {"dead": 1} and summary["fallbacks"]["wayback"] == {"ok": 1}
     src = q(db_path, "SELECT * FROM source WHERE id = ?", sid)[0]
     assert src["status"] == "dead" and src["fail_count"] == 1  # the link is still dead for `refman check`
@@ -214,26 +166,26 @@ def test_dead_page_gets_the_capture_closest_to_the_cited_day(db_path: Path, live
     assert report["counts"]["failing"] == 1 and report["counts"]["redirected"] == 0
 
 
-def test_capture_date_is_not_the_publication_date(db_path: Path, live: HTTPServer, archive: FakeArchive,
+def test_capture_date_is_not_the_publication_date(db_path: Path, site: HTTPServer, archive: FakeArchive,
                                                   pool: Any) -> None:
-    url = live.url_for("/undated")
-    live.expect_request("/undated").respond_with_data("", status=410)
+    url = site.url_for("/undated")
+    site.expect_request("/undated").respond_with_data("", status=410)
     archive.add(url, "20200505050505", article("Undated page", "text without any date at all"))
     sid = add_source(db_path, url)
-    fetch_sources(db_path, [sid], policy(), pool=pool, fallback=options(archive))
+    fetch_sources(db_path, [sid], quick_policy(), pool=pool, fallback=options(archive))
     src = q(db_path, "SELECT status, issued, title FROM source WHERE id = ?", sid)[0]
     assert src["status"] == "dead" and src["title"] == "Undated page"
     assert src["issued"] is None or not src["issued"].startswith("2020-05-05")
 
 
-def test_not_archived_and_unavailable_are_recorded_and_the_run_goes_on(db_path: Path, live: HTTPServer,
+def test_not_archived_and_unavailable_are_recorded_and_the_run_goes_on(db_path: Path, site: HTTPServer,
                                                                        archive: FakeArchive, pool: Any) -> None:
     for path in ("/a", "/b", "/c", "/d", "/e"):
-        live.expect_request(path).respond_with_data("gone", status=404)
-    live.expect_request("/fine").respond_with_data(article("Fine page", "live words"), content_type="text/html")
-    ids = [add_source(db_path, live.url_for(p)) for p in ("/a", "/b", "/c", "/d", "/e", "/fine")]
+        site.expect_request(path).respond_with_data("gone", status=404)
+    site.expect_request("/fine").respond_with_data(article("Fine page", "live words"), content_type="text/html")
+    ids = [add_source(db_path, site.url_for(p)) for p in ("/a", "/b", "/c", "/d", "/e", "/fine")]
     archive.availability_down = True
-    summary = fetch_sources(db_path, ids, policy(), pool=pool, fallback=options(archive))
+    summary = fetch_sources(db_path, ids, quick_policy(), pool=pool, fallback=options(archive))
     assert summary["done"] == 6 and summary["ok"] == 1 and not summary["interrupted"]
     assert summary["fallbacks"]["wayback"] == {"unavailable": 5}
     notes = q(db_path, "SELECT outcome, reason FROM snapshot WHERE origin = 'wayback'")
@@ -242,57 +194,57 @@ def test_not_archived_and_unavailable_are_recorded_and_the_run_goes_on(db_path: 
     # after three unavailable answers in a row the archive is not asked again this run (two were in flight)
     assert 3 <= len(archive.requests("/wayback/available")) <= 3 + 2 - 1
     archive.availability_down = False
-    sid = add_source(db_path, live.url_for("/never-archived"))
-    live.expect_request("/never-archived").respond_with_data("gone", status=404)
-    summary = fetch_sources(db_path, [sid], policy(), pool=pool, fallback=options(archive))
+    sid = add_source(db_path, site.url_for("/never-archived"))
+    site.expect_request("/never-archived").respond_with_data("gone", status=404)
+    summary = fetch_sources(db_path, [sid], quick_policy(), pool=pool, fallback=options(archive))
     assert summary["fallbacks"]["wayback"] == {"not_archived": 1}
     assert q(db_path, "SELECT status FROM source WHERE id = ?", sid)[0][0] == "dead"
 
 
-def test_retry_after_is_honoured(db_path: Path, live: HTTPServer, archive: FakeArchive, pool: Any) -> None:
-    url = live.url_for("/busy")
-    live.expect_request("/busy").respond_with_data("gone", status=404)
+def test_retry_after_is_honoured(db_path: Path, site: HTTPServer, archive: FakeArchive, pool: Any) -> None:
+    url = site.url_for("/busy")
+    site.expect_request("/busy").respond_with_data("gone", status=404)
     archive.add(url, "20210101000000", article("Busy page", "archived words"))
     archive.availability_failures = [(429, "1")]
     sid = add_source(db_path, url)
     opts = options(archive)
     started = time.monotonic()
-    fetch_sources(db_path, [sid], FetchPolicy(**(policy().__dict__ | {"retries": 2})), pool=pool, fallback=opts)
+    fetch_sources(db_path, [sid], quick_policy(retries=2), pool=pool, fallback=opts)
     asked = [r[0] for r in archive.requests("/wayback/available")]
     assert len(asked) == 2 and asked[1] - asked[0] >= 0.95  # waited the Retry-After second
     assert time.monotonic() - started >= 1.0
     assert q(db_path, "SELECT outcome FROM snapshot WHERE origin = 'wayback'")[0][0] == "ok"
 
 
-def test_changed_api_shape_is_unavailable_not_a_crash(db_path: Path, live: HTTPServer, archive: FakeArchive,
+def test_changed_api_shape_is_unavailable_not_a_crash(db_path: Path, site: HTTPServer, archive: FakeArchive,
                                                       pool: Any) -> None:
-    live.expect_request("/x").respond_with_data("gone", status=404)
+    site.expect_request("/x").respond_with_data("gone", status=404)
     archive.availability_body = b'{"results": [{"u": "moved"}]}'
-    sid = add_source(db_path, live.url_for("/x"))
-    fetch_sources(db_path, [sid], policy(), pool=pool, fallback=options(archive))
+    sid = add_source(db_path, site.url_for("/x"))
+    fetch_sources(db_path, [sid], quick_policy(), pool=pool, fallback=options(archive))
     snap = q(db_path, "SELECT outcome, reason FROM snapshot WHERE origin = 'wayback'")[0]
     assert snap["outcome"] == "unavailable" and "archived_snapshots" in snap["reason"]
 
 
-def test_thin_page_takes_a_better_capture_and_keeps_its_status(db_path: Path, live: HTTPServer,
+def test_thin_page_takes_a_better_capture_and_keeps_its_status(db_path: Path, site: HTTPServer,
                                                                archive: FakeArchive, pool: Any) -> None:
-    url = live.url_for("/shell")
-    live.expect_request("/shell").respond_with_data(SHELL, content_type="text/html")
+    url = site.url_for("/shell")
+    site.expect_request("/shell").respond_with_data(SHELL, content_type="text/html")
     archive.add(url, "20220202000000", article("Server-rendered once", "what the page said in 2022"))
     sid = add_source(db_path, url)
-    fetch_sources(db_path, [sid], policy(), pool=pool, fallback=options(archive))
+    fetch_sources(db_path, [sid], quick_policy(), pool=pool, fallback=options(archive))
     assert q(db_path, "SELECT status FROM source WHERE id = ?", sid)[0][0] == "thin"
     assert "what the page said in 2022" in q(db_path, "SELECT text FROM source_text WHERE source_id = ?", sid)[0][0]
     # A later plain fetch of the same shell neither replaces that text nor re-asks the archive.
-    fetch_sources(db_path, [sid], policy(), pool=pool)
+    fetch_sources(db_path, [sid], quick_policy(), pool=pool)
     assert "what the page said in 2022" in q(db_path, "SELECT text FROM source_text WHERE source_id = ?", sid)[0][0]
     assert len(archive.requests("/wayback/available")) == 1
 
 
-def test_fetch_cli_with_wayback_and_show(db_path: Path, live: HTTPServer, archive: FakeArchive,
+def test_fetch_cli_with_wayback_and_show(db_path: Path, site: HTTPServer, archive: FakeArchive,
                                          cli_env: dict[str, str]) -> None:
-    url = live.url_for("/cli-dead")
-    live.expect_request("/cli-dead").respond_with_data("gone", status=404)
+    url = site.url_for("/cli-dead")
+    site.expect_request("/cli-dead").respond_with_data("gone", status=404)
     archive.add(url, "20190101000000", article("CLI page", "archived for the command line"))
     env = cli_env | {"REFMAN_WAYBACK_URL": archive.base}
     run = lambda *a: subprocess.run([str(REFMAN), *a], env=env, capture_output=True, text=True)  # noqa: E731

@@ -52,6 +52,7 @@ class FallbackOptions:
     wayback_settings: WaybackSettings | None = None
     chromium: str | None = None
     render_concurrency: int = 1
+    render_args: list[str] = field(default_factory=list)  # extra Chromium flags (a proxy, host rules)
     settings: dict[str, Any] | None = None  # the settings file (None: read it when needed)
 
     @classmethod
@@ -66,6 +67,7 @@ class FallbackOptions:
             adapters=bool(setting(settings, "fetch", "adapters", True)) if adapters is None else adapters,
             chromium=setting(settings, "render", "chromium"), settings=settings,
             render_concurrency=max(1, int(setting(settings, "render", "concurrency", 1))),
+            render_args=[str(a) for a in setting(settings, "render", "args", [])],
         )
         if out.wayback:
             from refman.fetch.wayback import WaybackSettings
@@ -117,7 +119,8 @@ class Fallbacks:
         if self.options.render:
             from refman.fetch.render import Renderer
 
-            self.renderer = Renderer(self.policy, self.options.chromium, self.options.render_concurrency)
+            self.renderer = Renderer(self.policy, self.options.chromium, self.options.render_concurrency,
+                                     self.options.render_args)
             self._stack.push_async_callback(self.renderer.close)
         return self
 

@@ -62,16 +62,17 @@ class Rendered:
 class Renderer:
     """The browser of one run."""
 
-    def __init__(self, policy: FetchPolicy, chromium: str | None = None, concurrency: int = 1) -> None:
+    def __init__(self, policy: FetchPolicy, chromium: str | None = None, concurrency: int = 1,
+                 args: list[str] | None = None) -> None:
         self.policy = policy
         self.chromium = chromium
+        self.args = list(args or [])
         self._sem = asyncio.Semaphore(concurrency)
         self._start_lock = asyncio.Lock()
         self._pw: Any = None
         self._browser: Any = None
         self._broken: str | None = None
         self.launches = 0
-        self.browser_pid: int | None = None
 
     async def _ensure(self) -> Any:
         async with self._start_lock:
@@ -89,7 +90,7 @@ class Renderer:
                 self._broken = ("no Chromium found (install Debian's chromium, or set [render] chromium or "
                                 f"${ENV_CHROMIUM})")
                 raise RenderUnavailable(self._broken)
-            args = ["--disable-dev-shm-usage", "--disable-gpu", "--mute-audio"]
+            args = ["--disable-dev-shm-usage", "--disable-gpu", "--mute-audio", *self.args]
             if hasattr(os, "geteuid") and os.geteuid() == 0:
                 args.append("--no-sandbox")  # Chromium refuses to start its sandbox as root (containers, CI)
             try:
