@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 ENV_CHROMIUM = "REFMAN_CHROMIUM"
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 BLOCKED_TYPES = frozenset({"image", "media", "font"})
-SETTLE_SECONDS = 3.0  # after the DOM is loaded, wait at most this long for the page's requests to finish
+SETTLE_SECONDS = 3.0  # after the DOM is loaded, wait at most this long for the page's text or requests
+# The page shows text: as much visible text as a short article (refman.fetch.extract.THIN_CHARS is 80).
+_HAS_TEXT = "() => document.body !== null && document.body.innerText.replace(/\\s+/g, '').length >= 400"
 
 
 class RenderUnavailable(Exception):
@@ -72,6 +74,7 @@ class Renderer:
         self._pw: Any = None
         self._browser: Any = None
         self._broken: str | None = None
+        self._spare: asyncio.Future[tuple[Any, Any]] | None = None  # the next page's tab, opened ahead
         self.launches = 0
 
     async def _ensure(self) -> Any:
@@ -104,6 +107,11 @@ class Renderer:
             return self._browser
 
     async def close(self) -> None:
+        if self._spare is not None:
+            with contextlib.suppress(Exception):
+                context, _page = await self._spare
+                await context.close()
+            self._spare = None
         with contextlib.suppress(Exception):
             if self._browser is not None:
                 await self._browser.close()
@@ -121,54 +129,75 @@ class Renderer:
             slot = fetcher.slot(host) if fetcher is not None else contextlib.nullcontext()
             async with slot:
                 started = time.monotonic()
+                spare, self._spare = self._spare, None
+                context = page = None
                 try:
                     async with asyncio.timeout(self.policy.deadline):
-                        result = await self._render(browser, url)
+                        context, page = await (spare if spare is not None else self._new_tab(browser))
+                        result = await self._render(page, url)
                 except TimeoutError:
                     result = Rendered("timeout", f"rendering took more than {self.policy.deadline:g} s")
+                except Exception as exc:  # the browser crashed or closed: this page fails, the run goes on
+                    first = (str(exc).splitlines() or [""])[0]
+                    result = Rendered("error", f"the browser failed: {type(exc).__name__}: {first}")
+                finally:
+                    if context is not None:
+                        with contextlib.suppress(Exception):
+                            await context.close()
                 result.elapsed_ms = int((time.monotonic() - started) * 1000)
+                # Open the next page's tab now, while this page is extracted and the next one waits for its
+                # turn: a new context starts a renderer process (0.3-1.4 s on a busy machine).
+                self._spare = asyncio.ensure_future(self._new_tab(browser))
                 return result
 
-    async def _render(self, browser: Any, url: str) -> Rendered:
-        from playwright.async_api import Error as PlaywrightError
-
+    async def _new_tab(self, browser: Any) -> tuple[Any, Any]:
+        """A fresh context (no cookies or storage of another page) with one page, its rules in place."""
         context = await browser.new_context(
             user_agent=self.policy.user_agent, accept_downloads=False, service_workers="block",
             viewport={"width": 1280, "height": 1600}, java_script_enabled=True,
         )
+        main: list[Any] = []
+
+        async def on_page(page: Any) -> None:  # a pop-up or a new tab: not followed
+            if main and page is not main[0]:
+                await page.close()
+
+        context.on("page", on_page)
+
+        async def route(r: Any) -> None:
+            if r.request.resource_type in BLOCKED_TYPES or not r.request.url.startswith(("http:", "https:")):
+                await r.abort()
+            else:
+                await r.continue_()
+
+        await context.route("**/*", route)
+        # pop-ups are not followed: window.open opens nothing (a new page that opens anyway is closed)
+        await context.add_init_script("window.open = function () { return null; };")
+        main.append(await context.new_page())
+        return context, main[0]
+
+    async def _render(self, page: Any, url: str) -> Rendered:
+        from playwright.async_api import Error as PlaywrightError
+
         try:
-            main: list[Any] = []
-
-            async def on_page(page: Any) -> None:  # a pop-up or a new tab: not followed
-                if main and page is not main[0]:
-                    await page.close()
-
-            context.on("page", on_page)
-
-            async def route(r: Any) -> None:
-                if r.request.resource_type in BLOCKED_TYPES or not r.request.url.startswith(("http:", "https:")):
-                    await r.abort()
-                else:
-                    await r.continue_()
-
-            await context.route("**/*", route)
-            # pop-ups are not followed: window.open opens nothing (a new page that opens anyway is closed)
-            await context.add_init_script("window.open = function () { return null; };")
-            page = await context.new_page()
-            main.append(page)
-            try:
-                response = await page.goto(url, wait_until="domcontentloaded")
-            except PlaywrightError as exc:
-                text = str(exc).splitlines()[0]
-                if "Download is starting" in text:
-                    return Rendered("unsupported", "the page is a download")
-                return Rendered("error", f"the browser could not load the page: {text}")
-            with contextlib.suppress(PlaywrightError):
-                await page.wait_for_load_state("networkidle", timeout=SETTLE_SECONDS * 1000)
-            html = (await page.content()).encode("utf-8")
-            if len(html) > self.policy.max_bytes:
-                return Rendered("too_large", f"the rendered page is over {self.policy.max_bytes} bytes")
-            return Rendered("ok", None, html, page.url, response.status if response is not None else None)
-        finally:
-            with contextlib.suppress(Exception):
-                await context.close()
+            response = await page.goto(url, wait_until="domcontentloaded")
+        except PlaywrightError as exc:
+            text = str(exc).splitlines()[0]
+            if "Download is starting" in text:
+                return Rendered("unsupported", "the page is a download")
+            return Rendered("error", f"the browser could not load the page: {text}")
+        # Wait until the page shows text (the usual end of a client-side render), or its requests have
+        # stopped, or SETTLE_SECONDS: whichever comes first. Waiting for the network alone costs at least
+        # half a second more per page, and never ends on pages that poll.
+        waits = [asyncio.ensure_future(page.wait_for_function(_HAS_TEXT, timeout=SETTLE_SECONDS * 1000,
+                                                              polling=100)),
+                 asyncio.ensure_future(page.wait_for_load_state("networkidle",
+                                                                timeout=SETTLE_SECONDS * 1000))]
+        _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        html = (await page.content()).encode("utf-8")
+        if len(html) > self.policy.max_bytes:
+            return Rendered("too_large", f"the rendered page is over {self.policy.max_bytes} bytes")
+        return Rendered("ok", None, html, page.url, response.status if response is not None else None)
