@@ -180,7 +180,7 @@ class Fallbacks:
     async def from_render(self, job: Job, live: Record, fetcher: Fetcher, extract: ExtractFn) -> Record:
         from refman.fetch.archive import content_hash
         from refman.fetch.client import FetchResult
-        from refman.fetch.pipeline import content_record
+        from refman.fetch.pipeline import GOOD, content_record
         from refman.fetch.render import RenderUnavailable
 
         try:
@@ -201,7 +201,7 @@ class Fallbacks:
         # the raw response stays archived as the live snapshot; the rendered DOM points back at it
         _annotate(rec, {"raw_body_hash": live.snapshot.get("body_hash") or job.prev_hash,
                         "render_ms": got.elapsed_ms})
-        self.count("render", proc.outcome)
+        self.count("render", proc.outcome if proc.outcome in GOOD else "no_text")
         if proc.outcome != "ok":  # still no text: stays thin, and says so
             rec.status = "thin" if proc.outcome == "thin" else live.status
             rec.reason = rec.snapshot["reason"] = f"rendered in a browser, still {proc.reason or proc.outcome}"
@@ -256,8 +256,8 @@ class Fallbacks:
 
         assert self.archive is not None
         found = await self.archive.lookup(job.url, self.cited.get(job.source_id))
-        self.count("wayback", found.word)
         if found.word != "ok" or found.result is None:
+            self.count("wayback", found.word)
             return _note_record(job, "wayback", found.word, found.reason, memento_url=found.memento_url,
                                 memento_at=memento_time(found.capture.timestamp) if found.capture else None)
         res = found.result
@@ -272,8 +272,7 @@ class Fallbacks:
         _annotate(rec, {"memento": {"url": found.memento_url, "timestamp": found.capture.timestamp,
                                     "cited": self.cited.get(job.source_id)}})
         rec.keep_status = True
-        if proc.outcome not in GOOD:
-            self.count("wayback", "no_text")
+        self.count("wayback", proc.outcome if proc.outcome in GOOD else "no_text")
         # A thin capture never replaces the text of a page that has some; it is better than nothing for a dead one.
         if proc.outcome == "thin" and live.status in GOOD:
             _keep_text(rec)
