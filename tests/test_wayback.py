@@ -324,3 +324,33 @@ def test_save_waits_for_retry_after_on_429(archive: FakeArchive) -> None:
     posts = [r[0] for r in archive.log if r[1] == "POST"]
     assert [r.status for r in results] == ["saved"] and len(posts) == 2 and posts[1] - posts[0] >= 0.95
     assert "authorization" not in archive.log[0][3]  # no keys: anonymous
+
+
+def test_save_all_ok_takes_only_sources_fetched_fine(db_path: Path, archive: FakeArchive) -> None:
+    from refman.fetch.wayback import save_sources
+
+    archive.pending_polls = 0
+    good, dead = add_source(db_path, "https://ok.example/"), add_source(db_path, "https://dead.example/")
+    conn = connect(db_path)
+    try:
+        conn.execute("UPDATE source SET status = 'ok' WHERE id = ?", (good,))
+        conn.execute("UPDATE source SET status = 'dead' WHERE id = ?", (dead,))
+        conn.commit()
+        settings = WaybackSettings(save_url=f"{archive.base}/save", saves_per_minute=600, poll_seconds=0.01)
+        results = save_sources(conn, all_ok=True, settings=settings)
+    finally:
+        conn.close()
+    assert [(r.source_id, r.status) for r in results] == [(good, "saved")]
+    assert [p for _t, m, p, _h in archive.log if m == "POST"] == ["/save"]
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=20), inner,
+                                                                                 max_size=3), max_leaves=10))
+def test_any_availability_answer_is_a_capture_none_or_a_wayback_error(data: Any) -> None:
+    for answer in (data, {"archived_snapshots": data}, {"archived_snapshots": {"closest": data}}):
+        try:
+            found = parse_availability(json.dumps(answer).encode())
+        except WaybackError:
+            continue
+        assert found is None or (found.timestamp.isdigit() and isinstance(found.url, str))
