@@ -277,6 +277,13 @@ def test_fetch_cli_with_wayback_and_show(db_path: Path, site: HTTPServer, archiv
     again = subprocess.run([str(REFMAN), "fetch", "--all", "--delay", "0", "--json"], env=env2,
                            capture_output=True, text=True)
     assert json.loads(again.stdout)["fallbacks"]["wayback"] == {"ok": 1}
+    # `refman add --fetch` follows the same settings
+    gone = site.url_for("/cli-dead-2")
+    site.expect_request("/cli-dead-2").respond_with_data("gone", status=404)
+    archive.add(gone, "20200101000000", article("Added page", "archived for refman add"))
+    added = subprocess.run([str(REFMAN), "add", gone, "--fetch", "--json"], env=env2, capture_output=True,
+                           text=True)
+    assert json.loads(added.stdout)["fetch"]["fallbacks"]["wayback"] == {"ok": 1}
     cfg.write_text("[fetch\nwayback = ")
     bad = subprocess.run([str(REFMAN), "fetch", "--all"], env=env2, capture_output=True, text=True)
     assert bad.returncode == 2 and "settings file" in bad.stderr and "Traceback" not in bad.stderr
