@@ -39,6 +39,8 @@ class FakeArchive:
     latency: float = 0.0
     log: list[tuple[float, str, str, dict[str, str]]] = field(default_factory=list)  # (time, method, path, headers)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    in_flight: int = 0
+    max_in_flight: int = 0  # requests served at once, the most seen
     _ids: Any = field(default_factory=itertools.count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,8 +57,15 @@ class FakeArchive:
                 pass
 
             def do_GET(self) -> None:
-                archive._record(self)
-                archive._get(self)
+                with archive._lock:
+                    archive.in_flight += 1
+                    archive.max_in_flight = max(archive.max_in_flight, archive.in_flight)
+                try:
+                    archive._record(self)
+                    archive._get(self)
+                finally:
+                    with archive._lock:
+                        archive.in_flight -= 1
 
             def do_POST(self) -> None:
                 archive._record(self)

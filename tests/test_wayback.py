@@ -361,3 +361,29 @@ def test_any_availability_answer_is_a_capture_none_or_a_wayback_error(data: Any)
         except WaybackError:
             continue
         assert found is None or (found.timestamp.isdigit() and isinstance(found.url, str))
+
+
+def test_a_slow_archive_does_not_hold_up_the_live_fetches(db_path: Path, site: HTTPServer, archive: FakeArchive,
+                                                          pool: Any) -> None:
+    archive.latency = 0.5  # every archive request: 6 dead pages x 2 requests over 2 slots ≈ 3 s
+    ids = []
+    for i in range(6):
+        site.expect_request(f"/dead{i}").respond_with_data("gone", status=404)
+        archive.add(site.url_for(f"/dead{i}"), "20200101000000", article(f"Dead {i}", "archived words"))
+        site.expect_request(f"/live{i}").respond_with_data(article(f"Live {i}", "live words"), content_type="text/html")
+        ids += [add_source(db_path, site.url_for(f"/dead{i}")), add_source(db_path, site.url_for(f"/live{i}"))]
+    site.expect_request("/warm").respond_with_data(article("Warm", "words"), content_type="text/html")
+    fetch_sources(db_path, [add_source(db_path, site.url_for("/warm"))], quick_policy(), pool=pool)  # pool warm
+    started = time.monotonic()
+    live_done: list[float] = []
+
+    def progress(done: int, total: int, _counts: dict[str, int]) -> None:
+        if done == total:
+            live_done.append(time.monotonic() - started)
+
+    summary = fetch_sources(db_path, ids, quick_policy(), pool=pool, fallback=options(archive), progress=progress)
+    assert summary["fallbacks"]["wayback"] == {"ok": 6} and live_done
+    # every live page was done while most of the archive's 12 requests were still to come
+    answered_before = [t for t, _m, _p, _h in archive.log if t - started < live_done[0]]
+    assert len(archive.log) == 12 and len(answered_before) <= 6, (live_done, [t - started for t, *_ in archive.log])
+    assert archive.max_in_flight <= 2  # the archive's own, lower concurrency
