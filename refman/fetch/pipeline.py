@@ -346,8 +346,12 @@ class Writer(threading.Thread):
         self.committed += len(batch)
 
 
-def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = None) -> int:
-    """Write one attempt: blobs, snapshot, archived text, page evidence, merged fields, source status."""
+def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = None, *,
+                 live: bool = True) -> int:
+    """Write one attempt: blobs, snapshot, archived text, page evidence, merged fields, source status.
+
+    `live=False` (a page saved in the user's browser, refman.capture): the source's status, fail count and
+    fetch date describe the live URL and are left alone, except that a never-fetched source becomes `ok`."""
     from refman.fetch.archive import insert_snapshot, put_blob
     from refman.merge import refresh_source
 
@@ -378,6 +382,12 @@ def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = 
         refresh_source(conn, sid)
     elif rec.unchanged:
         conn.execute("UPDATE source_text SET snapshot_id = ? WHERE source_id = ?", (snap_id, sid))
+    if not live:
+        if rec.status in GOOD:
+            conn.execute("UPDATE source SET status = CASE WHEN status = 'new' THEN ? ELSE status END, "
+                         "last_ok_at = ?, updated_at = ? WHERE id = ?",
+                         (rec.status, rec.fetched_at, rec.fetched_at, sid))
+        return snap_id
     if rec.failed:
         fail_sql = "fail_count + 1"
     elif rec.reachable:
