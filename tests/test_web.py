@@ -242,11 +242,16 @@ def test_snapshots_only_on_their_own_sandboxed_origin(client: httpx.Client, serv
     assert parts.port != urlsplit(served.base).port
     direct = f"http://127.0.0.1:{parts.port}{parts.path}"
     with httpx.Client(timeout=10) as c:
-        snap = c.get(direct, headers={"Host": parts.netloc})
+        wrapper = c.get(direct, headers={"Host": parts.netloc})
+        assert wrapper.status_code == 200 and f'<iframe src="{parts.path}/raw" sandbox=""' in wrapper.text
+        assert "script-src 'none'" in wrapper.headers["content-security-policy"]
+        snap = c.get(direct + "/raw", headers={"Host": parts.netloc, "Sec-Fetch-Dest": "iframe"})
         assert snap.status_code == 200 and b"<h1>The GPU market in 2024</h1>" in snap.content
         csp = snap.headers["content-security-policy"]
         assert csp.startswith("sandbox;") and "allow-same-origin" not in csp and "allow-scripts" not in csp
         assert snap.headers["x-content-type-options"] == "nosniff"
+        top = c.get(direct + "/raw", headers={"Host": parts.netloc, "Sec-Fetch-Dest": "document"})
+        assert "<iframe" in top.text  # a top-level document could navigate itself: it gets the wrapper
         scripts = c.get(direct.replace("/n/", "/s/"), headers={"Host": parts.netloc})
         assert scripts.status_code == 404  # a link for scripts has its own signature
         assert c.get(direct[:-1] + ("0" if direct[-1] != "0" else "1"), headers={"Host": parts.netloc}

@@ -295,14 +295,17 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
         hits = hits[:limit]
 
         def link(**change: Any) -> str:
-            merged = {**params, **change}
-            return "/?" + urlencode([(k, x) for k, v in merged.items() for x in (v if isinstance(v, list) else [v])
-                                     if x not in ("", None)])
+            merged = {**params, "offset": offset, **change}
+            query = urlencode([(k, x) for k, v in merged.items() for x in (v if isinstance(v, list) else [v])
+                               if x not in ("", None, 0)])
+            return "/?" + query if query else "/"
 
         context = dict(params=params, hits=hits, message=message, more=more, offset=offset, limit=limit,
                        link=link, searched=bool(q.strip() or filters.any))
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
-            return page("_results.html", **context)
+            partial = page("_results.html", **context)
+            partial.headers["HX-Replace-Url"] = link()  # the address bar shows a clean, bookmarkable search
+            return partial
         return page("search.html", facets=catalog.facets(), stats=_cheap_stats(catalog.conn()),
                     **context)
 

@@ -1,9 +1,13 @@
 """The second listener: raw archived pages, as data, on an origin that is not the app's.
 
-`GET /{snapshot_id}/{n|s}/{signature}`: the body as archived, its own content type, `Content-Security-Policy:
-sandbox` (`allow-scripts` only for `s` links, which the user asks for; never `allow-same-origin`, so the page
-is an opaque origin either way) and `nosniff`. Links are signed by the app (Guard.snapshot_url): this listener
-needs no cookie and no token, and serves nothing it was not asked for by the app."""
+`GET /{snapshot_id}/{n|s}/{signature}`: an archived HTML page is shown in a sandboxed iframe of a script-less
+wrapper page (`sandbox` without `allow-top-navigation`, `allow-popups`, `allow-forms` or `allow-same-origin`;
+`allow-scripts` only for `s` links, which the user asks for): a top-level sandboxed page could still navigate
+itself, a framed one cannot navigate anything. `…/raw` is the body as archived, with its own content type,
+`Content-Security-Policy: sandbox` (the same flags) and `nosniff`; a browser that asks for it as a top-level
+document is sent to the wrapper. Other content types (PDF, text) are served as they are, sandboxed. Links are
+signed by the app (Guard.snapshot_url): this listener needs no cookie and no token, and serves nothing it was
+not asked for by the app."""
 
 from __future__ import annotations
 
@@ -13,7 +17,10 @@ from typing import Any
 
 from refman.web.security import SNAPSHOT_CSP, Guard, _headers, _plain
 
-_PATH = re.compile(r"^/(\d{1,12})/([ns])/([0-9a-f]{32})$")
+_PATH = re.compile(r"^/(\d{1,12})/([ns])/([0-9a-f]{32})(/raw)?$")
+_WRAPPER = """<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>archived copy</title><style>html,body{{margin:0;height:100%}}iframe{{border:0;width:100%;height:100%}}</style>
+</head><body><iframe src="{src}" sandbox="{flags}" referrerpolicy="no-referrer"></iframe></body></html>"""
 # What a browser may render as a document; anything else is offered as a download.
 _INLINE = ("text/html", "application/xhtml+xml", "text/plain", "application/pdf", "text/markdown")
 
@@ -47,7 +54,17 @@ class SnapshotApp:
             await _plain(send, 404, f"refman: {exc}")
             return
         kind = content_type.split(";", 1)[0].strip().lower()
-        csp = SNAPSHOT_CSP.format(scripts=" allow-scripts" if m.group(2) == "s" else "")
+        flags = "allow-scripts" if m.group(2) == "s" else ""
+        html = kind in ("text/html", "application/xhtml+xml")
+        raw = m.group(4) is not None
+        if html and (not raw or headers.get("sec-fetch-dest") == "document"):
+            base = scope["path"].removesuffix("/raw")
+            body = _WRAPPER.format(src=f"{base}/raw", flags=flags).encode()
+            content_type = "text/html; charset=utf-8"
+            csp = ("default-src 'none'; style-src 'unsafe-inline'; frame-src 'self';"
+                   " script-src 'none'; form-action 'none'; frame-ancestors 'none'")
+        else:
+            csp = SNAPSHOT_CSP.format(scripts=f" {flags}" if flags else "")
         out = [
             (b"content-type", content_type.encode("latin-1", "replace")),
             (b"content-length", str(len(body)).encode()),
