@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -193,9 +194,13 @@ class GuardMiddleware:
                          " the address printed by refman serve)")
             return
 
+        started = time.perf_counter()
+
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                extra = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                spent = (time.perf_counter() - started) * 1000
+                extra = [(b"server-timing", f"app;dur={spent:.2f}".encode()),
+                         (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                          (b"referrer-policy", b"same-origin"), (b"content-security-policy", APP_CSP.encode()),
                          (b"cross-origin-opener-policy", b"same-origin"),
                          (b"cross-origin-resource-policy", b"same-origin")]
