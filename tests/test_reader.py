@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from web_demo import Demo, build_demo
+from web_demo import Demo
 
 from refman.capture import capture_page, page_facts
 from refman.errors import InvalidURLError, NotFoundError, UsageError
@@ -30,11 +30,6 @@ from refman.reader import (
 from refman.store import connect
 
 REFMAN = Path(sys.executable).with_name("refman")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    return build_demo(tmp_path_factory.mktemp("demo"))
 
 
 @pytest.fixture

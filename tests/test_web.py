@@ -16,20 +16,8 @@ from hypothesis import strategies as st
 
 pytest.importorskip("fastapi", reason="the web extra is not installed (pip install -e '.[web]')")
 import httpx
-from web_demo import Demo, build_demo
+from web_demo import Demo
 from web_server import REFMAN, Served, serve
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    return build_demo(tmp_path_factory.mktemp("webdemo"))
-
-
-@pytest.fixture(scope="module")
-def served(demo: Demo) -> Iterator[Served]:
-    srv = serve(demo.db)
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture

@@ -17,22 +17,10 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not instal
 pytest.importorskip("fastapi", reason="the web extra is not installed (pip install -e '.[web]')")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
 import httpx  # noqa: E402
-from web_demo import HOSTILE, Demo, build_demo  # noqa: E402
-from web_server import Served, serve  # noqa: E402
+from web_demo import HOSTILE, Demo  # noqa: E402
+from web_server import Served  # noqa: E402
 
 expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    return build_demo(tmp_path_factory.mktemp("browserdemo"))
-
-
-@pytest.fixture(scope="module")
-def served(demo: Demo) -> Iterator[Served]:
-    srv = serve(demo.db)
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from refman.errors import CatalogError, NotFoundError, RefmanError, UsageError
+from refman.reader import SnapshotText, TextDiff
 from refman.web.security import CSRF_FIELD, Guard, _headers, write_allowed
 
 _HERE = Path(__file__).parent
@@ -96,27 +97,6 @@ class HitOut(BaseModel):
     score: float | None
     snippet: str
     matched_fields: list[str]
-
-
-class TextOut(BaseModel):
-    id: int
-    title: str | None
-    url: str
-    snapshot_id: int
-    fetched_at: str
-    origin: str
-    memento_at: str | None
-    content_type: str | None
-    markdown: str
-
-
-class DiffOut(BaseModel):
-    source_id: int
-    a: dict[str, Any]
-    b: dict[str, Any]
-    lines: list[str]
-    added: int
-    removed: int
 
 
 class NoteOut(BaseModel):
@@ -470,7 +450,7 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
                 tag_sources(conn, [sid], body.add_tags, body.remove_tags)
         return show_source(conn, sid)
 
-    @app.get("/api/sources/{ref}/text", response_model=TextOut, responses=ERRORS, tags=["api"])
+    @app.get("/api/sources/{ref}/text", response_model=SnapshotText, responses=ERRORS, tags=["api"])
     def api_text(ref: str, snapshot: str | None = None) -> Any:
         """`refman read --json`: the archived text (Markdown) of the latest copy, or of `snapshot` (N or DATE)."""
         from refman.catalog import resolve_source
@@ -479,7 +459,7 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
         conn = catalog.conn()
         return read_text(conn, resolve_source(conn, ref), snapshot).to_json()
 
-    @app.get("/api/sources/{ref}/diff", response_model=DiffOut, responses=ERRORS, tags=["api"])
+    @app.get("/api/sources/{ref}/diff", response_model=TextDiff, responses=ERRORS, tags=["api"])
     def api_diff(ref: str, a: str = "2", b: str = "1") -> Any:
         """`refman read --diff A B --json`."""
         from refman.catalog import resolve_source
