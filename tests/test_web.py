@@ -278,3 +278,6 @@ def test_refman_open_prints_the_source_page(demo: Demo) -> None:
     out = subprocess.run([str(REFMAN), "--db", str(demo.db), "open", demo.base + "/gpu-market", "--print",
                           "--port", "9999"], capture_output=True, text=True, env=env)
     assert out.returncode == 0 and out.stdout.strip() == f"http://127.0.0.1:9999/sources/{gpu}"
+    closed = subprocess.run([str(REFMAN), "--db", str(demo.db), "open", str(gpu), "--port", "9"],
+                            capture_output=True, text=True, env=env)
+    assert closed.returncode == 1 and "start the app with `refman serve` --port 9" in closed.stderr

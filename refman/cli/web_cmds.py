@@ -186,5 +186,17 @@ def open_(
     source_id = resolve_source(connect(options.db_path), ref)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/sources/{source_id}"
-    if print_only or not webbrowser.open(address):
+    if print_only:
+        typer.echo(address)
+        return
+    import socket
+
+    from refman.errors import RefmanError
+
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        raise RefmanError(f"nothing listens on {shown}:{port}: start the app with `refman serve`"
+                          + (f" --port {port}" if port != DEFAULT_PORT else "")) from None
+    if not webbrowser.open(address):
         typer.echo(address)
