@@ -125,9 +125,11 @@ def test_api_mirrors_the_cli_json(client: httpx.Client, demo: Demo) -> None:
     gpu = demo.ids["/gpu-market"]
     shown = client.get(f"/api/sources/{gpu}").json()
     assert set(shown) == set(cli_json(demo, "show", str(gpu)))  # type: ignore[arg-type]
-    key = shown["citekey"] or (client.get(f"/sources/{gpu}/citations") and client.get(f"/api/sources/{gpu}").json()[
-        "citekey"])
+    client.get(f"/sources/{gpu}/citations")  # assigns the citation key when there is none yet
+    key = client.get(f"/api/sources/{gpu}").json()["citekey"]
     assert client.get(f"/api/sources/{key}").json()["id"] == gpu
+    by_url = client.get("/api/sources", params={"url": demo.base + "/gpu-market#section"}).json()
+    assert [s["id"] for s in by_url] == [gpu]
     text = client.get(f"/api/sources/{gpu}/text").json()
     assert text == cli_json(demo, "read", str(gpu))
     notes = client.get("/api/notes").json()

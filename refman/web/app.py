@@ -409,11 +409,13 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
 
     @app.get("/api/sources", response_model=list[SourceOut], responses=ERRORS, tags=["api"])
     def api_sources(tag: str | None = None, status: str | None = None, orphans: bool = False,
-                    limit: int = Query(100, ge=1, le=10_000)) -> Any:
-        """`refman list --json`."""
-        from refman.catalog import list_sources
+                    url: str | None = None, limit: int = Query(100, ge=1, le=10_000)) -> Any:
+        """`refman list --json`; `url` finds the source of a URL (as written, normalised or merged away)."""
+        from refman.catalog import list_sources, resolve_source
 
-        return list_sources(catalog.conn(), tag=tag, status=status, orphans=orphans, limit=limit)
+        conn = catalog.conn()
+        ids = [resolve_source(conn, url)] if url else None
+        return list_sources(conn, tag=tag, status=status, orphans=orphans, ids=ids, limit=limit)
 
     @app.post("/api/sources", response_model=AddSourceOut, responses=ERRORS, tags=["api"], dependencies=[Write],
               status_code=200)
