@@ -73,6 +73,25 @@ def start(db: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, base
 
 
+def bench_in_process(db: Path, rounds: int) -> None:
+    """The same mix through refman.search in this process: the floor the server time is compared with."""
+    from refman.search import search
+    from refman.store import connect
+
+    conn = connect(db)
+    for q in QUERIES:
+        search(conn, q)
+    times = []
+    for _ in range(rounds):
+        for q in QUERIES:
+            t0 = time.perf_counter()
+            search(conn, q)
+            times.append((time.perf_counter() - t0) * 1000)
+    conn.close()
+    print(f"refman.search in-process (same mix, for comparison): p50 {pct(times, 50):.1f} ms, "
+          f"p95 {pct(times, 95):.1f} ms  (load {load()})")
+
+
 def bench_search(client: httpx.Client, rounds: int) -> None:
     for q in QUERIES:  # warm the page cache and each worker thread's connection
         client.get("/api/search", params={"q": q})
@@ -170,8 +189,12 @@ def bench_idle(proc: subprocess.Popen[str], seconds: float = 10.0) -> None:
 
 
 def bench_while_fetching(db: Path, client: httpx.Client, n_pages: int = 300) -> None:
+    import logging
+
     from pytest_httpserver import HTTPServer
     from werkzeug import Request, Response
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per page served
 
     srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     srv.start()
@@ -251,6 +274,7 @@ def main() -> None:
         proc, base = start(db)
         try:
             with httpx.Client(base_url=base, timeout=60) as client:
+                bench_in_process(db, args.rounds)
                 bench_search(client, args.rounds)
                 bench_pages(client, min(n, args.sources))
                 if not args.no_browser:

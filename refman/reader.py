@@ -242,6 +242,13 @@ def facets(conn: sqlite3.Connection, top: int = 12) -> dict[str, list[dict[str, 
     }
 
 
+def catalog_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Sources, archived sources and notes: the search page's one-line summary."""
+    row = conn.execute("SELECT (SELECT count(*) FROM source), (SELECT count(*) FROM source_text), "
+                       "(SELECT count(*) FROM note)").fetchone()
+    return {"sources": row[0], "archived": row[1], "notes": row[2]}
+
+
 def obsidian_vault(root: str) -> str | None:
     """The Obsidian vault name for a note root (the folder holding `.obsidian/`, at or above it), or None."""
     from pathlib import Path
