@@ -227,3 +227,26 @@ def test_cli_capture_files(tmp_path: Path) -> None:
     assert usage.returncode == 2 and "one file" in usage.stderr
     missing = run(db, "capture", str(tmp_path / "nope.html"))
     assert missing.returncode == 3
+
+
+def test_cli_read_on_a_terminal_renders_markdown(demo: Demo) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("REFMAN_DB", "COLUMNS")}
+    env.update(PAGER="cat", TERM="xterm-256color")
+    proc = subprocess.run([str(REFMAN), "--db", str(demo.db), "read", str(demo.ids["/inference"])],
+                          stdout=follower, stderr=subprocess.PIPE, env=env, timeout=60)
+    os.close(follower)
+    shown = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            shown += chunk
+    except OSError:  # the terminal is closed once everything is read
+        pass
+    os.close(leader)
+    text = shown.decode("utf-8", "replace")
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b[" in text  # styled by rich
+    assert "Inference optimisation in practice" in text and "archived " in text
+    assert "# Inference" not in text  # the heading is rendered, not printed as Markdown
