@@ -230,21 +230,12 @@ def test_cli_capture_files(tmp_path: Path) -> None:
 
 
 def test_cli_read_on_a_terminal_renders_markdown(demo: Demo) -> None:
-    import pty
+    from terminal import run_on_a_terminal
 
-    leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k not in ("REFMAN_DB", "COLUMNS")}
     env.update(PAGER="cat", TERM="xterm-256color")
-    proc = subprocess.run([str(REFMAN), "--db", str(demo.db), "read", str(demo.ids["/inference"])],
-                          stdout=follower, stderr=subprocess.PIPE, env=env, timeout=60)
-    os.close(follower)
-    shown = b""
-    try:
-        while chunk := os.read(leader, 65536):
-            shown += chunk
-    except OSError:  # the terminal is closed once everything is read
-        pass
-    os.close(leader)
+    proc, shown = run_on_a_terminal([str(REFMAN), "--db", str(demo.db), "read", str(demo.ids["/inference"])],
+                                    env=env)
     text = shown.decode("utf-8", "replace")
     assert proc.returncode == 0, proc.stderr
     assert "\x1b[" in text  # styled by rich
