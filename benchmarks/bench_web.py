@@ -1,6 +1,7 @@
 """Web app benchmark at the size of a real catalog: `refman serve` on 100,000 sources with archived text.
 
     .venv/bin/python benchmarks/bench_web.py [--db PATH] [--sources 100000] [--rounds 5] [--no-browser]
+                                             [--typing-floor]
 
 Builds the catalog of benchmarks/bench_search.py (~5 KB of English or Chinese text per source) under /tmp, or
 reuses --db PATH (built there if missing). Prints, with the machine's load average:
@@ -260,6 +261,9 @@ def main() -> None:
     ap.add_argument("--sources", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--typing-floor", action="store_true",
+                    help="also time search as you type on the tests' 5-source demo catalog: the cost of the"
+                    " debounce, htmx and the browser without the search engine's")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="refman-bench-web-", dir="/tmp"))
     db = args.db or tmp / "catalog.db"
@@ -284,6 +288,17 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+        if args.typing_floor:
+            sys.path.insert(0, str(ROOT / "tests"))
+            from web_demo import build_demo
+
+            small, small_base = start(build_demo(tmp).db)
+            try:
+                print("on the 5-source demo catalog:", end=" ")
+                bench_browser(small_base)
+            finally:
+                small.terminate()
+                small.wait(timeout=10)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
