@@ -55,7 +55,9 @@ def test_pages_render(client: httpx.Client, demo: Demo) -> None:
     source = client.get(f"/sources/{gpu}").text
     assert "page:citation" in source and "obsidian://open?vault=" in source and "AI/GPU Market.md" in source
     assert "prices, supply and RDMA networks" in source  # the annotation under the definition
-    assert client.get(f"/sources/{gpu}/read").text.count("prices already fell") == 1
+    reader = client.get(f"/sources/{gpu}/read").text
+    assert reader.count("prices already fell") == 1
+    assert reader.count("<h1>") == 1  # the text's own first heading repeats the title: shown once
     assert "Analysts expect" in client.get(f"/sources/{gpu}/read", params={"snapshot": "2"}).text
     diff = client.get(f"/sources/{gpu}/diff", params={"a": "2", "b": "1"}).text
     assert "+Update: prices already fell" in diff

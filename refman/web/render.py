@@ -27,11 +27,17 @@ def _markdown() -> Any:
         .enable("strikethrough")
 
 
-def markdown_html(text: str) -> str:
-    """Sanitised HTML for refman's extracted Markdown."""
+def markdown_html(text: str, title: str | None = None) -> str:
+    """Sanitised HTML for refman's extracted Markdown; a first heading that repeats `title` (the page above
+    shows it already) is left out."""
     import nh3
 
-    rendered = _markdown().render(text or "")
+    text = text or ""
+    if title:
+        first, _, rest = text.lstrip().partition("\n")
+        if first.lstrip("#").strip() == title.strip() and first.startswith("#"):
+            text = rest
+    rendered = _markdown().render(text)
     return nh3.clean(
         rendered, tags=_TAGS, attributes={"a": {"href", "title"}, "th": {"align"}, "td": {"align"}},
         url_schemes={"http", "https"}, link_rel="noopener noreferrer nofollow",
