@@ -69,3 +69,21 @@ def site() -> Iterator[Any]:
     srv.clear()
     if srv.is_running():
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """tests/web_demo.py's catalog (an Obsidian vault's pages fetched twice from a local server), per module."""
+    from web_demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def served(demo):  # type: ignore[no-untyped-def]
+    """`refman serve` on the demo catalog, as a subprocess on a free port (tests/web_server.py)."""
+    from web_server import serve
+
+    srv = serve(demo.db)
+    yield srv
+    srv.stop()

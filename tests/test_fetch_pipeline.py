@@ -420,20 +420,9 @@ def test_writer_failing_on_its_last_batch_still_closes(db_path: Path) -> None:
 
 
 def _stderr_on_a_terminal(db: Path, *args: str) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
-    import pty
+    from terminal import run_on_a_terminal
 
-    leader, follower = pty.openpty()
-    proc = subprocess.run([str(REFMAN), "--db", str(db), *args], stdout=subprocess.PIPE, stderr=follower,
-                          timeout=60)
-    os.close(follower)
-    drawn = b""
-    try:
-        while chunk := os.read(leader, 65536):
-            drawn += chunk
-    except OSError:  # the terminal is closed once everything is read
-        pass
-    os.close(leader)
-    return proc, drawn
+    return run_on_a_terminal([str(REFMAN), "--db", str(db), *args], "stderr")
 
 
 def test_cli_fetch_bar_on_a_terminal_but_not_with_json(db_path: Path, server: HTTPServer) -> None:

@@ -349,7 +349,11 @@ class Writer(threading.Thread):
 
 
 def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = None) -> int:
-    """Write one attempt: blobs, snapshot, archived text, page evidence, merged fields, source status."""
+    """Write one attempt: blobs, snapshot, archived text, page evidence, merged fields, source status.
+
+    A copy that is not the live URL's answer (`rec.keep_status`: an archive capture, an adapter's article, a page
+    saved in the user's browser) leaves the source's status, fail count and fetch date alone, since they describe
+    the live URL, except that a never-fetched source becomes `ok`."""
     from refman.fetch.archive import insert_snapshot, put_blob
     from refman.merge import refresh_source
 
@@ -384,6 +388,10 @@ def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = 
     elif rec.unchanged:
         conn.execute("UPDATE source_text SET snapshot_id = ? WHERE source_id = ?", (snap_id, sid))
     if rec.keep_status:
+        if rec.status in GOOD:  # a copy of a never-fetched source: it has an archive now
+            conn.execute("UPDATE source SET status = CASE WHEN status = 'new' THEN ? ELSE status END, "
+                         "last_ok_at = ?, updated_at = ? WHERE id = ?",
+                         (rec.status, rec.fetched_at, rec.fetched_at, sid))
         return snap_id
     if rec.failed:
         fail_sql = "fail_count + 1"
