@@ -1,121 +1,102 @@
-"""Every string a user or a page provides is printed literally by every renderer: rich markup
-(`[/boot/config.txt]`, `[bold]`, a label starting with a lower-case word), emoji codes (`:smile:`) and
-brackets are text. The renderers are the CLI's own (refman.cli.render and the report printers)."""
+"""Rendering pages built by JavaScript in the system's Chromium (refman.fetch.render), against local pages."""
 
 from __future__ import annotations
 
-import io
+import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+import pytest
+from fallback_helpers import add_source, q, quick_policy
+from pytest_httpserver import HTTPServer
 
-from refman.cli.render import make_console, search_table, show_lines, show_plain, source_table
+from refman.fetch.fallback import FallbackOptions
+from refman.fetch.pipeline import fetch_sources
+from refman.fetch.render import find_chromium
 
-# Text as a page or a note may hold it, on one line (control characters and separators aside: those are
-# folded by design). Markup-looking strings are drawn often.
-TRICKY = st.sampled_from(["[/boot/config.txt]", "[bold]x[/bold]", "[oam] notes", ":smile:", "[link=x]y[/link]",
-                          "\\[escaped]", "[", "]", "[/]", "a [b] c", "[red]", "http://[::1]/"])
-LINE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Co", "Cn", "Cf", "Mn", "Me", "Mc")),
-               min_size=1, max_size=40).filter(lambda s: s.strip() == s and "  " not in s)
-TEXT = st.one_of(TRICKY, LINE, st.tuples(TRICKY, LINE).map(" ".join))
+try:
+    import playwright  # noqa: F401
 
+    _MISSING = None if find_chromium() else "no chromium on PATH (apt-get install chromium)"
+except ImportError:
+    _MISSING = "playwright is not installed (pip install 'refman[render]')"
+pytestmark = pytest.mark.skipif(_MISSING is not None, reason=f"rendering tests need a browser: {_MISSING}")
 
-def rendered(*renderables: Any) -> str:
-    out = io.StringIO()
-    console = make_console(file=out, width=100_000)
-    for r in renderables:
-        console.print(r)
-    return out.getvalue()
+REFMAN = Path(sys.executable).with_name("refman")
 
-
-def source(text: str) -> dict[str, Any]:
-    return {"id": 7, "url": f"https://example.com/{text}", "url_as_written": text, "citekey": "key", "type": "webpage",
-            "title": text, "issued": "2024", "container_title": text, "publisher": None, "author": [{"literal": text}],
-            "DOI": None, "language": None, "abstract": None, "tags": [text], "status": "ok", "reason": text,
-            "fetched_at": None, "accessed": None, "note": text, "added_by": "note", "first_cited_at": None,
-            "mentions": [{"path": f"{text}.md", "line": 3, "label": text, "kind": "definition", "annotation": text,
-                          "flag": None}],
-            "provenance": {"title": "label"}, "pinned": [], "evidence": [],
-            "snapshots": [{"fetched_at": "2026-01-01T00:00:00Z", "outcome": "ok", "http_status": 200, "size": 10,
-                           "reason": text}]}
-
-
-@given(TEXT)
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_list_and_show_print_text_literally(text: str) -> None:
-    item = source(text)
-    assert text in rendered(source_table([item]))
-    shown = rendered(*show_lines(item))
-    assert f"[{text}]" in shown  # the mention label, in its brackets
-    assert shown.count(text) >= 6  # title, site, tags, note, label, annotation, reason …
-    assert f"[{text}]" in "\n".join(show_plain(item))
+APP_SHELL = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Loading…</title>
+<script src="/app.js"></script></head><body><div id="app">Loading…</div>
+<img src="/big.png"><noscript>Please enable JavaScript</noscript></body></html>"""
+APP_JS = """
+window.open('/popup', '_blank');
+fetch('/api/article.json').then(r => r.json()).then(a => {
+  document.title = a.title;
+  const m = document.createElement('meta'); m.name = 'citation_title'; m.content = a.title;
+  document.head.appendChild(m);
+  const d = document.createElement('meta'); d.name = 'citation_publication_date'; d.content = a.date;
+  document.head.appendChild(d);
+  document.getElementById('app').innerHTML = '<article><h1>' + a.title + '</h1>' +
+    a.paragraphs.map(p => '<p>' + p + '</p>').join('') + '</article>';
+});
+"""
+ARTICLE = {"title": "Rendered by a script", "date": "2023-04-05",
+           "paragraphs": [f"Paragraph {i}: the text that only exists once the script has run in a browser."
+                          for i in range(6)]}
+EMPTY_SHELL = ("<!DOCTYPE html><html><head><title>App</title><script>document.title = 'Still empty';"
+               "</script></head><body><div id='root'></div><script src='/none.js'></script></body></html>")
 
 
-@given(TEXT)
-@settings(max_examples=100, deadline=None)
-def test_search_results_print_text_literally(text: str) -> None:
-    from refman.search import HL_CLOSE, HL_OPEN, SearchHit
-
-    hit = SearchHit(id=1, url="https://a.example/", title=text, issued="2024", site=text, score=1.0,
-                    snippet=f"before {HL_OPEN}{text}{HL_CLOSE} after")
-    out = rendered(search_table([hit], HL_OPEN, HL_CLOSE))
-    assert out.count(text) >= 3  # title, site, highlighted snippet
-
-
-@given(TEXT)
-@settings(max_examples=100, deadline=None)
-def test_reports_and_errors_print_text_literally(text: str) -> None:
-    from refman.cli.catalog_cmds import skipped_summary
-    from refman.cli.fetch_cmds import _print_report
-
-    report = {"notes": [{"path": f"{text}.md", "sources": [{"id": 1, "url": f"https://a.example/{text}",
-                                                          "problem": "failing", "detail": text}]}],
-              "counts": {"dead": 0, "failing": 1, "redirected": 0, "changed": 0}}
-    captured = io.StringIO()
-    saved, sys.stdout = sys.stdout, captured
-    try:
-        _print_report(report, None)
-    finally:
-        sys.stdout = saved
-    out = captured.getvalue()
-    assert f"{text}.md" in out and text in out.split("—", 1)[1]
-    assert text in skipped_summary([{"path": "n.md", "line": 1, "url": "x", "reason": text}])
+@pytest.fixture
+def pages(site: HTTPServer) -> HTTPServer:
+    srv = site
+    srv.expect_request("/app").respond_with_data(APP_SHELL, content_type="text/html")
+    srv.expect_request("/app.js").respond_with_data(APP_JS, content_type="application/javascript")
+    srv.expect_request("/api/article.json").respond_with_json(ARTICLE)
+    srv.expect_request("/empty").respond_with_data(EMPTY_SHELL, content_type="text/html")
+    srv.expect_request("/popup").respond_with_data("<html>popup</html>", content_type="text/html")
+    srv.expect_request("/big.png").respond_with_data(b"\x89PNG....", content_type="image/png")
+    return srv
 
 
-@given(TEXT)
-@settings(max_examples=20, deadline=None)
-def test_error_lines_print_text_literally(text: str) -> None:
-    from refman.cli.common import report_failure
-    from refman.errors import NotFoundError
+def test_script_shell_is_rendered_and_archived_beside_the_raw_page(db_path: Path, pages: HTTPServer,
+                                                                   pool: Any) -> None:
+    app, empty = add_source(db_path, pages.url_for("/app")), add_source(db_path, pages.url_for("/empty"))
+    summary = fetch_sources(db_path, [app, empty], quick_policy(deadline=20.0), pool=pool,
+                            fallback=FallbackOptions(render=True, adapters=False))
+    assert summary["fallbacks"]["render"] == {"ok": 1, "thin": 1}
+    src = q(db_path, "SELECT * FROM source WHERE id = ?", app)[0]
+    assert src["status"] == "ok" and src["title"] == "Rendered by a script" and src["issued"] == "2023-04-05"
+    live = q(db_path, "SELECT * FROM snapshot WHERE source_id = ? AND origin = 'live'", app)[0]
+    rendered = q(db_path, "SELECT * FROM snapshot WHERE source_id = ? AND origin = 'render'", app)[0]
+    assert live["outcome"] == "thin" and rendered["outcome"] == "ok" and rendered["body_hash"] != live["body_hash"]
+    assert json.loads(rendered["metadata_json"])["raw_body_hash"] == live["body_hash"]
+    text = q(db_path, "SELECT text, snapshot_id FROM source_text WHERE source_id = ?", app)[0]
+    assert "only exists once the script has run" in text[0] and text[1] == rendered["id"]
+    # a page that still shows nothing stays thin, and says it was rendered
+    still = q(db_path, "SELECT status, reason FROM source WHERE id = ?", empty)[0]
+    assert still["status"] == "thin" and still["reason"].startswith("rendered in a browser, still only")
+    # no pop-up followed, no image loaded
+    paths = [req.path for req, _resp in pages.log]
+    assert "/popup" not in paths and "/big.png" not in paths and "/api/article.json" in paths
 
-    err = io.StringIO()
-    saved, sys.stderr = sys.stderr, err
-    try:
-        assert report_failure(NotFoundError(f"no source matches {text}")) == 3
-    finally:
-        sys.stderr = saved
-    assert err.getvalue() == f"refman: no source matches {text}\n"
+
+def test_missing_browser_is_recorded_not_raised(db_path: Path, pages: HTTPServer, pool: Any, tmp_path: Path) -> None:
+    sid = add_source(db_path, pages.url_for("/app"))
+    opts = FallbackOptions(render=True, adapters=False, chromium=str(tmp_path / "no-such-chromium"))
+    summary = fetch_sources(db_path, [sid], quick_policy(deadline=20.0), pool=pool, fallback=opts)
+    assert summary["fallbacks"]["render"] == {"unavailable": 1}
+    snap = q(db_path, "SELECT outcome, reason FROM snapshot WHERE origin = 'render'")[0]
+    assert snap["outcome"] == "render_unavailable" and "Chromium" in snap["reason"]
+    assert q(db_path, "SELECT status FROM source WHERE id = ?", sid)[0][0] == "thin"
 
 
-def test_show_of_markup_labels_end_to_end(tmp_path: Path) -> None:
-    """The issue's two labels through the real CLI, on a terminal-like console and in a pipe."""
-    vault = tmp_path / "vault"
-    vault.mkdir()
-    (vault / "note.md").write_text("[oam notes on the boot order]: https://a.example/boot\n\n"
-                                   "[/boot/config.txt]: https://a.example/config\n", encoding="utf-8")
-    exe = str(Path(sys.executable).parent / "refman")
-    db = str(tmp_path / "c.db")
-    subprocess.run([exe, "--db", db, "import", str(vault)], check=True, capture_output=True)
-    for ref, label in (("1", "[oam notes on the boot order]"), ("2", "[/boot/config.txt]")):
-        code = ("import sys; sys.stdout.isatty = lambda: True\n"  # the terminal renderer, into a pipe
-                "from refman.cli import main\n"
-                f"sys.argv = ['refman', '--db', {db!r}, 'show', {ref!r}]\nmain()\n")
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-        assert label in proc.stdout
-        piped = subprocess.run([exe, "--db", db, "show", ref], capture_output=True, text=True, check=True)
-        assert f"cited\tnote.md:{ref if ref == '1' else '3'}\t{label}" in piped.stdout
+def test_cli_render(pages: HTTPServer, cli_env: dict[str, str]) -> None:
+    run = lambda *a: subprocess.run([str(REFMAN), *a], env=cli_env, capture_output=True, text=True)  # noqa: E731
+    assert run("add", pages.url_for("/app")).returncode == 0
+    out = run("fetch", "--render", "--delay", "0", "--ignore-robots", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["fallbacks"]["render"] == {"ok": 1}
+    shown = run("show", "1")
+    assert "text from: the page rendered in a browser" in shown.stdout and "render copy" in shown.stdout

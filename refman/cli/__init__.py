@@ -6,7 +6,15 @@ import sys
 
 import typer
 
-from refman.cli import catalog_cmds, export_cmds, fetch_cmds, maintenance_cmds, search_cmds  # noqa: F401
+from refman.cli import (  # noqa: F401  (register commands)
+    archive_cmds,
+    catalog_cmds,
+    export_cmds,
+    fetch_cmds,
+    maintenance_cmds,
+    search_cmds,
+    web_cmds,
+)
 from refman.cli.common import app, error, options, setup_logging
 
 

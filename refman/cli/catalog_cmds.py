@@ -144,9 +144,11 @@ def add(
     source_id, created = add_source(conn, url, title=title, tags=tag, note=note)
     fetched: dict[str, Any] | None = None
     if fetch:
+        from refman.fetch.fallback import FallbackOptions
         from refman.fetch.pipeline import fetch_sources
 
-        fetched = fetch_sources(options.db_path, [source_id])
+        # the settings file's fallbacks ([fetch] wayback, render, adapters) apply as to `refman fetch`
+        fetched = fetch_sources(options.db_path, [source_id], fallback=FallbackOptions.from_settings())
     item = list_sources(conn, ids=[source_id])[0]
     if as_json:
         emit_json({"created": created, "source": item, **({"fetch": fetched} if fetched else {})})

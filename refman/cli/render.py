@@ -97,6 +97,13 @@ def show_fields(item: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     return [(label, str(value), origin) for label, value, origin in rows if value]
 
 
+def _copy_lines(item: dict[str, Any]) -> list[str]:
+    """Where the text comes from when it is not the live page, why it is thin, the archive's copy."""
+    from refman.fetch.fallback import copy_lines
+
+    return copy_lines(item)
+
+
 def mention_text(m: dict[str, Any]) -> str:
     if m["kind"] == "bare":  # a bare reference line: its marker and title or caption, if any
         return " ".join(x for x in (m["flag"], m["label"]) if x) or "(a URL on its own line)"
@@ -119,6 +126,7 @@ def show_lines(item: dict[str, Any]) -> list[Text]:
         if origin:
             pieces.append((f"  from {origin}" + (" 📌" if origin == "user" else ""), "dim"))
         out.append(line(*pieces))
+    out += [line("  " + text) for text in _copy_lines(item)]
     if item["mentions"]:
         out.append(line(("  cited in", "bold")))
         for m in item["mentions"]:
@@ -147,6 +155,9 @@ def show_plain(item: dict[str, Any]) -> list[str]:
     out = [f"id\t{item['id']}"]
     out += [f"{label.replace(' ', '_')}\t{flat(value)}" + (f"\tfrom {origin}" if origin else "")
             for label, value, origin in show_fields(item)]
+    for text in _copy_lines(item):  # "  text from: …" → "text_from<TAB>…"
+        label, _, value = text.strip().partition(": ")
+        out.append(f"{label.replace(' ', '_')}\t{flat(value)}")
     for m in item["mentions"]:
         out.append(f"cited\t{m['path']}:{m['line']}\t{flat(mention_text(m))}")
         if m["annotation"]:
