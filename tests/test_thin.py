@@ -87,7 +87,8 @@ def test_show_says_why_and_the_way_out(tmp_path: Path, cli_env: dict[str, str]) 
     finally:
         srv.stop()
     shown = run("show", "1").stdout
-    assert "why thin: built by JavaScript" in shown and "--render" in shown and "refman serve" in shown
+    # piped, `show` prints one field a line: "why_thin<TAB>built by JavaScript …"
+    assert "why_thin\tbuilt by JavaScript" in shown and "--render" in shown and "refman serve" in shown
     item = json.loads(run("show", "2", "--json").stdout)
     assert item["status"] == "thin" and item["thin"]["kind"] == "wall"
     assert "consent or anti-bot" in item["reason"] and "refman serve" in item["thin"]["advice"]
