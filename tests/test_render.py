@@ -99,4 +99,5 @@ def test_cli_render(pages: HTTPServer, cli_env: dict[str, str]) -> None:
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["fallbacks"]["render"] == {"ok": 1}
     shown = run("show", "1")
-    assert "text from: the page rendered in a browser" in shown.stdout and "render copy" in shown.stdout
+    # piped, `show` prints one field a line: "text_from<TAB>the page rendered in a browser of …"
+    assert "text_from\tthe page rendered in a browser" in shown.stdout and "render copy" in shown.stdout
