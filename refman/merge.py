@@ -2,7 +2,7 @@
 
 Evidence lives in `field_value` rows (source, field, origin, JSON value). The winner per field is the row
 whose origin ranks highest: user > imported bibliography > pdf > embedded page metadata (citation_*, JSON-LD,
-DC, OpenGraph, meta) > trafilatura > label. The page extractor already judged between page origins and keeps
+DC, OpenGraph, meta) > trafilatura > label > link text. The page extractor already judged between page origins and keeps
 one value per field; the ranking here only orders what is left. Winners are cached in the `source` row's columns."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ ORIGIN_RANK: dict[str, int] = {
     "page:meta": 45,
     "page:trafilatura": 30,
     "label": 10,
+    "link-text": 5,  # the text a note shows for a link whose label is a link id (refman.notes.linkids)
 }
 
 # Citation fields refman keeps evidence for, with their `source` cache column where there is one.

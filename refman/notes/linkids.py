@@ -1,0 +1,171 @@
+"""Is a reference label the user's title for a page, or a link id? And one set of label hints per source.
+
+Many vaults use reference definitions as link ids: `[website]: …`, `[docs]: …`, `[1]: …`, `[mcp-config]: …`,
+with the prose showing its own text (`see the [setup guide][docs]`). Such a label names nothing: it must give no
+title, date or site hint. `judge_label` decides from evidence, strongest first:
+
+1. **Link text.** The note shows the link as `[text][label]` with a text other than the label: the label is an
+   id, and the text the reader sees is the best title a note offers for the page (`link_text`).
+2. **Reused.** The same label (case-folded) names several different pages across the catalog's notes:
+   `website` for 161 URLs cannot be the title of each. Short labels (up to four words) are ids from two pages
+   on; a longer label only from three (a long title cited for a page and its mirror is still a title).
+3. **One common word**: a generic link word (`website`, `docs`, `github`, `codebase`, `here`, `paper`, …).
+4. **Slug-like**: lower-case ASCII with digits, `-`, `_`, `/`, `.` joining the words (`mcp-config`,
+   `ref1`, `rfc_9110`, `1`), or a single lower-case word.
+
+CJK labels are never slugs or common words (a one-word Chinese label is a title). Evidence 2 is vault-wide and
+changes as notes are imported: the import re-judges every label whose usage changed (a label gained or lost a
+page) and recomputes the hints of every source that carries it, so a later import can turn a title into an id
+and back, and the hints always follow the current judgement (refman.vault).
+
+`combine_hints` merges the hints of all the labels of a source judged titles: for each field the most
+specific value (a full date over a month over a year; the title of the fullest label, one that also gave a
+date, site or author) and then the most frequent wins, ties going to the first
+in (note path, line) order; values that disagree are returned as conflicts (`refman show` reports them)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = ["COMMON_LINK_WORDS", "Judge", "combine_hints", "judge_label", "label_key", "label_pages", "reference_uses"]
+
+# fmt: off
+COMMON_LINK_WORDS = frozenset({
+    "website", "site", "homepage", "home", "home page", "web", "webpage", "page", "link", "links", "url", "here",
+    "this", "source", "sources", "src", "code", "codebase", "repo", "repository", "github", "gitlab", "git",
+    "docs", "doc", "documentation", "documents", "manual", "guide", "reference", "references", "ref", "spec",
+    "specification", "api", "readme", "paper", "pdf", "article", "post", "blog", "blog post", "video",
+    "youtube", "slides", "demo", "example", "examples", "tutorial", "wiki", "wikipedia", "download",
+    "downloads", "install", "installation", "configuration", "config", "settings", "release", "releases",
+    "changelog", "issue", "issues", "pr", "pull request", "discussion", "forum", "thread", "tweet", "twitter",
+    "announcement", "news", "source code", "more", "details", "info", "official", "official site", "npm",
+    "pypi", "crate", "package", "license", "faq", "about", "overview", "introduction", "intro", "note",
+    "notes", "see", "see also", "original", "archive", "mirror", "project", "tool", "app", "docker hub",
+})
+# fmt: on
+_SLUG = re.compile(r"[a-z0-9]+(?:[-_./:#][a-z0-9]+)*")
+_HAS_JOINER_OR_DIGIT = re.compile(r"[-_./:#0-9]")
+_WORD = re.compile(r"[a-z]+")
+_REFERENCE_USE = re.compile(r"(?<!\\)\[((?:[^\[\]\n\\]|\\.){1,300})\]\[((?:[^\[\]\n\\]|\\.){1,300})\]")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[ \t]*$|\Z)", re.M | re.S)
+_CODE_SPAN = re.compile(r"(`+)[^`\n].*?\1")
+_WS = re.compile(r"\s+")
+_FLAG = re.compile(r"^[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D\s]+")
+
+
+def label_key(label: str) -> str:
+    """The case-folded, whitespace-collapsed label (CommonMark's matching key, also used across notes)."""
+    return " ".join(label.split()).casefold()
+
+
+def reference_uses(text: str) -> dict[str, str]:
+    """{label_key: link text} of the full reference links `[text][label]` of a note whose text differs from
+    the label (the first use of each label), outside fenced code and code spans."""
+    if "][" not in text:
+        return {}
+    if "```" in text or "~~~" in text:
+        text = _FENCE.sub("", text)
+    if "`" in text:
+        text = _CODE_SPAN.sub("", text)
+    uses: dict[str, str] = {}
+    for m in _REFERENCE_USE.finditer(text):
+        shown, key = _WS.sub(" ", m.group(1)).strip(), label_key(m.group(2))
+        if shown and key and label_key(shown) != key and key not in uses:
+            uses[key] = shown.replace("\\", "") if "\\" in shown else shown
+    return uses
+
+
+def judge_label(label: str, pages: int, link_text: str | None) -> str | None:
+    """Why the label is a link id (`link-text`, `reused`, `common-word`, `slug`), or None: it is a title.
+    `pages`: how many different sources carry this label (case-folded) across the catalog's notes;
+    `link_text`: the text the note shows for it in `[text][label]`, if any."""
+    if link_text:
+        return "link-text"
+    text = _FLAG.sub("", label).strip()
+    key = label_key(text)
+    if not key:
+        return None
+    words = key.split()
+    if pages >= 3 or (pages >= 2 and len(words) <= 4):
+        return "reused"
+    if key in COMMON_LINK_WORDS:
+        return "common-word"
+    if key.isascii() and text == text.lower() and _SLUG.fullmatch(key) and (
+            _HAS_JOINER_OR_DIGIT.search(key) or _WORD.fullmatch(key)):
+        return "slug"
+    return None
+
+
+def _specificity(field: str, value: Any, entry: tuple[Any, ...]) -> int:
+    """A full date beats a month beats a year; a title from a label that also gave a date, site or author
+    (a fuller label) beats a bare one."""
+    if field == "issued":
+        return len(value)
+    if field == "title":
+        return sum(v is not None for v in entry[1:])
+    return 0
+
+
+def combine_hints(entries: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, ...] | None, dict[str, list[Any]]]:
+    """Merge label hints (title, issued, container_title, author) given in (note path, line) order into one
+    such tuple (None when there are none) and {field: [values]} for the fields whose values disagree."""
+    if not entries:
+        return None, {}
+    first_entry = entries[0]
+    if len(entries) == 1 or all(e == first_entry for e in entries):
+        return tuple(first_entry), {}
+    names = ("title", "issued", "container_title", "author")
+    out: list[Any] = []
+    conflicts: dict[str, list[Any]] = {}
+    for i, name in enumerate(names):
+        given = [e for e in entries if e[i] not in (None, "")]
+        if not given:
+            out.append(None)
+            continue
+        values = [e[i] for e in given]
+        counts = Counter(values)
+        first = {v: n for n, v in reversed(list(enumerate(values)))}
+        spec: dict[Any, int] = {}
+        for e in given:
+            spec[e[i]] = max(spec.get(e[i], 0), _specificity(name, e[i], e))
+        best = max(counts, key=lambda v: (spec[v], counts[v], -first[v]))
+        out.append(best)
+        distinct = list(dict.fromkeys(values))
+        if name == "issued":  # a year and a full date of that year agree
+            distinct = [v for v in distinct if not best.startswith(v)] + [best]
+        if len(distinct) > 1:
+            conflicts[name] = [best, *(v for v in distinct if v != best)]
+    return tuple(out), conflicts
+
+
+def label_pages(rows: Iterable[tuple[str, int]]) -> dict[str, set[int]]:
+    """{label_key: source ids} from (label, source id) rows of reference definitions (whose labels the
+    scanner stored with their whitespace collapsed)."""
+    pages: dict[str, set[int]] = {}
+    for label, sid in rows:
+        key = label.casefold()
+        found = pages.get(key)
+        if found is None:
+            pages[key] = {sid}
+        else:
+            found.add(sid)
+    return pages
+
+
+class Judge:
+    """judge_label with the catalog's label usage ({label_key: source ids}), cached per label."""
+
+    def __init__(self, pages: dict[str, set[int]]) -> None:
+        self.pages = pages
+        self._cache: dict[str, str | None] = {}
+
+    def __call__(self, label: str, link_text: str | None) -> str | None:
+        if link_text:
+            return "link-text"
+        verdict = self._cache.get(label, "")
+        if verdict == "":
+            verdict = self._cache[label] = judge_label(label, len(self.pages.get(label_key(label), ())), None)
+        return verdict
