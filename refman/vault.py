@@ -54,8 +54,11 @@ KIND_DEFINITION, KIND_BARE = "definition", "bare"
 #   hints: (title, issued, container_title, author) from the label, None when the mention has no label,
 #   spaced: None when the texts below are ASCII, else the CJK-spaced (title, author, site, piece) for the
 #           search index, each None when ASCII; site = "host container_title ", piece = "label title annotation".
+#   verdict: why a definition's label is a link id by the evidence of its own note (refman.notes.linkids:
+#            link-text, common-word, slug), else None (whether it names several pages is known only at the end),
+#   link_text: the text of the note's `[text][label]` use of a definition's label, if any.
 ParsedMention = tuple[str, int, str, str, str, str, "str | None", "str | None", "str | None",
-                      "tuple[str | None, ...] | None", "tuple[str | None, ...] | None"]
+                      "tuple[str | None, ...] | None", "tuple[str | None, ...] | None", "str | None", "str | None"]
 ProgressFn = Callable[[int, int], None]
 
 
@@ -154,12 +157,13 @@ def parse_note(root: str, rel: str, size: int, mtime_ns: int, data: bytes | None
     mentions = []
     for d in result.definitions:
         dest = d.destination.strip()
-        m = _mention(note, KIND_DEFINITION, d.line, d.label, dest, d.title, d.annotation, d.label, None)
+        link_text = note.link_texts.get(d.label.casefold()) if note.link_texts else None
+        m = _mention(note, KIND_DEFINITION, d.line, d.label, dest, d.title, d.annotation, d.label, None, link_text)
         if m is not None:
             mentions.append(m)
     note.definitions = len(mentions)
     for b in result.bare:
-        m = _mention(note, KIND_BARE, b.line, b.label, b.url, b.title, None, b.title, b.marker)
+        m = _mention(note, KIND_BARE, b.line, b.label, b.url, b.title, None, b.title, b.marker, None)
         if m is not None:
             mentions.append(m)
     if result.bare:
@@ -175,7 +179,8 @@ _NO_COLUMNS = (None, None, None, None)
 
 
 def _mention(note: ParsedNote, kind: str, line: int, label: str, dest: str, title_attr: str | None,
-             annotation: str | None, speaks: str | None, marker: str | None) -> ParsedMention | None:
+             annotation: str | None, speaks: str | None, marker: str | None,
+             link_text: str | None) -> ParsedMention | None:
     """One mention tuple (see ParsedMention), or None when `dest` is not a web source (then reported)."""
     try:
         ident = _normalise_url(dest)
@@ -188,7 +193,13 @@ def _mention(note: ParsedNote, kind: str, line: int, label: str, dest: str, titl
     flag = marker
     spaced = None
     piece = f"{label} {title_attr or ''} {annotation or ''}"
-    if speaks:
+    verdict = _judge_label(label, 0, link_text) if kind == KIND_DEFINITION else None
+    if verdict is not None:  # a link id gives no hints (only its flag)
+        if label and ord(label[0]) >= 0x2000:
+            flag = _parse_label(label, host).flag or marker
+        if not piece.isascii():
+            spaced = (None, None, None, _cjk_space(piece))
+    elif speaks:
         h = _parse_label(speaks, host)
         flag = h.flag or marker
         title, container, author = h.title, h.container_title, h.author
@@ -202,7 +213,7 @@ def _mention(note: ParsedNote, kind: str, line: int, label: str, dest: str, titl
                       None if piece.isascii() else space(piece))
     elif not piece.isascii():
         spaced = (None, None, None, _cjk_space(piece))
-    return (kind, line, label, ident.url, dest, host, title_attr, annotation, flag, hints, spaced)
+    return (kind, line, label, ident.url, dest, host, title_attr, annotation, flag, hints, spaced, verdict, link_text)
 
 
 def _source_texts(sid: int, now: str, host: str, label: str, title_attr: str | None, annotation: str | None,
@@ -231,20 +242,21 @@ def _source_texts(sid: int, now: str, host: str, label: str, title_attr: str | N
 
 def _load_parser() -> None:
     """Bind the parser's helpers (imported on first use: `refman list` never needs them)."""
-    global _normalise_url, _parse_label, _cjk_space, _json_str, _reference_uses
+    global _normalise_url, _parse_label, _cjk_space, _json_str, _reference_uses, _judge_label
     from json.encoder import encode_basestring
 
     from refman.notes.labels import parse_label
-    from refman.notes.linkids import reference_uses
+    from refman.notes.linkids import judge_label, reference_uses
     from refman.search import cjk_space
     from refman.urls import normalise_url
 
     _normalise_url, _parse_label, _cjk_space, _json_str = normalise_url, parse_label, cjk_space, encode_basestring
-    _reference_uses = reference_uses
+    _reference_uses, _judge_label = reference_uses, judge_label
 
 
 _normalise_url: Any = None
 _reference_uses: Any = None
+_judge_label: Any = None
 _parse_label: Any = None
 _cjk_space: Any = None
 _json_str: Any = None
@@ -513,15 +525,12 @@ class _CatalogWriter:
         report.definitions += note.definitions
         report.bare_references += len(note.mentions) - note.definitions
         source_ids, new_index, now = self.source_ids, self.new_index, self.now
-        link_texts, labelled, changed_labels = note.link_texts, self.labelled, self.changed_labels
+        labelled, changed_labels = self.labelled, self.changed_labels
         for ordinal, m in enumerate(note.mentions):
-            kind, line, label, url, as_written, host, title_attr, annotation, flag, hints, spaced = m
-            link_text = None
+            (kind, line, label, url, as_written, host, title_attr, annotation, flag, hints, spaced, verdict,
+             link_text) = m
             if kind == KIND_DEFINITION:
-                key = label.casefold()  # the scanner collapsed its whitespace: this is label_key(label)
-                changed_labels.add(key)
-                if link_texts:
-                    link_text = link_texts.get(key)
+                changed_labels.add(label.casefold())  # the scanner collapsed its whitespace: label_key(label)
             sid = source_ids.get(url)
             if sid is None:
                 sid = self.next_id
@@ -545,8 +554,13 @@ class _CatalogWriter:
                 else:
                     self.touched.add(sid)
                     self.cited.add(sid)
-            if hints is not None:
-                labelled.setdefault(sid, []).append((note.path, line, root, kind, label, link_text, hints))
+            if hints is not None or verdict is not None:
+                entry = (note.path, line, root, kind, label, link_text, hints, host, verdict or "")
+                found = labelled.get(sid)
+                if found is None:
+                    labelled[sid] = [entry]
+                else:
+                    found.append(entry)
             self.mention_rows.append((sid, note_id, ordinal, line, label, title_attr, annotation, flag, kind,
                                       link_text))
         if len(self.mention_rows) >= _FLUSH_ROWS:
@@ -618,14 +632,16 @@ class _CatalogWriter:
         conn = self.conn
         judge = Judge(label_pages(conn.execute("SELECT label, source_id FROM mention WHERE kind = 'definition'")))
         candidates = set(self.touched)
-        for key in self.changed_labels:
-            sids = judge.pages.get(key)
-            if sids is not None and len(sids) > 1:
-                candidates.update(sids)
+        first_new = self.first_new
+        for key in self.changed_labels:  # new sources: judged below with their own labels
+            candidates.update(sid for sid in judge.pages.get(key, ()) if sid < first_new)
         for sid, entries in self.labelled.items():
-            if (len(entries) > 1 or entries[0][5] is not None or self.first_hints.get(sid) == ()
-                    or (entries[0][3] == KIND_DEFINITION and judge(entries[0][4], None) is not None)):
+            if len(entries) > 1 or self.first_hints.get(sid) == ():
                 candidates.add(sid)
+            else:
+                e = entries[0]
+                if (e[8] and e[5] is not None) or (e[3] == KIND_DEFINITION and not e[8] and judge.reused(e[4])):
+                    candidates.add(sid)  # a link-text title to give, or a title label that names several pages
         if not candidates:
             return []
         old = sorted(sid for sid in candidates if sid < self.first_new)
@@ -669,7 +685,8 @@ class _CatalogWriter:
         return rewritten
 
     def _label_mentions(self, ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
-        """{source: [(path, line, root, kind, label, link_text, None, host)]} of its labelled mentions."""
+        """{source: [(path, line, root, kind, label, link_text, None, host, None)]} of its labelled mentions
+        (hints and verdict to be computed)."""
         out: dict[int, list[tuple[Any, ...]]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
@@ -678,7 +695,7 @@ class _CatalogWriter:
                     " FROM mention m JOIN note n ON n.id = m.note_id JOIN source s ON s.id = m.source_id"
                     f" WHERE m.source_id IN ({','.join('?' * len(chunk))})"
                     " AND (m.kind = 'definition' OR m.title IS NOT NULL)", chunk):
-                out.setdefault(sid, []).append((path, line, root, kind, label, link_text, None, host))
+                out.setdefault(sid, []).append((path, line, root, kind, label, link_text, None, host, None))
         return out
 
     def index_rows(self) -> Iterator[tuple[Any, ...]]:
@@ -690,17 +707,19 @@ class _CatalogWriter:
 def _source_label_hints(entries: list[tuple[Any, ...]], judge: Any, parsed: dict[tuple[str, str], tuple[Any, ...]]
                         ) -> tuple[tuple[Any, ...] | None, str | None]:
     """(combined hints of a source's labels judged titles, the link-text title when no label is one).
-    entries: (path, line, root, kind, label, link_text, hints or None, host) of its labelled mentions; hints
-    are parsed (and cached by label and host) when None."""
+    entries: (path, line, root, kind, label, link_text, hints or None, host, verdict) of its labelled mentions;
+    hints are parsed (and cached by label and host) when None; verdict: the parser's (its own note's evidence;
+    "" none), None when still to be judged."""
     from refman.notes.linkids import combine_hints
+    from refman.notes.linkids import link_title as shown_title
 
     titles: list[tuple[Any, ...]] = []
     link_title = None
     for e in sorted(entries, key=lambda e: e[:3]):
         kind, label, link_text, hints = e[3], e[4], e[5], e[6]
-        if kind == KIND_DEFINITION and judge(label, link_text) is not None:
-            if link_title is None and link_text:
-                link_title = link_text
+        if kind == KIND_DEFINITION and (e[8] or judge.reused(label) if e[8] is not None else judge(label, link_text)):
+            if link_title is None:
+                link_title = shown_title(link_text)
             continue
         if hints is None:
             hints = parsed.get((label, e[7]))
@@ -747,3 +766,29 @@ def list_notes(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         entry["note_list"].append({"path": path, "mentions": n, "status": status, "reason": reason,
                                    "encoding": encoding})
     return list(roots.values())
+
+
+def label_report(conn: sqlite3.Connection, source_id: int) -> tuple[dict[tuple[str, int], str | None],
+                                                                   dict[str, list[Any]]]:
+    """How each label of a source was judged ({(path, line): None for a title, else why it is a link id}) and
+    the label hints that disagree ({field: [winner, others…]}), as the import judged them (refman show)."""
+    from refman.notes.linkids import Judge, combine_hints, label_pages
+
+    if _parse_label is None:
+        _load_parser()
+    rows = conn.execute(
+        "SELECT n.path, m.line, m.kind, m.label, m.link_text, m.title, s.host FROM mention m"
+        " JOIN note n ON n.id = m.note_id JOIN source s ON s.id = m.source_id WHERE m.source_id = ?"
+        " ORDER BY n.path, m.line, n.root", (source_id,)).fetchall()
+    judge = Judge({})
+    if any(r[2] == KIND_DEFINITION for r in rows):  # a label's usage is catalog-wide
+        judge = Judge(label_pages(conn.execute("SELECT label, source_id FROM mention WHERE kind = 'definition'")))
+    roles: dict[tuple[str, int], str | None] = {}
+    hints = []
+    for path, line, kind, label, link_text, title, host in rows:
+        verdict = judge(label, link_text) if kind == KIND_DEFINITION else None
+        roles[(path, line)] = verdict
+        if verdict is None and (kind == KIND_DEFINITION or title is not None):
+            h = _parse_label(label, host)
+            hints.append((h.title, h.issued, h.container_title, h.author))
+    return roles, combine_hints(hints)[1]

@@ -4,8 +4,12 @@ Many vaults use reference definitions as link ids: `[website]: â€¦`, `[docs]: â€
 with the prose showing its own text (`see the [setup guide][docs]`). Such a label names nothing: it must give no
 title, date or site hint. `judge_label` decides from evidence, strongest first:
 
-1. **Link text.** The note shows the link as `[text][label]` with a text other than the label: the label is an
-   id, and the text the reader sees is the best title a note offers for the page (`link_text`).
+1. **Link text.** The note shows the link as `[text][label]` with a text other than the label, and the label is
+   written in lower case (`[start the container at boot][start containers at boot]`, `[official
+   documentation][docs]`): the label is an id. A capitalised label with another link text is still a title
+   (`[blog post][Introducing URL and host header rewrite]`: the prose says "blog post", the label names the
+   page). The link text the reader sees is the title fallback of a page whose labels are all ids
+   (`link_title`), unless it is itself a generic link word (`here`, `official documentation`).
 2. **Reused.** The same label (case-folded) names several different pages across the catalog's notes:
    `website` for 161 URLs cannot be the title of each. Short labels (up to four words) are ids from two pages
    on; a longer label only from three (a long title cited for a page and its mirror is still a title).
@@ -30,7 +34,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["COMMON_LINK_WORDS", "Judge", "combine_hints", "judge_label", "label_key", "label_pages", "reference_uses"]
+__all__ = ["COMMON_LINK_WORDS", "Judge", "combine_hints", "judge_label", "label_key", "label_pages", "link_title",
+           "reference_uses"]
 
 # fmt: off
 COMMON_LINK_WORDS = frozenset({
@@ -44,6 +49,7 @@ COMMON_LINK_WORDS = frozenset({
     "announcement", "news", "source code", "more", "details", "info", "official", "official site", "npm",
     "pypi", "crate", "package", "license", "faq", "about", "overview", "introduction", "intro", "note",
     "notes", "see", "see also", "original", "archive", "mirror", "project", "tool", "app", "docker hub",
+    "man page", "manpage", "man", "command reference", "option", "options", "module", "plugin", "library",
 })
 # fmt: on
 _SLUG = re.compile(r"[a-z0-9]+(?:[-_./:#][a-z0-9]+)*")
@@ -51,7 +57,6 @@ _HAS_JOINER_OR_DIGIT = re.compile(r"[-_./:#0-9]")
 _WORD = re.compile(r"[a-z]+")
 _REFERENCE_USE = re.compile(r"(?<!\\)\[((?:[^\[\]\n\\]|\\.){1,300})\]\[((?:[^\[\]\n\\]|\\.){1,300})\]")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[ \t]*$|\Z)", re.M | re.S)
-_CODE_SPAN = re.compile(r"(`+)[^`\n].*?\1")
 _WS = re.compile(r"\s+")
 _FLAG = re.compile(r"^[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D\s]+")
 
@@ -63,13 +68,11 @@ def label_key(label: str) -> str:
 
 def reference_uses(text: str) -> dict[str, str]:
     """{label_key: link text} of the full reference links `[text][label]` of a note whose text differs from
-    the label (the first use of each label), outside fenced code and code spans."""
+    the label (the first use of each label), outside fenced code."""
     if "][" not in text:
         return {}
     if "```" in text or "~~~" in text:
         text = _FENCE.sub("", text)
-    if "`" in text:
-        text = _CODE_SPAN.sub("", text)
     uses: dict[str, str] = {}
     for m in _REFERENCE_USE.finditer(text):
         shown, key = _WS.sub(" ", m.group(1)).strip(), label_key(m.group(2))
@@ -82,14 +85,13 @@ def judge_label(label: str, pages: int, link_text: str | None) -> str | None:
     """Why the label is a link id (`link-text`, `reused`, `common-word`, `slug`), or None: it is a title.
     `pages`: how many different sources carry this label (case-folded) across the catalog's notes;
     `link_text`: the text the note shows for it in `[text][label]`, if any."""
-    if link_text:
-        return "link-text"
     text = _FLAG.sub("", label).strip()
+    if link_text and not any(c.isupper() for c in text) and any(c.islower() for c in text):
+        return "link-text"
     key = label_key(text)
     if not key:
         return None
-    words = key.split()
-    if pages >= 3 or (pages >= 2 and len(words) <= 4):
+    if _reused(key, pages):
         return "reused"
     if key in COMMON_LINK_WORDS:
         return "common-word"
@@ -97,6 +99,31 @@ def judge_label(label: str, pages: int, link_text: str | None) -> str | None:
             _HAS_JOINER_OR_DIGIT.search(key) or _WORD.fullmatch(key)):
         return "slug"
     return None
+
+
+_MARKUP = "`*_~ "
+
+
+def link_title(link_text: str | None) -> str | None:
+    """The title a link text offers for a page: its text without code or emphasis markers, unless it is a
+    generic link word or phrase (`here`, `docs`, `official documentation`, `this page`)."""
+    if not link_text:
+        return None
+    text = link_text.replace("`", "").strip(_MARKUP)
+    key = label_key(text)
+    words = key.split()
+    generic = words and all(w in COMMON_LINK_WORDS or w in _FILLER for w in words)
+    if not any(c.isalpha() for c in text) or key in COMMON_LINK_WORDS or generic:
+        return None
+    return text
+
+
+_FILLER = frozenset({"the", "a", "an", "official", "its", "their", "our", "my", "this", "that", "on", "in", "at",
+                     "of", "for", "click", "see", "read", "full", "original", "latest", "online"})
+
+
+def _reused(key: str, pages: int) -> bool:
+    return pages >= 3 or (pages >= 2 and key.count(" ") < 4)
 
 
 def _specificity(field: str, value: Any, entry: tuple[Any, ...]) -> int:
@@ -162,9 +189,15 @@ class Judge:
         self.pages = pages
         self._cache: dict[str, str | None] = {}
 
+    def reused(self, label: str) -> str | None:
+        """"reused" when the label (as the scanner stored it) names several pages, else None."""
+        key = label.casefold()
+        found = self.pages.get(key)
+        return "reused" if found is not None and len(found) > 1 and _reused(key, len(found)) else None
+
     def __call__(self, label: str, link_text: str | None) -> str | None:
         if link_text:
-            return "link-text"
+            return judge_label(label, len(self.pages.get(label_key(label), ())), link_text)
         verdict = self._cache.get(label, "")
         if verdict == "":
             verdict = self._cache[label] = judge_label(label, len(self.pages.get(label_key(label), ())), None)
