@@ -32,17 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from refman.errors import InvalidURLError, NotFoundError
+from refman.notes.decode import decode_note
 from refman.timeutil import utc_now
 
 NOTE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 _POOL_THRESHOLD = 300  # changed notes; below this a process pool costs more than it saves
 _FLUSH_ROWS = 8000  # mention rows buffered before a batch of inserts
 _PROGRESS_EVERY = 250  # notes between two progress reports
-_BINARY_CONTROL_RATIO = 0.10
-# Legacy encodings a note plausibly comes in. Letting the detector choose among all code pages makes short
-# Latin text come out as cp1250 or mac-roman; this list keeps the guesses to what editors actually wrote.
-_LEGACY_ENCODINGS = ["gb18030", "big5", "shift_jis", "euc_jp", "euc_kr", "cp1252", "cp1251", "koi8_r",
-                     "iso8859_7", "utf_16"]
 
 # What kind of place a mention is (mention.kind).
 KIND_DEFINITION, KIND_BARE = "definition", "bare"
@@ -93,34 +89,6 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def decode_note(data: bytes) -> tuple[str | None, str | None, str | None]:
-    """(text, encoding, problem). text is None when the file is binary; problem explains a fallback."""
-    if b"\x00" in data:
-        return None, None, "binary file (contains NUL bytes)"
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig", None
-    try:
-        return data.decode("utf-8"), "utf-8", None
-    except UnicodeDecodeError:
-        pass
-    sample = data[:4096]
-    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
-    if sample and controls / len(sample) > _BINARY_CONTROL_RATIO:
-        return None, None, "binary file (control bytes)"
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS).best()
-    encoding = best.encoding if best is not None else "cp1252"
-    if encoding in ("gb2312", "gbk"):
-        encoding = "gb18030"  # a superset: decodes everything the narrower guess would
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        encoding = "cp1252"
-        text = data.decode(encoding, errors="replace")
-    return text, encoding, f"not valid UTF-8; decoded as {encoding}"
 
 
 def parse_note(root: str, rel: str, size: int, mtime_ns: int, data: bytes | None = None) -> ParsedNote:
