@@ -594,7 +594,6 @@ class _CatalogWriter:
         labelled mention or a label judged a link id, existing sources that gained or lost mentions, and every
         source carrying a label whose usage across the catalog changed (its judgement may have flipped).
         Returns the sources whose evidence was rewritten (their cached columns are recomputed here)."""
-        from refman.merge import refresh_sources
         from refman.notes.linkids import Judge, label_pages
 
         conn = self.conn
@@ -612,64 +611,85 @@ class _CatalogWriter:
                     candidates.add(sid)  # a link-text title to give, or a title label that names several pages
         if not candidates:
             return []
-        old = sorted(sid for sid in candidates if sid < self.first_new)
-        stored = self._label_mentions(old)
         parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
-        rewritten: list[int] = []
         drop: list[tuple[int]] = []
         evidence: list[tuple[Any, ...]] = []
         new_columns: list[tuple[Any, ...]] = []
-        for sid in sorted(candidates):
-            new = sid >= self.first_new
-            entries = self.labelled.get(sid, []) if new else stored.get(sid, [])
-            hints, link_title = _source_label_hints(entries, judge, parsed)
-            rows = _evidence_rows(sid, hints, link_title, self.now)
-            if new:
-                if link_title is None and hints == self.first_hints.get(sid):
-                    continue  # what the import already wrote
-                title, issued, container, author = hints or (link_title, None, None, None)
-                names = None if author is None else f'[{{"literal": {_json_str(author)}}}]'
-                new_columns.append((title, names, issued, container, sid))
-                entry = self.new_index[sid]
-                host = conn.execute("SELECT host FROM source WHERE id = ?", (sid,)).fetchone()[0]
-                site = f"{host} {container or ''} "
-                entry[:3] = [None if title is None else _cjk_space(title),
-                             None if author is None else _cjk_space(author), _cjk_space(site)]
-            else:
-                current = conn.execute("SELECT field, origin, value FROM field_value WHERE source_id = ? AND"
-                                       " origin IN ('label', 'link-text')", (sid,)).fetchall()
-                if sorted(map(tuple, current)) == sorted(r[1:4] for r in rows):
-                    continue
-                rewritten.append(sid)
+        for sid in sorted(sid for sid in candidates if sid >= first_new):
+            hints, link_title = _source_label_hints(self.labelled.get(sid, []), judge, parsed)
+            if link_title is None and hints == self.first_hints.get(sid):
+                continue  # what the import already wrote
+            title, issued, container, author = hints or (link_title, None, None, None)
+            names = None if author is None else f'[{{"literal": {_json_str(author)}}}]'
+            new_columns.append((title, names, issued, container, sid))
+            entry = self.new_index[sid]
+            host = conn.execute("SELECT host FROM source WHERE id = ?", (sid,)).fetchone()[0]
+            site = f"{host} {container or ''} "
+            entry[:3] = [None if title is None else _cjk_space(title),
+                         None if author is None else _cjk_space(author), _cjk_space(site)]
             drop.append((sid,))
-            evidence += rows
+            evidence += _evidence_rows(sid, hints, link_title, self.now)
         conn.executemany("DELETE FROM field_value WHERE source_id = ? AND origin IN ('label', 'link-text')", drop)
         conn.executemany("INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
                          evidence)
         # a new source has no evidence but its labels': its columns are the hints themselves
         assignments = ", ".join(f"{name} = ?" for name in _LABEL_COLUMNS)
         conn.executemany(f"UPDATE source SET {assignments} WHERE id = ?", new_columns)
-        refresh_sources(conn, rewritten)
-        return rewritten
-
-    def _label_mentions(self, ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
-        """{source: [(path, line, root, kind, label, link_text, None, host, None)]} of its labelled mentions
-        (hints and verdict to be computed)."""
-        out: dict[int, list[tuple[Any, ...]]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            for sid, path, line, root, kind, label, link_text, host in self.conn.execute(
-                    "SELECT m.source_id, n.path, m.line, n.root, m.kind, m.label, m.link_text, s.host"
-                    " FROM mention m JOIN note n ON n.id = m.note_id JOIN source s ON s.id = m.source_id"
-                    f" WHERE m.source_id IN ({','.join('?' * len(chunk))})"
-                    " AND (m.kind = 'definition' OR m.title IS NOT NULL)", chunk):
-                out.setdefault(sid, []).append((path, line, root, kind, label, link_text, None, host, None))
-        return out
+        return relabel_sources(conn, sorted(sid for sid in candidates if sid < first_new), self.now, judge, parsed)
 
     def index_rows(self) -> Iterator[tuple[Any, ...]]:
         """Search-index rows of the sources this import created (no tags, no note, no archived text yet)."""
         for sid, (title, authors, site, pieces) in self.new_index.items():
             yield sid, title, authors, site, None, " " + " ".join(pieces), None
+
+
+def relabel_sources(conn: sqlite3.Connection, ids: list[int], now: str, judge: Any = None,
+                    parsed: dict[tuple[str, str], tuple[Any, ...]] | None = None) -> list[int]:
+    """Recompute the label evidence of existing sources from all their labels as they are judged now (an
+    import, a merge of duplicates), re-merge those whose evidence changed and return them. `judge`: a
+    linkids.Judge over the catalog's label usage (built when not given)."""
+    from refman.merge import refresh_sources
+    from refman.notes.linkids import Judge, label_pages
+
+    if not ids:
+        return []
+    if _parse_label is None:
+        _load_parser()
+    if judge is None:
+        judge = Judge(label_pages(conn.execute("SELECT label, source_id FROM mention WHERE kind = 'definition'")))
+    parsed = {} if parsed is None else parsed
+    stored = _label_mentions(conn, ids)
+    rewritten: list[int] = []
+    evidence: list[tuple[Any, ...]] = []
+    for sid in ids:
+        hints, link_title = _source_label_hints(stored.get(sid, []), judge, parsed)
+        rows = _evidence_rows(sid, hints, link_title, now)
+        current = conn.execute("SELECT field, origin, value FROM field_value WHERE source_id = ? AND"
+                               " origin IN ('label', 'link-text')", (sid,)).fetchall()
+        if sorted(map(tuple, current)) != sorted(r[1:4] for r in rows):
+            rewritten.append(sid)
+            evidence += rows
+    conn.executemany("DELETE FROM field_value WHERE source_id = ? AND origin IN ('label', 'link-text')",
+                     [(sid,) for sid in rewritten])
+    conn.executemany("INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
+                     evidence)
+    refresh_sources(conn, rewritten)
+    return rewritten
+
+
+def _label_mentions(conn: sqlite3.Connection, ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
+    """{source: [(path, line, root, kind, label, link_text, None, host, None)]} of its labelled mentions
+    (hints and verdict to be computed)."""
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for sid, path, line, root, kind, label, link_text, host in conn.execute(
+                "SELECT m.source_id, n.path, m.line, n.root, m.kind, m.label, m.link_text, s.host"
+                " FROM mention m JOIN note n ON n.id = m.note_id JOIN source s ON s.id = m.source_id"
+                f" WHERE m.source_id IN ({','.join('?' * len(chunk))})"
+                " AND (m.kind = 'definition' OR m.title IS NOT NULL)", chunk):
+            out.setdefault(sid, []).append((path, line, root, kind, label, link_text, None, host, None))
+    return out
 
 
 def _source_label_hints(entries: list[tuple[Any, ...]], judge: Any, parsed: dict[tuple[str, str], tuple[Any, ...]]

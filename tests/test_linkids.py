@@ -82,8 +82,8 @@ def _titles(conn: sqlite3.Connection) -> dict[str, tuple[str | None, str | None]
 
 
 def _evidence(conn: sqlite3.Connection) -> list[tuple[str, ...]]:
-    return sorted(conn.execute("SELECT s.url, f.field, f.origin, f.value FROM field_value f"
-                               " JOIN source s ON s.id = f.source_id").fetchall())
+    return sorted(tuple(r) for r in conn.execute("SELECT s.url, f.field, f.origin, f.value FROM field_value f"
+                                                 " JOIN source s ON s.id = f.source_id"))
 
 
 def test_ids_give_no_hints_and_link_text_is_the_fallback(tmp_path: Path, db_path: Path, cli_env: dict[str, str]
@@ -174,3 +174,22 @@ def test_show_reports_link_ids_and_conflicting_hints(tmp_path: Path, db_path: Pa
     text = subprocess.run(run, env=cli_env, capture_output=True, text=True, check=True).stdout
     assert "labels disagree on issued: 2020-01-10 (kept) vs 2021-03" in text
     assert "[website]  (link id: common-word)" in text
+
+
+def test_a_merge_recomputes_the_label_hints_from_every_label(tmp_path: Path, db_path: Path) -> None:
+    from refman.duplicates import merge_sources
+
+    vault = tmp_path / "v"
+    _write(vault, {"a.md": "[Launch post]: https://x.example.com/p\n",
+                   "b.md": "[Launch post (1/10/2020) | Example Blog]: https://x.example.com/p?page=amp\n"})
+    conn = connect(db_path)
+    import_vault(conn, [vault])
+    ids = {url: sid for sid, url in conn.execute("SELECT id, url FROM source")}
+    merge_sources(conn, ids["https://x.example.com/p"], [ids["https://x.example.com/p?page=amp"]])
+    assert tuple(conn.execute("SELECT title, issued, container_title FROM source").fetchone()) == (
+        "Launch post", "2020-01-10", "Example Blog")
+    fresh = connect(tmp_path / "fresh.db")
+    (vault / "b.md").write_text("[Launch post (1/10/2020) | Example Blog]: https://x.example.com/p\n",
+                                encoding="utf-8")
+    import_vault(fresh, [vault])
+    assert _evidence(conn) == _evidence(fresh)
