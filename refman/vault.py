@@ -594,14 +594,19 @@ class _CatalogWriter:
         labelled mention or a label judged a link id, existing sources that gained or lost mentions, and every
         source carrying a label whose usage across the catalog changed (its judgement may have flipped).
         Returns the sources whose evidence was rewritten (their cached columns are recomputed here)."""
-        from refman.notes.linkids import Judge, label_pages
+        from refman.notes.linkids import Judge
 
         conn = self.conn
-        judge = Judge(label_pages(conn.execute("SELECT label, source_id FROM mention WHERE kind = 'definition'")))
+        judge = Judge(label_usage(conn))
         candidates = set(self.touched)
         first_new = self.first_new
-        for key in self.changed_labels:  # new sources: judged below with their own labels
-            candidates.update(sid for sid in judge.pages.get(key, ()) if sid < first_new)
+        if first_new > 1 and self.changed_labels:  # old sources carrying a label whose usage changed
+            keys = sorted(self.changed_labels)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                candidates.update(sid for (sid,) in conn.execute(
+                    "SELECT DISTINCT source_id FROM mention WHERE kind = 'definition' AND source_id < ? AND"
+                    f" casefold(label) IN ({','.join('?' * len(chunk))})", (first_new, *chunk)))
         for sid, entries in self.labelled.items():
             if len(entries) > 1 or self.first_hints.get(sid) == ():
                 candidates.add(sid)
@@ -623,10 +628,8 @@ class _CatalogWriter:
             names = None if author is None else f'[{{"literal": {_json_str(author)}}}]'
             new_columns.append((title, names, issued, container, sid))
             entry = self.new_index[sid]
-            host = conn.execute("SELECT host FROM source WHERE id = ?", (sid,)).fetchone()[0]
-            site = f"{host} {container or ''} "
-            entry[:3] = [None if title is None else _cjk_space(title),
-                         None if author is None else _cjk_space(author), _cjk_space(site)]
+            site = f"{self.labelled[sid][0][7]} {container or ''} "  # every entry carries the source's host
+            entry[:3] = [_spaced(title), _spaced(author), _spaced(site)]
             drop.append((sid,))
             evidence += _evidence_rows(sid, hints, link_title, self.now)
         conn.executemany("DELETE FROM field_value WHERE source_id = ? AND origin IN ('label', 'link-text')", drop)
@@ -643,20 +646,34 @@ class _CatalogWriter:
             yield sid, title, authors, site, None, " " + " ".join(pieces), None
 
 
+def label_usage(conn: sqlite3.Connection) -> dict[str, int]:
+    """{label key: how many sources carry it} for the definition labels that name more than one page across
+    the catalog (refman.notes.linkids: the "reused" evidence). Labels are stored with their whitespace
+    collapsed, so the key is their case fold (a SQL function here: SQLite's lower() is ASCII-only)."""
+    conn.create_function("casefold", 1, str.casefold, deterministic=True)
+    return dict(conn.execute(
+        "SELECT casefold(label) AS k, count(DISTINCT source_id) AS n FROM mention WHERE kind = 'definition'"
+        " GROUP BY k HAVING n > 1").fetchall())
+
+
+def _spaced(text: str | None) -> str | None:
+    return text if text is None or text.isascii() else _cjk_space(text)
+
+
 def relabel_sources(conn: sqlite3.Connection, ids: list[int], now: str, judge: Any = None,
                     parsed: dict[tuple[str, str], tuple[Any, ...]] | None = None) -> list[int]:
     """Recompute the label evidence of existing sources from all their labels as they are judged now (an
     import, a merge of duplicates), re-merge those whose evidence changed and return them. `judge`: a
     linkids.Judge over the catalog's label usage (built when not given)."""
     from refman.merge import refresh_sources
-    from refman.notes.linkids import Judge, label_pages
+    from refman.notes.linkids import Judge
 
     if not ids:
         return []
     if _parse_label is None:
         _load_parser()
     if judge is None:
-        judge = Judge(label_pages(conn.execute("SELECT label, source_id FROM mention WHERE kind = 'definition'")))
+        judge = Judge(label_usage(conn))
     parsed = {} if parsed is None else parsed
     stored = _label_mentions(conn, ids)
     rewritten: list[int] = []
@@ -760,7 +777,7 @@ def label_report(conn: sqlite3.Connection, source_id: int) -> tuple[dict[tuple[s
                                                                    dict[str, list[Any]]]:
     """How each label of a source was judged ({(path, line): None for a title, else why it is a link id}) and
     the label hints that disagree ({field: [winner, others…]}), as the import judged them (refman show)."""
-    from refman.notes.linkids import Judge, combine_hints, label_pages
+    from refman.notes.linkids import Judge, combine_hints
 
     if _parse_label is None:
         _load_parser()
@@ -770,7 +787,7 @@ def label_report(conn: sqlite3.Connection, source_id: int) -> tuple[dict[tuple[s
         " ORDER BY n.path, m.line, n.root", (source_id,)).fetchall()
     judge = Judge({})
     if any(r[2] == KIND_DEFINITION for r in rows):  # a label's usage is catalog-wide
-        judge = Judge(label_pages(conn.execute("SELECT label, source_id FROM mention WHERE kind = 'definition'")))
+        judge = Judge(label_usage(conn))
     roles: dict[tuple[str, int], str | None] = {}
     hints = []
     for path, line, kind, label, link_text, title, host in rows:

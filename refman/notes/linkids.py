@@ -30,11 +30,10 @@ in (note path, line) order; values that disagree are returned as conflicts (`ref
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["COMMON_LINK_WORDS", "Judge", "combine_hints", "judge_label", "label_key", "label_pages", "link_title",
+__all__ = ["COMMON_LINK_WORDS", "Judge", "combine_hints", "judge_label", "label_key", "link_title",
            "reference_uses"]
 
 # fmt: off
@@ -85,7 +84,9 @@ def judge_label(label: str, pages: int, link_text: str | None) -> str | None:
     """Why the label is a link id (`link-text`, `reused`, `common-word`, `slug`), or None: it is a title.
     `pages`: how many different sources carry this label (case-folded) across the catalog's notes;
     `link_text`: the text the note shows for it in `[text][label]`, if any."""
-    text = _FLAG.sub("", label).strip()
+    text = label.strip()
+    if text and ord(text[0]) >= 0x2000:  # a leading flag emoji is not part of the label's words
+        text = _FLAG.sub("", text).strip()
     if link_text and not any(c.isupper() for c in text) and any(c.islower() for c in text):
         return "link-text"
     key = label_key(text)
@@ -132,7 +133,7 @@ def _specificity(field: str, value: Any, entry: tuple[Any, ...]) -> int:
     if field == "issued":
         return len(value)
     if field == "title":
-        return sum(v is not None for v in entry[1:])
+        return (entry[1] is not None) + (entry[2] is not None) + (entry[3] is not None)
     return 0
 
 
@@ -148,19 +149,28 @@ def combine_hints(entries: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, ...] |
     out: list[Any] = []
     conflicts: dict[str, list[Any]] = {}
     for i, name in enumerate(names):
-        given = [e for e in entries if e[i] not in (None, "")]
+        given = [e for e in entries if e[i]]
         if not given:
             out.append(None)
             continue
         values = [e[i] for e in given]
-        counts = Counter(values)
-        first = {v: n for n, v in reversed(list(enumerate(values)))}
-        spec: dict[Any, int] = {}
-        for e in given:
-            spec[e[i]] = max(spec.get(e[i], 0), _specificity(name, e[i], e))
-        best = max(counts, key=lambda v: (spec[v], counts[v], -first[v]))
+        v0 = values[0]
+        if all(v == v0 for v in values):
+            out.append(v0)
+            continue
+        stats: dict[Any, list[int]] = {}  # value → [specificity, count, -first position]
+        for n, e in enumerate(given):
+            v, sp = e[i], _specificity(name, e[i], e)
+            st = stats.get(v)
+            if st is None:
+                stats[v] = [sp, 1, -n]
+            else:
+                st[1] += 1
+                if sp > st[0]:
+                    st[0] = sp
+        best = max(stats, key=stats.__getitem__)
         out.append(best)
-        distinct = list(dict.fromkeys(values))
+        distinct = list(stats)
         if name == "issued":  # a year and a full date of that year agree
             distinct = [v for v in distinct if not best.startswith(v)] + [best]
         if len(distinct) > 1:
@@ -168,37 +178,24 @@ def combine_hints(entries: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, ...] |
     return tuple(out), conflicts
 
 
-def label_pages(rows: Iterable[tuple[str, int]]) -> dict[str, set[int]]:
-    """{label_key: source ids} from (label, source id) rows of reference definitions (whose labels the
-    scanner stored with their whitespace collapsed)."""
-    pages: dict[str, set[int]] = {}
-    for label, sid in rows:
-        key = label.casefold()
-        found = pages.get(key)
-        if found is None:
-            pages[key] = {sid}
-        else:
-            found.add(sid)
-    return pages
-
-
 class Judge:
-    """judge_label with the catalog's label usage ({label_key: source ids}), cached per label."""
+    """judge_label with the catalog's label usage ({label_key: pages} for the labels that name more than one
+    page), cached per label."""
 
-    def __init__(self, pages: dict[str, set[int]]) -> None:
+    def __init__(self, pages: dict[str, int]) -> None:
         self.pages = pages
         self._cache: dict[str, str | None] = {}
 
     def reused(self, label: str) -> str | None:
-        """"reused" when the label (as the scanner stored it) names several pages, else None."""
+        """"reused" when the label (as the scanner stored it: whitespace collapsed) names several pages."""
         key = label.casefold()
-        found = self.pages.get(key)
-        return "reused" if found is not None and len(found) > 1 and _reused(key, len(found)) else None
+        n = self.pages.get(key)
+        return "reused" if n is not None and _reused(key, n) else None
 
     def __call__(self, label: str, link_text: str | None) -> str | None:
         if link_text:
-            return judge_label(label, len(self.pages.get(label_key(label), ())), link_text)
+            return judge_label(label, self.pages.get(label_key(label), 1), link_text)
         verdict = self._cache.get(label, "")
         if verdict == "":
-            verdict = self._cache[label] = judge_label(label, len(self.pages.get(label_key(label), ())), None)
+            verdict = self._cache[label] = judge_label(label, self.pages.get(label_key(label), 1), None)
         return verdict
