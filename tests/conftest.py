@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +44,25 @@ def cli_env(db_path: Path) -> dict[str, str]:
     env["REFMAN_DB"] = str(db_path)
     env.pop("COLUMNS", None)
     return env
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    """A real HTTP server on 127.0.0.1 (pytest-httpserver, threaded), stopped after the test."""
+    from pytest_httpserver import HTTPServer
+
+    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    srv.start()
+    yield srv
+    srv.clear()
+    if srv.is_running():
+        srv.stop()
+
+
+def fetch_policy(**kw: Any) -> Any:
+    """A FetchPolicy for tests against the local server: no delay, short timeouts, no retries, no robots."""
+    from refman.fetch.client import FetchPolicy
+
+    base: dict[str, Any] = dict(delay=0.0, connect_timeout=2.0, read_timeout=2.0, deadline=3.0, retries=0,
+                                backoff_base=0.01, respect_robots=False)
+    return FetchPolicy(**(base | kw))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fetch_policy
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -44,20 +45,8 @@ def pool() -> Iterator[Any]:
     executor.shutdown()
 
 
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    if srv.is_running():
-        srv.stop()
-
-
 def policy(**kw: Any) -> FetchPolicy:
-    base: dict[str, Any] = dict(delay=0.0, connect_timeout=2.0, read_timeout=2.0, deadline=3.0, retries=0,
-                                backoff_base=0.01, respect_robots=False)
-    return FetchPolicy(**(base | kw))
+    return fetch_policy(**kw)
 
 
 def add_source(db: Path, url: str) -> int:

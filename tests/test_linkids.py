@@ -145,12 +145,16 @@ def test_a_later_import_flips_a_judgement_and_back(tmp_path: Path, db_path: Path
     assert index == "Project Overview Page"
 
 
-def test_every_label_of_a_source_counts(tmp_path: Path, db_path: Path) -> None:
-    vault = tmp_path / "v"
-    _write(vault, {"a.md": "[Launch post]: https://x.example.com/p\n",
-                   "b.md": "[Launch post (1/10/2020)]: https://x.example.com/p\n"})
+def _imported(db_path: Path, vault: Path, notes: dict[str, str]) -> sqlite3.Connection:
+    _write(vault, notes)
     conn = connect(db_path)
     import_vault(conn, [vault])
+    return conn
+
+
+def test_every_label_of_a_source_counts(tmp_path: Path, db_path: Path) -> None:
+    conn = _imported(db_path, tmp_path / "v", {"a.md": "[Launch post]: https://x.example.com/p\n",
+                                               "b.md": "[Launch post (1/10/2020)]: https://x.example.com/p\n"})
     assert _titles(conn)["https://x.example.com/p"] == ("Launch post", "2020-01-10")
 
 
@@ -158,12 +162,9 @@ def test_show_reports_link_ids_and_conflicting_hints(tmp_path: Path, db_path: Pa
                                                      ) -> None:
     import json
 
-    vault = tmp_path / "v"
-    _write(vault, {"a.md": "[Launch post (1/10/2020)]: https://x.example.com/p\n[website]: https://x.example.com/p\n",
-                   "b.md": "[Launch post (2021-03)]: https://x.example.com/p\n"})
-    conn = connect(db_path)
-    import_vault(conn, [vault])
-    conn.close()
+    _imported(db_path, tmp_path / "v", {
+        "a.md": "[Launch post (1/10/2020)]: https://x.example.com/p\n[website]: https://x.example.com/p\n",
+        "b.md": "[Launch post (2021-03)]: https://x.example.com/p\n"}).close()
     run = [sys.executable, "-m", "refman", "show", "https://x.example.com/p"]
     data = json.loads(subprocess.run([*run, "--json"], env=cli_env, capture_output=True, text=True,
                                      check=True).stdout)
@@ -180,10 +181,9 @@ def test_a_merge_recomputes_the_label_hints_from_every_label(tmp_path: Path, db_
     from refman.duplicates import merge_sources
 
     vault = tmp_path / "v"
-    _write(vault, {"a.md": "[Launch post]: https://x.example.com/p\n",
-                   "b.md": "[Launch post (1/10/2020) | Example Blog]: https://x.example.com/p?page=amp\n"})
-    conn = connect(db_path)
-    import_vault(conn, [vault])
+    conn = _imported(db_path, vault, {
+        "a.md": "[Launch post]: https://x.example.com/p\n",
+        "b.md": "[Launch post (1/10/2020) | Example Blog]: https://x.example.com/p?page=amp\n"})
     ids = {url: sid for sid, url in conn.execute("SELECT id, url FROM source")}
     merge_sources(conn, ids["https://x.example.com/p"], [ids["https://x.example.com/p?page=amp"]])
     assert tuple(conn.execute("SELECT title, issued, container_title FROM source").fetchone()) == (

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -121,16 +120,6 @@ def test_precedence_and_guards_in_the_merge() -> None:
 ])
 def test_name_particles_belong_to_the_family_name(name: str, expected: dict[str, str]) -> None:
     assert to_csl_name(name) == expected
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    if srv.is_running():
-        srv.stop()
 
 
 def test_label_site_and_title_win_over_fallbacks_end_to_end(tmp_path: Path, server: HTTPServer,

@@ -7,14 +7,11 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
+from conftest import fetch_policy
 from pytest_httpserver import HTTPServer
 
-from refman.fetch.client import FetchPolicy
 from refman.fetch.pipeline import fetch_sources
 from refman.store import connect
 from refman.vault import import_vault
@@ -27,22 +24,6 @@ ARTICLE = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>{t}</title><
 def refresh(target: str, delay: int = 0, quote: str = "'") -> str:
     return (f"<html><head><meta http-equiv={quote}refresh{quote} content={quote}{delay}; url={target}{quote}>"
             "<title>Redirecting…</title></head><body>Redirecting…</body></html>")
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    if srv.is_running():
-        srv.stop()
-
-
-def policy(**kw: Any) -> FetchPolicy:
-    base: dict[str, Any] = dict(delay=0.0, connect_timeout=2.0, read_timeout=2.0, deadline=5.0, retries=0,
-                                backoff_base=0.01, respect_robots=False)
-    return FetchPolicy(**(base | kw))
 
 
 def html_response(server: HTTPServer, path: str, body: str) -> None:
@@ -81,7 +62,7 @@ def test_meta_refresh_is_followed_not_archived(tmp_path: Path, server: HTTPServe
     html_response(server, "/hop4", ARTICLE.format(t="End of the chain"))
     urls = ["/old", "/reloads", "/later", "/loop-a", "/hop0"]
     ids = sources(db_path, tmp_path / "v", {"n.md": "".join(f"[Page {u}]: {server.url_for(u)}\n" for u in urls)})
-    fetch_sources(db_path, list(ids.values()), policy(max_redirects=10))
+    fetch_sources(db_path, list(ids.values()), fetch_policy(max_redirects=10, deadline=5.0))
     old = latest(db_path, ids[server.url_for("/old")])
     assert old["outcome"] == "ok" and old["final_url"] == server.url_for("/new")
     assert json.loads(old["redirects"]) == [{"url": server.url_for("/old"), "status": 200, "refresh": True}]
@@ -97,7 +78,7 @@ def test_meta_refresh_is_followed_not_archived(tmp_path: Path, server: HTTPServe
     chain = latest(db_path, ids[server.url_for("/hop0")])
     assert chain["final_url"] == server.url_for("/hop4") and len(json.loads(chain["redirects"])) == 4
     # within the redirect limit only
-    fetch_sources(db_path, [ids[server.url_for("/hop0")]], policy(max_redirects=2))
+    fetch_sources(db_path, [ids[server.url_for("/hop0")]], fetch_policy(max_redirects=2))
     assert latest(db_path, ids[server.url_for("/hop0")])["outcome"] == "too_many_redirects"
 
 
