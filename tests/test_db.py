@@ -156,6 +156,30 @@ def test_upgrade_0003_catalog_to_0004_and_back(db_path: Path) -> None:
     raw.close()
 
 
+def test_upgrade_0004_catalog_to_0005_and_back(db_path: Path) -> None:
+    upgrade_catalog(db_path, "0004")
+    raw = sqlite3.connect(db_path)
+    raw.execute("INSERT INTO source (url, url_as_written, host, created_at, updated_at) VALUES "
+                "('https://a.example/', 'https://a.example/', 'a.example', 't', 't')")
+    raw.execute("INSERT INTO snapshot (source_id, fetched_at, outcome, http_status, unchanged) "
+                "VALUES (1, '2026-01-01T00:00:00Z', 'ok', 200, 0)")
+    raw.commit()
+    raw.close()
+    conn = connect(db_path)  # opening upgrades to the head
+    # every snapshot taken before 0005 was a live fetch
+    rows = conn.execute("SELECT origin, memento_url, memento_at FROM snapshot").fetchall()
+    assert [tuple(r) for r in rows] == [("live", None, None)]
+    conn.execute("INSERT INTO snapshot (source_id, fetched_at, outcome, origin, memento_url, memento_at) VALUES "
+                 "(1, '2026-01-02T00:00:00Z', 'ok', 'wayback', 'https://web.archive.org/web/2020id_/https://a.example/',"
+                 " '2020-01-01T00:00:00Z')")
+    conn.close()
+    _downgrade(db_path, "0004")
+    raw = sqlite3.connect(db_path)
+    assert "origin" not in {r[1] for r in raw.execute("PRAGMA table_info(snapshot)")}
+    assert raw.execute("SELECT count(*) FROM snapshot").fetchone()[0] == 2
+    raw.close()
+
+
 def _downgrade(db_path: Path, revision: str) -> None:
     from alembic import command
 
@@ -167,16 +191,22 @@ def _downgrade(db_path: Path, revision: str) -> None:
     engine.dispose()
 
 
-def test_upgrade_0004_catalog_to_0008_and_back(db_path: Path, tmp_path: Path) -> None:
+def test_upgrade_to_0008_and_back(db_path: Path, tmp_path: Path) -> None:
     """0008 adds mention.link_text and marks every note for one re-read; the next import fills link texts and
-    judges labels that are link ids."""
+    judges labels that are link ids. From whatever revision 0008 follows (the lead re-chains migrations)."""
+    from alembic.script import ScriptDirectory
+
+    from refman.db import _alembic_config
     from refman.vault import import_vault
+
+    previous = ScriptDirectory.from_config(_alembic_config()).get_revision("0008").down_revision
+    assert isinstance(previous, str)
 
     vault = tmp_path / "v"
     vault.mkdir()
     (vault / "n.md").write_text("See the [setup guide][docs].\n\n[docs]: https://example.com/setup\n"
                                 "[A real title]: https://example.com/a\n", encoding="utf-8")
-    upgrade_catalog(db_path, "0004")
+    upgrade_catalog(db_path, previous)
     raw = sqlite3.connect(db_path)
     raw.execute("INSERT INTO note (id, root, path, size, mtime_ns, sha256, imported_at) VALUES "
                 f"(1, '{vault}', 'n.md', 1, 1, 'abc', 't')")
@@ -195,7 +225,7 @@ def test_upgrade_0004_catalog_to_0008_and_back(db_path: Path, tmp_path: Path) ->
     assert rows == {"https://example.com/setup": "setup guide", "https://example.com/a": "A real title"}
     assert conn.execute("SELECT link_text FROM mention WHERE label = 'docs'").fetchone()[0] == "setup guide"
     conn.close()
-    _downgrade(db_path, "0004")
+    _downgrade(db_path, previous)
     raw = sqlite3.connect(db_path)
     assert "link_text" not in {r[1] for r in raw.execute("PRAGMA table_info(mention)")}
     assert raw.execute("SELECT count(*) FROM mention").fetchone()[0] == 2
