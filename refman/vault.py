@@ -651,9 +651,11 @@ def label_usage(conn: sqlite3.Connection) -> dict[str, int]:
     the catalog (refman.notes.linkids: the "reused" evidence). Labels are stored with their whitespace
     collapsed, so the key is their case fold (a SQL function here: SQLite's lower() is ASCII-only)."""
     conn.create_function("casefold", 1, str.casefold, deterministic=True)
+    # ASCII labels fold in SQL (lower() is casefold for them): Python is called only for the others
     return dict(conn.execute(
-        "SELECT casefold(label) AS k, count(DISTINCT source_id) AS n FROM mention WHERE kind = 'definition'"
-        " GROUP BY k HAVING n > 1").fetchall())
+        "SELECT CASE WHEN label GLOB '*[^ -~]*' THEN casefold(label) ELSE lower(label) END AS k,"
+        " count(DISTINCT source_id) AS n FROM mention WHERE kind = 'definition' GROUP BY k HAVING n > 1"
+    ).fetchall())
 
 
 def _spaced(text: str | None) -> str | None:
