@@ -89,8 +89,9 @@ def _evidence(conn: sqlite3.Connection, landing: dict[int, str] | None = None,
     marks = ", ".join("?" * len(GOOD_OUTCOMES))
     redirect: dict[int, set[str]] = {}
     for sid, final_url, hops, body_hash in conn.execute(
+        # live fetches only: an archive capture, a rendering or a site API is not where the page lives now
         f"""SELECT s.id, g.final_url, g.redirects, g.body_hash FROM source s JOIN snapshot g ON g.id = (
-              SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks})
+              SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks}) AND origin = 'live'
               ORDER BY fetched_at DESC, id DESC LIMIT 1)""", GOOD_OUTCOMES):
         if body_hash and bodies is not None:
             bodies[sid] = body_hash

@@ -1,5 +1,5 @@
 """Which value wins: one precedence with generic-value guards, partial dates that stay partial, true origins,
-name particles, and the label's site and title against what a page says (end to end over a real server)."""
+name particles, and the label's site and title against what a page says (end to end over a real site)."""
 
 from __future__ import annotations
 
@@ -122,33 +122,33 @@ def test_name_particles_belong_to_the_family_name(name: str, expected: dict[str,
     assert to_csl_name(name) == expected
 
 
-def test_label_site_and_title_win_over_fallbacks_end_to_end(tmp_path: Path, server: HTTPServer,
+def test_label_site_and_title_win_over_fallbacks_end_to_end(tmp_path: Path, site: HTTPServer,
                                                             cli_env: dict[str, str]) -> None:
     zh_title = "宇航员在太空中喝酒会怎么样？后果很严重"
-    server.expect_request("/gmw").respond_with_data(
+    site.expect_request("/gmw").respond_with_data(
         html(title=f"{zh_title}_教育频道_光明网"), content_type="text/html; charset=utf-8")
-    server.expect_request("/paper").respond_with_data(
+    site.expect_request("/paper").respond_with_data(
         html(head="<meta name='citation_title' content='Bloom'><meta name='citation_author' content='Teven Le Scao'>"
                   "<meta name='citation_publication_date' content='2022'>", title="Bloom"),
         content_type="text/html; charset=utf-8")
     vault = tmp_path / "v"
     vault.mkdir()
-    (vault / "a.md").write_text(f"[{zh_title} | 光明网]: {server.url_for('/gmw')}\n"
-                                f"[Bloom paper]: {server.url_for('/paper')}\n", encoding="utf-8")
+    (vault / "a.md").write_text(f"[{zh_title} | 光明网]: {site.url_for('/gmw')}\n"
+                                f"[Bloom paper]: {site.url_for('/paper')}\n", encoding="utf-8")
     refman = [sys.executable, "-m", "refman"]
     subprocess.run([*refman, "import", "-q", str(vault)], env=cli_env, check=True, capture_output=True)
     subprocess.run([*refman, "fetch", "--delay", "0", "--ignore-robots", "--json"], env=cli_env, check=True,
                    capture_output=True)
-    gmw = json.loads(subprocess.run([*refman, "show", server.url_for("/gmw"), "--json"], env=cli_env, check=True,
+    gmw = json.loads(subprocess.run([*refman, "show", site.url_for("/gmw"), "--json"], env=cli_env, check=True,
                                     capture_output=True, text=True).stdout)
     assert gmw["status"] == "ok"
     assert (gmw["container_title"], gmw["provenance"]["container_title"]) == ("光明网", "label")
     assert gmw["title"] == zh_title
-    paper = json.loads(subprocess.run([*refman, "show", server.url_for("/paper"), "--json"], env=cli_env,
+    paper = json.loads(subprocess.run([*refman, "show", site.url_for("/paper"), "--json"], env=cli_env,
                                       check=True, capture_output=True, text=True).stdout)
     assert (paper["issued"], paper["provenance"]["issued"]) == ("2022", "page:citation")
     assert paper["author"] == [{"family": "Le Scao", "given": "Teven"}]
     out = subprocess.run([*refman, "export", "--format", "biblatex"], env=cli_env, check=True, capture_output=True,
                          text=True).stdout
-    assert "127.0.0.1" not in out.replace(server.url_for("/gmw"), "").replace(server.url_for("/paper"), "")
+    assert "127.0.0.1" not in out.replace(site.url_for("/gmw"), "").replace(site.url_for("/paper"), "")
     assert "光明网" in out
