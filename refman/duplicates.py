@@ -9,8 +9,9 @@ Detection (`find_duplicates`) looks only at evidence the catalog holds, never at
 * **canonical**: the page's `<link rel=canonical>` (or og:url), kept in the snapshot's `metadata_json`, equals
   another source's URL or final URL;
 * **doi**: two sources whose merged DOI is the same (case-insensitive);
-* **content**: the latest good snapshots of two sources have the same body (content hash): the same page
-  served under two URLs (a mirror path, a trailing-slash variant, a printer-friendly alias).
+* **content**: the latest good snapshots of two sources have the same body (content hash) and are full pages
+  (outcome ok: thin pages are often one JavaScript shell or consent wall shared by many articles): the same
+  page served under two URLs (a mirror path, a trailing-slash variant, a printer-friendly alias).
 
 A canonical or final URL is ignored as evidence when it is generic: a site's home page (path `/`, no query)
 unless the source itself is a home page; a strict ancestor of the source's own path on the same host (an
@@ -88,12 +89,12 @@ def _evidence(conn: sqlite3.Connection, landing: dict[int, str] | None = None,
     own = {int(sid): url for sid, url in conn.execute("SELECT id, url FROM source")}
     marks = ", ".join("?" * len(GOOD_OUTCOMES))
     redirect: dict[int, set[str]] = {}
-    for sid, final_url, hops, body_hash in conn.execute(
+    for sid, final_url, hops, body_hash, outcome in conn.execute(
         # live fetches only: an archive capture, a rendering or a site API is not where the page lives now
-        f"""SELECT s.id, g.final_url, g.redirects, g.body_hash FROM source s JOIN snapshot g ON g.id = (
+        f"""SELECT s.id, g.final_url, g.redirects, g.body_hash, g.outcome FROM source s JOIN snapshot g ON g.id = (
               SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks}) AND origin = 'live'
               ORDER BY fetched_at DESC, id DESC LIMIT 1)""", GOOD_OUTCOMES):
-        if body_hash and bodies is not None:
+        if body_hash and bodies is not None and outcome == "ok":  # thin pages share shells and walls
             bodies[sid] = body_hash
         final = _norm(final_url) or own[sid]
         if landing is not None and not is_generic_for(final, own[sid]):
