@@ -12,6 +12,7 @@ from refman.cli import (  # noqa: F401  (register commands)
     export_cmds,
     fetch_cmds,
     maintenance_cmds,
+    notes_cmds,
     search_cmds,
     web_cmds,
 )

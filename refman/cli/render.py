@@ -130,9 +130,13 @@ def show_lines(item: dict[str, Any]) -> list[Text]:
     if item["mentions"]:
         out.append(line(("  cited in", "bold")))
         for m in item["mentions"]:
-            out.append(line(f"    {m['path']}:{m['line']}  ", mention_text(m)))
+            role = f"  (link id: {m['label_id']})" if m.get("label_id") else ""
+            out.append(line(f"    {m['path']}:{m['line']}  ", mention_text(m), (role, "dim")))
             if m["annotation"]:
                 out.append(line(("      " + flat(m["annotation"])[:200], "dim")))
+    for field, values in item.get("label_conflicts", {}).items():
+        out.append(line((f"  labels disagree on {field}", "yellow"), ": ", str(values[0]), " (kept) vs ",
+                        ", ".join(str(v) for v in values[1:])))
     if item["snapshots"]:
         out.append(line(("  snapshots", "bold")))
         for s in item["snapshots"]:

@@ -82,7 +82,7 @@ DEAD_AFTER_DAYS = 1.0
 # before reaching any server (DNS, refused, no route, connect timeout) stops: the network is down.
 OFFLINE_HOSTS = 6  # outcomes whose body is the source's archived content
 # Page evidence is replaced on every changed fetch; these origins are not the page's and are kept.
-KEPT_ORIGINS = ("user", "label")
+KEPT_ORIGINS = ("user", "label", "link-text")
 
 ProgressFn = Callable[[int, int, dict[str, int]], None]
 
