@@ -59,7 +59,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def resolve_source(conn: sqlite3.Connection, ref: str) -> int:
     """A source id from an id, a citation key or a URL (as written or normalised)."""
     ref = ref.strip()
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():  # "²" is a digit to str.isdigit, not to int()
         row = conn.execute("SELECT id FROM source WHERE id = ?", (int(ref),)).fetchone()
         if row:
             return int(row[0])

@@ -173,8 +173,9 @@ def test_show_reports_link_ids_and_conflicting_hints(tmp_path: Path, db_path: Pa
     assert [(m["label"], m["label_id"]) for m in data["mentions"]] == [
         ("Launch post (1/10/2020)", None), ("website", "common-word"), ("Launch post (2021-03)", None)]
     text = subprocess.run(run, env=cli_env, capture_output=True, text=True, check=True).stdout
-    assert "labels disagree on issued: 2020-01-10 (kept) vs 2021-03" in text
-    assert "[website]  (link id: common-word)" in text
+    # piped, `show` prints one field a line (refman.cli.render.show_plain)
+    assert "labels_disagree\tissued\t2020-01-10 (kept) vs 2021-03" in text
+    assert "[website]\tlink id: common-word" in text
 
 
 def test_a_merge_recomputes_the_label_hints_from_every_label(tmp_path: Path, db_path: Path) -> None:

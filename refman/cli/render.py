@@ -162,8 +162,11 @@ def show_plain(item: dict[str, Any]) -> list[str]:
     for text in _copy_lines(item):  # "  text from: …" → "text_from<TAB>…"
         label, _, value = text.strip().partition(": ")
         out.append(f"{label.replace(' ', '_')}\t{flat(value)}")
+    for field, values in item.get("label_conflicts", {}).items():
+        out.append(f"labels_disagree\t{field}\t{flat(values[0])} (kept) vs {', '.join(flat(v) for v in values[1:])}")
     for m in item["mentions"]:
-        out.append(f"cited\t{m['path']}:{m['line']}\t{flat(mention_text(m))}")
+        out.append(f"cited\t{m['path']}:{m['line']}\t{flat(mention_text(m))}"
+                   + (f"\tlink id: {m['label_id']}" if m.get("label_id") else ""))
         if m["annotation"]:
             out.append(f"annotation\t{flat(m['annotation'])}")
     for s in item["snapshots"]:
