@@ -89,6 +89,7 @@ CASES: list[Case] = [
     Case(("show", "nosuchkey2099"), 3, "no source matches"),
     Case(("show", "[/boot/config.txt]"), 3, "no source matches '[/boot/config.txt]'"),
     Case(("show", "https://exa mple.com/"), 3, "no source matches"),
+    Case(("show", "²"), 3, "no source matches '²'"),  # a digit to str.isdigit, not an id
     Case(("set", "1", "issued=2024-02-30"), 2, "not a calendar date"),
     Case(("set", "1", "issued=0000"), 2, "not a calendar date"),
     Case(("set", "1", "issued=June 2024"), 2, "ISO 8601"),
