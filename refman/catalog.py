@@ -418,66 +418,104 @@ def catalog_stats(conn: sqlite3.Connection) -> dict[str, Any]:
 
 # --- bibliographies (BibTeX / CSL-JSON as Zotero and Better BibTeX write them) ----------------------------
 
-_BIB_FIELDS = ("type", "title", "author", "issued", "container_title", "publisher", "doi", "language", "abstract",
-               "volume", "issue", "page", "archive_id", "genre")
+_BIB_FIELDS = ("type", "title", "author", "editor", "issued", "accessed", "container_title", "publisher", "doi",
+               "language", "abstract", "volume", "issue", "page", "archive_id", "genre")
 
 
-def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dict[str, int]:
-    """Add the entries of bibliography files as sources, matching existing ones by normalised URL or DOI;
-    incoming citation keys are kept where free. Their fields are evidence of origin `import`."""
-    from refman.citation.importer import read_bibliography
+def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dict[str, Any]:
+    """Add the entries of bibliography files (.bib, CSL .json, .ris, bookmarks .html) as sources. An entry is
+    the same work as a source with its normalised URL (or an alias of it), else with its DOI (case-insensitive),
+    else its ISBN-13, else — for an entry with none of these — its citation key. Incoming keys are kept where
+    free. Every field is evidence of origin `import` (refman.citation.importer lists them); warnings carry the
+    file and line. Files are read first: one that cannot be read stops the import before anything is written."""
+    from refman.citation.importer import load_bibliography
     from refman.citation.keys import citekey_is_free
     from refman.merge import refresh_sources
     from refman.urls import normalise_url
 
-    entries: list[dict[str, Any]] = []
+    entries: list[tuple[str, dict[str, Any]]] = []
+    warnings: list[dict[str, Any]] = []
     for path in paths:
-        entries.extend(read_bibliography(path))
-    counts = {"entries": len(entries), "new": 0, "matched": 0, "skipped": 0}
+        bib = load_bibliography(path)
+        entries.extend((str(path), e) for e in bib.entries)
+        warnings.extend({"path": str(path), **w} for w in bib.warnings)
+    counts: dict[str, Any] = {"entries": len(entries), "new": 0, "matched": 0, "skipped": 0, "without_url": 0}
     now = utc_now()
     touched: list[int] = []
     with transaction(conn):
-        for entry in entries:
-            doi = (entry.get("doi") or "").lower() or None
-            url = entry.get("url") or (f"https://doi.org/{doi}" if doi else None)
-            if not url:
+        for path, entry in entries:
+            url, ident = entry.get("url"), None
+            if url:
+                try:
+                    ident = normalise_url(url)
+                except UsageError as exc:
+                    warnings.append({"path": path, "line": None,
+                                     "message": f"{entry.get('citekey') or entry.get('title')}: {exc}; URL left out"})
+                    url = None
+            doi, isbn, key = entry.get("doi"), entry.get("isbn"), entry.get("citekey")
+            if not (ident or doi or isbn or key or entry.get("title")):
                 counts["skipped"] += 1
+                warnings.append({"path": path, "line": None, "message": "entry with no URL, DOI, ISBN, key or title"
+                                 " skipped"})
                 continue
-            try:
-                ident = normalise_url(url)
-            except UsageError:
-                counts["skipped"] += 1
-                continue
-            known = source_for_url(conn, ident.url)
-            row = None if known is None else conn.execute("SELECT id, citekey FROM source WHERE id = ?",
-                                                          (known,)).fetchone()
-            if row is None and doi:
-                row = conn.execute("SELECT id, citekey FROM source WHERE doi = ?", (doi,)).fetchone()
-            if row is None:
+            source_id = _match_work(conn, ident.url if ident else None, doi, isbn, key)
+            if source_id is None:
                 cur = conn.execute(
-                    "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note, added_by)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'bibliography')",
-                    (ident.url, url, ident.host, now, now, entry.get("note")),
+                    "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note, added_by,"
+                    " isbn) VALUES (?, ?, ?, ?, ?, ?, 'bibliography', ?)",
+                    (ident.url if ident else None, url if ident else None, ident.host if ident else None,
+                     now, now, entry.get("note"), isbn),
                 )
-                source_id, citekey = int(cur.lastrowid or 0), None
+                source_id = int(cur.lastrowid or 0)
                 counts["new"] += 1
+                counts["without_url"] += ident is None
             else:
-                source_id, citekey = int(row["id"]), row["citekey"]
                 counts["matched"] += 1
-            key = entry.get("citekey")
+                if ident is not None:  # a work known without URL gains the entry's URL
+                    conn.execute("UPDATE source SET url = ?, url_as_written = ?, host = ? WHERE id = ? AND url IS NULL"
+                                 " AND NOT EXISTS (SELECT 1 FROM source WHERE url = ?)",
+                                 (ident.url, url, ident.host, source_id, ident.url))
+                if isbn:
+                    conn.execute("UPDATE source SET isbn = ? WHERE id = ? AND isbn IS NULL", (isbn, source_id))
+            citekey = conn.execute("SELECT citekey FROM source WHERE id = ?", (source_id,)).fetchone()[0]
             if key and citekey is None and citekey_is_free(conn, key):
                 conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, source_id))
             # Zotero tags may contain spaces; refman tags are single words.
             _add_tags(conn, source_id, ["-".join(t.split()) for t in entry.get("tags") or [] if t.strip()])
-            conn.executemany(
-                "INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at)"
-                " VALUES (?, ?, 'import', ?, ?)",
-                [(source_id, f, json.dumps(entry[f], ensure_ascii=False), now)
-                 for f in _BIB_FIELDS if entry.get(f)],
-            )
+            rows = [(source_id, f, json.dumps(entry[f], ensure_ascii=False), now) for f in _BIB_FIELDS
+                    if entry.get(f)]
+            rows += [(source_id, f, json.dumps(entry[k], ensure_ascii=False), now)
+                     for f, k in (("csl", "more"), ("verbatim", "verbatim")) if entry.get(k)]
+            conn.executemany("INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at)"
+                             " VALUES (?, ?, 'import', ?, ?)", rows)
             touched.append(source_id)
         refresh_sources(conn, touched)
+    counts["warnings"] = warnings
     return counts
+
+
+def _match_work(conn: sqlite3.Connection, url: str | None, doi: str | None, isbn: str | None,
+                key: str | None) -> int | None:
+    """The source that is this work: by URL (or alias), else DOI, else ISBN, else (no other identity) key."""
+    if url:
+        found = source_for_url(conn, url)
+        if found is not None:
+            return found
+    if doi:
+        row = conn.execute("SELECT id FROM source WHERE lower(doi) = lower(?) ORDER BY url IS NOT NULL, id LIMIT 1",
+                           (doi,)).fetchone()
+        if row:
+            return int(row[0])
+    if isbn:
+        row = conn.execute("SELECT id FROM source WHERE isbn = ? ORDER BY id LIMIT 1", (isbn,)).fetchone()
+        if row:
+            return int(row[0])
+    if key and not (url or doi or isbn):
+        row = conn.execute("SELECT id FROM source WHERE citekey = ? AND url IS NULL AND doi IS NULL AND isbn IS NULL",
+                           (key,)).fetchone()
+        if row:
+            return int(row[0])
+    return None
 
 
 # --- duplicates -------------------------------------------------------------------------------------------

@@ -38,8 +38,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from functools import lru_cache, partial
+from typing import Any
 
-from refman.citation.item import CitationItem, CSLName
+from refman.citation.fields import CSL_TO_BIB_NONSTANDARD, CSL_TO_BIBLATEX_TYPE
+from refman.citation.item import CitationItem, CSLName, month_of, year_of
 from refman.citation.latex import escape, has_cjk, normalise
 from refman.citation.stream import Chunks, joined
 
@@ -151,7 +153,7 @@ def _name(family: str | None, given: str | None, literal: str | None, ndp: str |
 def names(people: Iterable[CSLName], ascii: bool) -> str | None:
     if not people:
         return None
-    formatted = [f for f in (name(n, ascii) for n in people) if f]
+    formatted = [f for f in (name(n, ascii) if n.literal != "et al." else "others" for n in people) if f]
     return " and ".join(formatted) if formatted else None
 
 
@@ -193,30 +195,80 @@ def _pages(page: str | None) -> str | None:
 # ---- BibLaTeX -------------------------------------------------------------------------------------------
 
 _SUBTYPE = {"article-newspaper": "newspaper", "article-magazine": "magazine"}
+_IN_BOOK = ("inproceedings", "incollection", "inreference", "inbook")
+_BOOK = ("book", "collection", "proceedings", "reference", "mvbook", "booklet", "manual", "periodical")
 
 
 def biblatex_type(item: CitationItem) -> str:
+    """The entry type. A web item (it has a URL) whose container is unknown falls back to @online, which only
+    needs a title and a URL; without a URL the type is kept, or @misc for web types."""
     t = item.type
-    container = item.container_title or item.publisher
-    if t in ("article-newspaper", "article-magazine"):
-        return "article" if container else "online"
-    if t == "article-journal":
-        return "article" if item.container_title else "online"
-    if t == "paper-conference":
-        return "inproceedings" if item.container_title else "online"
-    if t == "report":
-        return "report" if container else "online"
-    if t == "software":
-        return "software"
-    if t == "book":
-        return "book"
-    if t == "chapter":
-        return "incollection" if item.container_title else "online"
-    if t == "thesis":
-        return "thesis" if item.publisher else "online"
-    if t == "dataset":
-        return "dataset"
-    return "online"
+    kind = CSL_TO_BIBLATEX_TYPE.get(t, "misc")
+    if item.URL:
+        container = item.container_title or item.publisher
+        if t in ("article-newspaper", "article-magazine", "report"):
+            kind = kind if container else "online"
+        elif t in ("article-journal", "paper-conference", "chapter"):
+            kind = kind if item.container_title else "online"
+        elif t == "thesis":
+            kind = kind if item.publisher else "online"
+        elif kind == "misc":
+            kind = "online"
+    elif kind == "online":
+        kind = "misc"
+    verbatim = item.verbatim.get("bib") if item.verbatim else None
+    if verbatim and verbatim.get("type") and _written_as(verbatim, item) == kind:
+        return str(verbatim["type"])
+    return kind
+
+
+def _written_as(verbatim: dict[str, Any], item: CitationItem) -> str:
+    """The type refman itself gives an imported entry of the original type (so that an edited type wins)."""
+    from refman.citation.fields import BIB_TO_CSL_TYPE
+
+    original = str(verbatim["type"]).lower()
+    if BIB_TO_CSL_TYPE.get(original) in (item.type, None) or (original in ("misc", "online") and item.URL):
+        return biblatex_type(item.model_copy(update={"verbatim": {}}))
+    return ""
+
+
+def _more_text(item: CitationItem, var: str, ascii: bool) -> str | None:
+    value = item.more.get(var) if item.more else None
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return text(str(value), ascii)
+
+
+def _more_names(item: CitationItem, var: str, ascii: bool) -> str | None:
+    from refman.citation.build import names_from_list
+
+    value = item.more.get(var) if item.more else None
+    return names(names_from_list(value), ascii) if value else None
+
+
+def _more_date(item: CitationItem, var: str) -> str | None:
+    from refman.citation.fields import csl_date_to_iso
+
+    value = item.more.get(var) if item.more else None
+    return csl_date_to_iso(value) if value else None
+
+
+def _number(item: CitationItem, kind: str, ascii: bool) -> str | None:
+    if kind == "article":
+        return text(item.issue, ascii)
+    if kind in _IN_BOOK or kind in _BOOK:
+        return _more_text(item, "collection-number", ascii)
+    return _more_text(item, "number", ascii) or (text(item.issue, ascii) if kind == "report" else None)
+
+
+def _verbatim_fields(item: CitationItem, written: set[str]) -> list[tuple[str, str | None]]:
+    """What an imported .bib entry had that refman does not map, as it was written: its unmapped fields (unless
+    refman writes a field of that name now) and the later values of a field it gave more than once."""
+    verbatim = item.verbatim.get("bib") if item.verbatim else None
+    if not verbatim:
+        return []
+    out = [(str(n), str(v)) for n, v in verbatim.get("fields") or [] if n not in written]
+    return out + [(str(n), str(v)) for n, v in verbatim.get("repeated") or []]
 
 
 def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
@@ -225,35 +277,51 @@ def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
     fields: list[tuple[str, str | None]] = [
         ("author", names(item.author, ascii)),
         ("editor", names(item.editor, ascii)),
+        ("translator", _more_names(item, "translator", ascii)),
+        ("bookauthor", _more_names(item, "container-author", ascii)),
         ("title", title(item.title, ascii)),
+        ("shorttitle", _more_text(item, "title-short", ascii)),
     ]
-    if kind == "article":
-        journal = item.container_title or item.publisher
+    if kind in ("article", "periodical"):
+        journal = item.container_title or (item.publisher if item.URL else None)
         fields += [
             ("journaltitle", _short_text(journal, ascii) if journal else None),
+            ("shortjournal", _more_text(item, "container-title-short", ascii)),
             ("entrysubtype", _SUBTYPE.get(item.type)),
-            ("volume", text(item.volume, ascii)),
-            ("number", text(item.issue, ascii)),
-            ("pages", _pages(item.page)),
         ]
-    elif kind in ("inproceedings", "incollection"):
+    elif kind in _IN_BOOK:
         fields += [
             ("booktitle", title(item.container_title, ascii)),
-            ("publisher", org(item.publisher, ascii)),
-            ("pages", _pages(item.page)),
+            ("eventtitle", _more_text(item, "event-title", ascii) or _more_text(item, "event", ascii)),
+            ("venue", _more_text(item, "event-place", ascii)),
         ]
-    elif kind in ("report", "thesis"):
+    fields += [("series", _more_text(item, "collection-title", ascii)),
+               ("volume", text(item.volume, ascii)),
+               ("volumes", _more_text(item, "number-of-volumes", ascii)),
+               ("number", _number(item, kind, ascii)),
+               ("edition", _more_text(item, "edition", ascii)),
+               ("version", _more_text(item, "version", ascii)),
+               ("chapter", _more_text(item, "chapter-number", ascii)),
+               ("pages", _pages(item.page)),
+               ("pagetotal", _more_text(item, "number-of-pages", ascii))]
+    if kind in ("report", "thesis"):
         fields += [
             ("institution", org(item.publisher or item.container_title, ascii)),
-            ("type", text(item.genre, ascii)),
-            ("number", text(item.issue, ascii) if kind == "report" else None),
+            # biblatex requires `type` on @report/@thesis: the genre, else the generic technical report
+            ("type", text(item.genre, ascii) or ("techreport" if kind == "report" else None)),
         ]
-    elif kind in ("book", "dataset"):
-        fields += [("publisher", org(item.publisher, ascii))]
-    else:  # online, software
-        fields += [("organization", org(site, ascii))]
+    elif kind in ("online", "software", "misc"):  # the site or publisher: biblatex's `organization`
+        fields += [("organization", org(site, ascii)), ("type", text(item.genre, ascii) if kind == "misc" else None)]
+    else:
+        fields += [("publisher", org(item.publisher, ascii)), ("type", text(item.genre, ascii))]
     fields += [
+        ("location", _more_text(item, "publisher-place", ascii)),
+        ("howpublished", _more_text(item, "medium", ascii)),
         ("date", item.issued),
+        ("origdate", _more_date(item, "original-date")),
+        ("eventdate", _more_date(item, "event-date")),
+        ("isbn", _more_text(item, "ISBN", ascii)),
+        ("issn", _more_text(item, "ISSN", ascii)),
         ("doi", verbatim(item.DOI)),
     ]
     if item.archive_id:
@@ -264,8 +332,11 @@ def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
         ("langid", langid(item.language)),
         ("keywords", _keywords(item, ascii)),
         ("abstract", text(item.abstract, ascii)),
+        ("note", _more_text(item, "note", ascii)),
         ("annotation", text(item.note, ascii)),
+        *((name, _more_text(item, var, ascii)) for var, name in CSL_TO_BIB_NONSTANDARD.items()),
     ]
+    fields += _verbatim_fields(item, {n for n, v in fields if v})
     return _entry(kind, item.id, fields)
 
 
@@ -281,14 +352,33 @@ def write_biblatex(items: Iterable[CitationItem], ascii: bool = False) -> str:
 # ---- classic BibTeX -------------------------------------------------------------------------------------
 
 
+_CLASSIC = frozenset({"article", "book", "booklet", "inbook", "incollection", "inproceedings", "manual",
+                      "mastersthesis", "misc", "phdthesis", "proceedings", "techreport", "unpublished"})
+
+
 def bibtex_type(item: CitationItem) -> str:
+    from refman.citation.fields import BIB_TO_CSL_TYPE
+
+    verbatim = item.verbatim.get("bib") if item.verbatim else None
+    original = str(verbatim.get("type") or "").lower() if verbatim else ""
+    if original in _CLASSIC and BIB_TO_CSL_TYPE.get(original) == item.type:
+        return original
     year = bool(item.issued)
-    if item.type in ("article-journal", "article-newspaper", "article-magazine") and year:
+    t = item.type
+    if t in ("article-journal", "article-newspaper", "article-magazine") and year:
         return "article" if (item.container_title or item.publisher) else "misc"
-    if item.type == "paper-conference" and year and item.container_title:
+    if t == "paper-conference" and year and item.container_title:
         return "inproceedings"
-    if item.type == "report" and year and (item.publisher or item.container_title):
+    if t == "report" and year and (item.publisher or item.container_title):
         return "techreport"
+    if t == "book" and year and item.publisher:
+        return "book"
+    if t == "chapter" and year and item.container_title and item.publisher:
+        return "incollection"
+    if t == "thesis" and year and item.publisher:
+        return "mastersthesis" if "master" in (item.genre or "").lower() else "phdthesis"
+    if t == "manuscript":
+        return "unpublished"
     return "misc"
 
 
@@ -300,58 +390,73 @@ def _stand_in_author(item: CitationItem, ascii: bool) -> str | None:
 def bibtex_entry(item: CitationItem, ascii: bool = True) -> str:
     kind = bibtex_type(item)
     authors = names(item.author, ascii)
-    if not authors and kind != "misc":
+    if not authors and kind in ("article", "inproceedings", "techreport"):
         authors = _stand_in_author(item, ascii)
-    year = item.issued[:4] if item.issued else None
-    month = MONTHS[int(item.issued[5:7]) - 1] if item.issued and len(item.issued) >= 7 else None
+    year = year_of(item.issued)
+    if item.issued and "/" in item.issued:  # a range: 1982--1983
+        year = f"{year}--{year_of(item.issued.partition('/')[2])}"
+    month_number = month_of(item.issued)
+    month = MONTHS[month_number - 1] if month_number else None
     url = verbatim(item.URL)
     fields: list[tuple[str, str | None]] = [
         ("author", authors),
         ("editor", names(item.editor, ascii)),
+        ("translator", _more_names(item, "translator", ascii)),
         ("title", title(item.title, ascii)),
     ]
     if kind == "article":
+        fields += [("journal", text(item.container_title or item.publisher, ascii))]
+    elif kind in ("inproceedings", "incollection", "inbook"):
+        fields += [("booktitle", title(item.container_title, ascii))]
+    fields += [("series", _more_text(item, "collection-title", ascii)),
+               ("volume", text(item.volume, ascii)),
+               ("number", _number(item, "report" if kind == "techreport" else kind, ascii)),
+               ("edition", _more_text(item, "edition", ascii)),
+               ("chapter", _more_text(item, "chapter-number", ascii)),
+               ("pages", _pages(item.page))]
+    if kind == "techreport":
+        fields += [("institution", org(item.publisher or item.container_title, ascii)),
+                   ("type", text(item.genre, ascii))]
+    elif kind in ("phdthesis", "mastersthesis"):
+        fields += [("school", org(item.publisher, ascii)), ("type", text(item.genre, ascii)
+                                                             if item.genre not in THESIS_GENRES else None)]
+    elif kind in ("book", "incollection", "inproceedings", "inbook", "proceedings", "booklet", "manual"):
+        fields += [("publisher", org(item.publisher, ascii))]
+    elif kind != "article":
         fields += [
-            ("journal", text(item.container_title or item.publisher, ascii)),
-            ("volume", text(item.volume, ascii)),
-            ("number", text(item.issue, ascii)),
-            ("pages", _pages(item.page)),
-        ]
-    elif kind == "inproceedings":
-        fields += [
-            ("booktitle", title(item.container_title, ascii)),
-            ("publisher", org(item.publisher, ascii)),
-            ("pages", _pages(item.page)),
-        ]
-    elif kind == "techreport":
-        fields += [
-            ("institution", org(item.publisher or item.container_title, ascii)),
-            ("type", text(item.genre, ascii)),
-            ("number", text(item.issue, ascii)),
-        ]
-    else:
-        fields += [
-            ("howpublished", url_macro(url) if url else None),
+            ("howpublished", url_macro(url) if url else _more_text(item, "medium", ascii)),
             ("organization", org(item.container_title or item.publisher, ascii)),
         ]
     if not authors:  # classic styles sort (and alpha labels) by `key` when there is no author
         fields.append(("key", text(item.container_title or item.publisher or item.title, ascii)))
+    note = _more_text(item, "note", ascii)
+    if item.accessed:
+        note = f"{note}. Accessed: {item.accessed}" if note else f"Accessed: {item.accessed}"
     fields += [
+        ("address", _more_text(item, "publisher-place", ascii)),
         ("year", year),
         ("month", month),
-        ("note", f"Accessed: {item.accessed}" if item.accessed else None),
+        ("note", note),
+        ("isbn", _more_text(item, "ISBN", ascii)),
+        ("issn", _more_text(item, "ISSN", ascii)),
         ("doi", verbatim(item.DOI)),
     ]
     if item.archive_id:
         fields += [("eprint", verbatim(item.archive_id)), ("archiveprefix", "arXiv")]
     fields += [
         ("url", url),
+        ("urldate", item.accessed),  # unknown to classic styles (they print `note`); read by managers
         ("language", text(_language_name(item.language), ascii)),
         ("keywords", _keywords(item, ascii)),
         ("abstract", text(item.abstract, ascii)),
         ("annote", text(item.note, ascii)),
+        *((name, _more_text(item, var, ascii)) for var, name in CSL_TO_BIB_NONSTANDARD.items()),
     ]
+    fields += _verbatim_fields(item, {n for n, v in fields if v})
     return _entry(kind, item.id, fields, raw=frozenset({"month"}))
+
+
+THESIS_GENRES = ("PhD thesis", "Master's thesis")
 
 
 def _language_name(language: str | None) -> str | None:
