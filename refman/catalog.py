@@ -21,6 +21,7 @@ SETTABLE_FIELDS = (
     "title", "author", "issued", "container_title", "publisher", "doi", "language", "abstract", "type",
     "volume", "issue", "page", "archive_id", "genre",
 )
+# `refman set ID url=…` gives a work without URL its URL (see _set_url); it is no evidence field
 _ISO_PARTIAL = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 _HIDDEN_EVIDENCE = {"label_note", "flag"}  # label_note: 0002 catalogs
 
@@ -168,7 +169,7 @@ def parse_user_value(field: str, text: str) -> Any:
     """A field's value as the user typed it → the stored evidence value."""
     text = text.strip()
     if field not in SETTABLE_FIELDS:
-        raise UsageError(f"unknown field {field!r}; settable: {', '.join(SETTABLE_FIELDS)}, citekey, note")
+        raise UsageError(f"unknown field {field!r}; settable: {', '.join(SETTABLE_FIELDS)}, citekey, note, url")
     if not text:
         raise UsageError(f"empty value for {field}; use `refman unset` to release a field")
     if field == "author":
@@ -178,10 +179,12 @@ def parse_user_value(field: str, text: str) -> Any:
             raise UsageError(f"issued must be an ISO 8601 date (YYYY, YYYY-MM or YYYY-MM-DD), not {text!r}")
         return text
     if field == "doi":
-        match = re.search(r"10\.\d{4,9}/\S+", text)
-        if not match:
+        from refman.citation.fields import clean_doi
+
+        doi = clean_doi(text)
+        if not doi:
             raise UsageError(f"not a DOI: {text!r}")
-        return match.group(0).lower()
+        return doi  # as given: DOIs compare case-insensitively, and the case shown is the user's
     if field == "type":
         from typing import get_args
 
@@ -238,11 +241,48 @@ def set_fields(conn: sqlite3.Connection, source_id: int, assignments: Sequence[s
                 conn.execute("UPDATE source SET user_note = ?, updated_at = ? WHERE id = ?",
                              (text.strip() or None, now, source_id))
                 done[field] = text.strip()
+            elif field == "url":
+                done[field], merged = _set_url(conn, source_id, text, now)
+                if merged is not None:
+                    done["merged"] = merged
+                    source_id = merged["kept"]
             else:
                 value = parse_user_value(field, text)
+                if field == "doi":
+                    _check_doi_identity(conn, source_id, value)
                 _set_evidence(conn, source_id, field, value, "user", now)
                 done[field] = value
     return done
+
+
+def _set_url(conn: sqlite3.Connection, source_id: int, text: str, now: str) -> tuple[str, dict[str, Any] | None]:
+    """Give a work without URL its URL. When another source has that URL already, the two are one work: they
+    are merged (refman.duplicates.merge_sources) into the source with the URL, which is where the work lives;
+    the result says which source was kept and which keys no longer exist."""
+    from refman.urls import normalise_url
+
+    row = conn.execute("SELECT url FROM source WHERE id = ?", (source_id,)).fetchone()
+    ident = normalise_url(text)
+    if row["url"] == ident.url:
+        return ident.url, None
+    if row["url"] is not None:
+        raise UsageError(f"source {source_id} has a URL already ({row['url']}); a source's URL is its identity: "
+                         "add the other URL with `refman add` and merge them with `refman merge`")
+    other = source_for_url(conn, ident.url)
+    if other is not None:
+        return ident.url, merge_sources(conn, other, [source_id])
+    conn.execute("UPDATE source SET url = ?, url_as_written = ?, host = ?, updated_at = ? WHERE id = ?",
+                 (ident.url, text.strip(), ident.host, now, source_id))
+    return ident.url, None
+
+
+def _check_doi_identity(conn: sqlite3.Connection, source_id: int, doi: str) -> None:
+    """Two works without URL cannot share a DOI (it is their identity): say which source has it."""
+    row = conn.execute("SELECT o.id FROM source s JOIN source o ON lower(o.doi) = lower(?) AND o.id != s.id"
+                       " AND o.url IS NULL WHERE s.id = ? AND s.url IS NULL", (doi, source_id)).fetchone()
+    if row:
+        raise UsageError(f"source {row[0]} has the DOI {doi} already: they are one work; merge them with"
+                         f" `refman merge {row[0]} {source_id}`")
 
 
 def unset_fields(conn: sqlite3.Connection, source_id: int, fields: Sequence[str]) -> list[str]:
@@ -459,6 +499,8 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
                                  " skipped"})
                 continue
             source_id = _match_work(conn, ident.url if ident else None, doi, isbn, key)
+            if source_id is None and not (ident or doi or isbn or key):
+                source_id = _match_keyless(conn, entry)
             if source_id is None:
                 cur = conn.execute(
                     "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note, added_by,"
@@ -492,6 +534,17 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
         refresh_sources(conn, touched)
     counts["warnings"] = warnings
     return counts
+
+
+def _match_keyless(conn: sqlite3.Connection, entry: dict[str, Any]) -> int | None:
+    """An entry with no identity at all (`@misc{,` with a title only) is the work without URL, DOI or ISBN
+    that came from a bibliography with the same title, type and date: importing the same file twice adds
+    nothing."""
+    row = conn.execute(
+        "SELECT id FROM source WHERE url IS NULL AND doi IS NULL AND isbn IS NULL AND added_by = 'bibliography'"
+        " AND title IS ? AND type = ? AND issued IS ? ORDER BY id LIMIT 1",
+        (entry.get("title"), entry.get("type") or "webpage", entry.get("issued"))).fetchone()
+    return None if row is None else int(row[0])
 
 
 def _match_work(conn: sqlite3.Connection, url: str | None, doi: str | None, isbn: str | None,

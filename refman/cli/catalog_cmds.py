@@ -261,7 +261,7 @@ def tags_(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
 def set_(
     ref: str = typer.Argument(..., help="An id, a citation key or a URL."),
     assignments: list[str] = typer.Argument(..., help="field=value … (title, author, issued, container_title,"
-                                             " publisher, doi, language, type, abstract, citekey, note)."),
+                                             " publisher, doi, language, type, abstract, citekey, note, url)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was set as JSON."),
 ) -> None:
     """Pin your own value for fields; no fetch overwrites them. Authors: 'Family, Given; Other, Name'."""
@@ -273,8 +273,14 @@ def set_(
     if as_json:
         emit_json({"id": source_id, "set": done})
         return
+    merged = done.pop("merged", None)
     for field, value in done.items():
         typer.echo(f"#{source_id} {field} = {value}")
+    if merged:
+        typer.echo(f"#{source_id} merged into #{merged['kept']}, which has that URL"
+                   + (f" (key {merged['citekey']})" if merged.get("citekey") else "")
+                   + (f"; keys that no longer exist: {', '.join(merged['dropped_citekeys'])}"
+                      if merged.get("dropped_citekeys") else ""))
 
 
 @app.command()
