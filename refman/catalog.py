@@ -479,7 +479,8 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
         bib = load_bibliography(path)
         entries.extend((str(path), e) for e in bib.entries)
         warnings.extend({"path": str(path), **w} for w in bib.warnings)
-    counts: dict[str, Any] = {"entries": len(entries), "new": 0, "matched": 0, "skipped": 0, "without_url": 0}
+    counts: dict[str, Any] = {"entries": len(entries), "new": 0, "matched": 0, "skipped": 0, "without_url": 0,
+                              "ids": []}
     now = utc_now()
     touched: list[int] = []
     with transaction(conn):
@@ -493,10 +494,10 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
                                      "message": f"{entry.get('citekey') or entry.get('title')}: {exc}; URL left out"})
                     url = None
             doi, isbn, key = entry.get("doi"), entry.get("isbn"), entry.get("citekey")
-            if not (ident or doi or isbn or key or entry.get("title")):
+            if not any(v for k, v in entry.items() if k != "type"):
                 counts["skipped"] += 1
-                warnings.append({"path": path, "line": None, "message": "entry with no URL, DOI, ISBN, key or title"
-                                 " skipped"})
+                counts["ids"].append(None)
+                warnings.append({"path": path, "line": None, "message": "an entry without any field skipped"})
                 continue
             source_id = _match_work(conn, ident.url if ident else None, doi, isbn, key)
             if source_id is None and not (ident or doi or isbn or key):
@@ -504,9 +505,10 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
             if source_id is None:
                 cur = conn.execute(
                     "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note, added_by,"
-                    " isbn) VALUES (?, ?, ?, ?, ?, ?, 'bibliography', ?)",
+                    " isbn, doi, title, type, issued) VALUES (?, ?, ?, ?, ?, ?, 'bibliography', ?, ?, ?, ?, ?)",
                     (ident.url if ident else None, url if ident else None, ident.host if ident else None,
-                     now, now, entry.get("note"), isbn),
+                     now, now, entry.get("note"), isbn, doi, entry.get("title"), entry.get("type") or "webpage",
+                     entry.get("issued")),  # the identity now (later entries match it); refreshed below
                 )
                 source_id = int(cur.lastrowid or 0)
                 counts["new"] += 1
@@ -522,8 +524,13 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
             citekey = conn.execute("SELECT citekey FROM source WHERE id = ?", (source_id,)).fetchone()[0]
             if key and citekey is None and citekey_is_free(conn, key):
                 conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, source_id))
-            # Zotero tags may contain spaces; refman tags are single words.
-            _add_tags(conn, source_id, ["-".join(t.split()) for t in entry.get("tags") or [] if t.strip()])
+            # Zotero tags may contain spaces; refman tags are single words. The file's own keywords are kept to be
+            # written back while the tags stay those (refman.citation.item: verbatim["keywords"]).
+            tags = [t.strip() for t in entry.get("tags") or [] if t.strip()]
+            words = ["-".join(t.split()) for t in tags]
+            _add_tags(conn, source_id, words)
+            if words != tags:
+                entry["verbatim"] = {**(entry.get("verbatim") or {}), "keywords": [tags, sorted(set(words))]}
             rows = [(source_id, f, json.dumps(entry[f], ensure_ascii=False), now) for f in _BIB_FIELDS
                     if entry.get(f)]
             rows += [(source_id, f, json.dumps(entry[k], ensure_ascii=False), now)
@@ -531,6 +538,7 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
             conn.executemany("INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at)"
                              " VALUES (?, ?, 'import', ?, ?)", rows)
             touched.append(source_id)
+            counts["ids"].append(source_id)
         refresh_sources(conn, touched)
     counts["warnings"] = warnings
     return counts

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from functools import lru_cache, partial
-from typing import Any
 
 from refman.citation.fields import CSL_TO_BIB_NONSTANDARD, CSL_TO_BIBLATEX_TYPE
 from refman.citation.item import CitationItem, CSLName, month_of, year_of
@@ -179,7 +178,7 @@ def _entry(kind: str, key: str, fields: list[tuple[str, str | None]], raw: froze
 def _keywords(item: CitationItem, ascii: bool) -> str | None:
     if not item.keyword:
         return None
-    tags = [t for t in (_short_text(k.replace(",", " "), ascii) for k in item.keyword) if t]
+    tags = [t for t in (_short_text(k.replace(",", " "), ascii) for k in item.keywords()) if t]
     return ", ".join(tags) if tags else None
 
 
@@ -200,8 +199,23 @@ _BOOK = ("book", "collection", "proceedings", "reference", "mvbook", "booklet", 
 
 
 def biblatex_type(item: CitationItem) -> str:
-    """The entry type. A web item (it has a URL) whose container is unknown falls back to @online, which only
-    needs a title and a URL; without a URL the type is kept, or @misc for web types."""
+    """The entry type written: an imported entry's own type (@mvbook, @techreport …) while refman would still
+    write that entry as the type it maps to, else refman's (see _kind)."""
+    kind = _kind(item)
+    verbatim = item.verbatim.get("bib") if item.verbatim else None
+    if verbatim and verbatim.get("type"):
+        from refman.citation.fields import BIB_TO_CSL_TYPE
+
+        original = str(verbatim["type"]).lower()
+        if BIB_TO_CSL_TYPE.get(original, "document") == item.type or (original in ("misc", "online") and item.URL
+                                                                        and kind == "online"):
+            return original
+    return kind
+
+
+def _kind(item: CitationItem) -> str:
+    """refman's entry type for an item. A web item (it has a URL) whose container is unknown falls back to
+    @online, which only needs a title and a URL; without a URL the type is kept, or @misc for web types."""
     t = item.type
     kind = CSL_TO_BIBLATEX_TYPE.get(t, "misc")
     if item.URL:
@@ -216,20 +230,7 @@ def biblatex_type(item: CitationItem) -> str:
             kind = "online"
     elif kind == "online":
         kind = "misc"
-    verbatim = item.verbatim.get("bib") if item.verbatim else None
-    if verbatim and verbatim.get("type") and _written_as(verbatim, item) == kind:
-        return str(verbatim["type"])
     return kind
-
-
-def _written_as(verbatim: dict[str, Any], item: CitationItem) -> str:
-    """The type refman itself gives an imported entry of the original type (so that an edited type wins)."""
-    from refman.citation.fields import BIB_TO_CSL_TYPE
-
-    original = str(verbatim["type"]).lower()
-    if BIB_TO_CSL_TYPE.get(original) in (item.type, None) or (original in ("misc", "online") and item.URL):
-        return biblatex_type(item.model_copy(update={"verbatim": {}}))
-    return ""
 
 
 def _more_text(item: CitationItem, var: str, ascii: bool) -> str | None:
@@ -272,7 +273,7 @@ def _verbatim_fields(item: CitationItem, written: set[str]) -> list[tuple[str, s
 
 
 def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
-    kind = biblatex_type(item)
+    kind = _kind(item)
     site = item.container_title or item.publisher
     fields: list[tuple[str, str | None]] = [
         ("author", names(item.author, ascii)),
@@ -290,15 +291,14 @@ def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
             ("entrysubtype", _SUBTYPE.get(item.type)),
         ]
     elif kind in _IN_BOOK:
-        fields += [
-            ("booktitle", title(item.container_title, ascii)),
-            ("eventtitle", _more_text(item, "event-title", ascii) or _more_text(item, "event", ascii)),
-            ("venue", _more_text(item, "event-place", ascii)),
-        ]
+        fields += [("booktitle", title(item.container_title, ascii))]
+    fields += [("eventtitle", _more_text(item, "event-title", ascii) or _more_text(item, "event", ascii)),
+               ("venue", _more_text(item, "event-place", ascii))]
     fields += [("series", _more_text(item, "collection-title", ascii)),
                ("volume", text(item.volume, ascii)),
                ("volumes", _more_text(item, "number-of-volumes", ascii)),
                ("number", _number(item, kind, ascii)),
+               ("issue", text(item.issue, ascii) if kind not in ("article", "report") else None),
                ("edition", _more_text(item, "edition", ascii)),
                ("version", _more_text(item, "version", ascii)),
                ("chapter", _more_text(item, "chapter-number", ascii)),
@@ -336,8 +336,40 @@ def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
         ("annotation", text(item.note, ascii)),
         *((name, _more_text(item, var, ascii)) for var, name in CSL_TO_BIB_NONSTANDARD.items()),
     ]
+    fields = _as_written(item, fields, ascii)
     fields += _verbatim_fields(item, {n for n, v in fields if v})
-    return _entry(kind, item.id, fields)
+    return _entry(biblatex_type(item), item.id, fields)
+
+
+_PUBLISHER_NAMES = ("publisher", "organization", "institution", "school")
+_CONTAINER_NAMES = ("journaltitle", "journal", "booktitle", "organization")
+
+
+def _as_written(item: CitationItem, fields: list[tuple[str, str | None]], ascii: bool) -> list[tuple[str, str | None]]:
+    """An imported entry's publisher and container under the field names its file gave them (`school`,
+    `organization` …) rather than refman's choice for the type."""
+    used = item.verbatim.get("bib", {}).get("as") if item.verbatim else None
+    if not used:
+        return fields
+    present = {n for n, v in fields if v}
+    values = {"publisher": {org(item.publisher, ascii)} if item.publisher else set(),
+              "container-title": {org(item.container_title, ascii), title(item.container_title, ascii),
+                                  _short_text(item.container_title, ascii)} if item.container_title else set(),
+              "issue": {text(item.issue, ascii)} if item.issue else set(),
+              "publisher-place": {_more_text(item, "publisher-place", ascii)}}
+    out = []
+    for name, value in fields:
+        for var, names_for in (("publisher", _PUBLISHER_NAMES), ("container-title", _CONTAINER_NAMES),
+                               ("issue", ("number", "issue")), ("publisher-place", ("location", "address"))):
+            wanted = used.get(var)
+            if value and wanted and name != wanted and name in names_for and value in values[var] \
+                    and wanted not in present:
+                present.discard(name)
+                present.add(wanted)
+                name = wanted
+                break
+        out.append((name, value))
+    return out
 
 
 def iter_biblatex(chunks: Chunks, ascii: bool = False) -> Iterator[str]:

@@ -86,6 +86,16 @@ CSL_TO_BIB_NONSTANDARD = {"PMID": "pmid", "PMCID": "pmcid"}
 CSL_TO_BIB_NAMES = {"translator": "translator", "container-author": "bookauthor"}
 CSL_TO_BIB_DATES = {"original-date": "origdate", "event-date": "eventdate"}
 
+# types whose ISBN is their container's (a chapter, a conference paper): an ISBN identifies only whole works
+PART_TYPES = {"chapter", "paper-conference", "entry", "entry-dictionary", "entry-encyclopedia", "article-journal",
+              "article-magazine", "article-newspaper", "review", "review-book", "article"}
+
+
+def identity_isbn(ctype: str, isbn: str | None) -> str | None:
+    """The ISBN-13 that identifies a work of type `ctype`, or None (see PART_TYPES)."""
+    return None if ctype in PART_TYPES else isbn13(isbn)
+
+
 BOOKISH = {"book", "chapter", "paper-conference", "entry-encyclopedia", "entry-dictionary", "collection"}
 
 # ---- identifiers ------------------------------------------------------------------------------------------

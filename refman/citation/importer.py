@@ -33,7 +33,7 @@ from refman.citation.fields import (
     clean_doi,
     csl_date_to_iso,
     edtf_date,
-    isbn13,
+    identity_isbn,
 )
 from refman.citation.latex import decode, normalise, strip_outer_braces
 from refman.errors import UsageError
@@ -107,6 +107,10 @@ def decode_file(data: bytes) -> tuple[str, str, str | None]:
         return data.decode("utf-16-be", errors="replace"), "utf-16-be", None
     if len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
         return data.decode("utf-16-le", errors="replace"), "utf-16-le", None
+    try:  # valid UTF-8 is UTF-8 whatever a header says (an editor re-saved the file without updating it)
+        return data.decode("utf-8"), "utf-8", None
+    except UnicodeDecodeError:
+        pass
     header = re.search(rb"^%\s*Encoding:\s*([A-Za-z0-9_.:-]+)", data[:2000], re.M)
     if header:
         codec = header.group(1).decode("ascii").lower()
@@ -320,8 +324,6 @@ def read_bib_file(text: str) -> Bibliography:
                                         " as another entry with a new key"})
             else:
                 seen[low] = entry.line
-        if entry.type in ("xdata", "set") and not any(n in ("title", "author") for n, _v in entry.fields):
-            continue  # data containers, not works
         result.entries.append(bib_item(entry))
     result.entries = [e for e in result.entries if e is not None]
     return result
@@ -373,8 +375,14 @@ def bib_item(entry: BibEntry) -> dict[str, Any]:
         container_fields = ()
     else:
         container_fields = ("journaltitle", "journal", "booktitle")
-    container = _field(fields, *container_fields) if container_fields else None
-    kept.update(n for n in container_fields if n in fields and container)
+    names_used: dict[str, str] = {}  # CSL variable → the .bib field it came from, to write it back there
+    container = None
+    for name in container_fields:
+        container = _field(fields, name)
+        if container:
+            kept.add(name)
+            names_used["container-title"] = name
+            break
     publisher_fields = ("publisher", "institution", "school", "organization")
     publisher = None
     for name in publisher_fields:
@@ -382,6 +390,7 @@ def bib_item(entry: BibEntry) -> dict[str, Any]:
             publisher = _field(fields, name)
             if publisher:
                 kept.add(name)
+                names_used["publisher"] = name
                 break
     number_var = ("issue" if ctype.startswith("article") else "collection-number" if ctype in BOOKISH
                   else "number")
@@ -397,15 +406,20 @@ def bib_item(entry: BibEntry) -> dict[str, Any]:
     if fields.get("issue") and issue is None:
         issue = _field(fields, "issue")
         kept.add("issue")
+        names_used["issue"] = "issue"
     genre = _field(fields, "type") or THESIS_GENRE.get(kind)
     if fields.get("type"):
         kept.add("type")
     for bib_name, csl_name in TEXT_FIELDS.items():
+        if bib_name == "location" and fields.get("address"):
+            continue  # classic `address` is the publisher's place; `location` beside it (ACM) stays as written
         if bib_name in fields and csl_name not in more:
             value = _field(fields, bib_name)
             if value:
                 more[csl_name] = value
                 kept.add(bib_name)
+                if bib_name == "address":
+                    names_used["publisher-place"] = "address"
     for bib_name, csl_name in NAME_FIELDS.items():
         if bib_name in ("author", "editor"):
             continue
@@ -438,7 +452,7 @@ def bib_item(entry: BibEntry) -> dict[str, Any]:
     kept.update(n for n in ("annotation", "annote") if n in fields and note)
     langid = (_field(fields, "langid") or _field(fields, "language") or "").strip()
     language = _LANGS.get(langid.lower(), langid if re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)*", langid) else None)
-    if language:
+    if language and not language.startswith("en"):  # English gets no langid in exports: kept as written
         kept.update(n for n in ("langid", "language") if n in fields)
     tags_raw = _field(fields, "keywords") or ""
     if tags_raw:
@@ -458,12 +472,11 @@ def bib_item(entry: BibEntry) -> dict[str, Any]:
             rest.append([name, value])
         seen.add(name)
     verbatim: dict[str, Any] = {}
-    if rest or repeated or kind not in _BIB_CANONICAL.get(ctype, ()):
-        verbatim["bib"] = {"type": kind, "fields": rest, **({"repeated": repeated} if repeated else {})}
+    verbatim["bib"] = {"type": kind, "fields": rest, "as": names_used, **({"repeated": repeated} if repeated else {})}
     return {
         "url": url,
         "doi": doi,
-        "isbn": isbn13(more.get("ISBN")),
+        "isbn": identity_isbn(ctype, more.get("ISBN")),
         "citekey": entry.key or None,
         "title": _field(fields, "title"),
         "author": parse_names(fields.get("author")),
@@ -485,15 +498,6 @@ def bib_item(entry: BibEntry) -> dict[str, Any]:
         "more": more,
         "verbatim": verbatim,
     }
-
-
-# the .bib entry types that refman writes for each CSL type: another one is kept (verbatim["bib"]["type"])
-_BIB_CANONICAL = {
-    "article-journal": ("article",), "article-newspaper": ("article",), "article-magazine": ("article",),
-    "webpage": ("online", "misc"), "paper-conference": ("inproceedings",), "report": ("report", "techreport"),
-    "book": ("book",), "chapter": ("incollection",), "thesis": ("thesis",), "dataset": ("dataset",),
-    "software": ("software",), "article": ("online", "misc"), "document": ("misc",),
-}
 
 
 def _pages(value: str | None) -> str | None:
@@ -567,7 +571,7 @@ def csl_item(item: dict[str, Any], known_types: set[str]) -> dict[str, Any]:
     entry = {
         "url": _text(item.get("URL")),
         "doi": clean_doi(_text(item.get("DOI"))) or None,
-        "isbn": isbn13(_text(item.get("ISBN"))),
+        "isbn": identity_isbn(ctype, _text(item.get("ISBN"))),
         "citekey": str(cid) if cid is not None and str(cid).strip() and not str(cid).isdigit() else None,
         "title": _text(item.get("title")),
         "author": _csl_names(item.get("author")),

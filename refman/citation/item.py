@@ -162,9 +162,17 @@ class CitationItem(BaseModel):
     more: dict[str, Any] = Field(default_factory=dict)
     # What an imported file said that refman cannot map, kept to write it back in the same format:
     # {"bib": {"type": [original, as-mapped], "fields": [[name, raw value], …]},
-    #  "csl": {variable: [original, as-mapped]}, "ris": [[tag, value], …]}; "as-mapped" is what refman would
+    #  "csl": {variable: [original, as-mapped]}, "ris": {"type": TY, "fields": [[tag, value], …]},
+    #  "keywords": [the file's keywords, the tags made of them]}; "as-mapped" is what refman would
     # write at import time: the original is written instead only while that is still so (an edit wins).
     verbatim: dict[str, Any] = Field(default_factory=dict)
+
+    def keywords(self) -> list[str]:
+        """The tags as keywords: an imported file's own keywords (with spaces) while the tags are still theirs."""
+        pair = self.verbatim.get("keywords") if self.verbatim else None
+        if pair and sorted(set(self.keyword)) == pair[1]:
+            return list(pair[0])
+        return self.keyword
 
     @field_validator("issued", "accessed")
     @classmethod
@@ -202,7 +210,7 @@ class CitationItem(BaseModel):
             out["number"] = v["archive_id"]
             out["archive"] = "arXiv"
         if v["keyword"]:
-            out["keyword"] = ", ".join(v["keyword"])
+            out["keyword"] = ", ".join(self.keywords() if v["verbatim"] else v["keyword"])
         if v["author"]:
             out["author"] = [n.to_csl() for n in v["author"]]
         if v["editor"]:

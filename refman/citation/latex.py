@@ -179,7 +179,7 @@ _FORMATTING = {
 }
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 _DECODE_NEEDED = re.compile(r"[\\{}$~`'-]")
-_MATH = re.compile(r"(?<!\\)\$")
+_MATH = re.compile(r"(?<!\\)\$|\\\(")  # $…$ or \(…\)
 
 
 def decode(value: str) -> str:
@@ -234,6 +234,8 @@ def decode(value: str) -> str:
                 out[-1] = "\u202f"
             elif nxt == " ":
                 out[-1] = " "
+            elif nxt in "-/":  # \- a discretionary hyphen, \/ an italic correction: nothing in text
+                out[-1] = ""
             i += 2
             continue
         if ch in "{}":

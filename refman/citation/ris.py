@@ -70,7 +70,7 @@ def ris_entry(item: CitationItem) -> str:
         lines += [("AN", item.archive_id), ("DB", "arXiv")]
     if item.accessed:
         lines.append(("Y2", _date(item.accessed)))
-    lines += [("KW", tag) for tag in item.keyword]
+    lines += [("KW", tag) for tag in item.keywords()]
     lines += [("AB", item.abstract), ("N1", item.note)]
     if verbatim:
         lines += [(str(tag), str(value)) for tag, value in verbatim.get("fields") or []]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from refman.citation.fields import clean_doi, edtf_date, isbn13
+from refman.citation.fields import clean_doi, edtf_date, identity_isbn, isbn13
 
 RIS_TO_CSL = {
     "JOUR": "article-journal", "JFULL": "article-journal", "EJOUR": "article-journal", "ABST": "article-journal",
@@ -141,7 +141,7 @@ def ris_item(record: list[tuple[str, str]]) -> dict[str, Any]:
     return {
         "url": url,
         "doi": doi,
-        "isbn": isbn13(more.get("ISBN")),
+        "isbn": identity_isbn(ctype, more.get("ISBN")),
         "citekey": one("ID"),
         "title": one("TI", "T1"),
         "author": [ris_name(v) for v in many.get("AU", []) + many.get("A1", [])],
