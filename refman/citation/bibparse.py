@@ -22,7 +22,7 @@ MONTH_MACROS = {
     "jul": "July", "aug": "August", "sep": "September", "oct": "October", "nov": "November", "dec": "December",
 }
 _IDENT = re.compile(r"[^\s\"#%'(),={}@]+")
-_BRACE = re.compile(r"[{}]")
+_BRACE = re.compile(r"(?<!\\)[{}]")  # an escaped brace (\{ \}) is text, as bibtexparser and biber read it
 _ENTRY_START = re.compile(r"^[ \t]*@", re.M)
 
 
@@ -199,9 +199,9 @@ def _value(st: _State, pos: int) -> tuple[str, int]:
             depth, i = 0, pos + 1
             while i < len(text):
                 c = text[i]
-                if c == "{":
+                if c == "{" and text[i - 1] != "\\":
                     depth += 1
-                elif c == "}":
+                elif c == "}" and text[i - 1] != "\\":
                     depth -= 1
                 elif c == '"' and depth == 0 and text[i - 1] != "\\":
                     break

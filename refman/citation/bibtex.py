@@ -133,8 +133,8 @@ def _name(family: str | None, given: str | None, literal: str | None, ndp: str |
     given = text(n.given, ascii)
     suffix = text(n.suffix, ascii)
     particle = text(" ".join(p for p in (n.dropping_particle, n.non_dropping_particle) if p), ascii)
-    if particle and particle[0].islower() and "," not in particle and " and " not in f" {particle} ":
-        last = f"{particle} {_protect_word(family)}"  # lower-case words before the family: BibTeX's von part
+    if particle and _starts_lower(particle.split()[-1]) and "," not in particle and " and " not in f" {particle} ":
+        last = f"{particle} {_protect_word(family)}"  # up to a lower-case word before the family: BibTeX's von
     elif particle:
         last = "{" + f"{particle} {family}" + "}"
     else:
@@ -147,6 +147,11 @@ def _name(family: str | None, given: str | None, literal: str | None, ndp: str |
     elif suffix:
         parts.append("")
     return ", ".join(parts)
+
+
+def _starts_lower(word: str) -> bool:
+    """BibTeX's test for a von word: its first letter is lower case."""
+    return next((c.islower() for c in word if c.isalpha()), False)
 
 
 def names(people: Iterable[CSLName], ascii: bool) -> str | None:
@@ -337,6 +342,14 @@ def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
         *((name, _more_text(item, var, ascii)) for var, name in CSL_TO_BIB_NONSTANDARD.items()),
     ]
     fields = _as_written(item, fields, ascii)
+    written = {n for n, v in fields if v}
+    used = item.verbatim.get("bib", {}).get("as", {}) if item.verbatim else {}
+    # an imported entry's container or publisher that refman's type has no field for: under the file's name
+    if item.container_title and not written & {"journaltitle", "journal", "booktitle", "organization"}:
+        name = used.get("container-title") or ("journaltitle" if kind in ("article", "periodical") else "booktitle")
+        fields.append((name, title(item.container_title, ascii)))
+    if item.publisher and used.get("publisher") and not written & set(_PUBLISHER_NAMES):
+        fields.append((used["publisher"], org(item.publisher, ascii)))
     fields += _verbatim_fields(item, {n for n, v in fields if v})
     return _entry(biblatex_type(item), item.id, fields)
 

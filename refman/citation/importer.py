@@ -249,15 +249,18 @@ def parse_name(raw: str) -> dict[str, str]:
         # First von Last: the von part starts at the first lower-case word after the first
         idx = next((i for i, w in enumerate(words[:-1]) if i > 0 and _lower_word(w)), len(words) - 1)
         given, rest = words[:idx], words[idx:]
-        von = [w for w in rest[:-1] if _lower_word(w)]
-        family = rest[len(von):]
+        # von runs from its first lower-case word to the last one before the final word (BibTeX's rule)
+        last_lower = max((i for i, w in enumerate(rest[:-1]) if _lower_word(w)), default=-1)
+        von = rest[: last_lower + 1]
+        family = rest[last_lower + 1 :]
         out = {"family": decode(" ".join(family)), "given": decode(" ".join(given))}
     else:
         last, given = parts[0], parts[-1]
         suffix = parts[1] if len(parts) == 3 else None
         words = [w for w in _split_top(last, " ") if w]
-        while len(words) > 1 and _lower_word(words[0]):
-            von.append(words.pop(0))
+        # von: up to the last lower-case word before the final one (BibTeX's rule, as biber reads it too)
+        last_lower = max((i for i, w in enumerate(words[:-1]) if _lower_word(w)), default=-1)
+        von, words = words[: last_lower + 1], words[last_lower + 1 :]
         out = {"family": decode(" ".join(words)), "given": decode(given)}
         if suffix:
             out["suffix"] = decode(suffix)
@@ -363,7 +366,7 @@ def bib_item(entry: BibEntry) -> dict[str, Any]:
     eprinttype = (fields.get("eprinttype") or fields.get("archiveprefix") or "").strip("{} ").lower()
     if eprinttype == "arxiv" and fields.get("eprint"):
         archive_id = _url_value(fields["eprint"])
-        kept.update(("eprint", "eprinttype", "archiveprefix"))
+        kept.update(("eprint", "eprinttype" if fields.get("eprinttype") else "archiveprefix"))
         if kind in ("online", "misc", "unpublished", "article") and not fields.get("journaltitle") \
                 and not fields.get("journal"):
             ctype = "article"
