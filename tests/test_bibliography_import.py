@@ -86,7 +86,8 @@ def test_bibtex_classes_of_input(tmp_path: Path) -> None:
     knuth = by_title["The TeXbook: β and µ"]
     assert knuth["isbn"] == "9780201134476" and knuth["url"] is None and knuth["type"] == "book"
     assert knuth["more"]["publisher-place"] == "Reading, MA" and knuth["more"]["edition"] == "2"
-    assert knuth["verbatim"] == {"bib": {"type": "book", "fields": [["file", ":knuth.pdf:PDF"]]}}
+    assert knuth["verbatim"]["bib"]["fields"] == [["file", ":knuth.pdf:PDF"]]
+    assert knuth["verbatim"]["bib"]["as"] == {"publisher": "publisher", "publisher-place": "address"}
     dourish = by_title["Something"]
     assert dourish["author"] == [{"family": "Dourish", "given": "Paul"}, {"family": "Nies", "given": "Kari"},
                                  {"literal": "et al."}]
