@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refman.catalog import merge_sources, set_fields
-from refman.citation.item import CitationItem, CSLName
+from refman.citation.item import CitationItem
 from refman.citation.keys import base_key, ensure_citekeys, rekey
 
 
