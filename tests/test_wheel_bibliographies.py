@@ -47,7 +47,9 @@ def test_wheel_without_extras_imports_exports_and_cites(tmp_path: Path) -> None:
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     for fmt in ("biblatex", "bibtex", "csljson", "ris", "markdown"):
         proc = _run([str(refman), "export", "--format", fmt], env=env)
-        assert proc.returncode == 0 and "A CSL Book" in proc.stdout, (fmt, proc.stderr)
+        # Markdown reference definitions need a URL: the works without one are in the other formats only
+        assert proc.returncode == 0 and ("Something" if fmt == "markdown" else "A CSL Book") in proc.stdout, (
+            fmt, proc.stderr)
     from refman.citation.styles import STYLES
 
     for style in STYLES:

@@ -194,7 +194,7 @@ def _title_word(word: str) -> tuple[str, int]:
 def base_key(item: KeyFields) -> str:
     """The key an item would get with no clash (without suffix). Title words that do not fit in MAX_BASE are
     left out whole (only a first word that alone is too long is cut)."""
-    key = auth_part(item) + (item.issued[:4] if item.issued else "")
+    key = auth_part(item) + (item.issued[:4].lstrip("-") if item.issued else "")
     for i, word in enumerate(title_words(item.title)):
         if len(key) + len(word) > MAX_BASE:
             if i == 0:
