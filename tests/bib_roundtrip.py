@@ -216,9 +216,7 @@ def _ours_in_reference_order(ref: Any, ids: list[int | None], text: str) -> list
     from refman.citation.bibparse import parse_bib
 
     parsed, _ = parse_bib(text)
-    ours = [(e.type, e.key, sid) for e, sid in zip([e for e in parsed if e.type not in ("xdata",)
-                                                   or any(n in ("title", "author") for n, _v in e.fields)], ids,
-                                                  strict=False)]
+    ours = [(e.type, e.key, sid) for e, sid in zip(parsed, ids, strict=False)]
     out: list[tuple[Any, int | None]] = []
     pos = 0
     for entry in ref.entries:
