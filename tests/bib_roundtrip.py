@@ -162,13 +162,21 @@ def _canonical(entry: Any) -> dict[str, Any]:
     return out
 
 
+def _fresh_catalog(work: Path, template: Path, n: int) -> Any:
+    """A new empty catalog for one file (a copy of a migrated template: migrating each would be slower)."""
+    from refman.store import connect
+
+    db = work / f"{n}.db"
+    shutil.copy(template, db)
+    return connect(db)
+
+
 def roundtrip_bib(files: list[Path], source: str, template: Path) -> Report:
     from refman.catalog import import_bibliographies
     from refman.citation.bibtex import biblatex_entry
     from refman.citation.build import load_items
     from refman.citation.importer import decode_file
     from refman.errors import UsageError
-    from refman.store import connect
 
     report = Report(source)
     work = Path(tempfile.mkdtemp())
@@ -179,11 +187,9 @@ def roundtrip_bib(files: list[Path], source: str, template: Path) -> Report:
             ref = _reference(text)
             report.entries += len(ref.entries)
             report.expected["reference-failed"] += len(ref.failed_blocks)
-            db = work / f"{report.files}.db"
-            shutil.copy(template, db)
             plain = work / "in.bib"
             plain.write_text(text, encoding="utf-8")
-            conn = connect(db)
+            conn = _fresh_catalog(work, template, report.files)
             try:
                 result = import_bibliographies(conn, [plain])
             except UsageError:
@@ -273,7 +279,6 @@ def roundtrip_csl(files: list[Path], source: str, template: Path) -> Report:
     from refman.catalog import import_bibliographies
     from refman.citation.build import load_items
     from refman.errors import UsageError
-    from refman.store import connect
 
     report = Report(source)
     work = Path(tempfile.mkdtemp())
@@ -287,9 +292,7 @@ def roundtrip_csl(files: list[Path], source: str, template: Path) -> Report:
             items_in = data if isinstance(data, list) else data.get("items", [data]) if isinstance(data, dict) else []
             items_in = [i for i in items_in if isinstance(i, dict)]
             report.entries += len(items_in)
-            db = work / f"{report.files}.db"
-            shutil.copy(template, db)
-            conn = connect(db)
+            conn = _fresh_catalog(work, template, report.files)
             try:
                 ids = import_bibliographies(conn, [path])["ids"]
             except UsageError as exc:

@@ -45,8 +45,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bib_round_trip_shipped_copies(template: Path, folder: str) -> None:
     report = roundtrip_bib(sorted((PEER / "bib" / folder).glob("*.bib")), folder, template)
     assert report.compared > 1000
-    # fewer than 0.5 % of the fields; JabRef's all of an argued class
-    _check(report, bound=report.compared // 200, argued=folder == "jabref")
+    # JabRef's: fewer than 0.5 % of the fields, all of an argued class. Better BibTeX's import fixtures are its
+    # parser's bug reports (EDTF seasons, `%` inside entries, `\\href` in howpublished, `language` beside
+    # `langid`): fewer than 1.5 %, listed in the closing note of issue #12.
+    jabref = folder == "jabref"
+    _check(report, bound=report.compared // (200 if jabref else 66), argued=jabref)
 
 
 @pytest.mark.slow

@@ -54,4 +54,4 @@ def test_wheel_without_extras_imports_exports_and_cites(tmp_path: Path) -> None:
 
     for style in STYLES:
         proc = _run([str(refman), "cite", "knuth", "csl1", "leinaas1977", "--style", style], env=env)
-        assert proc.returncode == 0 and "Knuth" in proc.stdout, (style, proc.stderr)
+        assert proc.returncode == 0 and "knuth" in proc.stdout.lower(), (style, proc.stderr)

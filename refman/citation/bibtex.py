@@ -183,7 +183,8 @@ def _entry(kind: str, key: str, fields: list[tuple[str, str | None]], raw: froze
 def _keywords(item: CitationItem, ascii: bool) -> str | None:
     if not item.keyword:
         return None
-    tags = [t for t in (_short_text(k.replace(",", " "), ascii) for k in item.keywords()) if t]
+    tags = [t for t in (_short_text(k.replace(",", " "), ascii)
+                        for k in (item.keywords() if item.verbatim else item.keyword)) if t]
     return ", ".join(tags) if tags else None
 
 
@@ -277,38 +278,62 @@ def _verbatim_fields(item: CitationItem, written: set[str]) -> list[tuple[str, s
     return out + [(str(n), str(v)) for n, v in verbatim.get("repeated") or []]
 
 
+_NO_MORE: dict[str, str | None] = {}
+
+
+def _more_fields(item: CitationItem, ascii: bool) -> dict[str, str | None]:
+    """The BibLaTeX fields of the item's other CSL variables (`more`), by field name."""
+    out: dict[str, str | None] = {bib: _more_text(item, var, ascii) for var, bib in _MORE_TEXT}
+    out["eventtitle"] = out["eventtitle"] or _more_text(item, "event", ascii)
+    out["translator"] = _more_names(item, "translator", ascii)
+    out["bookauthor"] = _more_names(item, "container-author", ascii)
+    out["origdate"] = _more_date(item, "original-date")
+    out["eventdate"] = _more_date(item, "event-date")
+    for var, bib in CSL_TO_BIB_NONSTANDARD.items():
+        out[bib] = _more_text(item, var, ascii)
+    return out
+
+
+_MORE_TEXT = (("title-short", "shorttitle"), ("container-title-short", "shortjournal"),
+              ("event-title", "eventtitle"), ("event-place", "venue"), ("collection-title", "series"),
+              ("number-of-volumes", "volumes"), ("edition", "edition"), ("version", "version"),
+              ("chapter-number", "chapter"), ("number-of-pages", "pagetotal"), ("publisher-place", "location"),
+              ("medium", "howpublished"), ("ISBN", "isbn"), ("ISSN", "issn"), ("note", "note"))
+# entry types whose fields name the container themselves (the rest get it from the fallback below)
+_CONTAINER_WRITTEN = frozenset({"article", "periodical", "online", "software", "misc", *_IN_BOOK})
+
+
 def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
     kind = _kind(item)
     site = item.container_title or item.publisher
+    m = _more_fields(item, ascii) if item.more else _NO_MORE  # most web pages have none: no lookups
     fields: list[tuple[str, str | None]] = [
         ("author", names(item.author, ascii)),
         ("editor", names(item.editor, ascii)),
-        ("translator", _more_names(item, "translator", ascii)),
-        ("bookauthor", _more_names(item, "container-author", ascii)),
+        ("translator", m.get("translator")),
+        ("bookauthor", m.get("bookauthor")),
         ("title", title(item.title, ascii)),
-        ("shorttitle", _more_text(item, "title-short", ascii)),
+        ("shorttitle", m.get("shorttitle")),
     ]
     if kind in ("article", "periodical"):
         journal = item.container_title or (item.publisher if item.URL else None)
         fields += [
             ("journaltitle", _short_text(journal, ascii) if journal else None),
-            ("shortjournal", _more_text(item, "container-title-short", ascii)),
+            ("shortjournal", m.get("shortjournal")),
             ("entrysubtype", _SUBTYPE.get(item.type)),
         ]
     elif kind in _IN_BOOK:
         fields += [("booktitle", title(item.container_title, ascii))]
-    fields += [("eventtitle", _more_text(item, "event-title", ascii) or _more_text(item, "event", ascii)),
-               ("venue", _more_text(item, "event-place", ascii))]
-    fields += [("series", _more_text(item, "collection-title", ascii)),
+    fields += [("eventtitle", m.get("eventtitle")), ("venue", m.get("venue")), ("series", m.get("series")),
                ("volume", text(item.volume, ascii)),
-               ("volumes", _more_text(item, "number-of-volumes", ascii)),
+               ("volumes", m.get("volumes")),
                ("number", _number(item, kind, ascii)),
                ("issue", text(item.issue, ascii) if kind not in ("article", "report") else None),
-               ("edition", _more_text(item, "edition", ascii)),
-               ("version", _more_text(item, "version", ascii)),
-               ("chapter", _more_text(item, "chapter-number", ascii)),
+               ("edition", m.get("edition")),
+               ("version", m.get("version")),
+               ("chapter", m.get("chapter")),
                ("pages", _pages(item.page)),
-               ("pagetotal", _more_text(item, "number-of-pages", ascii))]
+               ("pagetotal", m.get("pagetotal"))]
     if kind in ("report", "thesis"):
         fields += [
             ("institution", org(item.publisher or item.container_title, ascii)),
@@ -320,13 +345,13 @@ def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
     else:
         fields += [("publisher", org(item.publisher, ascii)), ("type", text(item.genre, ascii))]
     fields += [
-        ("location", _more_text(item, "publisher-place", ascii)),
-        ("howpublished", _more_text(item, "medium", ascii)),
+        ("location", m.get("location")),
+        ("howpublished", m.get("howpublished")),
         ("date", item.issued),
-        ("origdate", _more_date(item, "original-date")),
-        ("eventdate", _more_date(item, "event-date")),
-        ("isbn", _more_text(item, "ISBN", ascii)),
-        ("issn", _more_text(item, "ISSN", ascii)),
+        ("origdate", m.get("origdate")),
+        ("eventdate", m.get("eventdate")),
+        ("isbn", m.get("isbn")),
+        ("issn", m.get("issn")),
         ("doi", verbatim(item.DOI)),
     ]
     if item.archive_id:
@@ -337,21 +362,26 @@ def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
         ("langid", langid(item.language)),
         ("keywords", _keywords(item, ascii)),
         ("abstract", text(item.abstract, ascii)),
-        ("note", _more_text(item, "note", ascii)),
+        ("note", m.get("note")),
         ("annotation", text(item.note, ascii)),
-        *((name, _more_text(item, var, ascii)) for var, name in CSL_TO_BIB_NONSTANDARD.items()),
+        ("pmid", m.get("pmid")),
+        ("pmcid", m.get("pmcid")),
     ]
-    fields = _as_written(item, fields, ascii)
-    written = {n for n, v in fields if v}
+    if item.verbatim:
+        fields = _as_written(item, fields, ascii)
     used = item.verbatim.get("bib", {}).get("as", {}) if item.verbatim else {}
-    # an imported entry's container or publisher that refman's type has no field for: under the file's name
-    if item.container_title and not written & {"journaltitle", "journal", "booktitle", "organization"}:
-        name = used.get("container-title") or ("journaltitle" if kind in ("article", "periodical") else "booktitle")
-        fields.append((name, title(item.container_title, ascii)))
-    if item.publisher and used.get("publisher") and not written & set(_PUBLISHER_NAMES):
-        fields.append((used["publisher"], org(item.publisher, ascii)))
-    fields += _verbatim_fields(item, {n for n, v in fields if v})
-    return _entry(biblatex_type(item), item.id, fields)
+    # a container or publisher that refman's type has no field for: under the file's name, else booktitle
+    if item.container_title and kind not in _CONTAINER_WRITTEN:
+        written = {n for n, v in fields if v}
+        if not written & {"journaltitle", "journal", "booktitle", "organization"}:
+            fields.append((used.get("container-title") or "booktitle", title(item.container_title, ascii)))
+    if item.publisher and used.get("publisher"):
+        written = {n for n, v in fields if v}
+        if not written & set(_PUBLISHER_NAMES):
+            fields.append((used["publisher"], org(item.publisher, ascii)))
+    if item.verbatim:
+        fields += _verbatim_fields(item, {n for n, v in fields if v})
+    return _entry(biblatex_type(item) if item.verbatim else kind, item.id, fields)
 
 
 _PUBLISHER_NAMES = ("publisher", "organization", "institution", "school")
@@ -434,6 +464,7 @@ def _stand_in_author(item: CitationItem, ascii: bool) -> str | None:
 
 def bibtex_entry(item: CitationItem, ascii: bool = True) -> str:
     kind = bibtex_type(item)
+    m = _more_fields(item, ascii) if item.more else _NO_MORE
     authors = names(item.author, ascii)
     if not authors and kind in ("article", "inproceedings", "techreport"):
         authors = _stand_in_author(item, ascii)
@@ -446,18 +477,18 @@ def bibtex_entry(item: CitationItem, ascii: bool = True) -> str:
     fields: list[tuple[str, str | None]] = [
         ("author", authors),
         ("editor", names(item.editor, ascii)),
-        ("translator", _more_names(item, "translator", ascii)),
+        ("translator", m.get("translator")),
         ("title", title(item.title, ascii)),
     ]
     if kind == "article":
         fields += [("journal", text(item.container_title or item.publisher, ascii))]
     elif kind in ("inproceedings", "incollection", "inbook"):
         fields += [("booktitle", title(item.container_title, ascii))]
-    fields += [("series", _more_text(item, "collection-title", ascii)),
+    fields += [("series", m.get("series")),
                ("volume", text(item.volume, ascii)),
                ("number", _number(item, "report" if kind == "techreport" else kind, ascii)),
-               ("edition", _more_text(item, "edition", ascii)),
-               ("chapter", _more_text(item, "chapter-number", ascii)),
+               ("edition", m.get("edition")),
+               ("chapter", m.get("chapter")),
                ("pages", _pages(item.page))]
     if kind == "techreport":
         fields += [("institution", org(item.publisher or item.container_title, ascii)),
@@ -469,21 +500,21 @@ def bibtex_entry(item: CitationItem, ascii: bool = True) -> str:
         fields += [("publisher", org(item.publisher, ascii))]
     elif kind != "article":
         fields += [
-            ("howpublished", url_macro(url) if url else _more_text(item, "medium", ascii)),
+            ("howpublished", url_macro(url) if url else m.get("howpublished")),
             ("organization", org(item.container_title or item.publisher, ascii)),
         ]
     if not authors:  # classic styles sort (and alpha labels) by `key` when there is no author
         fields.append(("key", text(item.container_title or item.publisher or item.title, ascii)))
-    note = _more_text(item, "note", ascii)
+    note = m.get("note")
     if item.accessed:
         note = f"{note}. Accessed: {item.accessed}" if note else f"Accessed: {item.accessed}"
     fields += [
-        ("address", _more_text(item, "publisher-place", ascii)),
+        ("address", m.get("location")),
         ("year", year),
         ("month", month),
         ("note", note),
-        ("isbn", _more_text(item, "ISBN", ascii)),
-        ("issn", _more_text(item, "ISSN", ascii)),
+        ("isbn", m.get("isbn")),
+        ("issn", m.get("issn")),
         ("doi", verbatim(item.DOI)),
     ]
     if item.archive_id:
@@ -495,9 +526,11 @@ def bibtex_entry(item: CitationItem, ascii: bool = True) -> str:
         ("keywords", _keywords(item, ascii)),
         ("abstract", text(item.abstract, ascii)),
         ("annote", text(item.note, ascii)),
-        *((name, _more_text(item, var, ascii)) for var, name in CSL_TO_BIB_NONSTANDARD.items()),
+        ("pmid", m.get("pmid")),
+        ("pmcid", m.get("pmcid")),
     ]
-    fields += _verbatim_fields(item, {n for n, v in fields if v})
+    if item.verbatim:
+        fields += _verbatim_fields(item, {n for n, v in fields if v})
     return _entry(kind, item.id, fields, raw=frozenset({"month"}))
 
 

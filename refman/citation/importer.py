@@ -519,6 +519,14 @@ _CSL_OWN = {"id", "type", "title", "author", "editor", "issued", "accessed", "co
             "citation-key"}
 
 
+# entry field ← CSL variable, for the plain text ones
+_CSL_TEXT_VARS = (
+    ("url", "URL"), ("doi", "DOI"), ("title", "title"), ("container_title", "container-title"),
+    ("publisher", "publisher"), ("language", "language"), ("abstract", "abstract"), ("volume", "volume"),
+    ("issue", "issue"), ("page", "page"), ("genre", "genre"), ("note", "annote"),
+)
+
+
 def _csl_names(value: Any) -> list[dict[str, str]]:
     if not isinstance(value, list):
         return []
@@ -571,31 +579,21 @@ def csl_item(item: dict[str, Any], known_types: set[str]) -> dict[str, Any]:
     keyword = item.get("keyword") or ""
     more = {k: v for k, v in item.items() if k not in _CSL_OWN and v not in (None, "", [], {})}
     cid = item.get("citation-key") or item.get("id")
-    entry = {
-        "url": _text(item.get("URL")),
-        "doi": clean_doi(_text(item.get("DOI"))) or None,
+    entry: dict[str, Any] = {field: _text(item.get(var)) for field, var in _CSL_TEXT_VARS}
+    entry.update({
+        "doi": clean_doi(entry["doi"]) or None,
         "isbn": identity_isbn(ctype, _text(item.get("ISBN"))),
         "citekey": str(cid) if cid is not None and str(cid).strip() and not str(cid).isdigit() else None,
-        "title": _text(item.get("title")),
         "author": _csl_names(item.get("author")),
         "editor": _csl_names(item.get("editor")),
         "issued": csl_date_to_iso(item.get("issued")),
         "accessed": csl_date_to_iso(item.get("accessed")),
-        "container_title": _text(item.get("container-title")),
-        "publisher": _text(item.get("publisher")),
         "type": ctype,
-        "language": _text(item.get("language")),
-        "abstract": _text(item.get("abstract")),
-        "volume": _text(item.get("volume")),
-        "issue": _text(item.get("issue")),
-        "page": _text(item.get("page")),
-        "genre": _text(item.get("genre")),
         "archive_id": None,
         "tags": [t.strip() for t in str(keyword).split(",") if t.strip()],
-        "note": _text(item.get("annote")),
         "more": more,
         "verbatim": {},
-    }
+    })
     if entry["url"] and not entry["url"].lower().startswith(("http://", "https://")):
         more["URL"] = entry["url"]  # not a web address (a file path, a "urn:"): kept, never fetched
         entry["url"] = None
