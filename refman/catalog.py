@@ -428,12 +428,16 @@ def show_source(conn: sqlite3.Connection, source_id: int, snapshots: int = 10) -
         dict(r)
         for r in conn.execute(
             "SELECT id, fetched_at, outcome, http_status, final_url, content_type, size, unchanged, elapsed_ms,"
-            " reason FROM snapshot WHERE source_id = ? ORDER BY fetched_at DESC, id DESC LIMIT ?",
+            " reason, origin, memento_url, memento_at"
+            " FROM snapshot WHERE source_id = ? ORDER BY fetched_at DESC, id DESC LIMIT ?",
             (source_id, snapshots),
         )
     ]
     text = conn.execute("SELECT length(text) FROM source_text WHERE source_id = ?", (source_id,)).fetchone()
     item["archived_chars"] = text[0] if text else 0
+    from refman.fetch.fallback import copy_facts
+
+    item.update(copy_facts(conn, source_id))  # archive, text_origin, thin (refman.fetch.fallback)
     return item
 
 

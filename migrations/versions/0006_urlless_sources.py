@@ -17,7 +17,7 @@ Downgrade: a URL-less source with a DOI gets `https://doi.org/<DOI>` as its URL 
 URL-less sources without a DOI cannot exist at 0004 and are deleted (with their evidence and tags).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005 (re-chained after merging main, which has 0005)
 Create Date: 2026-12-07
 """
 
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

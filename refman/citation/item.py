@@ -173,6 +173,9 @@ class CitationItem(BaseModel):
         if pair and sorted(set(self.keyword)) == pair[1]:
             return list(pair[0])
         return self.keyword
+    # The Internet Archive's copy (refman.fetch.wayback.archived_copy): its replay URL and capture day.
+    archive_url: str | None = None
+    archive_date: str | None = None
 
     @field_validator("issued", "accessed")
     @classmethod
@@ -209,6 +212,11 @@ class CitationItem(BaseModel):
         if v["archive_id"]:
             out["number"] = v["archive_id"]
             out["archive"] = "arXiv"
+        elif v["archive_url"]:
+            # CSL has no archive URL or date (csl-data.json: archive, archive_location, archive_collection,
+            # archive-place): the archive's name and the memento URL, which names its capture time.
+            out["archive"] = "Internet Archive"
+            out["archive_location"] = v["archive_url"]
         if v["keyword"]:
             out["keyword"] = ", ".join(self.keywords() if v["verbatim"] else v["keyword"])
         if v["author"]:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from refman.cli import catalog_cmds, export_cmds, fetch_cmds, search_cmds  # noqa: F401  (register commands)
+from refman.cli import (  # noqa: F401  (register commands)
+    archive_cmds,
+    catalog_cmds,
+    export_cmds,
+    fetch_cmds,
+    search_cmds,
+    web_cmds,
+)
 from refman.cli.common import app, options, setup_logging
 
 

@@ -109,9 +109,11 @@ def add(
     source_id, created = add_source(conn, url, title=title, tags=tag, note=note)
     fetched: dict[str, Any] | None = None
     if fetch:
+        from refman.fetch.fallback import FallbackOptions
         from refman.fetch.pipeline import fetch_sources
 
-        fetched = fetch_sources(options.db_path, [source_id])
+        # the settings file's fallbacks ([fetch] wayback, render, adapters) apply as to `refman fetch`
+        fetched = fetch_sources(options.db_path, [source_id], fallback=FallbackOptions.from_settings())
     item = list_sources(conn, ids=[source_id])[0]
     if as_json:
         emit_json({"created": created, "source": item, **({"fetch": fetched} if fetched else {})})
@@ -169,6 +171,7 @@ def show(
 ) -> None:
     """Show one source: merged fields and where each came from, mentions, snapshots."""
     from refman.catalog import resolve_source, show_source
+    from refman.fetch.fallback import copy_lines
 
     conn = open_conn()
     item = show_source(conn, resolve_source(conn, ref))
@@ -196,6 +199,8 @@ def show(
             pin = " 📌" if origin == "user" else ""
             suffix = f"  [dim]from {origin}{pin}[/dim]" if origin else ""
             con.print(f"  {label:>11}: {escape(str(value))}{suffix}")
+    for line in copy_lines(item):
+        con.print(f"  {escape(line)}")
     if item["mentions"]:
         con.print("  [bold]cited in[/bold]")
         for m in item["mentions"]:
@@ -209,8 +214,10 @@ def show(
     if item["snapshots"]:
         con.print("  [bold]snapshots[/bold]")
         for s in item["snapshots"]:
+            when = f" of {s['memento_at']}" if s["memento_at"] else ""
+            copy = "" if s["origin"] == "live" else f"  ({s['origin']} copy{when})"
             con.print(f"    {s['fetched_at']}  {s['outcome']:<10} {s['http_status'] or '':<4}"
-                      f" {s['size'] or 0:>9} B  {escape(s['reason'] or '')}")
+                      f" {s['size'] or 0:>9} B  {escape(s['reason'] or '')}{escape(copy)}")
 
 
 def _name(n: dict[str, str]) -> str:
