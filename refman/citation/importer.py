@@ -541,6 +541,9 @@ def _csl_names(value: Any) -> list[dict[str, str]]:
     return out
 
 
+_CSL_MARKERS = frozenset({"id", "type", "title", "author", "issued", "container-title", "DOI", "URL", "editor"})
+
+
 def read_csljson(text: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
@@ -552,8 +555,8 @@ def read_csljson(text: str) -> list[dict[str, Any]]:
         data = [data]
     if not isinstance(data, list):
         raise UsageError("not CSL-JSON: expected a list of items")
-    if data and not any(isinstance(i, dict) and ("type" in i or "title" in i) and "id" in i for i in data):
-        raise UsageError("not CSL-JSON: no item has an \"id\" and a \"type\" or \"title\"")
+    if data and not any(isinstance(i, dict) and _CSL_MARKERS & i.keys() for i in data):
+        raise UsageError("not CSL-JSON: no item has any of " + ", ".join(f'"{k}"' for k in sorted(_CSL_MARKERS)))
     from refman.citation.item import CitationItem
 
     known_types = set(CitationItem.model_fields["type"].annotation.__args__)  # type: ignore[union-attr]
