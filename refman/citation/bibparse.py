@@ -1,10 +1,11 @@
 """A BibTeX/BibLaTeX reader that keeps everything and says where each problem is.
 
-`parse_bib(text)` returns (entries, problems). It follows BibTeX's own grammar rather than a regular
-expression: text outside `@…` blocks is a comment; `@comment` and `@preamble` are skipped; `@string{name =
-value}` defines macros (the month macros `jan`…`dec` are predefined); a value is a `{braced}` or `"quoted"`
-string, a number or a macro name, and `#` concatenates them. Entries may be delimited by `{}` or `()`; the key
-may be empty (`@misc{,`); field names are case-insensitive. Nothing is dropped silently:
+`parse_bib(text)` returns (entries, problems). It follows BibTeX's own grammar rather than a regular expression:
+text outside `@…` blocks is a comment, and so is an `@` right after a `%` (`%@book{…`, biber's reading);
+`@comment` and `@preamble` are skipped; `@string{name = value}` defines macros (the month macros `jan`…`dec` are
+predefined); a value is a `{braced}` or `"quoted"` string, a number or a macro name, and `#` concatenates them.
+Entries may be delimited by `{}` or `()`; the key may be empty (`@misc{,`); field names are case-insensitive.
+Nothing is dropped silently:
 - a field given twice is kept (both values, in order) and reported;
 - an undefined macro is kept as its name and reported;
 - a malformed entry is reported with its line number and skipped; parsing resumes at the next `@` that starts
@@ -22,6 +23,7 @@ MONTH_MACROS = {
     "jul": "July", "aug": "August", "sep": "September", "oct": "October", "nov": "November", "dec": "December",
 }
 _IDENT = re.compile(r"[^\s\"#%'(),={}@]+")
+_COMMENTED = re.compile(r"%[ \t%]*@\Z")  # `%` right before the `@` (JabRef's "% Encoding: X@article…" is not)
 _BRACE = re.compile(r"(?<!\\)[{}]")  # an escaped brace (\{ \}) is text, as bibtexparser and biber read it
 _ENTRY_START = re.compile(r"^[ \t]*@", re.M)
 
@@ -74,6 +76,9 @@ def parse_bib(text: str) -> tuple[list[BibEntry], list[BibProblem]]:
         at = text.find("@", pos)
         if at < 0 or at >= n:
             break
+        if _COMMENTED.search(text, max(0, at - 40), at + 1):  # `%@book{…`: commented out, as biber reads it
+            pos = at + 1
+            continue
         try:
             pos, entry = _block(st, at)
         except _Syntax as exc:
