@@ -21,7 +21,7 @@ from refman.cli.common import (
     warn,
 )
 
-BIBLIOGRAPHY_SUFFIXES = (".bib", ".json")
+BIBLIOGRAPHY_SUFFIXES = (".bib", ".bibtex", ".biblatex", ".json", ".ris", ".html", ".htm")  # see citation.importer
 
 
 def open_conn() -> sqlite3.Connection:
@@ -33,12 +33,14 @@ def open_conn() -> sqlite3.Connection:
 @app.command("import")
 @handle_errors
 def import_(
-    paths: list[Path] = typer.Argument(..., help="Notes, folders of notes, or .bib / CSL .json bibliographies."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Notes, folders of notes, or bibliographies: .bib, CSL .json, .ris, bookmarks .html."),
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print no per-item warnings and no progress bar."),
 ) -> None:
-    """Import the reference definitions (and bare reference lines) of Markdown notes, or a BibTeX / CSL-JSON
-    bibliography. A progress bar shows on a terminal."""
+    """Import the reference definitions (and bare reference lines) of Markdown notes, or a bibliography:
+    BibTeX/BibLaTeX, CSL-JSON, RIS or a browser's bookmarks.html (folders become tags). A progress bar shows on
+    a terminal."""
     from refman.errors import NotFoundError
     from refman.vault import import_vault
 
@@ -79,8 +81,15 @@ def import_(
         )
     if bibs:
         bib = result["bibliography"]
-        typer.echo(f"{bib['entries']} bibliography entries → {bib['new']} new sources, {bib['matched']} matched"
-                   + (f", {bib['skipped']} without URL or DOI skipped" if bib["skipped"] else ""))
+        if not quiet:
+            for item in bib["warnings"]:
+                where = f"{item['path']}:{item['line']}" if item.get("line") else item["path"]
+                warn(f"{where}: {item['message']}")
+        typer.echo(f"{bib['entries']} bibliography entries → {bib['new']} new sources"
+                   + (f" ({bib['without_url']} without URL)" if bib["without_url"] else "")
+                   + f", {bib['matched']} matched"
+                   + (f", {bib['skipped']} skipped" if bib["skipped"] else "")
+                   + (f"; {counted(len(bib['warnings']), 'warning')}" if bib["warnings"] else ""))
 
 
 @app.command()
@@ -263,7 +272,7 @@ def tags_(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
 def set_(
     ref: str = typer.Argument(..., help="An id, a citation key or a URL."),
     assignments: list[str] = typer.Argument(..., help="field=value … (title, author, issued, container_title,"
-                                             " publisher, doi, language, type, abstract, citekey, note)."),
+                                             " publisher, doi, language, type, abstract, citekey, note, url)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was set as JSON."),
 ) -> None:
     """Pin your own value for fields; no fetch overwrites them. Authors: 'Family, Given; Other, Name'."""
@@ -275,8 +284,14 @@ def set_(
     if as_json:
         emit_json({"id": source_id, "set": done})
         return
+    merged = done.pop("merged", None)
     for field, value in done.items():
         typer.echo(f"#{source_id} {field} = {value}")
+    if merged:
+        typer.echo(f"#{source_id} merged into #{merged['kept']}, which has that URL"
+                   + (f" (key {merged['citekey']})" if merged.get("citekey") else "")
+                   + (f"; keys that no longer exist: {', '.join(merged['dropped_citekeys'])}"
+                      if merged.get("dropped_citekeys") else ""))
 
 
 @app.command()

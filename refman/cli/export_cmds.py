@@ -91,9 +91,12 @@ def _write_pieces(pieces: Iterator[str], output: Path | None) -> None:
 def cite_command(
     refs: list[str] | None = _REFS,
     style: str = typer.Option(
-        "apa", "--style", "-s", help="apa | chicago-author-date | ieee | mla, or the path of a .csl file."
+        "apa", "--style", "-s", help="apa | chicago-author-date | ieee | mla | gb-t-7714-numeric |"
+        " gb-t-7714-author-date, or the path of a .csl file."
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text | html | markdown."),
+    locale: str | None = typer.Option(None, "--locale", "-l", help="Language of terms and dates (en-US, zh-CN,"
+                                      " de-DE …); default: the style's."),
     tag: list[str] | None = _TAG,
     cited_in: str | None = _CITED_IN,
     query: str | None = _QUERY,
@@ -117,10 +120,10 @@ def cite_command(
     if as_json:
         import json
 
-        entries = [{"id": key, "text": text} for key, text in format_entries(items, style, fmt)]
+        entries = [{"id": key, "text": text} for key, text in format_entries(items, style, fmt, locale)]
         _write(json.dumps(entries, ensure_ascii=False, indent=2) + "\n", output)
         return
-    _write(render(items, style, fmt), output)
+    _write(render(items, style, fmt, locale), output)
 
 
 @app.command("rekey")
