@@ -1,0 +1,254 @@
+"""`refman watch`: keep the catalog current while notes are written, and the registered exports current while
+the catalog changes.
+
+Two inputs, one loop:
+- file-system events of the watched vaults (watchfiles: inotify / FSEvents / ReadDirectoryChanges, or polling
+  with `poll=True` or where events are not available). Changes are grouped until the vault has been quiet for
+  50 ms, then the vault is re-imported through refman.vault.import_vault, which reads only the notes whose size
+  or mtime changed. A note that changes again while it is read (an editor still writing it) has a new size or
+  mtime afterwards and is read again at once. Editors' temporary and backup files (`.note.md.swp`, `note.md~`,
+  `.#note.md`, `4913`, `.note.md.tmp…`) are hidden or not notes, and an atomic save (write a temporary file,
+  rename it over the note) ends in an event for the note itself.
+- the catalog's change counter (`PRAGMA data_version`, read on an open connection every 0.25 s: no disk access
+  when nothing changed) for commits by any other process: another refman, the web app.
+
+Registered exports are refreshed (refman.exports_registry.refresh: only files whose bytes change are written)
+once the catalog has been quiet for `delay` seconds after a change (at most 5 × delay after the first one), never
+on a timer. Imports and refreshes run on one connection, whose own commits do not move its data_version."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from refman.errors import NotFoundError, RefmanError
+from refman.timeutil import utc_now
+from refman.vault import NOTE_SUFFIXES
+
+EmitFn = Callable[[dict[str, Any]], None]
+TICK_S = 0.25  # how often the loop wakes to read the change counter when no file changes
+QUIET_MS = 50  # a vault is imported once its files have been quiet this long
+MAX_WAIT_FACTOR = 5  # a refresh waits at most this many delays after the first change of a burst
+
+
+def known_vaults(conn: sqlite3.Connection) -> list[str]:
+    """The roots of every imported note (the folders given to `refman import`), that still exist."""
+    roots = [r[0] for r in conn.execute("SELECT DISTINCT root FROM note ORDER BY root")]
+    return [root for root in roots if Path(root).is_dir()]
+
+
+def resolve_vaults(conn: sqlite3.Connection, given: list[Path]) -> list[str]:
+    """The folders to watch: the given ones (a folder inside an imported vault means that vault), else every
+    known vault."""
+    known = [r[0] for r in conn.execute("SELECT DISTINCT root FROM note")]
+    if not given:
+        return known_vaults(conn)
+    out: dict[str, None] = {}
+    for path in given:
+        p = Path(path).expanduser()
+        if not p.is_dir():
+            raise NotFoundError(f"no such folder: {path}")
+        resolved = str(p.resolve())
+        inside = [root for root in known if resolved == root or resolved.startswith(root.rstrip("/") + "/")]
+        out.setdefault(max(inside, key=len) if inside else resolved, None)
+    return list(out)
+
+
+def is_note_event(root: str, path: str) -> bool:
+    """Whether a file-system event under `root` can concern a note: a note file, or a folder (a renamed or
+    deleted folder of notes), never a hidden file or folder nor another kind of file (temporary, backup)."""
+    rel = os.path.relpath(path, root)
+    if rel.startswith("..") or any(part.startswith(".") for part in Path(rel).parts):
+        return False
+    name = os.path.basename(path)
+    if name.lower().endswith(NOTE_SUFFIXES):
+        return True
+    return os.path.isdir(path) or (not os.path.exists(path) and "." not in name and not name.endswith("~")
+                                   and not name.isdigit())
+
+
+@dataclass
+class _State:
+    pending: dict[str, set[str]] = field(default_factory=dict)  # vault → changed paths
+    dirty_since: float | None = None  # first catalog change not yet exported
+    last_change: float = 0.0
+
+
+class Watcher:
+    """Watch `vaults` (folders given to `refman import`; None: every known vault, followed as imports add
+    more) and the catalog at `db_path`. `emit` gets one event dict per thing done (see README: refman watch)."""
+
+    def __init__(self, db_path: Path, vaults: list[Path] | None = None, delay: float = 1.0, poll: bool = False,
+                 emit: EmitFn | None = None) -> None:
+        from refman.store import connect
+
+        self.db_path = Path(db_path)
+        self.delay = delay
+        self.poll = poll
+        self.emit: EmitFn = emit or (lambda event: None)
+        self.conn = connect(self.db_path)
+        self.given = [Path(v) for v in vaults or []]
+        self.vaults = resolve_vaults(self.conn, self.given)
+        self.stop_event = threading.Event()
+        self._state = _State()
+        self._version = self._data_version()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ------------------------------------------------------------ one pass
+
+    def run_once(self) -> int:
+        """Import every watched vault and refresh every registered export: what a cron job runs. Returns how
+        many things failed."""
+        failed = sum(not self._import(vault, set()) for vault in self.vaults)
+        return failed + self._refresh()
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        """Until `stop_event` is set (or KeyboardInterrupt): catch up once, then follow changes."""
+        started = False
+        while not self.stop_event.is_set():
+            watched = list(self.vaults)
+            for changes in self._changes(watched):
+                if not started:
+                    # The file watch is in place now (the generator's first batch): changes made from here on
+                    # are seen, so catch up with those made before, then say so.
+                    started = True
+                    self.run_once()
+                    self._version = self._data_version()
+                    self._event("watching", vaults=self.vaults, polling=self.poll, delay=self.delay)
+                now = time.monotonic()
+                for vault, path in changes:
+                    self._state.pending.setdefault(vault, set()).add(path)
+                self._import_pending()
+                if self._data_version() != self._version:
+                    self._version = self._data_version()
+                    self._changed(now)
+                    if not self.given and self._follow_new_vaults(watched):
+                        break  # restart the file watch with the new vault
+                self._maybe_refresh()
+                if self.stop_event.is_set():
+                    break
+
+    def _changes(self, vaults: list[str]) -> Iterator[list[tuple[str, str]]]:
+        """Batches of (vault, path) note events, and an empty batch every TICK_S."""
+        if not vaults:
+            while not self.stop_event.wait(TICK_S):
+                yield []
+            return
+        import watchfiles
+
+        def keep(_change: Any, path: str) -> bool:
+            return any(is_note_event(v, path) for v in vaults if path.startswith(v.rstrip("/") + "/"))
+
+        for batch in watchfiles.watch(*vaults, watch_filter=keep, step=QUIET_MS, debounce=1600,
+                                      rust_timeout=int(TICK_S * 1000), yield_on_timeout=True,
+                                      stop_event=self.stop_event,
+                                      force_polling=self.poll or None, poll_delay_ms=300):
+            out = []
+            for _change, path in batch:
+                vault = max((v for v in vaults if path.startswith(v.rstrip("/") + "/")), key=len, default=None)
+                if vault is not None:
+                    out.append((vault, path))
+            yield out
+
+    def _follow_new_vaults(self, watched: list[str]) -> bool:
+        """Another process imported a new vault: watch it too."""
+        current = known_vaults(self.conn)
+        if set(current) - set(watched):
+            self.vaults = current
+            return True
+        return False
+
+    def _import_pending(self) -> None:
+        while self._state.pending:
+            vault, paths = next(iter(self._state.pending.items()))
+            del self._state.pending[vault]
+            self._import(vault, paths)
+
+    def _import(self, vault: str, paths: set[str]) -> bool:
+        from refman.vault import import_vault
+
+        if not Path(vault).is_dir():
+            self._event("error", vault=vault, message=f"vault {vault} is gone: not watched")
+            return False
+        try:
+            report = import_vault(self.conn, [Path(vault)])
+        except (RefmanError, sqlite3.Error, OSError) as exc:
+            self._event("error", vault=vault, message=f"import of {vault} failed: {exc}")
+            self._state.pending.setdefault(vault, set()).update(paths)  # try again on the next change
+            return False
+        if report.notes_scanned or report.notes_removed:
+            self._event("import", vault=vault, notes_scanned=report.notes_scanned,
+                        notes_removed=report.notes_removed, sources_new=report.sources_new,
+                        sources_updated=report.sources_updated, mentions=report.mentions,
+                        paths=sorted(os.path.relpath(p, vault) for p in paths),
+                        warnings=len(report.warnings), skipped=len(report.skipped))
+            self._changed(time.monotonic())
+        if self._changed_since_import(vault, paths):
+            self._state.pending.setdefault(vault, set()).update(paths)
+            time.sleep(QUIET_MS / 1000)  # let the writer finish before reading it again
+        return True
+
+    def _changed_since_import(self, vault: str, paths: set[str]) -> bool:
+        """A note that changed while it was read (its size or mtime now differ from what the import stored)."""
+        for path in paths:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if not path.lower().endswith(NOTE_SUFFIXES):
+                continue
+            rel = os.path.relpath(path, vault).replace(os.sep, "/")
+            row = self.conn.execute("SELECT size, mtime_ns FROM note WHERE root = ? AND path = ?",
+                                    (vault, rel)).fetchone()
+            if row is not None and (row[0], row[1]) != (st.st_size, st.st_mtime_ns):
+                return True
+        return False
+
+    def _changed(self, now: float) -> None:
+        if self._state.dirty_since is None:
+            self._state.dirty_since = now
+        self._state.last_change = now
+
+    def _maybe_refresh(self) -> None:
+        since = self._state.dirty_since
+        if since is None:
+            return
+        now = time.monotonic()
+        if now - self._state.last_change >= self.delay or now - since >= MAX_WAIT_FACTOR * self.delay:
+            self._state.dirty_since = None
+            self._refresh()
+
+    def _refresh(self) -> int:
+        from refman.exports_registry import refresh
+
+        try:
+            results = refresh(self.conn)
+        except (RefmanError, sqlite3.Error) as exc:
+            self._event("error", message=f"registered exports not refreshed: {exc}")
+            self._changed(time.monotonic())  # try again after the next delay
+            return 1
+        failed = 0
+        for r in results:
+            if r.status != "unchanged":
+                self._event("export", **r.as_dict())
+            failed += r.status in ("missing", "error")
+        return failed
+
+    def _data_version(self) -> int:
+        try:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            return self._version
+
+    def _event(self, kind: str, **fields: Any) -> None:
+        self.emit({"event": kind, "time": utc_now(), **fields})
