@@ -244,14 +244,15 @@ def _render_per_note(conn: sqlite3.Connection, export: RegisteredExport) -> Rend
         note_ids = notes_for(conn, export.cited_in)
     else:
         note_ids = [r[0] for r in conn.execute("SELECT id FROM note ORDER BY path, root, id")]
-    cites: dict[int, list[int]] = {nid: [] for nid in note_ids}
+    cites: dict[int, dict[int, None]] = {nid: {} for nid in note_ids}
     paths: dict[int, str] = {}
-    for nid, path in conn.execute("SELECT id, path FROM note"):
-        if nid in cites:
-            paths[nid] = path
-    for nid, sid in conn.execute("SELECT note_id, source_id FROM mention ORDER BY note_id, ordinal, id"):
-        if nid in cites and sid not in cites[nid]:
-            cites[nid].append(sid)
+    for start in range(0, len(note_ids), 500):
+        part = note_ids[start: start + 500]
+        marks = ",".join("?" * len(part))
+        paths.update(conn.execute(f"SELECT id, path FROM note WHERE id IN ({marks})", part).fetchall())
+        for nid, sid in conn.execute(f"SELECT note_id, source_id FROM mention WHERE note_id IN ({marks}) "
+                                     "ORDER BY note_id, ordinal, id", part):
+            cites[nid].setdefault(sid, None)
     wanted = list(dict.fromkeys(sid for ids in cites.values() for sid in ids))
     keys = ensure_citekeys(conn, wanted)
     ids = [sid for sid in wanted if sid in keys]

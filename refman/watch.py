@@ -34,6 +34,7 @@ from refman.vault import NOTE_SUFFIXES
 EmitFn = Callable[[dict[str, Any]], None]
 TICK_S = 0.25  # how often the loop wakes to read the change counter when no file changes
 QUIET_MS = 50  # a vault is imported once its files have been quiet this long
+POLL_MS = 1000  # with --poll: how often every note is stat'ed (the CPU cost grows with the vault)
 MAX_WAIT_FACTOR = 5  # a refresh waits at most this many delays after the first change of a burst
 
 
@@ -107,7 +108,7 @@ class Watcher:
     def run_once(self) -> int:
         """Import every watched vault and refresh every registered export: what a cron job runs. Returns how
         many things failed."""
-        failed = sum(not self._import(vault, set()) for vault in self.vaults)
+        failed = sum(not self._import(vault, set(), time.monotonic()) for vault in self.vaults)
         return failed + self._refresh()
 
     # ------------------------------------------------------------ the loop
@@ -128,7 +129,7 @@ class Watcher:
                 now = time.monotonic()
                 for vault, path in changes:
                     self._state.pending.setdefault(vault, set()).add(path)
-                self._import_pending()
+                self._import_pending(now)
                 if self._data_version() != self._version:
                     self._version = self._data_version()
                     self._changed(now)
@@ -152,7 +153,7 @@ class Watcher:
         for batch in watchfiles.watch(*vaults, watch_filter=keep, step=QUIET_MS, debounce=1600,
                                       rust_timeout=int(TICK_S * 1000), yield_on_timeout=True,
                                       stop_event=self.stop_event,
-                                      force_polling=self.poll or None, poll_delay_ms=300):
+                                      force_polling=self.poll or None, poll_delay_ms=POLL_MS):
             out = []
             for _change, path in batch:
                 vault = max((v for v in vaults if path.startswith(v.rstrip("/") + "/")), key=len, default=None)
@@ -168,13 +169,15 @@ class Watcher:
             return True
         return False
 
-    def _import_pending(self) -> None:
-        while self._state.pending:
-            vault, paths = next(iter(self._state.pending.items()))
-            del self._state.pending[vault]
-            self._import(vault, paths)
+    def _import_pending(self, seen_at: float) -> None:
+        """Import each vault with pending changes once; what must be read again (a note that changed while it
+        was read, an import that failed) waits for the next batch or tick. The delay before the exports are
+        refreshed counts from `seen_at`, when the change was seen, not from the end of the import."""
+        pending, self._state.pending = self._state.pending, {}
+        for vault, paths in pending.items():
+            self._import(vault, paths, seen_at)
 
-    def _import(self, vault: str, paths: set[str]) -> bool:
+    def _import(self, vault: str, paths: set[str], seen_at: float) -> bool:
         from refman.vault import import_vault
 
         if not Path(vault).is_dir():
@@ -192,10 +195,9 @@ class Watcher:
                         sources_updated=report.sources_updated, mentions=report.mentions,
                         paths=sorted(os.path.relpath(p, vault) for p in paths),
                         warnings=len(report.warnings), skipped=len(report.skipped))
-            self._changed(time.monotonic())
+            self._changed(seen_at)
         if self._changed_since_import(vault, paths):
-            self._state.pending.setdefault(vault, set()).update(paths)
-            time.sleep(QUIET_MS / 1000)  # let the writer finish before reading it again
+            self._state.pending.setdefault(vault, set()).update(paths)  # read it again on the next tick
         return True
 
     def _changed_since_import(self, vault: str, paths: set[str]) -> bool:
@@ -217,7 +219,7 @@ class Watcher:
     def _changed(self, now: float) -> None:
         if self._state.dirty_since is None:
             self._state.dirty_since = now
-        self._state.last_change = now
+        self._state.last_change = max(self._state.last_change, now)
 
     def _maybe_refresh(self) -> None:
         since = self._state.dirty_since

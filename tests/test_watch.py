@@ -158,6 +158,16 @@ def test_other_processes_changes_are_exported_debounced(cli_env: dict[str, str],
     assert code == 0 and "Traceback" not in err
 
 
+def test_polling_sees_saves_too(cli_env: dict[str, str], vault: Path, tmp_path: Path,
+                                watcher: Callable[..., WatchProcess]) -> None:
+    out = tmp_path / "rdma.json"
+    run(cli_env, "export", "-f", "csljson", "--cited-in", "Networking/RDMA.md", "-o", str(out), "--keep-updated")
+    w = watcher("--poll", "--delay", "0.2")
+    assert w.events[0]["polling"] is True
+    append(vault / "Networking" / "RDMA.md", "\n[Polled]: https://polled.example.org/\n")
+    w.wait_for(lambda: "https://polled.example.org/" in cited(out), "the polled save")
+
+
 def test_note_read_mid_write_is_read_again(cli_env: dict[str, str], vault: Path, tmp_path: Path,
                                           watcher: Callable[..., WatchProcess]) -> None:
     out = tmp_path / "new.json"
