@@ -7,17 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
-from tests.test_cli_catalog import SAMPLE, no_traceback, run
-
-
-@pytest.fixture
-def vault(tmp_path: Path, cli_env: dict[str, str]) -> Path:
-    target = tmp_path / "vault"
-    shutil.copytree(SAMPLE, target)
-    run(cli_env, "import", str(target), "-q")
-    return target
+from tests.test_cli_catalog import no_traceback, run
 
 
 def mtime(path: Path) -> int:

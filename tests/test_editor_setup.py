@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli_catalog import SAMPLE, run
+from tests.test_cli_catalog import run
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "csl-data.json").read_text(encoding="utf-8"))
 
@@ -20,14 +20,6 @@ SCHEMA = json.loads((Path(__file__).parent / "data" / "csl-data.json").read_text
 def needs_tool(*tools: str) -> pytest.MarkDecorator:
     missing = [t for t in tools if shutil.which(t) is None]
     return pytest.mark.skipif(bool(missing), reason=f"{', '.join(missing)} not installed")
-
-
-@pytest.fixture
-def vault(tmp_path: Path, cli_env: dict[str, str]) -> Path:
-    target = tmp_path / "vault"
-    shutil.copytree(SAMPLE, target)
-    run(cli_env, "import", str(target), "-q")
-    return target
 
 
 def keys(cli_env: dict[str, str], *args: str) -> list[str]:

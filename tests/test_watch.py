@@ -17,17 +17,9 @@ from pathlib import Path
 import pytest
 
 from refman.watch import is_note_event
-from tests.test_cli_catalog import SAMPLE, no_traceback, refman_exe, run
+from tests.test_cli_catalog import no_traceback, refman_exe, run
 
 TIMEOUT = 20.0
-
-
-@pytest.fixture
-def vault(tmp_path: Path, cli_env: dict[str, str]) -> Path:
-    target = tmp_path / "vault"
-    shutil.copytree(SAMPLE, target)
-    run(cli_env, "import", str(target), "-q")
-    return target
 
 
 class WatchProcess:
