@@ -388,7 +388,8 @@ def show_source(conn: sqlite3.Connection, source_id: int, snapshots: int = 10) -
         dict(r)
         for r in conn.execute(
             "SELECT id, fetched_at, outcome, http_status, final_url, content_type, size, unchanged, elapsed_ms,"
-            " reason FROM snapshot WHERE source_id = ? ORDER BY fetched_at DESC, id DESC LIMIT ?",
+            " reason, origin, memento_url, memento_at"
+            " FROM snapshot WHERE source_id = ? ORDER BY fetched_at DESC, id DESC LIMIT ?",
             (source_id, snapshots),
         )
     ]

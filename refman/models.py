@@ -149,6 +149,9 @@ class Snapshot(SQLModel, table=True):
     etag: str | None = None
     last_modified: str | None = None
     metadata_json: str | None = None  # everything the extractors found, with origins
+    origin: str = Field(default="live", sa_column_kwargs={"server_default": "live"})  # SNAPSHOT_ORIGINS
+    memento_url: str | None = None  # the archive capture a `wayback` snapshot was taken from
+    memento_at: str | None = None  # that capture's time (UTC, ISO 8601)
 
 
 class SourceText(SQLModel, table=True):

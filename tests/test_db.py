@@ -156,6 +156,30 @@ def test_upgrade_0003_catalog_to_0004_and_back(db_path: Path) -> None:
     raw.close()
 
 
+def test_upgrade_0004_catalog_to_0005_and_back(db_path: Path) -> None:
+    upgrade_catalog(db_path, "0004")
+    raw = sqlite3.connect(db_path)
+    raw.execute("INSERT INTO source (url, url_as_written, host, created_at, updated_at) VALUES "
+                "('https://a.example/', 'https://a.example/', 'a.example', 't', 't')")
+    raw.execute("INSERT INTO snapshot (source_id, fetched_at, outcome, http_status, unchanged) "
+                "VALUES (1, '2026-01-01T00:00:00Z', 'ok', 200, 0)")
+    raw.commit()
+    raw.close()
+    conn = connect(db_path)  # opening upgrades to the head
+    # every snapshot taken before 0005 was a live fetch
+    rows = conn.execute("SELECT origin, memento_url, memento_at FROM snapshot").fetchall()
+    assert [tuple(r) for r in rows] == [("live", None, None)]
+    conn.execute("INSERT INTO snapshot (source_id, fetched_at, outcome, origin, memento_url, memento_at) VALUES "
+                 "(1, '2026-01-02T00:00:00Z', 'ok', 'wayback', 'https://web.archive.org/web/2020id_/https://a.example/',"
+                 " '2020-01-01T00:00:00Z')")
+    conn.close()
+    _downgrade(db_path, "0004")
+    raw = sqlite3.connect(db_path)
+    assert "origin" not in {r[1] for r in raw.execute("PRAGMA table_info(snapshot)")}
+    assert raw.execute("SELECT count(*) FROM snapshot").fetchone()[0] == 2
+    raw.close()
+
+
 def _downgrade(db_path: Path, revision: str) -> None:
     from alembic import command
 

@@ -50,8 +50,20 @@ def _export_text(conn: sqlite3.Connection, sel: Selection, fmt: str = "biblatex"
     return "".join(export_pieces(conn, sel, fmt)).encode()
 
 
-def test_upgrade_populated_0004_catalog_to_0009_and_back(db_path: Path) -> None:
-    upgrade_catalog(db_path, "0004")
+def _previous_revision() -> str:
+    """The revision 0009 follows (the lead re-chains parallel migrations when merging)."""
+    from alembic.script import ScriptDirectory
+
+    from refman.db import _alembic_config
+
+    previous = ScriptDirectory.from_config(_alembic_config()).get_revision("0009").down_revision
+    assert isinstance(previous, str)
+    return previous
+
+
+def test_upgrade_populated_catalog_to_0009_and_back(db_path: Path) -> None:
+    previous = _previous_revision()
+    upgrade_catalog(db_path, previous)
     raw = sqlite3.connect(db_path)
     raw.execute("INSERT INTO source (url, url_as_written, host, created_at, updated_at, title, citekey) VALUES "
                 "('https://a.example/', 'https://a.example/', 'a.example', 't', 't', 'A page', 'apage')")
@@ -68,11 +80,11 @@ def test_upgrade_populated_0004_catalog_to_0009_and_back(db_path: Path) -> None:
     conn.close()
     from tests.test_db import _downgrade
 
-    _downgrade(db_path, "0004")
+    _downgrade(db_path, previous)
     raw = sqlite3.connect(db_path)
     assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'registered_export'").fetchone() is None
     assert raw.execute("SELECT title, citekey FROM source").fetchall() == [("A page", "apage")]
-    assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
+    assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == previous
     raw.close()
     upgrade_catalog(db_path)
     assert connect(db_path).execute("SELECT count(*) FROM registered_export").fetchone()[0] == 0

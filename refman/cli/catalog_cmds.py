@@ -200,8 +200,10 @@ def show(
     if item["snapshots"]:
         con.print("  [bold]snapshots[/bold]")
         for s in item["snapshots"]:
+            when = f" of {s['memento_at']}" if s["memento_at"] else ""
+            copy = "" if s["origin"] == "live" else f"  ({s['origin']} copy{when})"
             con.print(f"    {s['fetched_at']}  {s['outcome']:<10} {s['http_status'] or '':<4}"
-                      f" {s['size'] or 0:>9} B  {escape(s['reason'] or '')}")
+                      f" {s['size'] or 0:>9} B  {escape(s['reason'] or '')}{escape(copy)}")
 
 
 def _name(n: dict[str, str]) -> str:

@@ -125,8 +125,12 @@ def read_blob(conn: sqlite3.Connection, digest: str) -> bytes:
 SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "source_id", "fetched_at", "outcome", "http_status", "final_url", "redirects", "content_type", "charset",
     "size", "body_hash", "unchanged", "elapsed_ms", "error_class", "reason", "etag", "last_modified",
-    "metadata_json",
+    "metadata_json", "origin", "memento_url", "memento_at",
 )
+
+# Where a snapshot's body came from (migration 0005): a live fetch, an Internet Archive capture, a page rendered in
+# a browser, a site adapter's JSON endpoint, or a page the user saved in their browser.
+SNAPSHOT_ORIGINS: tuple[str, ...] = ("live", "wayback", "render", "adapter", "capture")
 
 
 def insert_snapshot(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
@@ -136,6 +140,10 @@ def insert_snapshot(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
         raise ValueError(f"unknown snapshot columns: {sorted(unknown)}")
     values = [row.get(name) for name in SNAPSHOT_COLUMNS]
     values[SNAPSHOT_COLUMNS.index("unchanged")] = int(bool(row.get("unchanged")))
+    origin = row.get("origin") or "live"
+    if origin not in SNAPSHOT_ORIGINS:
+        raise ValueError(f"unknown snapshot origin: {origin!r}")
+    values[SNAPSHOT_COLUMNS.index("origin")] = origin
     placeholders = ", ".join("?" for _ in SNAPSHOT_COLUMNS)
     cur = conn.execute(f"INSERT INTO snapshot ({', '.join(SNAPSHOT_COLUMNS)}) VALUES ({placeholders})", values)
     return int(cur.lastrowid or 0)
