@@ -121,9 +121,17 @@ def main() -> None:
         idle = (cpu_seconds(watch.proc.pid) - before) / 10.0
         print(f"watcher idle CPU: {idle * 100:.2f} % of a core over 10 s (target < 1 %)")
 
+        before = cpu_seconds(watch.proc.pid)
         folder_lat, note_lat = latencies(vault, [folder_bib, mirror], args.edits, "a")
+        per_save = (cpu_seconds(watch.proc.pid) - before) / args.edits
         print(describe(f"save → {FOLDER}/ export", folder_lat) + " (target < 2 s)")
         print(describe("save → the note's per-note file", note_lat) + " (target < 2 s)")
+        recent = watch.events[-8 * args.edits:]
+        imports = [e["elapsed_s"] for e in recent if e["event"] == "import"]
+        refreshes = [e["elapsed_s"] for e in recent if e["event"] == "export"]
+        print(f"watcher CPU per save: {per_save:.2f} s; wall per import of the vault: median"
+              f" {statistics.median(imports):.2f} s; per export written: median {statistics.median(refreshes):.2f} s"
+              " (the 1 s delay counts from the save, so latency ≈ max(1 s, import) + the exports' refresh)")
         print(f"load: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
         # an export whose bytes do not change is not rewritten

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,7 @@ class RefreshResult:
     files_written: int = 0  # per note; 1 or 0 for a single file
     files_removed: int = 0  # per note: files of notes that are gone
     entries: int | None = None  # single file: how many entries it holds
+    elapsed_s: float = 0.0  # rendering and writing it
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -368,14 +370,15 @@ def refresh(conn: sqlite3.Connection, names: Sequence[str] | None = None) -> lis
     results = []
     with refresh_lock(conn):
         for export in list_exports(conn, names):
+            start = time.perf_counter()
             try:
-                rendered = render(conn, export)
-                results.append(_apply(conn, export, rendered))
+                result = _apply(conn, export, render(conn, export))
             except RefmanError as exc:
-                results.append(RefreshResult(export.name, export.path, "error", f"{exc}: not written"))
+                result = RefreshResult(export.name, export.path, "error", f"{exc}: not written")
             except OSError as exc:
-                results.append(RefreshResult(export.name, export.path, "error",
-                                             f"cannot write: {exc.strerror or exc}"))
+                result = RefreshResult(export.name, export.path, "error", f"cannot write: {exc.strerror or exc}")
+            result.elapsed_s = round(time.perf_counter() - start, 3)
+            results.append(result)
     return results
 
 

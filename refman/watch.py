@@ -183,6 +183,7 @@ class Watcher:
         if not Path(vault).is_dir():
             self._event("error", vault=vault, message=f"vault {vault} is gone: not watched")
             return False
+        start = time.perf_counter()
         try:
             report = import_vault(self.conn, [Path(vault)])
         except (RefmanError, sqlite3.Error, OSError) as exc:
@@ -194,7 +195,8 @@ class Watcher:
                         notes_removed=report.notes_removed, sources_new=report.sources_new,
                         sources_updated=report.sources_updated, mentions=report.mentions,
                         paths=sorted(os.path.relpath(p, vault) for p in paths),
-                        warnings=len(report.warnings), skipped=len(report.skipped))
+                        warnings=len(report.warnings), skipped=len(report.skipped),
+                        elapsed_s=round(time.perf_counter() - start, 3))
             self._changed(seen_at)
         if self._changed_since_import(vault, paths):
             self._state.pending.setdefault(vault, set()).update(paths)  # read it again on the next tick
