@@ -19,10 +19,11 @@ on a timer. Imports and refreshes run on one connection, whose own commits do no
 from __future__ import annotations
 
 import os
+import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,57 +115,91 @@ class Watcher:
     # ------------------------------------------------------------ the loop
 
     def run(self) -> None:
-        """Until `stop_event` is set (or KeyboardInterrupt): catch up once, then follow changes."""
-        started = False
-        while not self.stop_event.is_set():
-            watched = list(self.vaults)
-            for changes in self._changes(watched):
-                if not started:
-                    # The file watch is in place now (the generator's first batch): changes made from here on
-                    # are seen, so catch up with those made before, then say so.
-                    started = True
-                    self.run_once()
-                    self._version = self._data_version()
-                    self._event("watching", vaults=self.vaults, polling=self.poll, delay=self.delay)
+        """Until `stop_event` is set (or KeyboardInterrupt): catch up once, then follow changes. File events
+        come from a thread (watchfiles) through a queue, so that the loop wakes exactly when a refresh is due,
+        and every TICK_S to read the change counter."""
+        events: queue.Queue[list[tuple[str, str]]] = queue.Queue()
+        watching = self._start_file_watch(events)
+        # The file watch is in place now: changes made from here on are seen. Catch up with those made before.
+        self.run_once()
+        self._version = self._data_version()
+        self._event("watching", vaults=self.vaults, polling=self.poll, delay=self.delay)
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    changes = events.get(timeout=self._timeout())
+                except queue.Empty:
+                    changes = []
                 now = time.monotonic()
-                for vault, path in changes:
-                    self._state.pending.setdefault(vault, set()).add(path)
+                while True:  # everything already queued is one batch
+                    for vault, path in changes:
+                        self._state.pending.setdefault(vault, set()).add(path)
+                    try:
+                        changes = events.get_nowait()
+                    except queue.Empty:
+                        break
                 self._import_pending(now)
                 if self._data_version() != self._version:
                     self._version = self._data_version()
                     self._changed(now)
-                    if not self.given and self._follow_new_vaults(watched):
-                        break  # restart the file watch with the new vault
+                    if not self.given and self._follow_new_vaults():
+                        watching.set()  # stop the old file watch
+                        watching = self._start_file_watch(events)
                 self._maybe_refresh()
-                if self.stop_event.is_set():
-                    break
+        finally:
+            watching.set()
 
-    def _changes(self, vaults: list[str]) -> Iterator[list[tuple[str, str]]]:
-        """Batches of (vault, path) note events, and an empty batch every TICK_S."""
+    def _timeout(self) -> float:
+        """Seconds until the next refresh is due, at most TICK_S."""
+        since = self._state.dirty_since
+        if since is None:
+            return TICK_S
+        due = min(self._state.last_change + self.delay, since + MAX_WAIT_FACTOR * self.delay)
+        return max(0.0, min(TICK_S, due - time.monotonic()))
+
+    def _start_file_watch(self, out: queue.Queue[list[tuple[str, str]]]) -> threading.Event:
+        """Watch the vaults in a thread that puts batches of (vault, path) note events on `out`; returns the event
+        that stops it. Returns once the watch is in place."""
+        stop = threading.Event()
+        vaults = list(self.vaults)
         if not vaults:
-            while not self.stop_event.wait(TICK_S):
-                yield []
-            return
+            return stop
         import watchfiles
+
+        ready = threading.Event()
+        either = _Either(stop, self.stop_event)
 
         def keep(_change: Any, path: str) -> bool:
             return any(is_note_event(v, path) for v in vaults if path.startswith(v.rstrip("/") + "/"))
 
-        for batch in watchfiles.watch(*vaults, watch_filter=keep, step=QUIET_MS, debounce=1600,
-                                      rust_timeout=int(TICK_S * 1000), yield_on_timeout=True,
-                                      stop_event=self.stop_event,
-                                      force_polling=self.poll or None, poll_delay_ms=POLL_MS):
-            out = []
-            for _change, path in batch:
-                vault = max((v for v in vaults if path.startswith(v.rstrip("/") + "/")), key=len, default=None)
-                if vault is not None:
-                    out.append((vault, path))
-            yield out
+        def loop() -> None:
+            try:
+                for batch in watchfiles.watch(*vaults, watch_filter=keep, step=QUIET_MS, debounce=1600,
+                                              rust_timeout=int(TICK_S * 1000), yield_on_timeout=True,
+                                              stop_event=either, force_polling=self.poll or None,
+                                              poll_delay_ms=POLL_MS):
+                    ready.set()
+                    changes = []
+                    for _change, path in batch:
+                        vault = max((v for v in vaults if path.startswith(v.rstrip("/") + "/")), key=len,
+                                    default=None)
+                        if vault is not None:
+                            changes.append((vault, path))
+                    if changes:
+                        out.put(changes)
+            except Exception as exc:  # e.g. too many inotify watches: say it; the change counter still works
+                self._event("error", message=f"file watch failed: {exc} (try --poll)")
+            finally:
+                ready.set()
 
-    def _follow_new_vaults(self, watched: list[str]) -> bool:
+        threading.Thread(target=loop, name="refman-watch-files", daemon=True).start()
+        ready.wait()
+        return stop
+
+    def _follow_new_vaults(self) -> bool:
         """Another process imported a new vault: watch it too."""
         current = known_vaults(self.conn)
-        if set(current) - set(watched):
+        if set(current) - set(self.vaults):
             self.vaults = current
             return True
         return False
@@ -256,3 +291,13 @@ class Watcher:
 
     def _event(self, kind: str, **fields: Any) -> None:
         self.emit({"event": kind, "time": utc_now(), **fields})
+
+
+class _Either:
+    """Set when either event is (watchfiles takes one stop event)."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)

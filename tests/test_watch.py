@@ -150,6 +150,21 @@ def test_other_processes_changes_are_exported_debounced(cli_env: dict[str, str],
     assert code == 0 and "Traceback" not in err
 
 
+def test_a_vault_imported_later_is_watched_too(cli_env: dict[str, str], vault: Path, tmp_path: Path,
+                                              watcher: Callable[..., WatchProcess]) -> None:
+    w = watcher("--delay", "0.2")
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "a.md").write_text("[First]: https://second.example.org/1\n", encoding="utf-8")
+    run(cli_env, "import", str(second), "-q")
+    out = tmp_path / "second.json"
+    run(cli_env, "export", "-f", "csljson", "--cited-in", "a.md", "-o", str(out), "--keep-updated")
+    time.sleep(1.0)  # the watcher sees the new vault through the change counter
+    append(second / "a.md", "[Second]: https://second.example.org/2\n")
+    w.wait_for(lambda: "https://second.example.org/2" in cited(out), "the save in the new vault")
+    assert any(e["event"] == "import" and e["vault"] == str(second.resolve()) for e in w.events)
+
+
 def test_polling_sees_saves_too(cli_env: dict[str, str], vault: Path, tmp_path: Path,
                                 watcher: Callable[..., WatchProcess]) -> None:
     out = tmp_path / "rdma.json"
