@@ -37,6 +37,7 @@ TICK_S = 0.25  # how often the loop wakes to read the change counter when no fil
 QUIET_MS = 50  # a vault is imported once its files have been quiet this long
 POLL_MS = 1000  # with --poll: how often every note is stat'ed (the CPU cost grows with the vault)
 MAX_WAIT_FACTOR = 5  # a refresh waits at most this many delays after the first change of a burst
+RETRY_S = 5.0  # a failed import or refresh (catalog busy, disk error) is tried again this long after
 
 
 def known_vaults(conn: sqlite3.Connection) -> list[str]:
@@ -80,6 +81,7 @@ class _State:
     pending: dict[str, set[str]] = field(default_factory=dict)  # vault → changed paths
     dirty_since: float | None = None  # first catalog change not yet exported
     last_change: float = 0.0
+    retry_at: dict[str, float] = field(default_factory=dict)  # vault → when a failed import may be tried again
 
 
 class Watcher:
@@ -209,7 +211,11 @@ class Watcher:
         was read, an import that failed) waits for the next batch or tick. The delay before the exports are
         refreshed counts from `seen_at`, when the change was seen, not from the end of the import."""
         pending, self._state.pending = self._state.pending, {}
+        now = time.monotonic()
         for vault, paths in pending.items():
+            if self._state.retry_at.get(vault, 0.0) > now:  # it failed a moment ago: not again at once
+                self._state.pending.setdefault(vault, set()).update(paths)
+                continue
             self._import(vault, paths, seen_at)
 
     def _import(self, vault: str, paths: set[str], seen_at: float) -> bool:
@@ -223,8 +229,10 @@ class Watcher:
             report = import_vault(self.conn, [Path(vault)])
         except (RefmanError, sqlite3.Error, OSError) as exc:
             self._event("error", vault=vault, message=f"import of {vault} failed: {exc}")
-            self._state.pending.setdefault(vault, set()).update(paths)  # try again on the next change
+            self._state.pending.setdefault(vault, set()).update(paths)
+            self._state.retry_at[vault] = time.monotonic() + RETRY_S
             return False
+        self._state.retry_at.pop(vault, None)
         if report.notes_scanned or report.notes_removed:
             self._event("import", vault=vault, notes_scanned=report.notes_scanned,
                         notes_removed=report.notes_removed, sources_new=report.sources_new,
@@ -274,7 +282,7 @@ class Watcher:
             results = refresh(self.conn)
         except (RefmanError, sqlite3.Error) as exc:
             self._event("error", message=f"registered exports not refreshed: {exc}")
-            self._changed(time.monotonic())  # try again after the next delay
+            self._changed(time.monotonic() + RETRY_S - self.delay)  # try again in RETRY_S
             return 1
         failed = 0
         for r in results:
