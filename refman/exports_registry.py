@@ -8,10 +8,9 @@ a file whose bytes would not change is not touched, so an editor does not reload
 Refreshes of one catalog are serialised by a lock file beside it (`CATALOG.exports-lock`): each refresh reads
 the catalog after taking the lock, so the last writer always writes the newest state, whoever started first.
 
-`CatalogChanges` is the cheap change signal: `PRAGMA data_version` on a connection of its own changes when any
-other connection (this process or another) commits to the catalog. The CLI opens one before every command and
-refreshes the registered exports when the command ends if it changed (refman.cli.exports_cmds); `refman watch`
-polls one. Only the standard library is imported at module level: the CLI's start-up path loads this module."""
+The CLI refreshes the registered exports when a command that changed the catalog ends (refman.cli.exports_cmds,
+with the change signal of refman.changes); `refman watch` once the catalog has been quiet for a moment after a
+change (refman.watch)."""
 
 from __future__ import annotations
 
@@ -428,50 +427,3 @@ def refresh_lock(conn: sqlite3.Connection) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
-
-
-# ---------------------------------------------------------------- the change signal
-
-
-class CatalogChanges:
-    """Did anyone commit to the catalog since the last look? `PRAGMA data_version` on a connection of our own
-    changes whenever another connection commits (in this process or another); `total_changes` counts what this
-    connection wrote itself. Both are read without touching the disk when nothing changed."""
-
-    def __init__(self, db_path: Path) -> None:
-        self.conn: sqlite3.Connection | None = None
-        if Path(db_path).is_file():
-            try:
-                self.conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
-                self.conn.execute("PRAGMA busy_timeout = 10000")
-                self._seen = self._state()
-            except sqlite3.Error:
-                self.close()
-
-    def _state(self) -> tuple[int, int]:
-        assert self.conn is not None
-        return self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes
-
-    def changed(self) -> bool:
-        """True once for each batch of commits since the previous call (or since `rebaseline`)."""
-        if self.conn is None:
-            return False
-        try:
-            state = self._state()
-        except sqlite3.Error:
-            return False
-        if state == self._seen:
-            return False
-        self._seen = state
-        return True
-
-    def rebaseline(self) -> None:
-        """Forget the changes so far (the caller has just brought the exports up to date itself)."""
-        if self.conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._seen = self._state()
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None

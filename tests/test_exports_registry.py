@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from refman.catalog import transaction
+from refman.changes import CatalogChanges
 from refman.citation.export import export_pieces
 from refman.citation.selection import Selection
 from refman.db import upgrade_catalog
 from refman.errors import NotFoundError, UsageError
 from refman.exports_registry import (
-    CatalogChanges,
     RegisteredExport,
     check,
     list_exports,

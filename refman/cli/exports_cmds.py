@@ -26,8 +26,8 @@ def keep_exports_fresh(ctx: typer.Context) -> None:
     global _changes
     if ctx.resilient_parsing:
         return
+    from refman.changes import CatalogChanges
     from refman.errors import RefmanError
-    from refman.exports_registry import CatalogChanges
 
     try:
         path = options.db_path
