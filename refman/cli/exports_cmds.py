@@ -11,7 +11,9 @@ import typer
 from refman.cli.common import app, emit_json, error, handle_errors, options, stderr_is_terminal, warn
 
 exports_app = typer.Typer(
-    help="Registered exports: bibliographies refman re-writes whenever their content changes.",
+    help="Registered exports: bibliographies refman re-writes whenever their content changes. Without a command:"
+    " list them with their state (current, stale, missing: its folder is gone, error: its selection no longer"
+    " exists) and last write.",
     invoke_without_command=True,
 )
 app.add_typer(exports_app, name="exports")
