@@ -165,6 +165,24 @@ def test_a_vault_imported_later_is_watched_too(cli_env: dict[str, str], vault: P
     assert any(e["event"] == "import" and e["vault"] == str(second.resolve()) for e in w.events)
 
 
+def test_a_vault_that_vanishes_is_one_error_and_the_watch_goes_on(cli_env: dict[str, str], vault: Path,
+                                                                  tmp_path: Path,
+                                                                  watcher: Callable[..., WatchProcess]) -> None:
+    out = tmp_path / "all.bib"
+    run(cli_env, "export", "-o", str(out), "--keep-updated")
+    w = watcher("--delay", "0.2")
+    shutil.rmtree(vault)
+    w.wait_for(lambda: any(e["event"] == "error" and "is gone" in e["message"] for e in w.events), "the error")
+    conn = sqlite3.connect(cli_env["REFMAN_DB"])
+    conn.execute("UPDATE source SET title = 'After the vault went' WHERE id = 1")
+    conn.commit()
+    conn.close()
+    w.wait_for(lambda: "After the vault went" in out.read_text(), "the export still refreshed")
+    assert len([e for e in w.events if e["event"] == "error"]) == 1
+    code, err = w.stop()
+    assert code == 130 and "Traceback" not in err
+
+
 def test_polling_sees_saves_too(cli_env: dict[str, str], vault: Path, tmp_path: Path,
                                 watcher: Callable[..., WatchProcess]) -> None:
     out = tmp_path / "rdma.json"
