@@ -107,6 +107,19 @@ def has_registry(conn: sqlite3.Connection) -> bool:
         is not None
 
 
+def has_registered_exports(conn: sqlite3.Connection) -> bool:
+    """Whether an up-to-date catalog has any registered export. An older catalog (`db status` on one) says no:
+    refreshing it would need an upgrade that the command did not ask for."""
+    from refman.store import HEAD_REVISION, schema_revision
+
+    try:
+        if schema_revision(conn) != HEAD_REVISION:
+            return False
+        return conn.execute(f"SELECT 1 FROM {TABLE} LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
 def list_exports(conn: sqlite3.Connection, names: Sequence[str] | None = None) -> list[RegisteredExport]:
     """Registered exports by name; NotFoundError for a name that is not registered."""
     exports = [_row_to_export(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY name")]

@@ -50,10 +50,13 @@ def _refresh_if_changed() -> None:
     if changes is None or changes.conn is None:
         return
     try:
-        if not changes.changed() or not _has_registered_exports(changes.conn):
+        if not changes.changed():
             return
-        from refman.exports_registry import refresh
+        from refman.exports_registry import has_registered_exports, refresh
         from refman.store import connect
+
+        if not has_registered_exports(changes.conn):
+            return
 
         conn = connect(options.db_path)
         report_refresh(refresh(conn), quiet=not stderr_is_terminal())
@@ -66,20 +69,6 @@ def _refresh_if_changed() -> None:
         if conn is not None:
             conn.close()
         changes.close()
-
-
-def _has_registered_exports(conn: Any) -> bool:
-    """Cheap: no citation code is loaded unless some export is registered in an up-to-date catalog."""
-    import sqlite3
-
-    from refman.store import HEAD_REVISION, schema_revision
-
-    try:
-        if schema_revision(conn) != HEAD_REVISION:
-            return False  # an old catalog (e.g. `db status` on one): refreshing would need an upgrade
-        return conn.execute("SELECT 1 FROM registered_export LIMIT 1").fetchone() is not None
-    except sqlite3.Error:
-        return False
 
 
 def report_refresh(results: list[Any], quiet: bool = False) -> int:
