@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from refman.watch import is_note_event
 from tests.test_cli_catalog import no_traceback, refman_exe, run
@@ -281,3 +283,17 @@ def test_event_filter(tmp_path: Path) -> None:
                  "sub/.hidden/x.md", "x.md.crswap"):
         assert not is_note_event(root, f"{root}/{name}"), name
     assert not is_note_event(root, "/elsewhere/a.md")
+
+
+_PART = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\x00"), min_size=1,
+                max_size=12).filter(lambda p: p not in (".", ".."))
+
+
+@given(parts=st.lists(_PART, min_size=1, max_size=4), suffix=st.sampled_from([".md", ".markdown", ".MD"]))
+def test_event_filter_properties(parts: list[str], suffix: str) -> None:
+    """A path with a hidden part is never a note event; a non-hidden path ending in a note suffix always is."""
+    root = "/vault"
+    path = root + "/" + "/".join(parts) + suffix
+    hidden = any(p.startswith(".") for p in parts)
+    assert is_note_event(root, path) is (not hidden)
+    assert not is_note_event(root, path + "~") and not is_note_event(root, path + ".tmp")
