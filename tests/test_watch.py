@@ -89,6 +89,7 @@ def test_saved_note_reaches_the_export_and_ctrl_c_stops(cli_env: dict[str, str],
     note = vault / "Networking" / "RDMA.md"
     append(note, "\n[RoCE in practice]: https://roce.example.org/practice\n")
     w.wait_for(lambda: "https://roce.example.org/practice" in cited(out), "the new entry in the export")
+    w.wait_for(lambda: any(e["event"] == "export" for e in w.events), "the export event")
     kinds = [e["event"] for e in w.events]
     assert kinds[0] == "watching" and "import" in kinds and "export" in kinds
     imp = next(e for e in w.events if e["event"] == "import")
@@ -117,13 +118,15 @@ def test_other_processes_changes_are_exported_debounced(cli_env: dict[str, str],
                                                        db_path: Path, watcher: Callable[..., WatchProcess]) -> None:
     out = tmp_path / "all.bib"
     run(cli_env, "export", "-o", str(out), "--keep-updated")
-    w = watcher("--delay", "0.5")
+    w = watcher("--delay", "1.0")  # long beside the burst below, even on a loaded machine
     # a process that is not refman's CLI (no end-of-command refresh): a plain sqlite3 writer
     conn = sqlite3.connect(db_path)
     conn.execute("UPDATE source SET title = 'Changed by another program' WHERE id = 1")
     conn.commit()
     conn.close()
     w.wait_for(lambda: "Changed by another program" in out.read_text(), "the other program's change")
+    # the file is renamed into place before the watcher prints its event: wait for the event too
+    w.wait_for(lambda: any(e["event"] == "export" for e in w.events), "the export event")
     # a burst of changes is one refresh, once the catalog is quiet
     writes = [e for e in w.events if e["event"] == "export"]
     conn = sqlite3.connect(db_path)
@@ -164,7 +167,8 @@ def test_a_vault_imported_later_is_watched_too(cli_env: dict[str, str], vault: P
     time.sleep(1.0)  # the watcher sees the new vault through the change counter
     append(second / "a.md", "[Second]: https://second.example.org/2\n")
     w.wait_for(lambda: "https://second.example.org/2" in cited(out), "the save in the new vault")
-    assert any(e["event"] == "import" and e["vault"] == str(second.resolve()) for e in w.events)
+    w.wait_for(lambda: any(e["event"] == "import" and e["vault"] == str(second.resolve()) for e in w.events),
+               "the import event of the new vault")
 
 
 def test_a_vault_that_vanishes_is_one_error_and_the_watch_goes_on(cli_env: dict[str, str], vault: Path,
@@ -211,7 +215,7 @@ def test_note_read_mid_write_is_read_again(cli_env: dict[str, str], vault: Path,
         handle.write("ond.example.org/full\n[Third]: https://third.example.org/\n")
     want = {"https://first.example.org/", "https://second.example.org/full", "https://third.example.org/"}
     w.wait_for(lambda: cited(out) == want, "the whole note")
-    assert len([e for e in w.events if e["event"] == "import"]) >= 2
+    w.wait_for(lambda: len([e for e in w.events if e["event"] == "import"]) >= 2, "a second import")
 
 
 def test_once_imports_and_refreshes(cli_env: dict[str, str], vault: Path, tmp_path: Path) -> None:
