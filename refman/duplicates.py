@@ -79,8 +79,9 @@ def _evidence(conn: sqlite3.Connection) -> tuple[dict[int, str], dict[int, set[s
     marks = ", ".join("?" * len(GOOD_OUTCOMES))
     redirect: dict[int, set[str]] = {}
     for sid, final_url, hops in conn.execute(
+        # live fetches only: an archive capture, a rendering or a site API is not where the page lives now
         f"""SELECT s.id, g.final_url, g.redirects FROM source s JOIN snapshot g ON g.id = (
-              SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks})
+              SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks}) AND origin = 'live'
               ORDER BY fetched_at DESC, id DESC LIMIT 1)""", GOOD_OUTCOMES):
         urls = [final_url]
         if hops:

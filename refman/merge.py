@@ -37,6 +37,8 @@ CACHED_FIELDS: tuple[str, ...] = (
 def origin_rank(origin: str) -> int:
     if origin in ORIGIN_RANK:
         return ORIGIN_RANK[origin]
+    if origin.startswith("adapter:"):  # a site's own article API (refman.fetch.adapters): as citation_* tags
+        return ORIGIN_RANK["page:citation"]
     return 40 if origin.startswith("page:") else 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,9 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.delenv("REFMAN_DB", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))  # no settings file of the user's
+    for name in ("REFMAN_CONFIG", "REFMAN_WAYBACK_URL", "REFMAN_IA_ACCESS_KEY", "REFMAN_IA_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -57,3 +61,43 @@ def vault(tmp_path: Path, cli_env: dict[str, str]) -> Path:
     subprocess.run([str(Path(sys.executable).parent / "refman"), "import", str(target), "-q"], env=cli_env,
                    check=True, capture_output=True, timeout=120)
     return target
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[Any]:
+    from refman.fetch.pipeline import make_pool
+
+    executor = make_pool(2)
+    yield executor
+    executor.shutdown()
+
+
+@pytest.fixture
+def site() -> Iterator[Any]:
+    """A local web site on 127.0.0.1 (pytest_httpserver)."""
+    from pytest_httpserver import HTTPServer
+
+    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    srv.start()
+    yield srv
+    srv.clear()
+    if srv.is_running():
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """tests/web_demo.py's catalog (an Obsidian vault's pages fetched twice from a local server), per module."""
+    from web_demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def served(demo):  # type: ignore[no-untyped-def]
+    """`refman serve` on the demo catalog, as a subprocess on a free port (tests/web_server.py)."""
+    from web_server import serve
+
+    srv = serve(demo.db)
+    yield srv
+    srv.stop()

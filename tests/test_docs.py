@@ -45,7 +45,8 @@ def test_list_does_not_import_heavy_modules(tmp_path: Path) -> None:
         "from refman.cli import app\n"
         f"try:\n    app(['--db', {str(tmp_path / 'c.db')!r}, 'list', '--json'])\n"
         "except SystemExit:\n    pass\n"
-        "heavy = {'trafilatura', 'httpx', 'lxml', 'sqlalchemy', 'sqlmodel', 'alembic', 'citeproc', 'pypdf'}\n"
+        "heavy = {'trafilatura', 'httpx', 'lxml', 'sqlalchemy', 'sqlmodel', 'alembic', 'citeproc', 'pypdf',"
+        " 'fastapi', 'starlette', 'uvicorn', 'jinja2', 'nh3', 'markdown_it'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     # the catalog exists already, so no migration (and no SQLAlchemy) is needed on this run

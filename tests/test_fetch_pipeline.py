@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from refman.fetch.client import FetchPolicy
-from refman.fetch.pipeline import check_report, fetch_sources, make_pool, run_fetch, select_source_ids
+from refman.fetch.pipeline import check_report, fetch_sources, run_fetch, select_source_ids
 from refman.store import connect
 
 REFMAN = Path(sys.executable).with_name("refman")
@@ -37,21 +36,10 @@ def page(title: str, words: str = "archived text") -> bytes:
             f"<body><article><h1>{title}</h1>{paras}</article></body></html>").encode()
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Any]:
-    executor = make_pool(2)
-    yield executor
-    executor.shutdown()
-
-
 @pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    if srv.is_running():
-        srv.stop()
+def server(site: HTTPServer) -> HTTPServer:
+    """The local site of conftest.py (the extraction `pool` is conftest's too)."""
+    return site
 
 
 def policy(**kw: Any) -> FetchPolicy:
@@ -432,20 +420,9 @@ def test_writer_failing_on_its_last_batch_still_closes(db_path: Path) -> None:
 
 
 def _stderr_on_a_terminal(db: Path, *args: str) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
-    import pty
+    from terminal import run_on_a_terminal
 
-    leader, follower = pty.openpty()
-    proc = subprocess.run([str(REFMAN), "--db", str(db), *args], stdout=subprocess.PIPE, stderr=follower,
-                          timeout=60)
-    os.close(follower)
-    drawn = b""
-    try:
-        while chunk := os.read(leader, 65536):
-            drawn += chunk
-    except OSError:  # the terminal is closed once everything is read
-        pass
-    os.close(leader)
-    return proc, drawn
+    return run_on_a_terminal([str(REFMAN), "--db", str(db), *args], "stderr")
 
 
 def test_cli_fetch_bar_on_a_terminal_but_not_with_json(db_path: Path, server: HTTPServer) -> None:

@@ -14,7 +14,8 @@ import pytest
 from refman.store import connect
 
 REFMAN = Path(sys.executable).with_name("refman")
-HEAVY = {"sqlalchemy", "sqlmodel", "alembic", "trafilatura", "httpx", "lxml"}
+HEAVY = {"sqlalchemy", "sqlmodel", "alembic", "trafilatura", "httpx", "lxml", "fastapi", "starlette", "uvicorn",
+         "jinja2"}
 
 
 @pytest.fixture

@@ -261,12 +261,23 @@ def biblatex_entry(item: CitationItem, ascii: bool = False) -> str:
     fields += [
         ("url", verbatim(item.URL)),
         ("urldate", item.accessed),
+        ("addendum", _archived_addendum(item)),
         ("langid", langid(item.language)),
         ("keywords", _keywords(item, ascii)),
         ("abstract", text(item.abstract, ascii)),
         ("annotation", text(item.note, ascii)),
     ]
     return _entry(kind, item.id, fields)
+
+
+def _archived_addendum(item: CitationItem) -> str | None:
+    """BibLaTeX has no field for an archived copy. The convention: `addendum` ("miscellaneous data printed at the
+    end of the entry", biblatex manual 2.2.2) = `Archived at \\url{memento} on YYYY-MM-DD`, the URL through
+    `url_macro` (verbatim, `%` and `#` escaped); `urldate` stays the day refman last read the live page."""
+    if not item.archive_url:
+        return None
+    on = f" on {item.archive_date}" if item.archive_date else ""
+    return f"Archived at {url_macro(verbatim(item.archive_url))}{on}"
 
 
 def iter_biblatex(chunks: Chunks, ascii: bool = False) -> Iterator[str]:

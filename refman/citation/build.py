@@ -184,6 +184,18 @@ def _extras(conn: sqlite3.Connection, ids: Sequence[int] | None) -> dict[int, di
     return {sid: {f: v for f, (v, _o) in pick(ev).items()} for sid, ev in grouped.items()}
 
 
+def _add_archived_copies(conn: sqlite3.Connection, by_id: dict[int, CitationItem]) -> None:
+    """The newest Internet Archive copy of each item's source (refman.fetch.wayback.archived_copy), if any."""
+    if not conn.execute("SELECT 1 FROM snapshot WHERE memento_url IS NOT NULL LIMIT 1").fetchone():
+        return  # the usual catalog: no archive copies, no per-source queries
+    from refman.fetch.wayback import archived_copy
+
+    for sid, item in by_id.items():
+        copy = archived_copy(conn, sid)
+        if copy:
+            item.archive_url, item.archive_date = copy["url"], (copy["at"] or "")[:10] or None
+
+
 def _tags(conn: sqlite3.Connection, ids: Sequence[int] | None) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for sid, tag in _select(conn, "SELECT source_id, tag FROM source_tag WHERE {where} ORDER BY tag", "source_id", ids):
@@ -234,6 +246,8 @@ def item_from_row(row: Any, extras: dict[str, Any] | None = None, tags: list[str
         "note": _text(row[14]),
         "archive_id": archive_id,
         "keyword": list(tags) if tags else [],
+        "archive_url": None,
+        "archive_date": None,
     })
 
 
@@ -291,5 +305,6 @@ def load_items(conn: sqlite3.Connection, ids: Sequence[int] | None = None) -> li
     extras = _extras(conn, ids)
     tags = _tags(conn, ids)
     by_id = {row[0]: item_from_row(row, extras.get(row[0]), tags.get(row[0])) for row in rows}
+    _add_archived_copies(conn, by_id)
     order = ids if ids is not None else sorted(by_id)
     return [(sid, by_id[sid]) for sid in order if sid in by_id]

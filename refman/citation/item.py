@@ -132,6 +132,9 @@ class CitationItem(BaseModel):
     note: str | None = None  # the user's own note on the source (CSL "annote": kept, not printed by styles)
     archive_id: str | None = None  # arXiv id, for preprints (CSL: "number" + "archive")
     keyword: list[str] = Field(default_factory=list)  # the source's tags (CSL: comma-separated "keyword")
+    # The Internet Archive's copy (refman.fetch.wayback.archived_copy): its replay URL and capture day.
+    archive_url: str | None = None
+    archive_date: str | None = None
 
     @field_validator("issued", "accessed")
     @classmethod
@@ -165,6 +168,11 @@ class CitationItem(BaseModel):
         if v["archive_id"]:
             out["number"] = v["archive_id"]
             out["archive"] = "arXiv"
+        elif v["archive_url"]:
+            # CSL has no archive URL or date (csl-data.json: archive, archive_location, archive_collection,
+            # archive-place): the archive's name and the memento URL, which names its capture time.
+            out["archive"] = "Internet Archive"
+            out["archive_location"] = v["archive_url"]
         if v["keyword"]:
             out["keyword"] = ", ".join(v["keyword"])
         if v["author"]:

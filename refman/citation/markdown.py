@@ -51,6 +51,8 @@ def iter_markdown(chunks: Iterable[Iterable[CitationItem]]) -> Iterator[str]:
             seen.add(text.casefold())
             url = item.URL.replace(" ", "%20")
             lines.append(f"[{text}]: {url}\n")
+            if item.archive_url:  # the archived copy, as a reference definition of its own
+                lines.append(f"[{text} (archived {item.archive_date or ''})]: {item.archive_url.replace(' ', '%20')}\n")
         yield "".join(lines)
 
 

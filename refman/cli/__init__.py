@@ -5,12 +5,14 @@ from __future__ import annotations
 import typer
 
 from refman.cli import (  # noqa: F401  (register commands)
+    archive_cmds,
     catalog_cmds,
     export_cmds,
     exports_cmds,
     fetch_cmds,
     search_cmds,
     watch_cmds,
+    web_cmds,
 )
 from refman.cli.common import app, options, setup_logging
 from refman.cli.exports_cmds import keep_exports_fresh

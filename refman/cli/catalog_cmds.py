@@ -100,9 +100,11 @@ def add(
     source_id, created = add_source(conn, url, title=title, tags=tag, note=note)
     fetched: dict[str, Any] | None = None
     if fetch:
+        from refman.fetch.fallback import FallbackOptions
         from refman.fetch.pipeline import fetch_sources
 
-        fetched = fetch_sources(options.db_path, [source_id])
+        # the settings file's fallbacks ([fetch] wayback, render, adapters) apply as to `refman fetch`
+        fetched = fetch_sources(options.db_path, [source_id], fallback=FallbackOptions.from_settings())
     item = list_sources(conn, ids=[source_id])[0]
     if as_json:
         emit_json({"created": created, "source": item, **({"fetch": fetched} if fetched else {})})
@@ -160,6 +162,7 @@ def show(
 ) -> None:
     """Show one source: merged fields and where each came from, mentions, snapshots."""
     from refman.catalog import resolve_source, show_source
+    from refman.fetch.fallback import copy_lines
 
     conn = open_conn()
     item = show_source(conn, resolve_source(conn, ref))
@@ -187,6 +190,8 @@ def show(
             pin = " 📌" if origin == "user" else ""
             suffix = f"  [dim]from {origin}{pin}[/dim]" if origin else ""
             con.print(f"  {label:>11}: {escape(str(value))}{suffix}")
+    for line in copy_lines(item):
+        con.print(f"  {escape(line)}")
     if item["mentions"]:
         con.print("  [bold]cited in[/bold]")
         for m in item["mentions"]:

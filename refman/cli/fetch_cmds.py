@@ -81,6 +81,9 @@ def _summary_line(summary: dict[str, Any]) -> str:
         line += f" ({summary['unchanged']} unchanged)"
     if failures:
         line += f", {summary['failed']} not ({detail})"
+    for way, counts in (summary.get("fallbacks") or {}).items():
+        if counts:
+            line += f"; {way}: " + ", ".join(f"{word} {n}" for word, n in sorted(counts.items()))
     if summary.get("interrupted"):
         line += "; interrupted — run again to fetch the rest"
     return line
@@ -97,7 +100,22 @@ _MAX_SIZE = typer.Option(None, "--max-size", metavar="SIZE", help="Largest body 
 _JSON = typer.Option(False, "--json", help="Print the run summary as JSON.")
 
 
-@app.command("fetch")
+_FETCH_HELP = "\n\n".join((
+    "Archive sources: every source never fetched (plus --stale / --failed ones), or the ones named.",
+    "When a plain fetch is not enough, each fallback writes a snapshot of its own and `refman show` names it. "
+    "Site adapters (on by default) ask a site's article API when its page is a JavaScript shell (InfoQ China) or "
+    "a bot wall (Stack Exchange). --render renders thin pages built by JavaScript in headless Chromium. "
+    "--wayback takes dead or thin pages from the Internet Archive: the capture closest to the day your note "
+    "cited the page (a dead source stays `dead`; its text and metadata come from the capture).",
+    "`refman wayback save` asks the archive to capture live pages. `refman show` tells why a page is thin and "
+    "the way out: --render, --wayback, or a capture from your own browser through `refman serve`.",
+    "Defaults live in the settings file (~/.config/refman/config.toml or $REFMAN_CONFIG): \\[fetch] wayback, "
+    "render, adapters; \\[wayback] endpoints and Save Page Now keys; \\[render] chromium. README: \"When a "
+    "plain fetch is not enough\".",
+))
+
+
+@app.command("fetch", help=_FETCH_HELP)
 @handle_errors
 def fetch(
     targets: list[str] | None = _TARGETS,
@@ -111,15 +129,29 @@ def fetch(
     ignore_robots: bool = _IGNORE_ROBOTS,
     timeout: float | None = _TIMEOUT,
     max_size: str | None = _MAX_SIZE,
+    wayback: bool | None = typer.Option(
+        None, "--wayback/--no-wayback",
+        help="Dead or thin pages: archive the Internet Archive's capture closest to the day the note cited them "
+             "(default: \\[fetch] wayback in the settings file, else off)."),
+    render: bool | None = typer.Option(
+        None, "--render/--no-render",
+        help="Thin pages built by JavaScript: render them in headless Chromium and archive the rendered page "
+             "(needs the render extra and a chromium; default: \\[fetch] render, else off)."),
+    adapters: bool | None = typer.Option(
+        None, "--adapters/--no-adapters",
+        help="Ask a site's article API when its page is a JavaScript shell (InfoQ China; Stack Exchange behind a "
+             "bot wall). Default: \\[fetch] adapters, else on."),
     as_json: bool = _JSON,
 ) -> None:
     """Archive sources: every source never fetched (plus --stale / --failed ones), or the ones named."""
+    from refman.fetch.fallback import FallbackOptions
     from refman.fetch.pipeline import run_fetch
 
     policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
+    fallback = FallbackOptions.from_settings(wayback=wayback, render=render, adapters=adapters)
     with _progress("fetch", quiet=as_json) as progress:
         summary = run_fetch(options.db_path, targets or (), stale_days=stale, failed=failed,
-                            all_sources=all_sources, policy=policy, progress=progress)
+                            all_sources=all_sources, policy=policy, progress=progress, fallback=fallback)
     if as_json:
         emit_json(summary)
     else:

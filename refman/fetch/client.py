@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import email.utils
 import errno
 import logging
@@ -74,6 +75,10 @@ ROBOTS_MAX_REDIRECTS = 5  # RFC 9309: follow at least five
 MAX_CRAWL_DELAY = 30.0  # a robots.txt asking for more would stall the run; we go no slower than this
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,text/plain;q=0.8,*/*;q=0.5"
+# The method, body and extra headers of the current `fetch` (a site adapter POSTs JSON to an API): a context
+# variable rather than a parameter threaded through every layer of the fetch loop.
+_REQUEST: contextvars.ContextVar[tuple[str, bytes | None, dict[str, str]]] = contextvars.ContextVar(
+    "refman_request", default=("GET", None, {}))
 
 
 @dataclass
@@ -204,11 +209,15 @@ class Fetcher:
 
     # ------------------------------------------------------------------ public
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        """Fetch `url` following redirects; never raises for network or HTTP problems."""
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                    method: str = "GET", content: bytes | None = None,
+                    headers: dict[str, str] | None = None) -> FetchResult:
+        """Fetch `url` following redirects; never raises for network or HTTP problems. `method`, `content` and
+        `headers` serve API calls (every hop of a redirect repeats them)."""
         if self._client is None:
             raise RuntimeError("use `async with Fetcher(...)` before fetch()")
         result = FetchResult(url=url)
+        token = _REQUEST.set((method, content, headers or {}))
         try:
             await self._fetch(result, etag, last_modified)
         except _Failure as f:
@@ -216,6 +225,8 @@ class Fetcher:
         except Exception as e:  # a bug or an exotic failure must not end the run
             log.debug("unexpected error fetching %s", url, exc_info=True)
             _fail(result, _Failure("error", type(e).__name__, _one_line(f"{type(e).__name__}: {e}")))
+        finally:
+            _REQUEST.reset(token)
         return result
 
     # ------------------------------------------------------------------ the fetch loop
@@ -318,8 +329,9 @@ class Fetcher:
         assert self._client is not None
         self.stats["requests"] += 1
         answered = False
+        method, content, extra = _REQUEST.get()
         try:
-            async with self._client.stream("GET", url, headers=headers) as resp:
+            async with self._client.stream(method, url, headers={**extra, **headers}, content=content) as resp:
                 answered = True
                 status = resp.status_code
                 body: bytes | None = None
@@ -386,6 +398,11 @@ class Fetcher:
         if h is None:
             h = self._hosts[host] = _Host(self.policy.per_host, self.policy.delay)
         return h
+
+    def slot(self, host: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """The slot of one exchange with `host` (global and per-host limits, the host's delay) for a request made
+        by something other than this Fetcher: a browser rendering a page (refman.fetch.render)."""
+        return self._slot(host)
 
     @contextlib.asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:

@@ -65,7 +65,6 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S)
-_SCRIPT = re.compile(r"<script\b", re.I)
 
 
 @dataclass
@@ -256,11 +255,9 @@ def _judge_thin(result: Extraction, html: str) -> None:
     if chars >= THIN_CHARS:
         return
     result.outcome = "thin"
-    scripts = len(_SCRIPT.findall(html))
-    if scripts:
-        result.reason = f"only {chars} characters of text; the page is probably built by JavaScript ({scripts} scripts)"
-    else:
-        result.reason = f"only {chars} characters of text"
+    from refman.fetch.thin import diagnose  # why, from the page's evidence (a script shell, a wall, a login…)
+
+    result.metadata["thin_kind"], result.reason = diagnose(html, chars)
 
 
 def _visible_len(text: str) -> int:

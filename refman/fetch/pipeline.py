@@ -59,6 +59,7 @@ from refman.errors import UsageError
 if TYPE_CHECKING:
     from refman.fetch.archive import PackedBlob
     from refman.fetch.client import FetchPolicy, FetchResult
+    from refman.fetch.fallback import FallbackOptions
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def load_jobs(conn: sqlite3.Connection, source_ids: Iterable[int]) -> list[Job]:
             f"""SELECT s.id, s.url, s.fail_count, g.body_hash, g.outcome, g.reason, g.etag, g.last_modified
                 FROM source s LEFT JOIN snapshot g ON g.id = (
                     SELECT id FROM snapshot WHERE source_id = s.id AND body_hash IS NOT NULL
-                    AND outcome IN ('ok', 'thin') ORDER BY fetched_at DESC, id DESC LIMIT 1)
+                    AND outcome IN ('ok', 'thin') AND origin = 'live' ORDER BY fetched_at DESC, id DESC LIMIT 1)
                 WHERE s.id IN ({marks})""",
             chunk,
         ).fetchall()
@@ -261,6 +262,7 @@ class Record:
     text: str | None = None
     markdown_hash: str | None = None
     fields: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    keep_status: bool = False  # an archive copy (refman.fetch.fallback): text and evidence, not the status
 
 
 class Writer(threading.Thread):
@@ -347,7 +349,11 @@ class Writer(threading.Thread):
 
 
 def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = None) -> int:
-    """Write one attempt: blobs, snapshot, archived text, page evidence, merged fields, source status."""
+    """Write one attempt: blobs, snapshot, archived text, page evidence, merged fields, source status.
+
+    A copy that is not the live URL's answer (`rec.keep_status`: an archive capture, an adapter's article, a page
+    saved in the user's browser) leaves the source's status, fail count and fetch date alone, since they describe
+    the live URL, except that a never-fetched source becomes `ok`."""
     from refman.fetch.archive import insert_snapshot, put_blob
     from refman.merge import refresh_source
 
@@ -356,6 +362,9 @@ def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = 
         if put_blob(conn, blob) and writer is not None:
             writer.new_blob_bytes += blob.stored_size
     snap_id = insert_snapshot(conn, {**rec.snapshot, "source_id": sid, "fetched_at": rec.fetched_at})
+    if rec.status == "thin" and _text_from_fallback(conn, sid):
+        # a live shell never replaces the text a fallback (adapter, render, archive) found for it
+        rec.content_changed = rec.unchanged = False
     if rec.content_changed:
         conn.execute(
             "INSERT INTO source_text (source_id, snapshot_id, text, markdown_hash) VALUES (?, ?, ?, ?) "
@@ -378,6 +387,12 @@ def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = 
         refresh_source(conn, sid)
     elif rec.unchanged:
         conn.execute("UPDATE source_text SET snapshot_id = ? WHERE source_id = ?", (snap_id, sid))
+    if rec.keep_status:
+        if rec.status in GOOD:  # a copy of a never-fetched source: it has an archive now
+            conn.execute("UPDATE source SET status = CASE WHEN status = 'new' THEN ? ELSE status END, "
+                         "last_ok_at = ?, updated_at = ? WHERE id = ?",
+                         (rec.status, rec.fetched_at, rec.fetched_at, sid))
+        return snap_id
     if rec.failed:
         fail_sql = "fail_count + 1"
     elif rec.reachable:
@@ -392,6 +407,12 @@ def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = 
         (rec.status, rec.reason, rec.fetched_at, good, rec.fetched_at, rec.content_changed, rec.fetched_at, sid),
     )
     return snap_id
+
+
+def _text_from_fallback(conn: sqlite3.Connection, source_id: int) -> bool:
+    row = conn.execute("SELECT g.origin FROM source_text t JOIN snapshot g ON g.id = t.snapshot_id "
+                       "WHERE t.source_id = ?", (source_id,)).fetchone()
+    return row is not None and row[0] != "live"
 
 
 # ---------------------------------------------------------------------------------------------- records
@@ -482,7 +503,7 @@ class RunStats:
 
 
 async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: ProgressFn | None,
-               workers: int | None, pool: Executor | None) -> dict[str, Any]:
+               workers: int | None, pool: Executor | None, fallbacks: Any = None) -> dict[str, Any]:
     from refman.fetch.archive import content_hash
     from refman.fetch.client import Fetcher
 
@@ -533,19 +554,14 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
                 if job.prev_hash and digest == job.prev_hash:
                     record = unchanged_record(job, res)
                 else:
-                    try:
-                        proc = await loop.run_in_executor(
-                            pool, process_body, body, digest, res.final_url or job.url, res.content_type,
-                            res.header_charset,
-                        )
-                    except (BrokenProcessPool, OSError, pickle.PicklingError) as exc:
-                        # a worker died (out of memory, killed): this page is an error, the run goes on
-                        log.warning("extraction of %s failed: %s", job.url, exc)
-                        proc = Processed("error", f"extraction worker failed: {type(exc).__name__}",
-                                         type(exc).__name__, None, None, "", {}, {}, None, None)
+                    # a worker that dies (out of memory, killed) makes this page an error; the run goes on
+                    proc = await extract(body, digest, res.final_url or job.url, res.content_type,
+                                         res.header_charset)
                     record = content_record(job, res, digest, proc)
                 del res
             writer.put(record)
+            if fallbacks is not None and fallbacks.wanted(job, record):  # its own task: the live fetches go on
+                spawn(fallbacks.run(job, record, fetcher, extract, writer.put))
             stats.done += 1
             stats.outcomes[record.status] += 1
             stats.unchanged += int(record.unchanged)
@@ -554,6 +570,19 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
         finally:
             n_post -= 1
             wake.set()
+
+    async def extract(body: bytes, digest: str, url: str, ctype: str | None, charset: str | None) -> Processed:
+        try:
+            return await loop.run_in_executor(pool, process_body, body, digest, url, ctype, charset)
+        except (BrokenProcessPool, OSError, pickle.PicklingError) as exc:
+            log.warning("extraction of %s failed: %s", url, exc)
+            return Processed("error", f"extraction worker failed: {type(exc).__name__}", type(exc).__name__,
+                             None, None, "", {}, {}, None, None)
+
+    def spawn(coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        tasks.add(task)
+        task.add_done_callback(finished)
 
     errors: list[BaseException] = []
 
@@ -567,7 +596,10 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGTERM, main_task.cancel)  # type: ignore[union-attr]
     try:
-        async with Fetcher(policy) as fetcher:
+        async with contextlib.AsyncExitStack() as stack:
+            fetcher = await stack.enter_async_context(Fetcher(policy))
+            if fallbacks is not None:
+                await stack.enter_async_context(fallbacks)
             while ready or tasks:
                 if writer.error is not None:
                     raise writer.error
@@ -628,6 +660,7 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
         "requests": fetcher.stats.get("requests"),
         "max_in_flight": fetcher.stats.get("max_in_flight"),
         "max_in_flight_per_host": max(fetcher.stats.get("max_in_flight_per_host", {}).values(), default=0),
+        **({"fallbacks": fallbacks.counts} if fallbacks is not None else {}),
     }
 
 
@@ -639,24 +672,31 @@ def fetch_sources(
     progress: ProgressFn | None = None,
     workers: int | None = None,
     pool: Executor | None = None,
+    fallback: FallbackOptions | None = None,
 ) -> dict[str, Any]:
     """Fetch and archive the given sources; returns the run summary (see `_run`). The library entry point of
     `refman fetch` and of `refman add URL --fetch`. Blocking: runs its own event loop. A Ctrl-C ends the run
-    early with `interrupted: true` in the summary, after committing what was already fetched."""
+    early with `interrupted: true` in the summary, after committing what was already fetched. `fallback` says
+    which of site adapters, rendering and the Internet Archive may help pages a plain fetch cannot archive
+    (refman.fetch.fallback); None: adapters only."""
     from refman.fetch.client import FetchPolicy
     from refman.store import connect
 
     db_path = Path(db_path)
+    from refman.fetch.fallback import FallbackOptions, Fallbacks
+
     conn = connect(db_path)  # creates or upgrades the schema before the writer thread opens it
+    fallback = fallback or FallbackOptions()
+    policy = policy or FetchPolicy()
     try:
         jobs = load_jobs(conn, source_ids)
+        fallbacks = Fallbacks.for_run(conn, fallback, policy, [j.source_id for j in jobs]) if fallback.any else None
     finally:
         conn.close()
-    policy = policy or FetchPolicy()
     if not jobs:
         return {"total": 0, "done": 0, "ok": 0, "failed": 0, "unchanged": 0, "outcomes": {}, "interrupted": False,
                 "elapsed_s": 0.0, "pages_per_s": 0.0}
-    return asyncio.run(_run(db_path, jobs, policy, progress, workers, pool))
+    return asyncio.run(_run(db_path, jobs, policy, progress, workers, pool, fallbacks))
 
 
 def run_fetch(
@@ -669,6 +709,7 @@ def run_fetch(
     policy: FetchPolicy | None = None,
     progress: ProgressFn | None = None,
     workers: int | None = None,
+    fallback: FallbackOptions | None = None,
 ) -> dict[str, Any]:
     """Select sources as `refman fetch` does, then fetch them."""
     from refman.store import connect
@@ -678,7 +719,7 @@ def run_fetch(
         ids = select_source_ids(conn, targets, stale_days=stale_days, failed=failed, all_sources=all_sources)
     finally:
         conn.close()
-    return fetch_sources(db_path, ids, policy, progress=progress, workers=workers)
+    return fetch_sources(db_path, ids, policy, progress=progress, workers=workers, fallback=fallback)
 
 
 # ---------------------------------------------------------------------------------------------- check report
@@ -707,7 +748,7 @@ def check_report(conn: sqlite3.Connection, source_ids: Sequence[int]) -> dict[st
                                      "detail": f"{status}: {reason} (dead if the next check fails too)"})
             snaps = conn.execute(
                 "SELECT outcome, final_url, redirects, body_hash, unchanged, metadata_json FROM snapshot "
-                "WHERE source_id = ? ORDER BY fetched_at DESC, id DESC LIMIT 50", (sid,),
+                "WHERE source_id = ? AND origin = 'live' ORDER BY fetched_at DESC, id DESC LIMIT 50", (sid,),
             ).fetchall()
             if snaps and snaps[0][2] and snaps[0][1]:
                 try:
