@@ -384,6 +384,11 @@ def show_source(conn: sqlite3.Connection, source_id: int, snapshots: int = 10) -
             (source_id,),
         )
     ]
+    from refman.vault import label_report
+
+    roles, item["label_conflicts"] = label_report(conn, source_id)
+    for m in item["mentions"]:
+        m["label_id"] = roles.get((m["path"], m["line"]))  # why the label is a link id; None: a title
     item["snapshots"] = [
         dict(r)
         for r in conn.execute(

@@ -8,13 +8,22 @@ Detection (`find_duplicates`) looks only at evidence the catalog holds, never at
   slug that moved);
 * **canonical**: the page's `<link rel=canonical>` (or og:url), kept in the snapshot's `metadata_json`, equals
   another source's URL or final URL;
-* **doi**: two sources whose merged DOI is the same (case-insensitive).
+* **doi**: two sources whose merged DOI is the same (case-insensitive);
+* **content**: the latest good snapshots of two sources have the same body (content hash) and are full pages
+  (outcome ok: thin pages are often one JavaScript shell or consent wall shared by many articles): the same
+  page served under two URLs (a mirror path, a trailing-slash variant, a printer-friendly alias).
 
 A canonical or final URL is ignored as evidence when it is generic: a site's home page (path `/`, no query)
 unless the source itself is a home page; a strict ancestor of the source's own path on the same host (an
 article that now redirects to its section); or a URL that more than GENERIC_CLAIMS sources claim (a login page,
-a template's fixed canonical). Sources linked by evidence are grouped transitively; each group proposes to keep
-its lowest id (the first imported) and to drop the others.
+a template's fixed canonical); so is a body that more than GENERIC_CLAIMS sources share (an error or login
+page). Sources linked by evidence are grouped transitively.
+
+The survivor is where the page lives now: the URL most of the group's latest fetches ended at (a source's
+own URL when its fetch was not redirected). The source whose own URL that is, is kept; when no source has it
+(a short link and an old slug both redirect to an article the catalog does not know yet), the first imported
+source is kept and takes that URL (`url_now`), its old URL becoming an alias like the dropped ones'. Without
+fetch evidence (DOI only) or when the landings tie, the first imported source (lowest id) is kept.
 
 Merging (`merge_sources`) is one transaction: mentions, tags, snapshots, notes, pinned values and the
 archived text move to the kept source; the dropped sources are deleted. The search index follows by the
@@ -34,7 +43,7 @@ from refman.timeutil import utc_now
 GOOD_OUTCOMES = ("ok", "thin")  # snapshots whose body is the source's archived content
 GENERIC_CLAIMS = 4  # a URL more sources than this point at (canonical or final) is a site's generic page
 
-REDIRECT, CANONICAL, DOI = "redirect", "canonical", "doi"
+REDIRECT, CANONICAL, DOI, CONTENT = "redirect", "canonical", "doi", "content"
 
 
 # --- detection ------------------------------------------------------------------------------------------
@@ -73,16 +82,23 @@ def is_generic_for(evidence: str, own: str) -> bool:
             and o_segs[:len(e_segs)] == e_segs)
 
 
-def _evidence(conn: sqlite3.Connection) -> tuple[dict[int, str], dict[int, set[str]], dict[int, set[str]]]:
-    """Own URLs by id; redirect evidence (final URL and hops) and canonical evidence by id, normalised."""
+def _evidence(conn: sqlite3.Connection, landing: dict[int, str] | None = None,
+              bodies: dict[int, str] | None = None) -> tuple[dict[int, str], dict[int, set[str]], dict[int, set[str]]]:
+    """Own URLs by id; redirect evidence (final URL and hops) and canonical evidence by id, normalised. Fills
+    `landing` ({id: normalised final URL of the latest good fetch}) and `bodies` ({id: its body hash})."""
     own = {int(sid): url for sid, url in conn.execute("SELECT id, url FROM source")}
     marks = ", ".join("?" * len(GOOD_OUTCOMES))
     redirect: dict[int, set[str]] = {}
-    for sid, final_url, hops in conn.execute(
+    for sid, final_url, hops, body_hash, outcome in conn.execute(
         # live fetches only: an archive capture, a rendering or a site API is not where the page lives now
-        f"""SELECT s.id, g.final_url, g.redirects FROM source s JOIN snapshot g ON g.id = (
+        f"""SELECT s.id, g.final_url, g.redirects, g.body_hash, g.outcome FROM source s JOIN snapshot g ON g.id = (
               SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks}) AND origin = 'live'
               ORDER BY fetched_at DESC, id DESC LIMIT 1)""", GOOD_OUTCOMES):
+        if body_hash and bodies is not None and outcome == "ok":  # thin pages share shells and walls
+            bodies[sid] = body_hash
+        final = _norm(final_url) or own[sid]
+        if landing is not None and not is_generic_for(final, own[sid]):
+            landing[sid] = final
         urls = [final_url]
         if hops:
             with contextlib.suppress(ValueError, TypeError):
@@ -134,7 +150,9 @@ def find_duplicates(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Groups of sources that are the same page by evidence (see the module docstring), in order of their
     kept id: `{keep, drop, reason, evidence: [{reason, value, ids}], sources: [{id, url, title, citekey,
     status, mentions}]}`. `reason` names the kinds of evidence, comma-separated (redirect, canonical, doi)."""
-    own, redirect, canonical = _evidence(conn)
+    landing: dict[int, str] = {}
+    bodies: dict[int, str] = {}
+    own, redirect, canonical = _evidence(conn, landing, bodies)
     by_url = {url: sid for sid, url in own.items()}
     # Who points at each URL: a source by its own URL, by its final URL or hops, by its canonical.
     lands: dict[str, set[int]] = {}
@@ -164,6 +182,12 @@ def find_duplicates(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         dois.setdefault(doi, []).append(int(sid))
     for doi, sids in sorted(dois.items()):
         groups.join(DOI, doi, sids)
+    same_body: dict[str, list[int]] = {}
+    for sid, body_hash in sorted(bodies.items()):
+        same_body.setdefault(body_hash, []).append(sid)
+    for body_hash, sids in sorted(same_body.items()):
+        if len(sids) <= GENERIC_CLAIMS:
+            groups.join(CONTENT, body_hash, sids)
 
     members: dict[int, list[int]] = {}
     for sid in list(groups.parent):
@@ -178,10 +202,28 @@ def find_duplicates(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         ids = sorted(members[root])
         if len(ids) < 2:
             continue
-        kinds = [k for k in (REDIRECT, CANONICAL, DOI) if any(e["reason"] == k for e in evidence[root])]
-        out.append({"keep": ids[0], "drop": ids[1:], "reason": ", ".join(kinds), "evidence": evidence[root],
-                    "sources": [info[sid] for sid in ids]})
+        kinds = [k for k in (REDIRECT, CANONICAL, DOI, CONTENT) if any(e["reason"] == k for e in evidence[root])]
+        keep, url_now = _survivor(ids, own, landing)
+        out.append({"keep": keep, "drop": [sid for sid in ids if sid != keep], "url_now": url_now,
+                    "reason": ", ".join(kinds), "evidence": evidence[root], "sources": [info[sid] for sid in ids]})
     return out
+
+
+def _survivor(ids: list[int], own: dict[int, str], landing: dict[int, str]) -> tuple[int, str]:
+    """(kept id, the URL it has after the merge): where the group's latest fetches ended (see the module
+    docstring)."""
+    from collections import Counter
+
+    votes = Counter(landing[sid] for sid in ids if sid in landing)
+    if votes:
+        ranked = votes.most_common()
+        if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+            now = ranked[0][0]
+            for sid in ids:  # in id order: the first imported of the sources at that URL
+                if own[sid] == now:
+                    return sid, now
+            return ids[0], now
+    return ids[0], own[ids[0]]
 
 
 def _source_info(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -200,7 +242,8 @@ def _source_info(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict
 # --- merging --------------------------------------------------------------------------------------------
 
 
-def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int]) -> dict[str, Any]:
+def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int],
+                  url_now: str | None = None) -> dict[str, Any]:
     """Merge the sources `drop_ids` into `keep_id` in one transaction (joining the caller's, if open), then
     delete them. Nothing is written unless every id exists, and a failure at any point leaves the catalog as it
     was.
@@ -217,7 +260,9 @@ def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int
     * dates: earliest creation and first citation, latest fetch and last good fetch; `added_by` is the
       earliest-created source's;
     * citation key: the kept source's, else the first dropped source's that has one; every other dropped key
-      no longer exists (`dropped_citekeys`: replace them in your documents).
+      no longer exists (`dropped_citekeys`: replace them in your documents);
+    * `url_now`: the URL where the page lives now, when it is none of the sources' URLs (find_duplicates): the
+      kept source takes it and its own old URL becomes an alias too (`moved_from`).
 
     Returns `{kept, dropped, dropped_urls, mentions_moved, tags_added, snapshots_moved, note_merged,
     pins_adopted, pins_discarded, evidence_adopted, text_from, citekey, dropped_citekeys}`."""
@@ -305,6 +350,10 @@ def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int
              max(last_ok, default=None), earliest["created_at"], earliest["added_by"], min(cited, default=None),
              result.pop("_label_note"), now, keep_id))
         refresh_sources(conn, [keep_id])
+        # the kept source now carries every label: its label hints come from all of them (refman.notes.linkids)
+        from refman.vault import relabel_sources
+
+        relabel_sources(conn, [keep_id], now)
         conn.execute(f"DELETE FROM field_value WHERE source_id IN ({marks})", drops)
         # The dropped URLs (and what was merged into them before) become aliases of the kept source: notes that
         # still cite them keep leading here on every later import, and `add`/`show URL` find it.
@@ -312,7 +361,24 @@ def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int
         conn.executemany("INSERT OR REPLACE INTO source_alias (url, source_id, created_at) VALUES (?, ?, ?)",
                          [(r["url"], keep_id, now) for r in dropped])
         conn.execute(f"DELETE FROM source WHERE id IN ({marks})", drops)
+        result["moved_from"] = None
+        if url_now and url_now != keep["url"]:
+            _move(conn, keep_id, keep["url"], url_now, now)
+            result["moved_from"] = keep["url"]
     return result
+
+
+def _move(conn: sqlite3.Connection, sid: int, old: str, new: str, now: str) -> None:
+    """Give source `sid` the URL `new` (normalised); `old` becomes its alias."""
+    from refman.urls import normalise_url
+
+    taken = conn.execute("SELECT id FROM source WHERE url = ?", (new,)).fetchone()
+    if taken is not None:
+        raise UsageError(f"cannot move source {sid} to {new}: source {taken[0]} has that URL")
+    conn.execute("DELETE FROM source_alias WHERE url = ?", (new,))
+    conn.execute("UPDATE source SET url = ?, url_as_written = ?, host = ? WHERE id = ?",
+                 (new, new, normalise_url(new).host, sid))
+    conn.execute("INSERT OR REPLACE INTO source_alias (url, source_id, created_at) VALUES (?, ?, ?)", (old, sid, now))
 
 
 def _fetch_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[sqlite3.Row]:
@@ -368,4 +434,4 @@ def merge_duplicates(conn: sqlite3.Connection, groups: Sequence[dict[str, Any]])
     from refman.catalog import transaction
 
     with transaction(conn):
-        return [merge_sources(conn, g["keep"], g["drop"]) for g in groups]
+        return [merge_sources(conn, g["keep"], g["drop"], g.get("url_now")) for g in groups]

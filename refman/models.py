@@ -94,6 +94,7 @@ class Mention(SQLModel, table=True):
     annotation: str | None = None  # the user's text under the definition
     flag: str | None = None  # leading emoji flag of the label (👍, 🤔, ⭐ …) or marker of a bare line (🔗 …)
     kind: str = "definition"  # definition | bare (a bare reference line, see refman.notes.scan)
+    link_text: str | None = None  # the text the note shows for it (`[text][label]`), when it differs from the label
 
 
 class SourceTag(SQLModel, table=True):

@@ -32,17 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from refman.errors import InvalidURLError, NotFoundError
+from refman.notes.decode import decode_note
 from refman.timeutil import utc_now
 
 NOTE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 _POOL_THRESHOLD = 300  # changed notes; below this a process pool costs more than it saves
 _FLUSH_ROWS = 8000  # mention rows buffered before a batch of inserts
 _PROGRESS_EVERY = 250  # notes between two progress reports
-_BINARY_CONTROL_RATIO = 0.10
-# Legacy encodings a note plausibly comes in. Letting the detector choose among all code pages makes short
-# Latin text come out as cp1250 or mac-roman; this list keeps the guesses to what editors actually wrote.
-_LEGACY_ENCODINGS = ["gb18030", "big5", "shift_jis", "euc_jp", "euc_kr", "cp1252", "cp1251", "koi8_r",
-                     "iso8859_7", "utf_16"]
 
 # What kind of place a mention is (mention.kind).
 KIND_DEFINITION, KIND_BARE = "definition", "bare"
@@ -54,8 +50,11 @@ KIND_DEFINITION, KIND_BARE = "definition", "bare"
 #   hints: (title, issued, container_title, author) from the label, None when the mention has no label,
 #   spaced: None when the texts below are ASCII, else the CJK-spaced (title, author, site, piece) for the
 #           search index, each None when ASCII; site = "host container_title ", piece = "label title annotation".
+#   verdict: why a definition's label is a link id by the evidence of its own note (refman.notes.linkids:
+#            link-text, common-word, slug), else None (whether it names several pages is known only at the end),
+#   link_text: the text of the note's `[text][label]` use of a definition's label, if any.
 ParsedMention = tuple[str, int, str, str, str, str, "str | None", "str | None", "str | None",
-                      "tuple[str | None, ...] | None", "tuple[str | None, ...] | None"]
+                      "tuple[str | None, ...] | None", "tuple[str | None, ...] | None", "str | None", "str | None"]
 ProgressFn = Callable[[int, int], None]
 
 
@@ -72,6 +71,7 @@ class ParsedNote:
     definitions: int = 0  # how many of the mentions are definitions (the rest are bare reference lines)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    link_texts: dict[str, str] = field(default_factory=dict)  # label key → text of its `[text][label]` use
 
 
 @dataclass
@@ -89,34 +89,6 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def decode_note(data: bytes) -> tuple[str | None, str | None, str | None]:
-    """(text, encoding, problem). text is None when the file is binary; problem explains a fallback."""
-    if b"\x00" in data:
-        return None, None, "binary file (contains NUL bytes)"
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig", None
-    try:
-        return data.decode("utf-8"), "utf-8", None
-    except UnicodeDecodeError:
-        pass
-    sample = data[:4096]
-    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
-    if sample and controls / len(sample) > _BINARY_CONTROL_RATIO:
-        return None, None, "binary file (control bytes)"
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS).best()
-    encoding = best.encoding if best is not None else "cp1252"
-    if encoding in ("gb2312", "gbk"):
-        encoding = "gb18030"  # a superset: decodes everything the narrower guess would
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        encoding = "cp1252"
-        text = data.decode(encoding, errors="replace")
-    return text, encoding, f"not valid UTF-8; decoded as {encoding}"
 
 
 def parse_note(root: str, rel: str, size: int, mtime_ns: int, data: bytes | None = None) -> ParsedNote:
@@ -142,6 +114,7 @@ def parse_note(root: str, rel: str, size: int, mtime_ns: int, data: bytes | None
         note.reason = problem
         note.warnings.append({"path": rel, "line": None, "message": problem})
     result = scan_markdown(text)
+    note.link_texts = _reference_uses(text)
     for dup in result.duplicates:
         note.warnings.append(
             {"path": rel, "line": dup.line, "message": f"duplicate label [{dup.label}]; first definition wins"}
@@ -152,12 +125,13 @@ def parse_note(root: str, rel: str, size: int, mtime_ns: int, data: bytes | None
     mentions = []
     for d in result.definitions:
         dest = d.destination.strip()
-        m = _mention(note, KIND_DEFINITION, d.line, d.label, dest, d.title, d.annotation, d.label, None)
+        link_text = note.link_texts.get(d.label.casefold()) if note.link_texts else None
+        m = _mention(note, KIND_DEFINITION, d.line, d.label, dest, d.title, d.annotation, d.label, None, link_text)
         if m is not None:
             mentions.append(m)
     note.definitions = len(mentions)
     for b in result.bare:
-        m = _mention(note, KIND_BARE, b.line, b.label, b.url, None, None, b.title, b.marker)
+        m = _mention(note, KIND_BARE, b.line, b.label, b.url, b.title, None, b.title, b.marker, None)
         if m is not None:
             mentions.append(m)
     if result.bare:
@@ -173,7 +147,8 @@ _NO_COLUMNS = (None, None, None, None)
 
 
 def _mention(note: ParsedNote, kind: str, line: int, label: str, dest: str, title_attr: str | None,
-             annotation: str | None, speaks: str | None, marker: str | None) -> ParsedMention | None:
+             annotation: str | None, speaks: str | None, marker: str | None,
+             link_text: str | None) -> ParsedMention | None:
     """One mention tuple (see ParsedMention), or None when `dest` is not a web source (then reported)."""
     try:
         ident = _normalise_url(dest)
@@ -186,7 +161,13 @@ def _mention(note: ParsedNote, kind: str, line: int, label: str, dest: str, titl
     flag = marker
     spaced = None
     piece = f"{label} {title_attr or ''} {annotation or ''}"
-    if speaks:
+    verdict = _judge_label(label, 0, link_text) if kind == KIND_DEFINITION else None
+    if verdict is not None:  # a link id gives no hints (only its flag)
+        if label and ord(label[0]) >= 0x2000:
+            flag = _parse_label(label, host).flag or marker
+        if not piece.isascii():
+            spaced = (None, None, None, _cjk_space(piece))
+    elif speaks:
         h = _parse_label(speaks, host)
         flag = h.flag or marker
         title, container, author = h.title, h.container_title, h.author
@@ -200,7 +181,7 @@ def _mention(note: ParsedNote, kind: str, line: int, label: str, dest: str, titl
                       None if piece.isascii() else space(piece))
     elif not piece.isascii():
         spaced = (None, None, None, _cjk_space(piece))
-    return (kind, line, label, ident.url, dest, host, title_attr, annotation, flag, hints, spaced)
+    return (kind, line, label, ident.url, dest, host, title_attr, annotation, flag, hints, spaced, verdict, link_text)
 
 
 def _source_texts(sid: int, now: str, host: str, label: str, title_attr: str | None, annotation: str | None,
@@ -229,49 +210,117 @@ def _source_texts(sid: int, now: str, host: str, label: str, title_attr: str | N
 
 def _load_parser() -> None:
     """Bind the parser's helpers (imported on first use: `refman list` never needs them)."""
-    global _normalise_url, _parse_label, _cjk_space, _json_str
+    global _normalise_url, _parse_label, _cjk_space, _json_str, _reference_uses, _judge_label
     from json.encoder import encode_basestring
 
     from refman.notes.labels import parse_label
+    from refman.notes.linkids import judge_label, reference_uses
     from refman.search import cjk_space
     from refman.urls import normalise_url
 
     _normalise_url, _parse_label, _cjk_space, _json_str = normalise_url, parse_label, cjk_space, encode_basestring
+    _reference_uses, _judge_label = reference_uses, judge_label
 
 
 _normalise_url: Any = None
+_reference_uses: Any = None
+_judge_label: Any = None
 _parse_label: Any = None
 _cjk_space: Any = None
 _json_str: Any = None
 
 
-def iter_note_files(paths: Iterable[Path]) -> Iterator[tuple[str, str, os.stat_result]]:
-    """(root, relative path, stat) for every note under the given files and folders.
-    Hidden folders (.obsidian, .git, .trash) and hidden files are skipped."""
+def _walk(root: str, folder: str) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(root, path relative to root, stat) for every note under `folder` (which is `root` or inside it)."""
+    cut = len(os.path.join(root, ""))  # dirpath below starts with root: slicing beats os.path.relpath
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        prefix = os.path.join(dirpath, "")[cut:]
+        if os.sep != "/":
+            prefix = prefix.replace(os.sep, "/")
+        for name in sorted(filenames):
+            if name.startswith(".") or not name.lower().endswith(NOTE_SUFFIXES):
+                continue
+            try:
+                st = os.stat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            yield root, prefix + name, st
+
+
+@dataclass
+class _Target:
+    """One path given to an import, placed in its vault: `scope` is what it covers, relative to `root`
+    ("" the whole vault, "sub/" a folder, "sub/a.md" one note)."""
+
+    root: str
+    scope: str
+    absolute: str
+    is_file: bool
+
+    def covers(self, rel: str) -> bool:
+        return rel == self.scope if self.is_file else rel.startswith(self.scope)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(os.path.join(folder, ""))
+
+
+def _relative(path: str, root: str) -> str:
+    rel = os.path.relpath(path, root)
+    rel = "" if rel == "." else rel
+    return rel.replace(os.sep, "/") if os.sep != "/" else rel
+
+
+def plan_targets(known_roots: Iterable[str], paths: Iterable[Path]) -> tuple[list[_Target], dict[str, tuple[str, str]]]:
+    """Place each imported path in a vault root, and say which known roots a new root absorbs.
+
+    A path inside a known root (the root itself, a subfolder, a note) belongs to that root: its notes keep
+    their paths relative to it. A path outside every known root starts a new root (a folder is its own root, a
+    note's folder is the root of a single note), and a known root inside the new one is absorbed into it: its
+    notes move under the new root with the prefix between the two (returned as {old root: (new root, prefix)}),
+    so that importing a subfolder first and the whole vault later gives the notes a fresh import would give."""
+    roots = sorted(set(known_roots), key=len)  # outermost first
+    targets: list[_Target] = []
+    absorbed: dict[str, tuple[str, str]] = {}
     for given in paths:
         path = Path(given).expanduser()
         if not path.exists():
             raise NotFoundError(f"no such file or folder: {given}")
-        if path.is_file():
-            root = path.parent.resolve()
-            yield str(root), path.name, path.stat()
+        is_file = path.is_file()
+        absolute = str(path.parent.resolve() / path.name) if is_file else str(path.resolve())
+        root = next((r for r in roots if _inside(absolute, r)), None)
+        if root is None:
+            root = os.path.dirname(absolute) if is_file else absolute
+            for r in roots:
+                if r != root and _inside(r, root) and r not in absorbed:
+                    absorbed[r] = (root, _relative(r, root) + "/")
+            roots = sorted({*(r for r in roots if r not in absorbed), root}, key=len)
+        rel = _relative(absolute, root)
+        scope = rel if is_file else (rel + "/" if rel else "")
+        targets.append(_Target(root, scope, absolute, is_file))
+    # a target planned before a later path absorbed its root follows the root it moved to
+    for t in targets:
+        if t.root in absorbed:
+            new_root, prefix = absorbed[t.root]
+            t.root, t.scope = new_root, prefix + t.scope
+    return targets, absorbed
+
+
+def _moved_root(conn: sqlite3.Connection, target: _Target, files: dict[tuple[str, str], int],
+                known_roots: Iterable[str]) -> str | None:
+    """A known root that no longer exists on disk and whose notes are (mostly) found, same path and size,
+    under a new root: the vault folder was moved or renamed, so its notes move with it."""
+    here = {rel: size for (root, rel), size in files.items() if root == target.root}
+    best, best_hits = None, 0
+    for old in known_roots:
+        if old == target.root or os.path.exists(old):
             continue
-        root_path = path.resolve()
-        root = str(root_path)
-        cut = len(os.path.join(root, ""))  # dirpath below starts with root: slicing beats os.path.relpath
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            prefix = os.path.join(dirpath, "")[cut:]
-            if os.sep != "/":
-                prefix = prefix.replace(os.sep, "/")
-            for name in sorted(filenames):
-                if name.startswith(".") or not name.lower().endswith(NOTE_SUFFIXES):
-                    continue
-                try:
-                    st = os.stat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                yield root, prefix + name, st
+        rows = conn.execute("SELECT path, size FROM note WHERE root = ?", (old,)).fetchall()
+        hits = sum(1 for path, size in rows if here.get(path) == size)
+        if rows and hits * 2 >= len(rows) and hits > best_hits:
+            best, best_hits = old, hits
+    return best
 
 
 def _parse_many(jobs: list[tuple[str, str, int, int]]) -> Iterator[ParsedNote]:
@@ -298,29 +347,51 @@ def _parse_job(job: tuple[str, str, int, int]) -> ParsedNote:
 
 def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: ProgressFn | None = None) -> ImportReport:
     """Import notes under `paths` into the catalog behind `conn` (one transaction). `progress(done, total)` is
-    called now and then while changed notes are parsed and written (total: notes to read)."""
+    called now and then while changed notes are parsed and written (total: notes to read).
+
+    A note is (vault root, path relative to the root), whatever path it was imported through (plan_targets).
+    Only notes under an imported path that are gone from disk are forgotten."""
     paths = list(paths)
     report = ImportReport()
-    files = list(iter_note_files(paths))
-    roots = sorted({root for root, _, _ in files} | {str(Path(p).expanduser().resolve()) for p in paths
-                                                       if Path(p).expanduser().is_dir()})
+    known_roots = [r for (r,) in conn.execute("SELECT DISTINCT root FROM note")]
+    targets, absorbed = plan_targets(known_roots, paths)
+    files: dict[tuple[str, str], os.stat_result] = {}
+    for t in targets:
+        if t.is_file:
+            files.setdefault((t.root, t.scope), os.stat(t.absolute))
+        else:
+            for root, rel, st in _walk(t.root, t.absolute):
+                files.setdefault((root, rel), st)
+    moved: dict[str, str] = {}  # old root → new root (a vault folder that was moved)
+    for t in targets:
+        if t.scope == "" and not t.is_file and t.root not in known_roots and t.root not in moved.values():
+            old = _moved_root(conn, t, {k: st.st_size for k, st in files.items()},
+                              [r for r in known_roots if r not in absorbed and r not in moved])
+            if old is not None:
+                moved[old] = t.root
+    # what each root's notes will be called once absorbed and moved roots are renamed
+    renames = [(new_root, prefix, old) for old, (new_root, prefix) in absorbed.items()]
+    renames += [(new_root, "", old) for old, new_root in moved.items()]
     known: dict[tuple[str, str], tuple[int, int, int, str]] = {}  # (root, path) → id, size, mtime, sha256
-    for root in roots:
+    for root in sorted({t.root for t in targets}):
         for nid, path, size, mtime, sha in conn.execute(
                 "SELECT id, path, size, mtime_ns, sha256 FROM note WHERE root = ?", (root,)):
             known[(root, path)] = (nid, size, mtime, sha)
+    for new_root, prefix, old in renames:
+        for nid, path, size, mtime, sha in conn.execute(
+                "SELECT id, path, size, mtime_ns, sha256 FROM note WHERE root = ?", (old,)):
+            known[(new_root, prefix + path)] = (nid, size, mtime, sha)
 
     jobs: list[tuple[str, str, int, int]] = []
-    seen: set[tuple[str, str]] = set()
-    for root, rel, st in files:
-        seen.add((root, rel))
+    for (root, rel), st in files.items():
         row = known.get((root, rel))
         if row is not None and row[1] == st.st_size and row[2] == st.st_mtime_ns:
             report.notes_unchanged += 1
             continue
         jobs.append((root, rel, st.st_size, st.st_mtime_ns))
-    gone = [row[0] for key, row in known.items() if key not in seen and Path(key[0]).is_dir()]
-    if not jobs and not gone:
+    gone = sorted(row[0] for key, row in known.items()
+                  if key not in files and any(t.root == key[0] and t.covers(key[1]) for t in targets))
+    if not jobs and not gone and not renames:
         if progress is not None:
             progress(0, 0)
         return report
@@ -335,6 +406,8 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: the unique URL index is written in random order
     try:
         with transaction(conn), bulk_upkeep(conn) as index:
+            for new_root, prefix, old in renames:
+                conn.execute("UPDATE note SET root = ?, path = ? || path WHERE root = ?", (new_root, prefix, old))
             writer = _CatalogWriter(conn, utc_now())
             for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, parsed, strict=True), 1):
                 row = known.get((root, note.path))
@@ -367,19 +440,21 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
 
 class _CatalogWriter:
     """Batches the writes of one import inside the caller's transaction. Notes and new sources get their ids
-    here; new sources get their cached citation columns and index texts from what the parser composed; only
-    sources that existed before are re-merged from their stored evidence and re-indexed from the catalog."""
+    here; new sources get their cached citation columns and index texts from what the parser composed (the
+    hints of their first labelled mention); at the end, the label hints of every source whose labels changed
+    are recomputed from all its labels (refman.notes.linkids) and those sources are re-merged and re-indexed."""
 
     def __init__(self, conn: sqlite3.Connection, now: str) -> None:
         if _json_str is None:
             _load_parser()
+        from refman.notes.linkids import label_key
+
+        self.label_key = label_key
         self.conn = conn
         self.now = now
         self.source_ids: dict[str, int] = {}
-        self.label_note: dict[int, int | None] = {}  # existing source → its label note
-        for sid, url, label_note in conn.execute("SELECT id, url, label_note FROM source"):
+        for sid, url in conn.execute("SELECT id, url FROM source"):
             self.source_ids[url] = sid
-            self.label_note[sid] = label_note
         # a URL merged into another source (refman merge) keeps leading to it
         for url, sid in conn.execute("SELECT url, source_id FROM source_alias"):
             self.source_ids.setdefault(url, sid)
@@ -387,9 +462,11 @@ class _CatalogWriter:
         self.next_note = (conn.execute("SELECT max(id) FROM note").fetchone()[0] or 0) + 1
         self.touched: set[int] = set()  # existing sources whose index rows must be recomputed
         self.cited: set[int] = set()  # existing sources cited in this import
-        self.spoken: set[int] = set()  # sources whose label evidence this import has decided
-        self.relabelled: set[int] = set()  # existing sources whose label evidence is replaced
-        self.late: dict[int, tuple[int, ParsedMention]] = {}  # new source → (note, mention) that spoke late
+        # label evidence: what the import wrote for each new source (its first labelled mention's hints), the
+        # labelled mentions this import wrote, per source, and the labels whose usage changed
+        self.first_hints: dict[int, tuple[Any, ...] | None] = {}
+        self.labelled: dict[int, list[tuple[Any, ...]]] = {}
+        self.changed_labels: set[str] = set()
         # index texts of new sources: id → [title, authors, site, [notes pieces]]
         self.new_index: dict[int, list[Any]] = {}
         self.sources_new = 0
@@ -398,7 +475,6 @@ class _CatalogWriter:
         self.source_rows: list[tuple[Any, ...]] = []
         self.mention_rows: list[tuple[Any, ...]] = []
         self.evidence_rows: list[tuple[Any, ...]] = []
-        self.drop_evidence: list[tuple[int]] = []
 
     def write_note(self, root: str, note: ParsedNote, note_id: int | None, report: ImportReport) -> None:
         conn = self.conn
@@ -416,9 +492,13 @@ class _CatalogWriter:
             self.forget_mentions(note_id)
         report.definitions += note.definitions
         report.bare_references += len(note.mentions) - note.definitions
-        source_ids, new_index, spoken, now = self.source_ids, self.new_index, self.spoken, self.now
+        source_ids, new_index, now = self.source_ids, self.new_index, self.now
+        labelled, changed_labels = self.labelled, self.changed_labels
         for ordinal, m in enumerate(note.mentions):
-            kind, line, label, url, as_written, host, title_attr, annotation, flag, hints, spaced = m
+            (kind, line, label, url, as_written, host, title_attr, annotation, flag, hints, spaced, verdict,
+             link_text) = m
+            if kind == KIND_DEFINITION:
+                changed_labels.add(label.casefold())  # the scanner collapsed its whitespace: label_key(label)
             sid = source_ids.get(url)
             if sid is None:
                 sid = self.next_id
@@ -428,8 +508,8 @@ class _CatalogWriter:
                                                          spaced)
                 self.source_rows.append((sid, url, as_written, host, now, now, None if hints is None else note_id,
                                          now, *columns))
+                self.first_hints[sid] = hints
                 if hints is not None:
-                    spoken.add(sid)
                     self.evidence_rows += evidence
                 new_index[sid] = index
             else:
@@ -437,36 +517,31 @@ class _CatalogWriter:
                 if entry is not None:
                     entry[3].append(spaced[3] if spaced is not None and spaced[3] is not None
                                     else f"{label} {title_attr or ''} {annotation or ''}")
-                    if hints is not None and sid not in spoken:  # a new source created by a mention without a label
-                        spoken.add(sid)
-                        self.late[sid] = (note_id, m)
+                    if self.first_hints[sid] is None and hints is not None:
+                        self.first_hints[sid] = ()  # created unlabelled: its label evidence comes at the end
                 else:
                     self.touched.add(sid)
                     self.cited.add(sid)
-                    if hints is not None and sid not in spoken:
-                        self._label_evidence(sid, note_id, m)
-            self.mention_rows.append((sid, note_id, ordinal, line, label, title_attr, annotation, flag, kind))
+            if hints is not None or verdict is not None:
+                entry = (note.path, line, root, kind, label, link_text, hints, host, verdict or "")
+                found = labelled.get(sid)
+                if found is None:
+                    labelled[sid] = [entry]
+                else:
+                    found.append(entry)
+            self.mention_rows.append((sid, note_id, ordinal, line, label, title_attr, annotation, flag, kind,
+                                      link_text))
         if len(self.mention_rows) >= _FLUSH_ROWS:
             self.flush()
 
-    def _label_evidence(self, sid: int, note_id: int, m: ParsedMention) -> None:
-        """An existing source: its label note's re-import replaces the label evidence; a source no label has
-        spoken for yet takes this one; another note's label never overrides it."""
-        current = self.label_note.get(sid)
-        if current is not None and current != note_id:
-            return  # not the label note: its own mention, later in this import, may still speak
-        self.spoken.add(sid)
-        self.relabelled.add(sid)
-        self.drop_evidence.append((sid,))
-        _columns, evidence, _index = _source_texts(sid, self.now, m[5], m[2], m[6], m[7], m[9], m[10])
-        self.evidence_rows += evidence
-        if current is None:
-            self.label_note[sid] = note_id
-
     def forget_mentions(self, note_id: int) -> None:
-        """Drop a note's mentions; their sources' search rows (notes column) need recomputing."""
-        self.touched.update(r[0] for r in self.conn.execute("SELECT source_id FROM mention WHERE note_id = ?",
-                                                            (note_id,)))
+        """Drop a note's mentions; their sources' search rows (notes column) and label hints need recomputing."""
+        key_of = self.label_key
+        for sid, label, kind in self.conn.execute("SELECT source_id, label, kind FROM mention WHERE note_id = ?",
+                                                  (note_id,)):
+            self.touched.add(sid)
+            if kind == KIND_DEFINITION:
+                self.changed_labels.add(key_of(label))
         self.conn.execute("DELETE FROM mention WHERE note_id = ?", (note_id,))
 
     def flush(self) -> None:
@@ -488,13 +563,10 @@ class _CatalogWriter:
             self.source_rows = []
         if self.mention_rows:
             conn.executemany(
-                "INSERT INTO mention (source_id, note_id, ordinal, line, label, title, annotation, flag, kind)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.mention_rows)
+                "INSERT INTO mention (source_id, note_id, ordinal, line, label, title, annotation, flag, kind,"
+                " link_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.mention_rows)
             self.mentions += len(self.mention_rows)
             self.mention_rows = []
-        if self.drop_evidence:
-            conn.executemany("DELETE FROM field_value WHERE source_id = ? AND origin = 'label'", self.drop_evidence)
-            self.drop_evidence = []
         if self.evidence_rows:
             conn.executemany(
                 "INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, 'label', ?, ?)",
@@ -502,31 +574,228 @@ class _CatalogWriter:
             self.evidence_rows = []
 
     def finish(self, report: ImportReport) -> None:
-        from refman.merge import refresh_sources
-
         conn = self.conn
         self.flush()
-        for sid, (note_id, m) in self.late.items():
-            columns, evidence, index = _source_texts(sid, self.now, m[5], m[2], m[6], m[7], m[9], m[10])
-            self.evidence_rows += evidence
-            assignments = ", ".join(f"{name} = ?" for name in _LABEL_COLUMNS)
-            conn.execute(f"UPDATE source SET label_note = ?, {assignments} WHERE id = ?", (note_id, *columns, sid))
-            self.new_index[sid][:3] = index[:3]
-        self.flush()
-        relabelled = sorted(self.relabelled)
-        conn.executemany("UPDATE source SET label_note = ? WHERE id = ? AND label_note IS NULL",
-                         [(self.label_note[sid], sid) for sid in relabelled])
-        refresh_sources(conn, relabelled)
-        conn.executemany("UPDATE source SET updated_at = ? WHERE id = ?", [(self.now, sid) for sid in relabelled])
+        relabelled = self._relabel()
+        conn.executemany("UPDATE source SET updated_at = ? WHERE id = ?",
+                         [(self.now, sid) for sid in relabelled if sid < self.first_new])
         conn.executemany("UPDATE source SET first_cited_at = ? WHERE id = ? AND first_cited_at IS NULL",
                          [(self.now, sid) for sid in sorted(self.cited)])
+        for sid in relabelled:  # their index rows are computed from the catalog, not from the parser's texts
+            self.new_index.pop(sid, None)
         self.touched.update(relabelled)
         self.touched.difference_update(self.new_index)
         report.mentions = self.mentions
         report.sources_new = self.sources_new
         report.sources_updated = len(self.cited)
 
+    def _relabel(self) -> list[int]:
+        """Recompute the label evidence of every source whose labels changed: new sources with more than one
+        labelled mention or a label judged a link id, existing sources that gained or lost mentions, and every
+        source carrying a label whose usage across the catalog changed (its judgement may have flipped).
+        Returns the sources whose evidence was rewritten (their cached columns are recomputed here)."""
+        from refman.notes.linkids import Judge
+
+        conn = self.conn
+        judge = Judge(label_usage(conn))
+        candidates = set(self.touched)
+        first_new = self.first_new
+        if first_new > 1 and self.changed_labels:  # old sources carrying a label whose usage changed
+            keys = sorted(self.changed_labels)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                candidates.update(sid for (sid,) in conn.execute(
+                    "SELECT DISTINCT source_id FROM mention WHERE kind = 'definition' AND source_id < ? AND"
+                    f" casefold(label) IN ({','.join('?' * len(chunk))})", (first_new, *chunk)))
+        for sid, entries in self.labelled.items():
+            if len(entries) > 1 or self.first_hints.get(sid) == ():
+                candidates.add(sid)
+            else:
+                e = entries[0]
+                if (e[8] and e[5] is not None) or (e[3] == KIND_DEFINITION and not e[8] and judge.reused(e[4])):
+                    candidates.add(sid)  # a link-text title to give, or a title label that names several pages
+        if not candidates:
+            return []
+        parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
+        drop: list[tuple[int]] = []
+        evidence: list[tuple[Any, ...]] = []
+        new_columns: list[tuple[Any, ...]] = []
+        for sid in sorted(sid for sid in candidates if sid >= first_new):
+            hints, link_title = _source_label_hints(self.labelled.get(sid, []), judge, parsed)
+            if link_title is None and hints == self.first_hints.get(sid):
+                continue  # what the import already wrote
+            title, issued, container, author = hints or (link_title, None, None, None)
+            names = None if author is None else f'[{{"literal": {_json_str(author)}}}]'
+            new_columns.append((title, names, issued, container, sid))
+            entry = self.new_index[sid]
+            site = f"{self.labelled[sid][0][7]} {container or ''} "  # every entry carries the source's host
+            entry[:3] = [_spaced(title), _spaced(author), _spaced(site)]
+            drop.append((sid,))
+            evidence += _evidence_rows(sid, hints, link_title, self.now)
+        conn.executemany("DELETE FROM field_value WHERE source_id = ? AND origin IN ('label', 'link-text')", drop)
+        conn.executemany("INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
+                         evidence)
+        # a new source has no evidence but its labels': its columns are the hints themselves
+        assignments = ", ".join(f"{name} = ?" for name in _LABEL_COLUMNS)
+        conn.executemany(f"UPDATE source SET {assignments} WHERE id = ?", new_columns)
+        return relabel_sources(conn, sorted(sid for sid in candidates if sid < first_new), self.now, judge, parsed)
+
     def index_rows(self) -> Iterator[tuple[Any, ...]]:
         """Search-index rows of the sources this import created (no tags, no note, no archived text yet)."""
         for sid, (title, authors, site, pieces) in self.new_index.items():
             yield sid, title, authors, site, None, " " + " ".join(pieces), None
+
+
+def label_usage(conn: sqlite3.Connection) -> dict[str, int]:
+    """{label key: how many sources carry it} for the definition labels that name more than one page across
+    the catalog (refman.notes.linkids: the "reused" evidence). Labels are stored with their whitespace
+    collapsed, so the key is their case fold (a SQL function here: SQLite's lower() is ASCII-only)."""
+    conn.create_function("casefold", 1, str.casefold, deterministic=True)
+    # ASCII labels fold in SQL (lower() is casefold for them): Python is called only for the others
+    return dict(conn.execute(
+        "SELECT CASE WHEN label GLOB '*[^ -~]*' THEN casefold(label) ELSE lower(label) END AS k,"
+        " count(DISTINCT source_id) AS n FROM mention WHERE kind = 'definition' GROUP BY k HAVING n > 1"
+    ).fetchall())
+
+
+def _spaced(text: str | None) -> str | None:
+    return text if text is None or text.isascii() else _cjk_space(text)
+
+
+def relabel_sources(conn: sqlite3.Connection, ids: list[int], now: str, judge: Any = None,
+                    parsed: dict[tuple[str, str], tuple[Any, ...]] | None = None) -> list[int]:
+    """Recompute the label evidence of existing sources from all their labels as they are judged now (an
+    import, a merge of duplicates), re-merge those whose evidence changed and return them. `judge`: a
+    linkids.Judge over the catalog's label usage (built when not given)."""
+    from refman.merge import refresh_sources
+    from refman.notes.linkids import Judge
+
+    if not ids:
+        return []
+    if _parse_label is None:
+        _load_parser()
+    if judge is None:
+        judge = Judge(label_usage(conn))
+    parsed = {} if parsed is None else parsed
+    stored = _label_mentions(conn, ids)
+    rewritten: list[int] = []
+    evidence: list[tuple[Any, ...]] = []
+    for sid in ids:
+        hints, link_title = _source_label_hints(stored.get(sid, []), judge, parsed)
+        rows = _evidence_rows(sid, hints, link_title, now)
+        current = conn.execute("SELECT field, origin, value FROM field_value WHERE source_id = ? AND"
+                               " origin IN ('label', 'link-text')", (sid,)).fetchall()
+        if sorted(map(tuple, current)) != sorted(r[1:4] for r in rows):
+            rewritten.append(sid)
+            evidence += rows
+    conn.executemany("DELETE FROM field_value WHERE source_id = ? AND origin IN ('label', 'link-text')",
+                     [(sid,) for sid in rewritten])
+    conn.executemany("INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
+                     evidence)
+    refresh_sources(conn, rewritten)
+    return rewritten
+
+
+def _label_mentions(conn: sqlite3.Connection, ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
+    """{source: [(path, line, root, kind, label, link_text, None, host, None)]} of its labelled mentions
+    (hints and verdict to be computed)."""
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for sid, path, line, root, kind, label, link_text, host in conn.execute(
+                "SELECT m.source_id, n.path, m.line, n.root, m.kind, m.label, m.link_text, s.host"
+                " FROM mention m JOIN note n ON n.id = m.note_id JOIN source s ON s.id = m.source_id"
+                f" WHERE m.source_id IN ({','.join('?' * len(chunk))})"
+                " AND (m.kind = 'definition' OR m.title IS NOT NULL)", chunk):
+            out.setdefault(sid, []).append((path, line, root, kind, label, link_text, None, host, None))
+    return out
+
+
+def _source_label_hints(entries: list[tuple[Any, ...]], judge: Any, parsed: dict[tuple[str, str], tuple[Any, ...]]
+                        ) -> tuple[tuple[Any, ...] | None, str | None]:
+    """(combined hints of a source's labels judged titles, the link-text title when no label is one).
+    entries: (path, line, root, kind, label, link_text, hints or None, host, verdict) of its labelled mentions;
+    hints are parsed (and cached by label and host) when None; verdict: the parser's (its own note's evidence;
+    "" none), None when still to be judged."""
+    from refman.notes.linkids import combine_hints
+    from refman.notes.linkids import link_title as shown_title
+
+    titles: list[tuple[Any, ...]] = []
+    link_title = None
+    for e in sorted(entries, key=lambda e: e[:3]):
+        kind, label, link_text, hints = e[3], e[4], e[5], e[6]
+        if kind == KIND_DEFINITION and (e[8] or judge.reused(label) if e[8] is not None else judge(label, link_text)):
+            if link_title is None:
+                link_title = shown_title(link_text)
+            continue
+        if hints is None:
+            hints = parsed.get((label, e[7]))
+            if hints is None:
+                h = _parse_label(label, e[7])
+                hints = parsed[(label, e[7])] = (h.title, h.issued, h.container_title, h.author)
+        titles.append(hints)
+    combined, _conflicts = combine_hints(titles)
+    return combined, (link_title if combined is None else None)
+
+
+def _evidence_rows(sid: int, hints: tuple[Any, ...] | None, link_title: str | None,
+                   now: str) -> list[tuple[Any, ...]]:
+    """field_value rows (source_id, field, origin, JSON value, updated_at) for a source's label evidence."""
+    if hints is None:
+        return [] if link_title is None else [(sid, "title", "link-text", _json_str(link_title), now)]
+    out = []
+    for name, value in zip(("title", "issued", "container_title"), hints[:3], strict=True):
+        if value is not None:
+            out.append((sid, name, "label", _json_str(value), now))
+    if hints[3] is not None:
+        out.append((sid, "author", "label", f'[{{"literal": {_json_str(hints[3])}}}]', now))
+    return out
+
+
+def list_notes(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The known vault roots, each with its notes: [{root, exists, notes, mentions, sources, skipped,
+    note_list: [{path, mentions, status, reason, encoding}]}], roots and notes in path order."""
+    counts = dict(conn.execute("SELECT note_id, count(*) FROM mention GROUP BY note_id").fetchall())
+    sources: dict[str, int] = dict(conn.execute(
+        "SELECT n.root, count(DISTINCT m.source_id) FROM note n JOIN mention m ON m.note_id = n.id"
+        " GROUP BY n.root").fetchall())
+    roots: dict[str, dict[str, Any]] = {}
+    for nid, root, path, status, reason, encoding in conn.execute(
+            "SELECT id, root, path, status, reason, encoding FROM note ORDER BY root, path"):
+        entry = roots.get(root)
+        if entry is None:
+            entry = roots[root] = {"root": root, "exists": os.path.isdir(root), "notes": 0, "mentions": 0,
+                                   "sources": sources.get(root, 0), "skipped": 0, "note_list": []}
+        n = counts.get(nid, 0)
+        entry["notes"] += 1
+        entry["mentions"] += n
+        entry["skipped"] += status != "ok"
+        entry["note_list"].append({"path": path, "mentions": n, "status": status, "reason": reason,
+                                   "encoding": encoding})
+    return list(roots.values())
+
+
+def label_report(conn: sqlite3.Connection, source_id: int) -> tuple[dict[tuple[str, int], str | None],
+                                                                   dict[str, list[Any]]]:
+    """How each label of a source was judged ({(path, line): None for a title, else why it is a link id}) and
+    the label hints that disagree ({field: [winner, others…]}), as the import judged them (refman show)."""
+    from refman.notes.linkids import Judge, combine_hints
+
+    if _parse_label is None:
+        _load_parser()
+    rows = conn.execute(
+        "SELECT n.path, m.line, m.kind, m.label, m.link_text, m.title, s.host FROM mention m"
+        " JOIN note n ON n.id = m.note_id JOIN source s ON s.id = m.source_id WHERE m.source_id = ?"
+        " ORDER BY n.path, m.line, n.root", (source_id,)).fetchall()
+    judge = Judge({})
+    if any(r[2] == KIND_DEFINITION for r in rows):  # a label's usage is catalog-wide
+        judge = Judge(label_usage(conn))
+    roles: dict[tuple[str, int], str | None] = {}
+    hints = []
+    for path, line, kind, label, link_text, title, host in rows:
+        verdict = judge(label, link_text) if kind == KIND_DEFINITION else None
+        roles[(path, line)] = verdict
+        if verdict is None and (kind == KIND_DEFINITION or title is not None):
+            h = _parse_label(label, host)
+            hints.append((h.title, h.issued, h.container_title, h.author))
+    return roles, combine_hints(hints)[1]

@@ -101,3 +101,12 @@ def served(demo):  # type: ignore[no-untyped-def]
     srv = serve(demo.db)
     yield srv
     srv.stop()
+
+
+def fetch_policy(**kw: Any) -> Any:
+    """A FetchPolicy for tests against the local server: no delay, short timeouts, no retries, no robots."""
+    from refman.fetch.client import FetchPolicy
+
+    base: dict[str, Any] = dict(delay=0.0, connect_timeout=2.0, read_timeout=2.0, deadline=3.0, retries=0,
+                                backoff_base=0.01, respect_robots=False)
+    return FetchPolicy(**(base | kw))

@@ -52,16 +52,19 @@ def test_duplicates_lists_and_merges(cli_env: dict[str, str], catalog: dict[str,
     short, article = catalog["short"], catalog["article"]
     listed = json.loads(run(cli_env, "duplicates", "--json").stdout)
     assert listed["merged"] == []
-    assert [(g["keep"], g["drop"], g["reason"]) for g in listed["groups"]] == [(short, [article], "redirect")]
+    # the short link redirects to the article: the page lives at the article's URL, which is kept
+    assert [(g["keep"], g["drop"], g["reason"], g["url_now"]) for g in listed["groups"]] == [
+        (article, [short], "redirect", "https://news.example.com/story")]
     assert [s["url"] for s in listed["groups"][0]["sources"]] == ["https://sho.rt/x", "https://news.example.com/story"]
     text = run(cli_env, "duplicates").stdout
-    assert "redirect:" in text and f"keep   #{short}" in text and "1 group of duplicates" in text
+    assert "redirect:" in text and f"keep   #{article}" in text and "1 group of duplicates" in text
     merged = json.loads(run(cli_env, "duplicates", "--merge", "--json").stdout)
-    assert merged["merged"][0]["kept"] == short and merged["merged"][0]["dropped"] == [article]
-    assert merged["merged"][0]["dropped_citekeys"] == ["articleKey"]
-    shown = json.loads(run(cli_env, "show", str(short), "--json").stdout)
-    assert len(shown["mentions"]) == 2 and shown["tags"] == ["later"] and shown["citekey"] == "shortKey"
-    run(cli_env, "show", str(article), code=3)
+    assert merged["merged"][0]["kept"] == article and merged["merged"][0]["dropped"] == [short]
+    assert merged["merged"][0]["dropped_citekeys"] == ["shortKey"]
+    shown = json.loads(run(cli_env, "show", str(article), "--json").stdout)
+    assert len(shown["mentions"]) == 2 and shown["tags"] == ["later"] and shown["citekey"] == "articleKey"
+    assert json.loads(run(cli_env, "show", "https://sho.rt/x", "--json").stdout)["id"] == article  # an alias
+    run(cli_env, "show", str(short), code=3)
     assert "no duplicates found" in run(cli_env, "duplicates").stdout
 
 

@@ -189,3 +189,44 @@ def _downgrade(db_path: Path, revision: str) -> None:
     with engine.begin() as c:
         command.downgrade(_alembic_config(c), revision)
     engine.dispose()
+
+
+def test_upgrade_to_0008_and_back(db_path: Path, tmp_path: Path) -> None:
+    """0008 adds mention.link_text and marks every note for one re-read; the next import fills link texts and
+    judges labels that are link ids. From whatever revision 0008 follows (the lead re-chains migrations)."""
+    from alembic.script import ScriptDirectory
+
+    from refman.db import _alembic_config
+    from refman.vault import import_vault
+
+    previous = ScriptDirectory.from_config(_alembic_config()).get_revision("0008").down_revision
+    assert isinstance(previous, str)
+
+    vault = tmp_path / "v"
+    vault.mkdir()
+    (vault / "n.md").write_text("See the [setup guide][docs].\n\n[docs]: https://example.com/setup\n"
+                                "[A real title]: https://example.com/a\n", encoding="utf-8")
+    upgrade_catalog(db_path, previous)
+    raw = sqlite3.connect(db_path)
+    raw.execute("INSERT INTO note (id, root, path, size, mtime_ns, sha256, imported_at) VALUES "
+                f"(1, '{vault}', 'n.md', 1, 1, 'abc', 't')")
+    raw.execute("INSERT INTO source (id, url, url_as_written, host, created_at, updated_at, title) VALUES "
+                "(1, 'https://example.com/setup', 'https://example.com/setup', 'example.com', 't', 't', 'docs')")
+    raw.execute("INSERT INTO field_value VALUES (1, 'title', 'label', '\"docs\"', 't')")
+    raw.execute("INSERT INTO mention (source_id, note_id, ordinal, line, label) VALUES (1, 1, 0, 3, 'docs')")
+    raw.commit()
+    raw.close()
+    conn = connect(db_path)  # opening upgrades to the head
+    assert conn.execute("SELECT label, link_text FROM mention").fetchall()[0][:] == ("docs", None)
+    assert conn.execute("SELECT sha256, mtime_ns FROM note").fetchone()[:] == ("", 0)
+    report = import_vault(conn, [vault])
+    assert report.notes_scanned == 1
+    rows = dict(conn.execute("SELECT url, title FROM source").fetchall())
+    assert rows == {"https://example.com/setup": "setup guide", "https://example.com/a": "A real title"}
+    assert conn.execute("SELECT link_text FROM mention WHERE label = 'docs'").fetchone()[0] == "setup guide"
+    conn.close()
+    _downgrade(db_path, previous)
+    raw = sqlite3.connect(db_path)
+    assert "link_text" not in {r[1] for r in raw.execute("PRAGMA table_info(mention)")}
+    assert raw.execute("SELECT count(*) FROM mention").fetchone()[0] == 2
+    raw.close()

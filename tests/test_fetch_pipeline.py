@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fetch_policy
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -43,9 +44,7 @@ def server(site: HTTPServer) -> HTTPServer:
 
 
 def policy(**kw: Any) -> FetchPolicy:
-    base: dict[str, Any] = dict(delay=0.0, connect_timeout=2.0, read_timeout=2.0, deadline=3.0, retries=0,
-                                backoff_base=0.01, respect_robots=False)
-    return FetchPolicy(**(base | kw))
+    return fetch_policy(**kw)
 
 
 def add_source(db: Path, url: str) -> int:

@@ -64,8 +64,8 @@ def test_first_import(tmp_path: Path, conn: sqlite3.Connection) -> None:
     report = import_vault(conn, [tmp_path])
     assert report.definitions == 6 and report.bare_references == 3 and report.sources_new == 6
     assert_index_and_columns_are_exact(conn)
-    late = conn.execute("SELECT title, issued, label_note FROM source WHERE host = 'late.example.com'").fetchone()
-    assert tuple(late)[:2] == ("Late label", "2023") and late[2] is not None  # the definition spoke, not 🏠
+    late = conn.execute("SELECT title, issued FROM source WHERE host = 'late.example.com'").fetchone()
+    assert tuple(late) == ("Late label", "2023")  # the definition spoke, not 🏠
 
 
 def test_reimports_keep_the_index_exact(tmp_path: Path, conn: sqlite3.Connection) -> None:
@@ -86,14 +86,15 @@ def test_reimports_keep_the_index_exact(tmp_path: Path, conn: sqlite3.Connection
     assert report.notes_removed == 1 and report.sources_new == 1
     assert_index_and_columns_are_exact(conn)
     felicis = conn.execute("SELECT title, container_title, issued FROM source WHERE host = 'felicis.com'").fetchone()
-    assert tuple(felicis) == ("AI data infrastructure", "Felicis", None)  # en/infra.md is its label note
+    # every label counts: the fuller labels tie, en/infra.md comes first; the date comes from zh/数据.md
+    assert tuple(felicis) == ("AI data infrastructure", "Felicis", "2024-06-24")
     hand = conn.execute("SELECT title, added_by, first_cited_at IS NOT NULL FROM source WHERE id = ?",
                         (added,)).fetchone()
     assert tuple(hand) == ("By hand", "add", 1)  # the pinned title stays; now cited by a note
-    # en/new.md cites the RDMA source before its label note zh/数据.md is re-imported: the label note still speaks
-    rdma = conn.execute("SELECT s.title, n.path FROM source s JOIN note n ON n.id = s.label_note"
-                        " WHERE s.url = 'https://www.sdnlab.com/rdma.html'").fetchone()
-    assert tuple(rdma) == ("RDMA 网络指南", "zh/数据.md")
+    # en/new.md's bare label [RDMA 再次] comes first, but the fuller label (it names the site) gives the title
+    rdma = conn.execute("SELECT title, container_title FROM source WHERE url = 'https://www.sdnlab.com/rdma.html'"
+                        ).fetchone()
+    assert tuple(rdma) == ("RDMA 网络指南", "SDNLAB")
     # unchanged re-import: nothing written, index still exact
     again = import_vault(conn, [tmp_path])
     assert again.notes_scanned == 0

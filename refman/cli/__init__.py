@@ -10,6 +10,7 @@ from refman.cli import (  # noqa: F401  (register commands)
     export_cmds,
     exports_cmds,
     fetch_cmds,
+    notes_cmds,
     search_cmds,
     watch_cmds,
     web_cmds,

@@ -199,9 +199,13 @@ def show(
                 said = " ".join(x for x in (m["flag"], m["label"]) if x) or "(a URL on its own line)"
                 con.print(f"    {escape(m['path'])}:{m['line']}  {escape(said)}")
             else:
-                con.print(f"    {escape(m['path'])}:{m['line']}  [{escape(m['label'])}]")
+                role = f"  [dim](link id: {m['label_id']})[/dim]" if m.get("label_id") else ""
+                con.print(f"    {escape(m['path'])}:{m['line']}  {escape('[' + m['label'] + ']')}{role}")
             if m["annotation"]:
                 con.print("      [dim]" + escape(m["annotation"].replace("\n", " ")[:200]) + "[/dim]")
+    for field, values in item.get("label_conflicts", {}).items():
+        con.print(f"  [yellow]labels disagree on {field}[/yellow]: {escape(str(values[0]))} (kept) vs "
+                  + ", ".join(escape(str(v)) for v in values[1:]))
     if item["snapshots"]:
         con.print("  [bold]snapshots[/bold]")
         for s in item["snapshots"]:

@@ -9,7 +9,9 @@ so the pipeline can record it. What the fetcher guarantees:
   larger integer `Crawl-delay` in robots.txt raises it (capped at `MAX_CRAWL_DELAY`). Every exchange takes
   its own slot: each redirect hop, each retry and each robots.txt request, so a chain that crosses hosts is
   polite to each. A slot is never held while sleeping for back-off or while waiting for another host.
-* **Redirects** are followed here (301/302/303/307/308, at most `max_redirects`) so the chain is recorded,
+* **Redirects** are followed here (301/302/303/307/308, and a 2xx HTML page whose `<meta http-equiv=refresh>`
+  sends the browser on within META_REFRESH_MAX_DELAY seconds: recorded as a hop with `refresh: true`, never
+  archived as a thin "Redirecting…" page; at most `max_redirects` hops in all) so the chain is recorded,
   loops are detected (coming back to a URL already visited, except once just after a response that set a
   cookie) and robots.txt
   is checked for every hop. Cookies persist for the Fetcher's lifetime, as in a browser session, so that
@@ -48,8 +50,10 @@ import contextlib
 import contextvars
 import email.utils
 import errno
+import html as html_lib
 import logging
 import random
+import re
 import socket
 import ssl
 import time
@@ -265,6 +269,23 @@ class Fetcher:
                     raise _Failure("too_many_redirects", "TooManyRedirects", f"more than {p.max_redirects} redirects")
                 current = nxt
                 continue
+            target = _meta_refresh(resp)
+            if target is not None:
+                try:
+                    nxt = _check_url(current.join(target))
+                except _Failure:
+                    nxt = None  # a refresh to a bad URL: the page itself is what there is
+                if nxt is not None and str(nxt) != key:
+                    # a "Redirecting…" page: a browser goes on at once, so do we, within the same limits
+                    result.redirects.append({"url": key, "status": resp.status, "refresh": True})
+                    nkey = str(nxt)
+                    if visits.get(nkey, 0) >= 1:
+                        raise _Failure("redirect_loop", "RedirectLoop", f"meta refresh loop back to {nkey}")
+                    if len(result.redirects) > p.max_redirects:
+                        raise _Failure("too_many_redirects", "TooManyRedirects",
+                                       f"more than {p.max_redirects} redirects")
+                    current = nxt
+                    continue
             _fill_response(result, resp)
             return
 
@@ -545,6 +566,35 @@ def _parse_content_type(value: str | None) -> tuple[str | None, str | None]:
         if name.strip().lower() == "charset":
             charset = val.strip().strip("\"'").strip() or None
     return media, charset
+
+
+META_REFRESH_MAX_DELAY = 5  # seconds: a longer refresh is a page reloading itself later, not a redirect
+_META_TAG = re.compile(rb"<meta\b[^>]*?http-equiv\s*=\s*[\"']?\s*refresh\b[^>]*>", re.IGNORECASE)
+_META_CONTENT = re.compile(rb"""\bcontent\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_REFRESH = re.compile(r"^\s*(\d+(?:\.\d*)?)?\s*[;,]?\s*(?:url\s*=\s*)?(['\"]?)(.+?)\2\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def _meta_refresh(resp: _Response) -> str | None:
+    """The target of a 2xx HTML page's `<meta http-equiv="refresh" content="0; url=…">` (in its first 16 KB)
+    when the refresh is immediate enough to be a redirect (at most META_REFRESH_MAX_DELAY seconds)."""
+    if not 200 <= resp.status < 300 or not resp.body:
+        return None
+    ctype = (resp.headers.get("content-type") or "text/html").lower()
+    if "html" not in ctype:
+        return None
+    head = resp.body[:16384]
+    tag = _META_TAG.search(head)
+    if tag is None:
+        return None
+    content = _META_CONTENT.search(tag.group(0))
+    if content is None:
+        return None
+    raw = next(g for g in content.groups() if g is not None).decode("latin-1")
+    m = _REFRESH.match(html_lib.unescape(raw))
+    if m is None or not m.group(3).strip():
+        return None
+    delay = float(m.group(1) or 0)
+    return m.group(3).strip() if delay <= META_REFRESH_MAX_DELAY else None
 
 
 def _fill_response(result: FetchResult, resp: _Response) -> None:

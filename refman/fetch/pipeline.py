@@ -74,7 +74,7 @@ FAILURES = frozenset({
 })
 GOOD = ("ok", "thin")  # outcomes whose body is the source's archived content
 # Page evidence is replaced on every changed fetch; these origins are not the page's and are kept.
-KEPT_ORIGINS = ("user", "label")
+KEPT_ORIGINS = ("user", "label", "link-text")
 
 ProgressFn = Callable[[int, int, dict[str, int]], None]
 

@@ -50,7 +50,7 @@ _SUFFIXES = frozenset(
 )
 _PARTICLES = frozenset(
     ["van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "la", "le", "ten", "ter",
-     "zu", "bin", "al", "el"]
+     "zu", "bin", "binti", "ibn", "al", "el", "des", "dei", "degli"]
 )
 _PREFIX = re.compile(
     r"^\s*(?:(?:written|posted|reported|words|text|story|photos?|interview|compiled|edited)\s+by|by|from|"
@@ -231,9 +231,10 @@ def to_csl_name(name: str, *, organisation: bool | None = None) -> dict[str, str
         words = ", ".join(parts).split()
         if len(words) == 1:
             return {"literal": text}
-        # Lower-case particles before the family name belong to it ("Ludwig van Beethoven").
+        # Particles before the family name belong to it, in either case when the page gives the name as one
+        # string ("Ludwig van Beethoven", "Teven Le Scao"); never the first word ("Van Morrison" is given).
         i = len(words) - 1
-        while i > 1 and words[i - 1].lower() in _PARTICLES and words[i - 1][0].islower():
+        while i > 1 and words[i - 1].lower() in _PARTICLES:
             i -= 1
         out = {"family": " ".join(words[i:]), "given": " ".join(words[:i])}
     if suffix:

@@ -125,3 +125,33 @@ def _parse(text: str) -> str | None:
     if match:
         return _iso(int(match.group(1)))
     return None
+
+
+_MONTH_NAMES: dict[int, list[str]] = {}
+for _name, _number in _MONTHS.items():
+    _MONTH_NAMES.setdefault(_number, []).append(_name)
+
+
+def supported_precision(day: str | None, text: str) -> str | None:
+    """`day` cut to the precision `text` (the page's own words) supports: the full day when the text writes it
+    (`2021-06-15`, `15 June 2021`, `June 15, 2021`, `6/15/2021`, `2021年6月15日`, …), else the month when the
+    text writes the year and month, else the year. Guessing libraries fill a missing day or month (from a
+    placeholder or the clock); this keeps a page that says "June 2021" at `2021-06` whatever the fetch day."""
+    if not day or len(day) < 7:
+        return day
+    y, m = int(day[:4]), int(day[5:7])
+    low = text.lower()
+    months = "|".join(re.escape(n) for n in sorted(_MONTH_NAMES.get(m, []), key=len, reverse=True))
+    if len(day) == 10:
+        d = int(day[8:10])
+        sep = r"\s*[-/.|]\s*"  # 2021-06-15, 15.06.2021, 6/15/2021, "26 | 01 | 2022"
+        numeric = (rf"{y}\s*[-/.|年]\s*0?{m}\s*[-/.|月]\s*0?{d}(?!\d)", rf"(?<!\d)0?{m}{sep}0?{d}{sep}{y}",
+                   rf"(?<!\d)0?{d}{sep}0?{m}{sep}{y}", rf"{y}{m:02d}{d:02d}(?!\d)")
+        named = (rf"(?<!\d)0?{d}(?:st|nd|rd|th|er|\.|º)?\s+(?:de\s+)?(?:{months})\.?,?\s+(?:de\s+)?{y}",
+                 rf"\b(?:{months})\.?\s+0?{d}(?:st|nd|rd|th)?,?\s+{y}")
+        if any(re.search(p, low) for p in numeric) or (months and any(re.search(p, low) for p in named)):
+            return day
+    if re.search(rf"{y}\s*[-/.年]\s*0?{m}(?!\d)|(?<!\d)0?{m}[/.\-]{y}", low) or (
+            months and re.search(rf"\b(?:{months})\.?,?\s+{y}", low)):
+        return day[:7]
+    return day[:4]
