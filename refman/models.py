@@ -174,3 +174,20 @@ class SourceText(SQLModel, table=True):
     snapshot_id: int = Field(foreign_key="snapshot.id")
     text: str
     markdown_hash: str | None = Field(default=None, foreign_key="blob.hash")
+
+
+class RegisteredExport(SQLModel, table=True):
+    """An export that refman keeps current (refman.exports_registry): re-written whenever its bytes change."""
+
+    __tablename__ = "registered_export"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String, unique=True, nullable=False))
+    path: str = Field(sa_column=Column(String, unique=True, nullable=False))  # absolute; a folder when per_note
+    format: str  # refman.citation.export.EXPORT_FORMATS
+    per_note: bool = False  # one file per note under `path`, mirroring the vault's folders
+    options: str  # JSON: the selection (refs, tags, cited_in, query, all) and ascii
+    files: str | None = None  # JSON {relative path: sha256} of the files a per-note mirror wrote
+    written_hash: str | None = None  # sha256 of the bytes last written (per note: of the files map)
+    written_at: str | None = None  # UTC, ISO 8601
+    created_at: str

@@ -52,6 +52,13 @@ def export_command(
         None, "--ascii/--utf8", help="LaTeX-escaped accents (default for bibtex) or UTF-8 (default for biblatex)."
     ),
     output: Path | None = _OUTPUT,
+    keep_updated: bool = typer.Option(
+        False, "--keep-updated", help="Register the export: every later change to the catalog re-writes the file "
+        "when its content changes (refman exports lists them)."),
+    name: str | None = typer.Option(None, "--name", help="Name of the registered export (default: the file's name)."),
+    per_note: Path | None = typer.Option(
+        None, "--per-note", metavar="DIR", help="One file per note (biblatex, bibtex: .bib; csljson: .json) in DIR, "
+        "at the note's path in its vault: the notes under --cited-in FOLDER, else every note."),
 ) -> None:
     """Export citations. Entries are sorted by citation key, except with --cited-in alone (the note's order)
     or explicit ids/keys alone (the order given). Same catalog, same bytes."""
@@ -61,6 +68,12 @@ def export_command(
 
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    if keep_updated or per_note is not None or name is not None:
+        from refman.cli.exports_cmds import register_export
+
+        register_export(fmt, _selection(refs, tag, cited_in, query, all_), ascii_, output, per_note, name,
+                        keep_updated)
+        return
     conn = connect(options.db_path)
     try:
         # Streamed: items are built and written a chunk at a time (peak memory does not grow with the catalog).
