@@ -21,6 +21,7 @@ SETTABLE_FIELDS = (
     "title", "author", "issued", "container_title", "publisher", "doi", "language", "abstract", "type",
     "volume", "issue", "page", "archive_id", "genre",
 )
+# `refman set ID url=…` gives a work without URL its URL (see _set_url); it is no evidence field
 _ISO_PARTIAL = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")  # calendar: _check_issued
 _HIDDEN_EVIDENCE = {"label_note", "flag"}  # label_note: 0002 catalogs
 
@@ -222,7 +223,7 @@ def parse_user_value(field: str, text: str) -> Any:
     """A field's value as the user typed it → the stored evidence value."""
     text = text.strip()
     if field not in SETTABLE_FIELDS:
-        raise UsageError(f"unknown field {field!r}; settable: {', '.join(SETTABLE_FIELDS)}, citekey, note")
+        raise UsageError(f"unknown field {field!r}; settable: {', '.join(SETTABLE_FIELDS)}, citekey, note, url")
     if not text:
         raise UsageError(f"empty value for {field}; use `refman unset` to release a field")
     if field == "author":
@@ -236,10 +237,12 @@ def parse_user_value(field: str, text: str) -> Any:
     if field == "language":
         return _check_language(text)
     if field == "doi":
-        match = re.search(r"10\.\d{4,9}/\S+", text)
-        if not match:
+        from refman.citation.fields import clean_doi
+
+        doi = clean_doi(text)
+        if not doi:
             raise UsageError(f"not a DOI: {text!r}")
-        return match.group(0).lower()
+        return doi  # as given: DOIs compare case-insensitively, and the case shown is the user's
     if field == "type":
         from typing import get_args
 
@@ -316,11 +319,48 @@ def set_fields(conn: sqlite3.Connection, source_id: int, assignments: Sequence[s
                 conn.execute("UPDATE source SET user_note = ?, updated_at = ? WHERE id = ?",
                              (text.strip() or None, now, source_id))
                 done[field] = text.strip()
+            elif field == "url":
+                done[field], merged = _set_url(conn, source_id, text, now)
+                if merged is not None:
+                    done["merged"] = merged
+                    source_id = merged["kept"]
             else:
                 value = parse_user_value(field, text)
+                if field == "doi":
+                    _check_doi_identity(conn, source_id, value)
                 _set_evidence(conn, source_id, field, value, "user", now)
                 done[field] = value
     return done
+
+
+def _set_url(conn: sqlite3.Connection, source_id: int, text: str, now: str) -> tuple[str, dict[str, Any] | None]:
+    """Give a work without URL its URL. When another source has that URL already, the two are one work: they
+    are merged (refman.duplicates.merge_sources) into the source with the URL, which is where the work lives;
+    the result says which source was kept and which keys no longer exist."""
+    from refman.urls import normalise_url
+
+    row = conn.execute("SELECT url FROM source WHERE id = ?", (source_id,)).fetchone()
+    ident = normalise_url(text)
+    if row["url"] == ident.url:
+        return ident.url, None
+    if row["url"] is not None:
+        raise UsageError(f"source {source_id} has a URL already ({row['url']}); a source's URL is its identity: "
+                         "add the other URL with `refman add` and merge them with `refman merge`")
+    other = source_for_url(conn, ident.url)
+    if other is not None:
+        return ident.url, merge_sources(conn, other, [source_id])
+    conn.execute("UPDATE source SET url = ?, url_as_written = ?, host = ?, updated_at = ? WHERE id = ?",
+                 (ident.url, text.strip(), ident.host, now, source_id))
+    return ident.url, None
+
+
+def _check_doi_identity(conn: sqlite3.Connection, source_id: int, doi: str) -> None:
+    """Two works without URL cannot share a DOI (it is their identity): say which source has it."""
+    row = conn.execute("SELECT o.id FROM source s JOIN source o ON lower(o.doi) = lower(?) AND o.id != s.id"
+                       " AND o.url IS NULL WHERE s.id = ? AND s.url IS NULL", (doi, source_id)).fetchone()
+    if row:
+        raise UsageError(f"source {row[0]} has the DOI {doi} already: they are one work; merge them with"
+                         f" `refman merge {row[0]} {source_id}`")
 
 
 def unset_fields(conn: sqlite3.Connection, source_id: int, fields: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -543,66 +583,125 @@ def catalog_stats(conn: sqlite3.Connection) -> dict[str, Any]:
 
 # --- bibliographies (BibTeX / CSL-JSON as Zotero and Better BibTeX write them) ----------------------------
 
-_BIB_FIELDS = ("type", "title", "author", "issued", "container_title", "publisher", "doi", "language", "abstract",
-               "volume", "issue", "page", "archive_id", "genre")
+_BIB_FIELDS = ("type", "title", "author", "editor", "issued", "accessed", "container_title", "publisher", "doi",
+               "language", "abstract", "volume", "issue", "page", "archive_id", "genre")
 
 
-def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dict[str, int]:
-    """Add the entries of bibliography files as sources, matching existing ones by normalised URL or DOI;
-    incoming citation keys are kept where free. Their fields are evidence of origin `import`."""
-    from refman.citation.importer import read_bibliography
+def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dict[str, Any]:
+    """Add the entries of bibliography files (.bib, CSL .json, .ris, bookmarks .html) as sources. An entry is
+    the same work as a source with its normalised URL (or an alias of it), else with its DOI (case-insensitive),
+    else its ISBN-13, else — for an entry with none of these — its citation key. Incoming keys are kept where
+    free. Every field is evidence of origin `import` (refman.citation.importer lists them); warnings carry the
+    file and line. Files are read first: one that cannot be read stops the import before anything is written."""
+    from refman.citation.importer import load_bibliography
     from refman.citation.keys import citekey_is_free
     from refman.merge import refresh_sources
     from refman.urls import normalise_url
 
-    entries: list[dict[str, Any]] = []
+    entries: list[tuple[str, dict[str, Any]]] = []
+    warnings: list[dict[str, Any]] = []
     for path in paths:
-        entries.extend(read_bibliography(path))
-    counts = {"entries": len(entries), "new": 0, "matched": 0, "skipped": 0}
+        bib = load_bibliography(path)
+        entries.extend((str(path), e) for e in bib.entries)
+        warnings.extend({"path": str(path), **w} for w in bib.warnings)
+    counts: dict[str, Any] = {"entries": len(entries), "new": 0, "matched": 0, "skipped": 0, "without_url": 0,
+                              "ids": []}
     now = utc_now()
     touched: list[int] = []
     with transaction(conn):
-        for entry in entries:
-            doi = (entry.get("doi") or "").lower() or None
-            url = entry.get("url") or (f"https://doi.org/{doi}" if doi else None)
-            if not url:
+        for path, entry in entries:
+            url, ident = entry.get("url"), None
+            if url:
+                try:
+                    ident = normalise_url(url)
+                except UsageError as exc:
+                    warnings.append({"path": path, "line": None,
+                                     "message": f"{entry.get('citekey') or entry.get('title')}: {exc}; URL left out"})
+                    url = None
+            doi, isbn, key = entry.get("doi"), entry.get("isbn"), entry.get("citekey")
+            if not any(v for k, v in entry.items() if k != "type"):
                 counts["skipped"] += 1
+                counts["ids"].append(None)
+                warnings.append({"path": path, "line": None, "message": "an entry without any field skipped"})
                 continue
-            try:
-                ident = normalise_url(url)
-            except UsageError:
-                counts["skipped"] += 1
-                continue
-            known = source_for_url(conn, ident.url)
-            row = None if known is None else conn.execute("SELECT id, citekey FROM source WHERE id = ?",
-                                                          (known,)).fetchone()
-            if row is None and doi:
-                row = conn.execute("SELECT id, citekey FROM source WHERE doi = ?", (doi,)).fetchone()
-            if row is None:
+            source_id = _match_work(conn, ident.url if ident else None, doi, isbn, key)
+            if source_id is None and not (ident or doi or isbn or key):
+                source_id = _match_keyless(conn, entry)
+            if source_id is None:
                 cur = conn.execute(
-                    "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note, added_by)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'bibliography')",
-                    (ident.url, url, ident.host, now, now, entry.get("note")),
+                    "INSERT INTO source (url, url_as_written, host, created_at, updated_at, user_note, added_by,"
+                    " isbn, doi, title, type, issued) VALUES (?, ?, ?, ?, ?, ?, 'bibliography', ?, ?, ?, ?, ?)",
+                    (ident.url if ident else None, url if ident else None, ident.host if ident else None,
+                     now, now, entry.get("note"), isbn, doi, entry.get("title"), entry.get("type") or "webpage",
+                     entry.get("issued")),  # the identity now (later entries match it); refreshed below
                 )
-                source_id, citekey = int(cur.lastrowid or 0), None
+                source_id = int(cur.lastrowid or 0)
                 counts["new"] += 1
+                counts["without_url"] += ident is None
             else:
-                source_id, citekey = int(row["id"]), row["citekey"]
                 counts["matched"] += 1
-            key = entry.get("citekey")
+                if ident is not None:  # a work known without URL gains the entry's URL
+                    conn.execute("UPDATE source SET url = ?, url_as_written = ?, host = ? WHERE id = ? AND url IS NULL"
+                                 " AND NOT EXISTS (SELECT 1 FROM source WHERE url = ?)",
+                                 (ident.url, url, ident.host, source_id, ident.url))
+                if isbn:
+                    conn.execute("UPDATE source SET isbn = ? WHERE id = ? AND isbn IS NULL", (isbn, source_id))
+            citekey = conn.execute("SELECT citekey FROM source WHERE id = ?", (source_id,)).fetchone()[0]
             if key and citekey is None and citekey_is_free(conn, key):
                 conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, source_id))
-            # Zotero tags may contain spaces; refman tags are single words.
-            _add_tags(conn, source_id, ["-".join(t.split()) for t in entry.get("tags") or [] if t.strip()])
-            conn.executemany(
-                "INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at)"
-                " VALUES (?, ?, 'import', ?, ?)",
-                [(source_id, f, json.dumps(entry[f], ensure_ascii=False), now)
-                 for f in _BIB_FIELDS if entry.get(f)],
-            )
+            # Zotero tags may contain spaces; refman tags are single words. The file's own keywords are kept to be
+            # written back while the tags stay those (refman.citation.item: verbatim["keywords"]).
+            tags = [t.strip() for t in entry.get("tags") or [] if t.strip()]
+            words = ["-".join(t.split()) for t in tags]
+            _add_tags(conn, source_id, words)
+            if words != tags:
+                entry["verbatim"] = {**(entry.get("verbatim") or {}), "keywords": [tags, sorted(set(words))]}
+            rows = [(source_id, f, json.dumps(entry[f], ensure_ascii=False), now) for f in _BIB_FIELDS
+                    if entry.get(f)]
+            rows += [(source_id, f, json.dumps(entry[k], ensure_ascii=False), now)
+                     for f, k in (("csl", "more"), ("verbatim", "verbatim")) if entry.get(k)]
+            conn.executemany("INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at)"
+                             " VALUES (?, ?, 'import', ?, ?)", rows)
             touched.append(source_id)
+            counts["ids"].append(source_id)
         refresh_sources(conn, touched)
+    counts["warnings"] = warnings
     return counts
+
+
+def _match_keyless(conn: sqlite3.Connection, entry: dict[str, Any]) -> int | None:
+    """An entry with no identity at all (`@misc{,` with a title only) is the work without URL, DOI or ISBN
+    that came from a bibliography with the same title, type and date: importing the same file twice adds
+    nothing."""
+    row = conn.execute(
+        "SELECT id FROM source WHERE url IS NULL AND doi IS NULL AND isbn IS NULL AND added_by = 'bibliography'"
+        " AND title IS ? AND type = ? AND issued IS ? ORDER BY id LIMIT 1",
+        (entry.get("title"), entry.get("type") or "webpage", entry.get("issued"))).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _match_work(conn: sqlite3.Connection, url: str | None, doi: str | None, isbn: str | None,
+                key: str | None) -> int | None:
+    """The source that is this work: by URL (or alias), else DOI, else ISBN, else (no other identity) key."""
+    if url:
+        found = source_for_url(conn, url)
+        if found is not None:
+            return found
+    if doi:
+        row = conn.execute("SELECT id FROM source WHERE lower(doi) = lower(?) ORDER BY url IS NOT NULL, id LIMIT 1",
+                           (doi,)).fetchone()
+        if row:
+            return int(row[0])
+    if isbn:
+        row = conn.execute("SELECT id FROM source WHERE isbn = ? ORDER BY id LIMIT 1", (isbn,)).fetchone()
+        if row:
+            return int(row[0])
+    if key and not (url or doi or isbn):
+        row = conn.execute("SELECT id FROM source WHERE citekey = ? AND url IS NULL AND doi IS NULL AND isbn IS NULL",
+                           (key,)).fetchone()
+        if row:
+            return int(row[0])
+    return None
 
 
 # --- duplicates -------------------------------------------------------------------------------------------

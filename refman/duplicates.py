@@ -359,7 +359,7 @@ def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int
         # still cite them keep leading here on every later import, and `add`/`show URL` find it.
         conn.execute(f"UPDATE source_alias SET source_id = ? WHERE source_id IN ({marks})", (keep_id, *drops))
         conn.executemany("INSERT OR REPLACE INTO source_alias (url, source_id, created_at) VALUES (?, ?, ?)",
-                         [(r["url"], keep_id, now) for r in dropped])
+                         [(r["url"], keep_id, now) for r in dropped if r["url"]])  # works without URL: none
         conn.execute(f"DELETE FROM source WHERE id IN ({marks})", drops)
         result["moved_from"] = None
         if url_now and url_now != keep["url"]:

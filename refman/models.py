@@ -3,7 +3,7 @@ these classes mirror it for the write path (a test checks that they agree)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -26,15 +26,24 @@ class Note(SQLModel, table=True):
 
 
 class Source(SQLModel, table=True):
-    """One web page, identified by its normalised URL. The merged citation fields are a cache of
-    `field_value` rows, recomputed by refman.merge whenever evidence changes."""
+    """One work: a web page identified by its normalised URL, or a work without a URL identified by its DOI
+    (case-insensitive), else its ISBN-13, else its citation key (migration 0006). The merged citation fields
+    are a cache of `field_value` rows, recomputed by refman.merge whenever evidence changes."""
 
     __tablename__ = "source"
+    __table_args__ = (
+        Index("ix_source_isbn", "isbn", sqlite_where=text("isbn IS NOT NULL")),
+        Index("ix_source_doi_ci", text("lower(doi)")),
+        Index("ux_source_urlless_doi", text("lower(doi)"), unique=True,
+              sqlite_where=text("url IS NULL AND doi IS NOT NULL")),
+        Index("ux_source_urlless_isbn", "isbn", unique=True,
+              sqlite_where=text("url IS NULL AND doi IS NULL AND isbn IS NOT NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    url: str = Field(sa_column=Column(String, unique=True, nullable=False))
-    url_as_written: str
-    host: str = Field(index=True)
+    url: str | None = Field(default=None, sa_column=Column(String, unique=True, nullable=True))  # None: no URL
+    url_as_written: str | None = None
+    host: str | None = Field(default=None, index=True)
     created_at: str
     updated_at: str
     user_note: str | None = None  # the --note text of `refman add`
@@ -61,6 +70,7 @@ class Source(SQLModel, table=True):
     doi: str | None = None
     language: str | None = None
     abstract: str | None = None
+    isbn: str | None = None  # ISBN-13 digits: identity of a work without URL or DOI
 
 
 class FieldValue(SQLModel, table=True):
@@ -178,3 +188,20 @@ class FetchClaim(SQLModel, table=True):
     pid: int
     claimed_at: str
     heartbeat_at: str
+
+
+class RegisteredExport(SQLModel, table=True):
+    """An export that refman keeps current (refman.exports_registry): re-written whenever its bytes change."""
+
+    __tablename__ = "registered_export"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String, unique=True, nullable=False))
+    path: str = Field(sa_column=Column(String, unique=True, nullable=False))  # absolute; a folder when per_note
+    format: str  # refman.citation.export.EXPORT_FORMATS
+    per_note: bool = False  # one file per note under `path`, mirroring the vault's folders
+    options: str  # JSON: the selection (refs, tags, cited_in, query, all) and ascii
+    files: str | None = None  # JSON {relative path: sha256} of the files a per-note mirror wrote
+    written_hash: str | None = None  # sha256 of the bytes last written (per note: of the files map)
+    written_at: str | None = None  # UTC, ISO 8601
+    created_at: str

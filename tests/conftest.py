@@ -49,6 +49,20 @@ def cli_env(db_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def vault(tmp_path: Path, cli_env: dict[str, str]) -> Path:
+    """A copy of the sample vault, imported into `db_path` by the `refman` command."""
+    import shutil
+    import subprocess
+    import sys
+
+    target = tmp_path / "vault"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "sample-vault", target)
+    subprocess.run([str(Path(sys.executable).parent / "refman"), "import", str(target), "-q"], env=cli_env,
+                   check=True, capture_output=True, timeout=120)
+    return target
+
+
 @pytest.fixture(scope="module")
 def pool() -> Iterator[Any]:
     from refman.fetch.pipeline import make_pool

@@ -299,7 +299,7 @@ def test_cli_export_and_cite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert out.read_text(encoding="utf-8").startswith("@")
     res = runner.invoke(app, ["cite", "ZHANG2023shujukuyu", "--style", "ieee"])
     assert res.exit_code == 0, res.output
-    assert "张三, “数据库与数据仓库的区别与联系”" in res.output
+    assert "张三, “数据库与数据仓库的区别与联系,”" in res.output  # en-US: the comma inside the quotes
     res = runner.invoke(app, ["cite", "1", "ZHANG2023shujukuyu", "--style", "apa", "--json"])
     assert res.exit_code == 0, res.output
     texts = {e["id"]: e["text"] for e in json.loads(res.output)}

@@ -52,10 +52,17 @@ def test_readme_has_commands_to_run() -> None:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A home folder with a copy of the sample vault as `~/vault` (commands may write into it) and `~/paper`."""
+    import shutil
+
     work = tmp_path_factory.mktemp("readme")
-    env = dict(os.environ, REFMAN_DB=str(work / "catalog.db"))
+    home = work / "home"
+    shutil.copytree(VAULT, home / "vault")
+    (home / "paper").mkdir()
+    (home / "vault" / "bib").mkdir()  # --per-note DIR wants an existing folder (README's example names ~/vault/bib)
+    env = dict(os.environ, REFMAN_DB=str(work / "catalog.db"), HOME=str(home))
     env.pop("COLUMNS", None)
-    subprocess.run([REFMAN, "import", str(VAULT)], env=env, check=True, capture_output=True)
+    subprocess.run([REFMAN, "import", str(home / "vault")], env=env, check=True, capture_output=True)
     return work, env
 
 
@@ -66,10 +73,14 @@ def test_readme_command_runs_on_the_sample_vault(command: str, sample: tuple[Pat
     skipped = _skipped(argv)
     if skipped:
         pytest.skip(f"`{skipped}` needs the network or keeps running (README.md says so)")
-    argv = [str(VAULT) if a in ("~/vault", "data/sample-vault") else a for a in argv]
+    home = env["HOME"]
+    argv = [home + a[1:] if a.startswith("~/") else a for a in argv]  # as a shell expands it
+    argv = [str(Path(home) / "vault") if a == "data/sample-vault" else a for a in argv]
     proc = subprocess.run([REFMAN, *argv[1:]], cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{command}: {proc.stderr}"
     output = proc.stdout
     if "-o" in argv:
         output = (work / argv[argv.index("-o") + 1]).read_text(encoding="utf-8")
+    if "--per-note" in argv:  # the files it wrote
+        output = " ".join(str(p) for p in Path(argv[argv.index("--per-note") + 1]).rglob("*") if p.is_file())
     assert output.strip(), f"{command} printed nothing"

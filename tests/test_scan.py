@@ -372,3 +372,9 @@ _NOISE = st.sampled_from([*"[]:<>`~ \t\n-*+>#\\\"'()&;!1.ab中", "<!--", "-->", 
 @given(st.lists(_NOISE, max_size=40).map("".join))
 def test_agrees_on_noise(text: str) -> None:
     assert ours(text) == oracle(text)
+
+
+@pytest.mark.parametrize("text", ["> - [a]: b\n>  ", ">- [a]: b\n>", "> 1. [a]: b\n> ", ">\n>\n> - [a]: b\n>   "])
+def test_definition_before_a_last_line_of_quote_markers(text: str) -> None:
+    """The line after a definition may start at the very end of the text (found by hypothesis: IndexError)."""
+    assert ours(text) == oracle(text)

@@ -8,7 +8,7 @@ of a process that died (kill -9) is taken over once its pid is gone or its heart
 when its failures span at least a day (configurable), so two checks minutes apart never kill a link.
 
 Revision ID: 0007
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

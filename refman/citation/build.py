@@ -5,7 +5,10 @@ What comes from where:
   DOI, language, abstract; `url` (the normalised identity) is the URL; `last_ok_at` is the access date;
   `user_note` is the note; `source_tag` rows are the keywords;
 - `field_value` evidence, merged with refman.merge.pick, for the fields that have no cache column: volume,
-  issue, page, archive_id, genre.
+  issue, page, archive_id, genre, editor, accessed (an imported access date: a later fetch's date wins), `csl`
+  (every other CSL variable: the item's `more`) and `verbatim` (what an imported file said that refman cannot
+  map, written back in that file's format).
+A source without URL (a book known by its ISBN, a paper by its DOI) has URL None.
 
 The type is the merged evidence's. Only when the evidence says nothing more than the default `webpage` does the
 URL decide: arXiv abstract/PDF pages are preprints (`article`, with the arXiv id), GitHub/GitLab/Codeberg
@@ -26,7 +29,7 @@ from urllib.parse import urlsplit
 from refman.citation.item import CitationItem, CSLName, _trusted
 from refman.merge import pick
 
-EXTRA_FIELDS = ("volume", "issue", "page", "archive_id", "genre")
+EXTRA_FIELDS = ("volume", "issue", "page", "archive_id", "genre", "editor", "accessed", "csl", "verbatim")
 _CHUNK = 900  # stay under SQLite's host-parameter limit
 
 _ARXIV = re.compile(r"^/(?:abs|pdf)/([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?/?$")
@@ -219,7 +222,7 @@ def item_from_row(row: Any, extras: dict[str, Any] | None = None, tags: list[str
     sid, url, host = row[0], row[1], row[2]
     ctype = row[4] if row[4] in _KNOWN_TYPES else "webpage"
     archive_id = _text(extras.get("archive_id")) if extras else None
-    if ctype == "webpage" and (host in _URL_TYPED_HOSTS or ".pdf" in url[-12:].lower()):
+    if ctype == "webpage" and url and (host in _URL_TYPED_HOSTS or ".pdf" in url[-12:].lower()):
         guessed, arxiv_id = type_from_url(url)
         if guessed:
             ctype = guessed
@@ -230,11 +233,11 @@ def item_from_row(row: Any, extras: dict[str, Any] | None = None, tags: list[str
         "type": ctype,
         "title": title,
         "author": names_from_json(row[9]),
-        "editor": [],
+        "editor": names_from_list(extras.get("editor")) if extras else [],
         "container_title": _text(row[7]),
         "publisher": _text(row[8]),
         "issued": _date(row[6]),
-        "accessed": _date(row[13]),
+        "accessed": _date(row[13]) or (_date(extras.get("accessed")) if extras else None),
         "URL": url,
         "DOI": _text(row[10]),
         "language": _text(row[11]) or infer_language(title),
@@ -246,19 +249,26 @@ def item_from_row(row: Any, extras: dict[str, Any] | None = None, tags: list[str
         "note": _text(row[14]),
         "archive_id": archive_id,
         "keyword": list(tags) if tags else [],
+        "more": dict(extras["csl"]) if extras and isinstance(extras.get("csl"), dict) else {},
+        "verbatim": dict(extras["verbatim"]) if extras and isinstance(extras.get("verbatim"), dict) else {},
         "archive_url": None,
         "archive_date": None,
     })
 
 
+def names_from_list(value: Any) -> list[CSLName]:
+    return _names(value) if isinstance(value, list) else []
+
+
 _URL_TYPED_HOSTS = {"arxiv.org", "export.arxiv.org", *_CODE_HOSTS}
 
 
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
+_DATE = re.compile(r"^-?\d{4}(-\d{2}(-\d{2})?)?")
 
 
 def _date(value: Any) -> str | None:
-    """An ISO 8601 (partial) date from a stored value; anything unparseable is dropped, never guessed."""
+    """An ISO 8601 (partial) date or interval (refman.citation.item) from a stored value; anything unparseable
+    is dropped, never guessed."""
     if not value:
         return None
     return _date_text(value if isinstance(value, str) else str(value))
@@ -266,15 +276,26 @@ def _date(value: Any) -> str | None:
 
 @lru_cache(maxsize=65536)  # access and issue dates repeat a lot across a catalog
 def _date_text(value: str) -> str | None:
-    m = _DATE.match(value.strip())
+    start, slash, end = value.strip().partition("/")
+    first = _one_date(start)
+    if first and slash and not end.startswith("T"):
+        second = _one_date(end)
+        return f"{first}/{second}" if second else first
+    return first
+
+
+def _one_date(value: str) -> str | None:
+    m = _DATE.match(value)
     if not m:
         return None
     text = m.group(0)
-    parts = [int(p) for p in text.split("-")]
+    negative = text.startswith("-")
+    parts = [int(p) for p in text.lstrip("-").split("-")]
+    year = text[: 5 if negative else 4]
     if len(parts) > 1 and not 1 <= parts[1] <= 12:
-        return text[:4]
+        return year
     if len(parts) > 2 and not 1 <= parts[2] <= 31:
-        return text[:7]
+        return text[: 8 if negative else 7]
     return text
 
 
@@ -288,7 +309,7 @@ class KeySource(NamedTuple):
     title: str | None
     publisher: str | None
     container_title: str | None
-    URL: str
+    URL: str | None
 
 
 KEY_COLUMNS = "id, url, title, issued, container_title, publisher, author"

@@ -11,25 +11,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# Every type of CSL 1.0.2 (csl-data.json). A type outside it is imported as `document`, the original kept
+# verbatim for CSL-JSON (see `verbatim`).
 CSLType = Literal[
-    "webpage",
-    "post-weblog",
-    "article-newspaper",
-    "article-magazine",
-    "article-journal",
-    "paper-conference",
-    "article",
-    "report",
-    "document",
-    "software",
-    "book",
-    "chapter",
-    "thesis",
-    "dataset",
-    "motion_picture",
+    "webpage", "post-weblog", "article-newspaper", "article-magazine", "article-journal", "paper-conference",
+    "article", "report", "document", "software", "book", "chapter", "thesis", "dataset", "motion_picture",
+    "bill", "broadcast", "classic", "collection", "entry", "entry-dictionary", "entry-encyclopedia", "event",
+    "figure", "graphic", "hearing", "interview", "legal_case", "legislation", "manuscript", "map",
+    "musical_score", "pamphlet", "patent", "performance", "periodical", "personal_communication", "post",
+    "regulation", "review", "review-book", "song", "speech", "standard", "treaty",
 ]
 
-_ISO_PARTIAL = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+# ISO 8601 / EDTF level 0 dates as refman stores them: a possibly partial date, a year may be negative (BCE,
+# astronomical numbering: -0043 is 44 BC), and an interval is two such dates joined by "/".
+_ONE_DATE = r"-?\d{4}(?:-\d{2}(?:-\d{2})?)?"
+_ISO_PARTIAL = re.compile(rf"^{_ONE_DATE}(?:/{_ONE_DATE})?$")
 
 
 class CSLName(BaseModel):
@@ -98,13 +94,41 @@ def _trusted(cls: type[BaseModel], values: dict[str, Any]) -> Any:
 
 
 def iso_to_date_parts(value: str) -> list[int]:
-    """'2024-06-24' → [2024, 6, 24]; '2024-06' → [2024, 6]; '2024' → [2024]."""
-    return list(_date_parts(value))
+    """'2024-06-24' → [2024, 6, 24]; '2024-06' → [2024, 6]; '2024' → [2024]; '-0043' → [-43]. For an
+    interval, the start (see csl_date for both ends)."""
+    return list(_date_parts(value.partition("/")[0]))
 
 
 @lru_cache(maxsize=65536)  # dates repeat across a catalog
 def _date_parts(value: str) -> tuple[int, ...]:
+    if value.startswith("-"):
+        parts = value[1:].split("-")
+        return (-int(parts[0]), *(int(p) for p in parts[1:3] if p))
     return tuple(int(p) for p in value[:10].split("-") if p)
+
+
+def csl_date(value: str) -> dict[str, Any]:
+    """An ISO/EDTF date as stored → a CSL date object ({"date-parts": [[start], [end]]} for an interval)."""
+    start, _, end = value.partition("/")
+    parts = [list(_date_parts(start))]
+    if end:
+        parts.append(list(_date_parts(end)))
+    return {"date-parts": parts}
+
+
+def year_of(value: str | None) -> str | None:
+    """The (first) year of a stored date as written in BibTeX: '2024-06' → '2024', '-0043' → '-43'."""
+    if not value:
+        return None
+    year = _date_parts(value.partition("/")[0])[0]
+    return str(year) if year < 1000 else f"{year:04d}"
+
+
+def month_of(value: str | None) -> int | None:
+    if not value or "/" in value:
+        return None
+    parts = _date_parts(value)
+    return parts[1] if len(parts) > 1 else None
 
 
 class CitationItem(BaseModel):
@@ -132,6 +156,23 @@ class CitationItem(BaseModel):
     note: str | None = None  # the user's own note on the source (CSL "annote": kept, not printed by styles)
     archive_id: str | None = None  # arXiv id, for preprints (CSL: "number" + "archive")
     keyword: list[str] = Field(default_factory=list)  # the source's tags (CSL: comma-separated "keyword")
+    # Every other CSL variable, by its CSL name, as CSL-JSON holds it: strings and numbers (ISBN, ISSN,
+    # edition, number, publisher-place, event-title, note, title-short, …), lists of CSL names (translator,
+    # container-author, …) and CSL date objects (original-date, event-date, …). See refman.citation.fields.
+    more: dict[str, Any] = Field(default_factory=dict)
+    # What an imported file said that refman cannot map, kept to write it back in the same format:
+    # {"bib": {"type": [original, as-mapped], "fields": [[name, raw value], …]},
+    #  "csl": {variable: [original, as-mapped]}, "ris": {"type": TY, "fields": [[tag, value], …]},
+    #  "keywords": [the file's keywords, the tags made of them]}; "as-mapped" is what refman would
+    # write at import time: the original is written instead only while that is still so (an edit wins).
+    verbatim: dict[str, Any] = Field(default_factory=dict)
+
+    def keywords(self) -> list[str]:
+        """The tags as keywords: an imported file's own keywords (with spaces) while the tags are still theirs."""
+        pair = self.verbatim.get("keywords") if self.verbatim else None
+        if pair and sorted(set(self.keyword)) == pair[1]:
+            return list(pair[0])
+        return self.keyword
     # The Internet Archive's copy (refman.fetch.wayback.archived_copy): its replay URL and capture day.
     archive_url: str | None = None
     archive_date: str | None = None
@@ -141,7 +182,8 @@ class CitationItem(BaseModel):
     def _iso_partial(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        value = value[:10]
+        if "T" in value:
+            value = value[:10]
         if not _ISO_PARTIAL.match(value):
             raise ValueError(f"not an ISO 8601 (partial) date: {value!r}")
         return value
@@ -154,6 +196,8 @@ class CitationItem(BaseModel):
         full["author"] = list(full["author"])
         full["editor"] = list(full["editor"])
         full["keyword"] = list(full["keyword"])
+        full["more"] = dict(full["more"])
+        full["verbatim"] = dict(full["verbatim"])
         return _trusted(cls, full)
 
     def to_csl(self) -> dict[str, Any]:
@@ -174,15 +218,29 @@ class CitationItem(BaseModel):
             out["archive"] = "Internet Archive"
             out["archive_location"] = v["archive_url"]
         if v["keyword"]:
-            out["keyword"] = ", ".join(v["keyword"])
+            out["keyword"] = ", ".join(self.keywords() if v["verbatim"] else v["keyword"])
         if v["author"]:
             out["author"] = [n.to_csl() for n in v["author"]]
         if v["editor"]:
             out["editor"] = [n.to_csl() for n in v["editor"]]
         if v["issued"]:
-            out["issued"] = {"date-parts": [iso_to_date_parts(v["issued"])]}
+            out["issued"] = csl_date(v["issued"])
         if v["accessed"]:
-            out["accessed"] = {"date-parts": [iso_to_date_parts(v["accessed"])]}
+            out["accessed"] = csl_date(v["accessed"])
+        more = v["more"]
+        if more:
+            for key, value in more.items():
+                if key not in out and value not in (None, "", [], {}):
+                    out[key] = value
+        verbatim = v["verbatim"].get("csl") if v["verbatim"] else None
+        if verbatim:
+            for key, pair in verbatim.items():
+                original, as_mapped = pair
+                if out.get(key) == as_mapped:  # unchanged since the import: the file's own form
+                    if original is None:
+                        out.pop(key, None)
+                    else:
+                        out[key] = original
         return out
 
 
@@ -192,6 +250,6 @@ _CSL_TEXT = (
     ("page", "page"), ("genre", "genre"), ("note", "annote"),
 )
 _ITEM_DEFAULTS: dict[str, Any] = {
-    name: ([] if field.default_factory is list else field.default)
+    name: ([] if field.default_factory is list else {} if field.default_factory is dict else field.default)
     for name, field in CitationItem.model_fields.items()
 }

@@ -45,7 +45,6 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+(?:['’][^\W_]+)*")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _PINNED = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:.+\-]*$")
-_SECOND_LEVEL = {"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go"}
 
 
 @lru_cache(maxsize=4096)
@@ -89,14 +88,45 @@ def _first_significant(text: str, stop: frozenset[str] = _ORG_STOP) -> str:
     return fold(text)
 
 
+# Hosts that give each user a site of their own under a subdomain, beyond the Public Suffix List's private
+# section (which has github.io, gitlab.io, blogspot.com, wordpress.com …, and which tld ships offline).
+SHARED_HOSTS = frozenset({
+    "medium.com", "substack.com", "wordpress.com", "blogspot.com", "tumblr.com", "ghost.io", "hashnode.dev",
+    "notion.site", "readthedocs.io", "netlify.app", "vercel.app", "pages.dev", "herokuapp.com", "wixsite.com",
+    "weebly.com", "livejournal.com", "typepad.com", "github.io", "gitlab.io", "bearblog.dev", "micro.blog",
+})
+
+
+@lru_cache(maxsize=16384)
 def _host_name(url: str | None) -> str:
-    host = (urlsplit(url or "").hostname or "").removeprefix("www.")
-    labels = [label for label in host.split(".") if label]
-    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
-        return fold(labels[-3])
-    if len(labels) >= 2:
-        return fold(labels[-2])
-    return fold(host)
+    """The site's own name, for keys of sources with neither author nor publisher: the registrable domain's
+    label (`nytimes` for www.nytimes.com, `bbc` for bbc.co.uk), the user's site under a shared host
+    (`alice` for alice.github.io or alice.substack.com), nothing for an IP address or a bare host name."""
+    host = (urlsplit(url or "").hostname or "").lower().rstrip(".")
+    if not host or _is_ip(host) or "." not in host:
+        return ""
+    from tld import get_tld
+    from tld.exceptions import TldBadUrl, TldDomainNotFound
+
+    try:
+        parts = get_tld(host, fix_protocol=True, as_object=True, search_private=True)
+    except (TldBadUrl, TldDomainNotFound, ValueError):
+        labels = [label for label in host.split(".") if label]
+        return fold(labels[-2]) if len(labels) >= 2 else ""
+    sub = [label for label in parts.subdomain.split(".") if label and label != "www"]  # type: ignore[union-attr]
+    if sub and parts.fld in SHARED_HOSTS:  # type: ignore[union-attr]
+        return fold(sub[-1])
+    return fold(parts.domain)  # type: ignore[union-attr]
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 class KeyFields(Protocol):
@@ -164,7 +194,7 @@ def _title_word(word: str) -> tuple[str, int]:
 def base_key(item: KeyFields) -> str:
     """The key an item would get with no clash (without suffix). Title words that do not fit in MAX_BASE are
     left out whole (only a first word that alone is too long is cut)."""
-    key = auth_part(item) + (item.issued[:4] if item.issued else "")
+    key = auth_part(item) + (item.issued[:4].lstrip("-") if item.issued else "")
     for i, word in enumerate(title_words(item.title)):
         if len(key) + len(word) > MAX_BASE:
             if i == 0:
@@ -372,9 +402,17 @@ def rekey(conn: sqlite3.Connection, source_ids: Sequence[int] | None = None, dry
         # A source whose current key is still its default keeps it: reserve those first so that rekeying
         # never shuffles suffixes between unchanged sources.
         bases = {sid: base_key(item) for sid, item in items}
-        keep = {sid for sid, _ in items if old[sid] and _is_variant(old[sid], bases[sid])}
-        for sid in sorted(keep):
+        exact = {sid for sid, _ in items if old[sid] and old[sid].lower() == bases[sid]}
+        for sid in sorted(exact):
             taken.add(old[sid].lower())  # type: ignore[union-attr]
+        # A key with a clash suffix (smith2020b) keeps it only while the plain key is someone else's: after a
+        # merge or a deletion freed it, rekey gives the plain key back. Nothing else ever drops a suffix.
+        keep = set(exact)
+        for sid, _ in items:
+            key = old[sid]
+            if sid not in keep and key and _is_variant(key, bases[sid]) and bases[sid] in taken:
+                keep.add(sid)
+                taken.add(key.lower())
         for sid, _item in items:
             new = old[sid] if sid in keep else unique_key(bases[sid], taken)
             results.append(Rekey(sid, old[sid], new))  # type: ignore[arg-type]

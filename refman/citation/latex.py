@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _CONTROL = dict.fromkeys([*range(0, 32), 127, *range(0x80, 0xA0)], " ")
@@ -168,10 +169,31 @@ _MARK_OF = {cmd: mark for mark, cmd in _ACCENTS.items()}
 _DOTLESS = {"ı": "i", "ȷ": "j"}
 
 
+# commands that only format their argument: the argument's text stays
+_FORMATTING = {
+    "emph", "textit", "textbf", "textsc", "texttt", "textrm", "textsf", "textup", "textsl", "textmd", "url",
+    "mkbibquote", "enquote", "mbox", "hbox", "textnormal", "NoCaseChange", "nocase", "ensuremath", "uppercase",
+    "lowercase", "MakeUppercase", "MakeLowercase", "it", "bf", "sc", "em", "tt", "rm", "sf", "sl", "upshape",
+    "itshape", "bfseries", "scshape", "mdseries", "normalfont", "protect", "mkbibemph", "mkbibitalic",
+    "mkbibbold", "textsuperscript", "textsubscript", "noopsort", "path", "doi", "nolinkurl",
+}
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+_DECODE_NEEDED = re.compile(r"[\\{}$~`'-]")
+_MATH = re.compile(r"(?<!\\)\$|\\\(")  # $…$ or \(…\)
+
+
 def decode(value: str) -> str:
     """LaTeX in a .bib field → plain Unicode text: the inverse of `escape` (both modes), plus what Zotero and
     Better BibTeX write (`\\'{e}`, `\\'e`, `{\\'\\i}`, `\\url{…}`, `\\emph{…}`, `--`, ``` `` ```/`''`, `~`).
-    Unknown commands keep their argument text. The result is normalised."""
+    Formatting commands keep their argument text. Math (`$\\beta$`) and any other command (`\\textmu`,
+    `\\textalpha`, `\\v{c}`…) go through pylatexenc's LaTeX-to-text converter, which knows them all (slower:
+    only the few values that need it). The result is normalised."""
+    if not _DECODE_NEEDED.search(value):
+        return normalise(value)
+    if ("\\" in value or "$" in value) and (_MATH.search(value) or any(
+        c not in _DECODE_SYMBOLS and c not in _MARK_OF and c not in _FORMATTING for c in _COMMAND.findall(value)
+    )):
+        return _pylatexenc(value)
     out: list[str] = []
     i, n = 0, len(value)
     pending_accent: list[str] = []
@@ -212,6 +234,8 @@ def decode(value: str) -> str:
                 out[-1] = "\u202f"
             elif nxt == " ":
                 out[-1] = " "
+            elif nxt in "-/":  # \- a discretionary hyphen, \/ an italic correction: nothing in text
+                out[-1] = ""
             i += 2
             continue
         if ch in "{}":
@@ -244,6 +268,26 @@ def decode(value: str) -> str:
             out.append(ch)
             i += 1
     return normalise("".join(out))
+
+
+_CONVERTER: Any = None
+_SYMBOL_COMMAND = re.compile(r"\\(" + "|".join(sorted((re.escape(k) for k in _DECODE_SYMBOLS if len(k) > 1),
+                                                         key=len, reverse=True)) + r")(?![A-Za-z])(?:\{\})?")
+
+
+def _pylatexenc(value: str) -> str:
+    global _CONVERTER
+    if _CONVERTER is None:
+        from pylatexenc.latex2text import LatexNodes2Text
+
+        _CONVERTER = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+    # refman's own symbols first (pylatexenc drops \TeX, \LaTeX)
+    value = _SYMBOL_COMMAND.sub(lambda m: _DECODE_SYMBOLS[m.group(1)], value)
+    try:
+        text = _CONVERTER.latex_to_text(value)
+    except Exception:  # pylatexenc's own errors on broken input: the text without its markup
+        text = _COMMAND.sub("", value).replace("$", "").replace("{", "").replace("}", "")
+    return normalise(text)
 
 
 def _apply_accent(ch: str, marks: list[str]) -> str:

@@ -21,7 +21,9 @@ _LABEL_SPECIAL = re.compile(r"([\[\]\\])")
 def note_date(issued: str | None) -> str | None:
     if not issued:
         return None
-    parts = [int(p) for p in issued.split("-")]
+    from refman.citation.item import iso_to_date_parts
+
+    parts = iso_to_date_parts(issued)  # the start of a range; a BCE year stays negative
     if len(parts) == 3:
         return f"{parts[1]}/{parts[2]}/{parts[0]}"
     if len(parts) == 2:

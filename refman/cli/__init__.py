@@ -10,13 +10,16 @@ from refman.cli import (  # noqa: F401  (register commands)
     archive_cmds,
     catalog_cmds,
     export_cmds,
+    exports_cmds,
     fetch_cmds,
     maintenance_cmds,
     notes_cmds,
     search_cmds,
+    watch_cmds,
     web_cmds,
 )
 from refman.cli.common import app, error, options, setup_logging
+from refman.cli.exports_cmds import keep_exports_fresh
 
 
 def _version(value: bool) -> None:
@@ -29,6 +32,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _global_options(
+    ctx: typer.Context,
     db: str | None = typer.Option(
         None, "--db", help="Catalog file (default: $REFMAN_DB, else the user data directory).", metavar="PATH"
     ),
@@ -39,6 +43,7 @@ def _global_options(
     options.db = db
     options.verbose = verbose
     setup_logging(verbose)
+    keep_exports_fresh(ctx)  # every command that commits a change re-writes the registered exports it changed
 
 
 def main() -> None:

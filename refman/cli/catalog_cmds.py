@@ -23,7 +23,7 @@ from refman.cli.common import (
 )
 from refman.cli.render import flat, name_of, site_of
 
-BIBLIOGRAPHY_SUFFIXES = (".bib", ".json")
+BIBLIOGRAPHY_SUFFIXES = (".bib", ".bibtex", ".biblatex", ".json", ".ris", ".html", ".htm")  # see citation.importer
 # How the import summary names a kind of skipped link (refman.urls reasons), singular and plural.
 _SKIP_KINDS = {
     "relative link": ("link to another note", "links to other notes"),
@@ -58,13 +58,14 @@ def skipped_summary(skipped: list[dict[str, Any]]) -> str:
 @app.command("import")
 @handle_errors
 def import_(
-    paths: list[Path] = typer.Argument(..., help="Notes, folders of notes, or .bib / CSL .json bibliographies."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Notes, folders of notes, or bibliographies: .bib, CSL .json, .ris, bookmarks .html."),
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print no warnings and no progress bar."),
 ) -> None:
-    """Import the reference definitions (and bare reference lines) of Markdown notes, or a BibTeX / CSL-JSON
-    bibliography. A progress bar shows on a terminal. Skipped links are summed up by kind (each one with -v
-    or in --json)."""
+    """Import the reference definitions (and bare reference lines) of Markdown notes, or a bibliography:
+    BibTeX/BibLaTeX, CSL-JSON, RIS or a browser's bookmarks.html (folders become tags). A progress bar shows on
+    a terminal. Skipped links are summed up by kind (each one with -v or in --json)."""
     from refman.errors import NotFoundError
     from refman.vault import import_vault
 
@@ -91,9 +92,16 @@ def import_(
         _echo_import(result, quiet)
     if bibs:
         bib = result["bibliography"]
+        if not quiet:
+            for item in bib["warnings"]:
+                where = f"{item['path']}:{item['line']}" if item.get("line") else item["path"]
+                warn(f"{where}: {item['message']}")
         typer.echo(f"{counted(bib['entries'], 'bibliography entry', 'bibliography entries')} →"
-                   f" {counted(bib['new'], 'new source')}, {bib['matched']} matched"
-                   + (f", {bib['skipped']} without URL or DOI skipped" if bib["skipped"] else ""))
+                   f" {counted(bib['new'], 'new source')}"
+                   + (f" ({bib['without_url']} without URL)" if bib["without_url"] else "")
+                   + f", {bib['matched']} matched"
+                   + (f", {bib['skipped']} skipped" if bib["skipped"] else "")
+                   + (f"; {counted(len(bib['warnings']), 'warning')}" if bib["warnings"] else ""))
 
 
 IMPORT_WAIT_S = 600
@@ -276,7 +284,7 @@ def tags_(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
 def set_(
     ref: str = typer.Argument(..., help="An id, a citation key or a URL."),
     assignments: list[str] = typer.Argument(..., help="field=value … (title, author, issued, container_title,"
-                                             " publisher, doi, language, type, abstract, citekey, note)."),
+                                             " publisher, doi, language, type, abstract, citekey, note, url)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was set as JSON."),
 ) -> None:
     """Pin your own value for fields; no fetch overwrites them. Authors: 'Family, Given; Other, Name'.
@@ -289,8 +297,14 @@ def set_(
     if as_json:
         emit_json({"id": source_id, "set": done})
         return
+    merged = done.pop("merged", None)
     for field, value in done.items():
         typer.echo(f"#{source_id} {field} = {_as_typed(value)}")
+    if merged:
+        typer.echo(f"#{source_id} merged into #{merged['kept']}, which has that URL"
+                   + (f" (key {merged['citekey']})" if merged.get("citekey") else "")
+                   + (f"; keys that no longer exist: {', '.join(merged['dropped_citekeys'])}"
+                      if merged.get("dropped_citekeys") else ""))
 
 
 def _as_typed(value: Any) -> str:

@@ -72,6 +72,13 @@ def export_command(
     output: Path | None = _OUTPUT,
     allow_empty: bool = typer.Option(False, "--allow-empty",
                                      help="Write an empty export when nothing matches (else: exit 3, no file)."),
+    keep_updated: bool = typer.Option(
+        False, "--keep-updated", help="Register the export: every later change to the catalog re-writes the file "
+        "when its content changes (refman exports lists them)."),
+    name: str | None = typer.Option(None, "--name", help="Name of the registered export (default: the file's name)."),
+    per_note: Path | None = typer.Option(
+        None, "--per-note", metavar="DIR", help="One file per note (biblatex, bibtex: .bib; csljson: .json) in DIR, "
+        "at the note's path in its vault: the notes under --cited-in FOLDER, else every note."),
 ) -> None:
     """Export citations. Entries are sorted by citation key, except with --cited-in alone (the note's order)
     or explicit ids/keys alone (the order given). Same catalog, same bytes. An empty selection writes
@@ -83,6 +90,12 @@ def export_command(
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}"
                          " (csl-json and json mean csljson)")
+    if keep_updated or per_note is not None or name is not None:
+        from refman.cli.exports_cmds import register_export
+
+        register_export(fmt, _selection(refs, tag, cited_in, query, all_), ascii_, output, per_note, name,
+                        keep_updated)
+        return
     _check_output(output)
     sel = _selection(refs, tag, cited_in, query, all_)
     conn = catalog_conn()
@@ -118,9 +131,12 @@ def _write_pieces(pieces: Iterator[str], output: Path | None) -> None:
 def cite_command(
     refs: list[str] | None = _REFS,
     style: str = typer.Option(
-        "apa", "--style", "-s", help="apa | chicago-author-date | ieee | mla, or the path of a .csl file."
+        "apa", "--style", "-s", help="apa | chicago-author-date | ieee | mla | gb-t-7714-numeric |"
+        " gb-t-7714-author-date, or the path of a .csl file."
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text | html | markdown."),
+    locale: str | None = typer.Option(None, "--locale", "-l", help="Language of terms and dates (en-US, zh-CN,"
+                                      " de-DE …); default: the style's."),
     tag: list[str] | None = _TAG,
     cited_in: str | None = _CITED_IN,
     query: str | None = _QUERY,
@@ -148,10 +164,10 @@ def cite_command(
     if as_json:
         import json
 
-        entries = [{"id": key, "text": text} for key, text in format_entries(items, style, fmt)]
+        entries = [{"id": key, "text": text} for key, text in format_entries(items, style, fmt, locale)]
         _write(json.dumps(entries, ensure_ascii=False, indent=2) + "\n", output)
         return
-    _write(render(items, style, fmt), output)
+    _write(render(items, style, fmt, locale), output)
 
 
 @app.command("rekey")

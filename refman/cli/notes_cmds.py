@@ -19,7 +19,7 @@ def notes(
     from refman.store import connect
     from refman.vault import list_notes
 
-    data = list_notes(connect(options.db_path))
+    data = list_notes(connect(options.db_path, create=False))  # a read: never creates a catalog
     if as_json:
         emit_json([{k: v for k, v in r.items() if not (roots_only and k == "note_list")} for r in data])
         return

@@ -119,11 +119,14 @@ def select_source_ids(
     if targets:
         from refman.catalog import resolve_sources
 
-        return list(dict.fromkeys(resolve_sources(conn, targets)))
+        ids = list(dict.fromkeys(resolve_sources(conn, targets)))
+        with_url = {r[0] for r in conn.execute(
+            f"SELECT id FROM source WHERE url IS NOT NULL AND id IN ({','.join('?' * len(ids))})", ids)}
+        return [i for i in ids if i in with_url]  # a work without URL (a book, a paper by DOI) is never fetched
     if stale_days is not None and stale_days < 0:
         raise UsageError("--stale takes a number of days ≥ 0")
     if all_sources:
-        return [r[0] for r in conn.execute("SELECT id FROM source ORDER BY id")]
+        return [r[0] for r in conn.execute("SELECT id FROM source WHERE url IS NOT NULL ORDER BY id")]
     where = ["fetched_at IS NULL"]
     params: list[Any] = []
     if stale_days is not None:
@@ -131,7 +134,7 @@ def select_source_ids(
         params.append(f"-{float(stale_days) * 86400:.0f} seconds")
     if failed:
         where.append("(fetched_at IS NOT NULL AND status NOT IN ('ok', 'new'))")
-    sql = f"SELECT id FROM source WHERE {' OR '.join(where)} ORDER BY id"
+    sql = f"SELECT id FROM source WHERE url IS NOT NULL AND ({' OR '.join(where)}) ORDER BY id"
     return [r[0] for r in conn.execute(sql, params)]
 
 

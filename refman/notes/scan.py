@@ -946,10 +946,9 @@ class _Parser:
         m = _SIMPLE_DEF_RE.match(src, self.bMarks[start_line] + self.tShift[start_line], self.eMarks[start_line])
         if m is not None:
             nxt = start_line + 1
-            # (a slice: the next line may start at the very end of the text, e.g. a last line "> ")
-            at = self.bMarks[nxt] + self.tShift[nxt] if nxt < self.lineMax else len(src)
-            first = src[at:at + 1]
-            if not first or first not in "\"'(":
+            pos = self.bMarks[nxt] + self.tShift[nxt] if nxt < self.lineMax else 0
+            # A slice, not an index: a last line of only blockquote markers and spaces starts at the end of the text.
+            if nxt >= self.lineMax or src[pos:pos + 1] not in ("\"", "'", "("):
                 raw_label = m.group(1)
                 key, label = _key_and_label(raw_label)
                 if key:

@@ -3,7 +3,16 @@
 Styles: `apa`, `chicago-author-date`, `ieee`, `mla` (modern-language-association), or a path to a .csl file.
 Output formats: `text`, `html`, `markdown` (citeproc-py has no Markdown formatter: one is defined here).
 
-Two general workarounds for citeproc-py 0.11:
+Workarounds for citeproc-py 0.11, each general (measured against citeproc-js, the processor Zotero and Mendeley
+use, on tests/data/citeproc: 120 items × 6 styles; see tests/test_citation_reference_outputs.py):
+- names: `initialize="false"` on a name element (Chicago, MLA: full given names) was ignored, so every given
+  name was cut to initials; it is honoured now (`_patch_names`);
+- page ranges: `minimal-two` cut 1–23 to "1–3" (a negative index when the first page has fewer digits); a
+  last page with more digits than the first is now written in full (`_patch_page_ranges`);
+- punctuation (plain and Markdown text, `_punctuate`): a period after a title ending in `?` or `!` is dropped
+  (APA "worth?." → "worth?"); in locales whose `punctuation-in-quote` is true (en-US) a period or comma after a
+  closing quotation mark moves inside it (Chicago, MLA, IEEE); quotation marks inside a quoted title become
+  single ones (“The ‘big’ picture”);
 - speed: every macro call ran an XPath search over the whole style (`get_macro`), which made 1,000 APA references
   take ~9 s; macros are now looked up once per style and cached (`_patch_macro_lookup`);
 - escaping: citeproc-py's HTML formatter escapes the style's own text but not the values of variables, so a title
@@ -39,6 +48,9 @@ STYLES = {
     "ieee": "ieee.csl",
     "mla": "modern-language-association.csl",
     "modern-language-association": "modern-language-association.csl",
+    "gb-t-7714-numeric": "china-national-standard-gb-t-7714-2015-numeric.csl",
+    "gb-t-7714-author-date": "china-national-standard-gb-t-7714-2015-author-date.csl",
+    "gb7714": "china-national-standard-gb-t-7714-2015-numeric.csl",
 }
 FORMATS = ("text", "html", "markdown")
 _TEXT_FIELDS = ("title", "container-title", "publisher", "genre", "note", "annote", "abstract", "keyword")
@@ -78,7 +90,82 @@ def _patch_macro_lookup() -> None:
         return macro
 
     CitationStylesElement.get_macro = get_macro  # type: ignore[method-assign]
+    _patch_names()
+    _patch_page_ranges()
     _patched = True
+
+
+def _patch_names() -> None:
+    """Honour `initialize="false"` (CSL 1.0.1) on cs:name or an ancestor: given names stay whole."""
+    from citeproc.model import Name
+
+    original = Name.initialize
+
+    def initialize(self: Any, given: str, mark: str, context: Any) -> str:
+        node = self
+        while node is not None:
+            value = node.get("initialize") if hasattr(node, "get") else None
+            if value is not None:
+                if value.lower() == "false":
+                    return given
+                break
+            node = node.getparent()
+        return original(self, given, mark, context)  # type: ignore[no-any-return]
+
+    Name.initialize = initialize  # type: ignore[method-assign]
+
+
+def _patch_page_ranges() -> None:
+    """A last page with more digits than the first (1–23, 98–102) is written in full in every range format."""
+    from citeproc import model
+
+    cls = next(c for c in vars(model).values() if isinstance(c, type) and "_format_last_page" in vars(c))
+    original = cls._format_last_page
+
+    def format_last_page(self: Any, first: str, last: str) -> str:
+        if len(first) != len(last):
+            return last
+        return original(self, first, last) or last  # type: ignore[no-any-return]
+
+    cls._format_last_page = format_last_page
+
+
+_QUOTES = re.compile(r"[“”]")
+_AFTER_QUOTE = re.compile(r"([”’])([.,])")
+_DOUBLE_STOP = re.compile(r"([?!])([”’]?)\.")
+
+
+def _nest_quotes(text: str) -> str:
+    """Quotation marks inside a quotation become single ones: “The “big” picture” → “The ‘big’ picture”."""
+    if text.count("“") < 2:
+        return text
+    out, depth = _QUOTES.split(text), 0
+    marks = _QUOTES.findall(text)
+    result = [out[0]]
+    for mark, rest in zip(marks, out[1:], strict=True):
+        if mark == "“":
+            result.append("“" if depth == 0 else "‘")
+            depth += 1
+        else:
+            depth = max(0, depth - 1)
+            result.append("”" if depth == 0 else "’")
+        result.append(rest)
+    return "".join(result)
+
+
+def _punctuate(text: str, in_quote: bool) -> str:
+    text = _nest_quotes(text)
+    if in_quote:
+        text = _AFTER_QUOTE.sub(r"\2\1", text)
+    return _DOUBLE_STOP.sub(r"\1\2", text)
+
+
+def _punctuation_in_quote(csl_style: Any) -> bool:
+    """The style's locale puts a period or comma inside closing quotation marks (American English)."""
+    try:
+        return str(csl_style.root.get_locale_option("punctuation-in-quote")).lower() == "true"
+    except Exception:  # a locale without the option: false, as CSL says
+        return False
 
 
 def _markdown_formatter() -> types.ModuleType:
@@ -164,16 +251,28 @@ def _md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def format_bibliography(items: Sequence[CitationItem], style: str = "apa", fmt: str = "text") -> list[str]:
+def format_bibliography(items: Sequence[CitationItem], style: str = "apa", fmt: str = "text",
+                        locale: str | None = None) -> list[str]:
     """One formatted reference per item, in the style's bibliography order."""
-    return [text for _, text in format_entries(items, style, fmt)]
+    return [text for _, text in format_entries(items, style, fmt, locale)]
 
 
-def format_entries(items: Sequence[CitationItem], style: str = "apa",
-                   fmt: str = "text") -> list[tuple[str, str]]:
-    """(citation key, formatted reference) per item, in the style's bibliography order."""
+def locales() -> list[str]:
+    """The locales every style can be rendered in (`--locale`): the CSL locale files citeproc-py ships."""
+    from importlib.resources import files
+
+    folder = files("citeproc") / "data" / "locales"
+    return sorted(p.name[len("locales-"):-len(".xml")] for p in folder.iterdir() if p.name.startswith("locales-"))
+
+
+def format_entries(items: Sequence[CitationItem], style: str = "apa", fmt: str = "text",
+                   locale: str | None = None) -> list[tuple[str, str]]:
+    """(citation key, formatted reference) per item, in the style's bibliography order; `locale` (zh-CN,
+    en-GB …) overrides the style's default locale (terms, dates, punctuation)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if locale is not None and locale not in locales():
+        raise UsageError(f"unknown locale {locale!r}: use one of {', '.join(locales())}")
     path = style_path(style)
     _patch_macro_lookup()
     from citeproc import Citation, CitationStylesBibliography, CitationStylesStyle, formatter
@@ -197,7 +296,7 @@ def format_entries(items: Sequence[CitationItem], style: str = "apa",
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            csl_style = CitationStylesStyle(str(path), validate=False)
+            csl_style = CitationStylesStyle(str(path), locale=locale, validate=False)
         except Exception as exc:  # lxml or citeproc errors on a user's style file
             raise UsageError(f"cannot load style {path}: {exc}") from exc
         bib = CitationStylesBibliography(csl_style, CiteProcJSON(data), out_format)
@@ -212,10 +311,45 @@ def format_entries(items: Sequence[CitationItem], style: str = "apa",
             pairs = [(str(item.key), csl_style.render_bibliography([item])) for item in bib.items]
             keys = [key for key, out in pairs if out]
             rendered = [str(out[0]) for _, out in pairs if out]
+    if locale is None and _multilingual(csl_style):
+        rendered = _in_item_languages(items, keys, rendered, style, fmt)
+    if fmt != "html":
+        in_quote = _punctuation_in_quote(csl_style)
+        rendered = [_punctuate(r, in_quote) for r in rendered]
     if _has_second_field(csl_style):
         # citeproc-py glues the label ("[1]") to the text when a style aligns them in two columns
         rendered = [re.sub(r"^(\[\d+\]|\d+\.)(?=\S)", r"\1 ", r) for r in rendered]
     return list(zip(keys, rendered, strict=True))
+
+
+_LABEL = re.compile(r"^(\[\d+\]|\d+\.)\s*")
+
+
+def _multilingual(csl_style: Any) -> bool:
+    """A Chinese style (GB/T 7714) whose terms follow each item's language, as CSL-M styles do: a reference to
+    an English work says "et al.", "ed." where a Chinese one says 等, 编."""
+    return str(csl_style.root.get("default-locale") or "").lower().startswith("zh")
+
+
+def _in_item_languages(items: Sequence[CitationItem], keys: list[str], rendered: list[str], style: str,
+                       fmt: str) -> list[str]:
+    """Each reference to a work that is not in Chinese (by its language, else its title's script) rendered
+    again with English terms; the label ([n]) and the order stay the list's."""
+    by_key = {item.id: item for item in items}
+    out = []
+    for key, text in zip(keys, rendered, strict=True):
+        item = by_key.get(key)
+        language = (item.language or "") if item else "zh"
+        chinese = language.lower().startswith(("zh", "ja", "ko")) or (not language and item is not None and any(
+            _CJK_NAME.search(v) for v in (item.title or "", item.container_title or "")))
+        if item is None or chinese:
+            out.append(text)
+            continue
+        alone = format_entries([item], style, fmt, locale="en-US")
+        again = _LABEL.sub("", alone[0][1]) if alone else None
+        label = _LABEL.match(text)
+        out.append((label.group(0) if label else "") + again if again else text)
+    return out
 
 
 def _has_second_field(csl_style: Any) -> bool:
@@ -223,9 +357,9 @@ def _has_second_field(csl_style: Any) -> bool:
     return bib is not None and bib.get("second-field-align") is not None
 
 
-def render(items: Sequence[CitationItem], style: str = "apa", fmt: str = "text") -> str:
+def render(items: Sequence[CitationItem], style: str = "apa", fmt: str = "text", locale: str | None = None) -> str:
     """The whole reference list as one document: lines (text), <ol>/<div> (html) or a Markdown list."""
-    refs = format_bibliography(items, style, fmt)
+    refs = format_bibliography(items, style, fmt, locale)
     if fmt == "html":
         body = "\n".join(f'  <div class="csl-entry">{r}</div>' for r in refs)
         return f'<div class="csl-bib-body">\n{body}\n</div>\n' if refs else ""
