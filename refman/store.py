@@ -95,6 +95,8 @@ def schema_revision(conn: sqlite3.Connection) -> str | None:
         if "no such table" in str(exc):
             return None
         raise
+    except UnicodeDecodeError as exc:  # SQLite's message about a damaged schema quotes bytes Python cannot decode
+        raise sqlite3.DatabaseError("database disk image is malformed (its schema cannot be read)") from exc
     return row[0] if row else None
 
 
@@ -160,4 +162,7 @@ def _raw_connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
         apply_pragmas(conn, read_only=read_only)
     except sqlite3.Error as exc:
         raise translate_error(exc, path) or CatalogError(f"cannot open catalog {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        # SQLite's message about a damaged schema quotes the garbage, which Python cannot decode
+        raise CatalogCorruptError(f"catalog {path} is damaged (its schema cannot be read): {_RECOVER}") from exc
     return conn

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -36,7 +37,7 @@ class Case:
     args: tuple[str, ...]
     code: int
     says: str  # a piece of the one stderr line ("" for a success)
-    setup: str = "catalog"  # catalog | none | corrupt | notadb | toonew | ro_file | ro_dir | locked
+    setup: str = "catalog"  # catalog | none | corrupt | badschema | notadb | toonew | ro_file | ro_dir | locked
     never: str = ""  # text that must appear nowhere in the output
 
 
@@ -124,6 +125,10 @@ CASES: list[Case] = [
     Case(("nosuchcommand",), 2, "No such command"),
     # --- damaged, foreign, too new, read-only, locked catalogs
     Case(("list",), 4, "is damaged", "corrupt"),
+    # the schema page itself damaged: SQLite's message quotes bytes that are not UTF-8
+    Case(("list",), 4, "is damaged", "badschema"),
+    Case(("db", "status"), 4, "is damaged", "badschema"),
+    Case(("export", "-o", "out.bib"), 4, "is damaged", "badschema"),
     Case(("stats",), 4, "is damaged", "corrupt"),
     Case(("export", "-o", "out.bib"), 4, "is damaged", "corrupt"),
     Case(("import", VAULT_ARG), 4, "is damaged", "corrupt"),
@@ -217,8 +222,14 @@ def place(tmp_path: Path, template: Path, request: pytest.FixtureRequest) -> Ite
         shutil.copyfile(template, db)
     if case.setup == "corrupt":
         data = bytearray(db.read_bytes())
+        noise = random.Random(7)  # the same damage every run (this one makes SQLite quote undecodable bytes)
         for offset in range(4096 * 2, len(data) - 2000, 4096 * 3):  # keep the header: damage the pages
-            data[offset:offset + 2000] = os.urandom(2000)
+            data[offset:offset + 2000] = noise.randbytes(2000)
+        db.write_bytes(bytes(data))
+    elif case.setup == "badschema":
+        data = bytearray(db.read_bytes())
+        filler = bytes(range(128, 256)) * 32  # bytes that are never valid UTF-8 where SQLite quotes them
+        data[108:4096] = filler[:4096 - 108]  # page 1 (sqlite_master) past the file and page headers
         db.write_bytes(bytes(data))
     elif case.setup == "notadb":
         db.write_bytes(b"these are my notes, not a database\n" * 200)
@@ -263,7 +274,7 @@ def fingerprint(work: Path) -> dict[str, str]:
                 conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
                 digest = hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
                 conn.close()
-            except sqlite3.Error:
+            except (sqlite3.Error, UnicodeDecodeError):  # a damaged catalog: its bytes are the fingerprint
                 pass
         out[str(path.relative_to(work))] = digest
     return out
