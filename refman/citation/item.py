@@ -170,7 +170,8 @@ class CitationItem(BaseModel):
     def keywords(self) -> list[str]:
         """The tags as keywords: an imported file's own keywords (with spaces) while the tags are still theirs."""
         pair = self.verbatim.get("keywords") if self.verbatim else None
-        if pair and sorted(set(self.keyword)) == pair[1]:
+        # tags are case-insensitive: a tag spelled as the catalog first saw it (`Sea-ice`) is still this file's
+        if pair and {k.casefold() for k in self.keyword} == {k.casefold() for k in pair[1]}:
             return list(pair[0])
         return self.keyword
     # The Internet Archive's copy (refman.fetch.wayback.archived_copy): its replay URL and capture day.
