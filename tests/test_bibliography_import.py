@@ -331,7 +331,7 @@ def test_cli_import_errors_and_report(cli_env: dict[str, str], tmp_path: Path) -
     broken = _bib(tmp_path, "@article{a, title = {One}}\n@article{b,\n  title = {Two\n", "broken.bib")
     proc = run(cli_env, "import", str(broken), check=False)
     no_traceback(proc)
-    assert proc.returncode == 0 and "broken.bib:3:" in proc.stderr and "1 bibliography entries" in proc.stdout
+    assert proc.returncode == 0 and "broken.bib:3:" in proc.stderr and "1 bibliography entry →" in proc.stdout
     only_broken = _bib(tmp_path, "@article{b,\n  title = {Two\n", "only.bib")
     proc = run(cli_env, "import", str(only_broken), check=False)
     no_traceback(proc)

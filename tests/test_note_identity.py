@@ -206,6 +206,10 @@ def test_notes_command_lists_roots_and_notes(tmp_path: Path, vault: Path, cli_en
 
 
 def test_notes_command_on_an_empty_catalog(cli_env: dict[str, str]) -> None:
+    # a read never creates a catalog (exit 3); on an empty one it says there is nothing yet
+    out = subprocess.run([sys.executable, "-m", "refman", "notes"], env=cli_env, capture_output=True, text=True)
+    assert out.returncode == 3 and out.stderr.startswith("refman: no catalog at ")
+    subprocess.run([sys.executable, "-m", "refman", "db", "upgrade"], env=cli_env, check=True, capture_output=True)
     out = subprocess.run([sys.executable, "-m", "refman", "notes"], env=cli_env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "no notes imported yet"
     assert os.environ.get("REFMAN_DB") is None

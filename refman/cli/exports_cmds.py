@@ -58,7 +58,7 @@ def _refresh_if_changed() -> None:
         if not has_registered_exports(changes.conn):
             return
 
-        conn = connect(options.db_path)
+        conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
         report_refresh(refresh(conn), quiet=not stderr_is_terminal())
     except KeyboardInterrupt:
         error("interrupted while refreshing registered exports")
@@ -102,7 +102,7 @@ def exports_list(
     from refman.exports_registry import check, list_exports
     from refman.store import connect
 
-    conn = connect(options.db_path)
+    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
     try:
         rows = []
         for export in list_exports(conn):
@@ -141,7 +141,7 @@ def exports_remove(
     from refman.exports_registry import list_exports, remove
     from refman.store import connect
 
-    conn = connect(options.db_path)
+    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
     try:
         list_exports(conn, names)  # every name exists, or nothing is removed
         removed = [remove(conn, name) for name in names]
@@ -165,7 +165,7 @@ def exports_refresh(
     from refman.exports_registry import refresh
     from refman.store import connect
 
-    conn = connect(options.db_path)
+    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
     try:
         results = refresh(conn, names or None)
     finally:
@@ -201,7 +201,7 @@ def register_export(fmt: str, selection: Any, ascii_: bool | None, output: Path 
         per_note=per_note is not None, refs=list(selection.refs), tags=list(selection.tags),
         cited_in=selection.cited_in, query=selection.query, all=selection.all, ascii=ascii_,
     )
-    conn = connect(options.db_path)
+    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
     try:
         if keep_updated:
             stored, result = register(conn, export)
