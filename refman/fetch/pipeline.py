@@ -651,14 +651,30 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
         wake.set()
 
     main_task = asyncio.current_task()
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGTERM, main_task.cancel)  # type: ignore[union-attr]
+    stop_signals: list[int] = []
+
+    def request_stop(signum: int) -> None:
+        # Kept as a flag as well as a cancellation: Python 3.11's wait_for swallows a cancellation that arrives
+        # as its inner future completes, and `wake` completes often.
+        stop_signals.append(signum)
+        wake.set()
+        if len(stop_signals) == 1:  # a second Ctrl-C must not cancel the clean-up that commits what was fetched
+            main_task.cancel()  # type: ignore[union-attr]
+
+    handled = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a script that started us ignoring Ctrl-C meant it
+        handled.append(signal.SIGINT)
+    for signum in handled:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, request_stop, signum)
     try:
         async with contextlib.AsyncExitStack() as stack:
             fetcher = await stack.enter_async_context(Fetcher(policy))
             if fallbacks is not None:
                 await stack.enter_async_context(fallbacks)
             while ready or tasks:
+                if stop_signals:
+                    raise asyncio.CancelledError
                 if writer.error is not None:
                     raise writer.error
                 if errors:
@@ -692,7 +708,7 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
     except BaseException as exc:
         # Ctrl-C (asyncio.run cancels this task), SIGTERM, or an error: stop the fetches under way; what was
         # already fetched and extracted is still committed below.
-        interrupted = isinstance(exc, asyncio.CancelledError)
+        interrupted = isinstance(exc, asyncio.CancelledError) or bool(stop_signals)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -701,8 +717,9 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
         if main_task is not None:
             main_task.uncancel()
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGTERM)
+        for signum in handled:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
         if own_pool:
             pool.shutdown(wait=not interrupted, cancel_futures=True)
         # blocking, on purpose: what was fetched and extracted is committed before we return
