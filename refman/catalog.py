@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from refman.errors import NotFoundError, UsageError
+from refman.store.sqlite.base import transaction
 from refman.timeutil import utc_now
 
 # Fields a user may set by hand (`refman set`), with how their text is read.
@@ -24,34 +24,6 @@ SETTABLE_FIELDS = (
 # `refman set ID url=…` gives a work without URL its URL (see _set_url); it is no evidence field
 _ISO_PARTIAL = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")  # calendar: _check_issued
 _HIDDEN_EVIDENCE = {"label_note", "flag"}  # label_note: 0002 catalogs
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error.
-
-    Inside a transaction that is already open (the caller's), it joins it: no BEGIN and no COMMIT — the owner
-    of the outer transaction commits or rolls back. The block still runs under a savepoint, so that an error
-    in it undoes its own writes (and propagates) while leaving the caller's earlier writes to the caller."""
-    if conn.in_transaction:
-        conn.execute("SAVEPOINT refman_joined")
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:  # SQLite may already have rolled the whole transaction back
-                conn.execute("ROLLBACK TO refman_joined")
-                conn.execute("RELEASE refman_joined")
-            raise
-        conn.execute("RELEASE refman_joined")
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:  # SQLite may already have rolled it back (disk full, I/O error)
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 # --- look-ups -------------------------------------------------------------------------------------------

@@ -275,8 +275,8 @@ def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int
         raise UsageError("nothing to merge: give at least one source to merge into the kept one")
     if keep_id in drops:
         raise UsageError(f"cannot merge source {keep_id} into itself")
-    from refman.catalog import transaction
     from refman.merge import refresh_sources
+    from refman.store.sqlite.base import transaction
 
     now = utc_now()
     with transaction(conn):
@@ -431,7 +431,7 @@ def _merge_evidence(conn: sqlite3.Connection, keep: sqlite3.Row, dropped: list[s
 
 def merge_duplicates(conn: sqlite3.Connection, groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Merge every group of `find_duplicates` into its proposed kept source, all in one transaction."""
-    from refman.catalog import transaction
+    from refman.store.sqlite.base import transaction
 
     with transaction(conn):
         return [merge_sources(conn, g["keep"], g["drop"], g.get("url_now")) for g in groups]

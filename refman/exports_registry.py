@@ -168,7 +168,7 @@ def register(conn: sqlite3.Connection, export: RegisteredExport) -> tuple[Regist
     already registered for the same path, else the file's name (made unique with -2, -3 …). A path belongs to
     one registered export: two of them writing one file would undo each other. The selection is rendered before
     anything is stored, so one that cannot be exported (an unknown note, id or key) registers nothing."""
-    from refman.catalog import transaction
+    from refman.store.sqlite.base import transaction
     from refman.timeutil import utc_now
 
     path = _validate(export)
@@ -211,7 +211,7 @@ def _free_name(conn: sqlite3.Connection, base: str) -> str:
 
 def remove(conn: sqlite3.Connection, name: str) -> RegisteredExport:
     """Forget a registered export (its files stay where they are). NotFoundError when there is none."""
-    from refman.catalog import transaction
+    from refman.store.sqlite.base import transaction
 
     export = list_exports(conn, [name])[0]
     with transaction(conn):

@@ -99,7 +99,7 @@ def garbage_blobs(conn: sqlite3.Connection) -> dict[str, int]:
 
 def collect_garbage(conn: sqlite3.Connection, *, dry_run: bool = False) -> dict[str, int]:
     """Delete the blobs nothing references (see garbage_blobs); returns what was (or would be) removed."""
-    from refman.catalog import transaction
+    from refman.store.sqlite.base import transaction
 
     with transaction(conn):
         found = garbage_blobs(conn)
@@ -109,7 +109,7 @@ def collect_garbage(conn: sqlite3.Connection, *, dry_run: bool = False) -> dict[
 
 
 def _delete(conn: sqlite3.Connection, source_ids: Sequence[int], *, dry_run: bool = False) -> dict[str, Any]:
-    from refman.catalog import transaction
+    from refman.store.sqlite.base import transaction
 
     ids = list(dict.fromkeys(source_ids))
     if not ids:

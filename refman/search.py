@@ -262,7 +262,7 @@ def rebuild_index(conn: sqlite3.Connection, optimize: bool = True,
     The table is dropped and created again from its own stored definition (faster than deleting 100k rows
     one by one, and it keeps whatever a later migration defined). `progress(done, total)` is called as rows
     are indexed."""
-    from refman.catalog import transaction
+    from refman.store.sqlite.base import transaction
 
     conn.row_factory = sqlite3.Row
     with transaction(conn):

@@ -421,8 +421,8 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
         parsed.append(note)
         if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
-    from refman.catalog import transaction
     from refman.search import bulk_upkeep
+    from refman.store.sqlite.base import transaction
 
     saved_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: the unique URL index is written in random order

@@ -152,7 +152,7 @@ def test_resolve_by_id_key_url(tmp_path: Path) -> None:
 
 
 def test_transaction_commits_or_rolls_back_on_its_own(tmp_path: Path) -> None:
-    from refman.catalog import transaction
+    from refman.store.sqlite.base import transaction
 
     conn = catalog(tmp_path / "c.db")
     with transaction(conn):
@@ -166,7 +166,7 @@ def test_transaction_commits_or_rolls_back_on_its_own(tmp_path: Path) -> None:
 
 
 def test_transaction_joins_the_callers_transaction(tmp_path: Path) -> None:
-    from refman.catalog import transaction
+    from refman.store.sqlite.base import transaction
 
     conn = catalog(tmp_path / "c.db")
     other = catalog(tmp_path / "c.db")

@@ -261,8 +261,8 @@ def assign_citekeys(
     Keys are computed from the few columns they are made of (refman.citation.build.KeySource), a page of
     sources at a time: nothing but the keys already taken is held for the whole catalog. `items` may hold
     already-built items of some of the sources."""
-    from refman.catalog import transaction
     from refman.citation.build import _select, key_source_from_row
+    from refman.store.sqlite.base import transaction
 
     wanted: list[int] | None = None
     if source_ids is None:
@@ -390,8 +390,8 @@ def rekey(conn: sqlite3.Connection, source_ids: Sequence[int] | None = None, dry
     """Recompute the default key of `source_ids` (None: all), ignoring their current keys, and store the new
     ones unless `dry_run`. Keys of other sources are kept and still count as taken. Returns one Rekey per
     source, in id order."""
-    from refman.catalog import transaction
     from refman.citation.build import load_items
+    from refman.store.sqlite.base import transaction
 
     with contextlib.nullcontext() if dry_run else transaction(conn):
         items = load_items(conn, None if source_ids is None else sorted(set(source_ids)))

@@ -49,7 +49,7 @@ def expire_claims(conn: sqlite3.Connection) -> int:
 def claim(conn: sqlite3.Connection, source_ids: Sequence[int]) -> tuple[list[int], int]:
     """Claim the sources no live run holds. Returns (the ids now ours, in the given order; how many another
     run holds)."""
-    from refman.catalog import transaction
+    from refman.store.sqlite.base import transaction
 
     machine, pid = me()
     now = utc_now()

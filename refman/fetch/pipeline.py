@@ -349,9 +349,9 @@ class Writer(threading.Thread):
             pass
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
-        from refman.catalog import transaction
         from refman.fetch.claims import heartbeat
         from refman.search import bulk_upkeep
+        from refman.store.sqlite.base import transaction
 
         # The search index triggers space CJK text in SQL: 0.7 s for a 20,000-character Chinese page, and
         # twice per source (text, then merged title). bulk_upkeep suspends them for this transaction and

@@ -1,8 +1,8 @@
-"""The light read path: a plain sqlite3 connection with the catalog's pragmas, and the one translation of
-SQLite's errors into refman.errors.
+"""The SQLite catalog file: opening it (a plain sqlite3 connection with the catalog's pragmas, created or
+upgraded on open) and the one translation of SQLite's errors into refman.errors.
 
-`refman search` and `refman list` use this so that they start fast; SQLAlchemy, sqlmodel and alembic are
-only imported when the schema must be created or upgraded (refman.db).
+`refman search` and `refman list` open catalogs through this so that they start fast; SQLAlchemy, sqlmodel and
+alembic are only imported when the schema must be created or upgraded (refman.db).
 
 Read-only catalogs: when the file or its folder cannot be written (a shared read-only mount, an immutable
 file), the catalog is opened with `mode=ro` (and `immutable=1` when not even SQLite's shared-memory file can be

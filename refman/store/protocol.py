@@ -1,0 +1,37 @@
+"""`Store`: what the domain modules may ask of a catalog's storage, grouped by use.
+
+Each group is a Protocol in its own module (refman.store.<group>), implemented for SQLite by a mixin in
+refman.store.sqlite.<group>; `Store` is all of them. Domain modules type their parameter with the narrowest
+group they use, or with `Store`."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from refman.store.citation import CitationStore
+from refman.store.fetch import FetchStore
+from refman.store.notes import NotesStore
+from refman.store.search import SearchStore
+from refman.store.sources import SourcesStore
+
+
+class Transactions(Protocol):
+    """Every write happens inside `with store.transaction():` — all of it or none of it. Inside an open
+    transaction, a nested one joins it under a savepoint: an error in the block undoes the block and propagates."""
+
+    backend: str  # "sqlite"
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class Store(Transactions, SourcesStore, NotesStore, FetchStore, SearchStore, CitationStore, Protocol):
+    """The whole storage interface of a catalog."""
+
+
+__all__ = ["Store", "Transactions"]

@@ -1,0 +1,9 @@
+"""SQLite implementation of refman.store.notes.NotesStore."""
+
+from __future__ import annotations
+
+from refman.store.sqlite.base import SqliteBase
+
+
+class SqliteNotes(SqliteBase):
+    pass
