@@ -136,6 +136,13 @@ def catalog_conn(*, create: bool = False, wait_s: float | None = None):  # type:
     return connect(options.db_path, create=create, wait_s=wait_s)
 
 
+def catalog_store(*, create: bool = False, wait_s: float | None = None):  # type: ignore[no-untyped-def]
+    """The catalog's store for a command (see `catalog_conn` for `create` and read-only catalogs)."""
+    from refman.store.sqlite import SqliteStore
+
+    return SqliteStore(catalog_conn(create=create, wait_s=wait_s), options.db_path)
+
+
 def emit_json(data: Any) -> None:
     """Machine-readable output: UTF-8 JSON on stdout, stable field names (documented in README.md)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
