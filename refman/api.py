@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from refman.search import SearchFilters, SearchHit
@@ -119,8 +120,31 @@ class FetchSummary:
         return data | data.pop("extra")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _storage_errors_translated(method: F) -> F:
+    """The method, raising refman.errors types for the storage's own errors (busy, read-only, damaged, disk
+    full), as the store defines them, instead of the driver's."""
+
+    @functools.wraps(method)
+    def wrapper(self: Catalog, *args: Any, **kwargs: Any) -> Any:
+        from refman.store import translate_error
+
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            translated = translate_error(exc, self.store.path)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Catalog:
-    """One catalog, open. Use `Catalog.open(path)` as a context manager (or call `close()`)."""
+    """One catalog, open. Use `Catalog.open(path)` as a context manager (or call `close()`). Every method raises
+    refman.errors types: NotFoundError, UsageError, CatalogBusyError, CatalogReadOnlyError, … (RefmanError)."""
 
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
@@ -149,6 +173,7 @@ class Catalog:
 
     # --- notes and bibliographies in ---------------------------------------------------------------------
 
+    @_storage_errors_translated
     def import_paths(self, paths: Iterable[str | Path], *, progress: ProgressCallback | None = None) -> ImportResult:
         """Import notes, folders of notes and bibliographies (.bib, CSL .json, .ris, bookmarks .html): each path by
         what it is. A path that does not exist is NotFoundError before anything is imported."""
@@ -172,6 +197,7 @@ class Catalog:
             result.bibliography = import_bibliographies(self.store.conn, bibs)
         return result
 
+    @_storage_errors_translated
     def add(self, url: str, *, title: str | None = None, tags: Sequence[str] = (),
             note: str | None = None) -> AddResult:
         """Register one URL (an existing one gains the tags and note; a title is pinned as yours)."""
@@ -182,18 +208,21 @@ class Catalog:
 
     # --- reading ---------------------------------------------------------------------------------------------
 
+    @_storage_errors_translated
     def resolve(self, ref: str | int) -> int:
         """A source id from an id, a citation key (any case) or a URL. Unknown: NotFoundError."""
         from refman.catalog import resolve_source
 
         return resolve_source(self.store.conn, str(ref))
 
+    @_storage_errors_translated
     def get(self, ref: str | int) -> Source:
         """Everything about one source (`refman show --json`): fields, evidence, mentions, snapshots."""
         from refman.catalog import show_source
 
         return _from_dict(Source, show_source(self.store.conn, self.resolve(ref)))  # type: ignore[no-any-return]
 
+    @_storage_errors_translated
     def sources(self, *, tag: str | None = None, status: str | None = None, orphans: bool = False,
                 limit: int | None = None, offset: int = 0, sort: str = "added",
                 filters: SearchFilters | None = None) -> list[Source]:
@@ -204,6 +233,7 @@ class Catalog:
                             sort=sort, filters=filters)
         return [_from_dict(Source, row) for row in rows]
 
+    @_storage_errors_translated
     def search(self, query: str | None, *, limit: int = 20, offset: int = 0,
                filters: SearchFilters | None = None) -> list[SearchHit]:
         """Sources matching a query in the CLI's query language, best first (QueryError for an empty one)."""
@@ -213,18 +243,21 @@ class Catalog:
 
     # --- changing --------------------------------------------------------------------------------------------
 
+    @_storage_errors_translated
     def set_fields(self, ref: str | int, values: Mapping[str, str]) -> dict[str, Any]:
         """Pin fields (`refman set ID field=value …`); returns the fields as set."""
         from refman.catalog import set_fields
 
         return set_fields(self.store.conn, self.resolve(ref), [f"{k}={v}" for k, v in values.items()])
 
+    @_storage_errors_translated
     def unset_fields(self, ref: str | int, fields: Sequence[str]) -> tuple[list[str], list[str]]:
         """Unpin fields; returns (unpinned, not pinned)."""
         from refman.catalog import unset_fields
 
         return unset_fields(self.store.conn, self.resolve(ref), list(fields))
 
+    @_storage_errors_translated
     def tag(self, refs: Sequence[str | int], *, add: Sequence[str] = (),
             remove: Sequence[str] = ()) -> list[tuple[int, str]]:
         """Add and remove tags; returns the (id, tag) removals that found no such tag."""
@@ -232,18 +265,21 @@ class Catalog:
 
         return tag_sources(self.store.conn, [self.resolve(r) for r in refs], add, remove)
 
+    @_storage_errors_translated
     def delete(self, refs: Sequence[str | int], *, dry_run: bool = False) -> dict[str, Any]:
         """Delete sources with everything that hangs on them, in one transaction; returns what went."""
         from refman.maintenance import delete_sources
 
         return delete_sources(self.store.conn, [self.resolve(r) for r in refs], dry_run=dry_run)
 
+    @_storage_errors_translated
     def duplicates(self) -> list[dict[str, Any]]:
         """Groups of sources that are one work (`refman duplicates --json`), with the one to keep."""
         from refman.duplicates import find_duplicates
 
         return find_duplicates(self.store.conn)
 
+    @_storage_errors_translated
     def merge(self, keep: str | int, drop: Sequence[str | int]) -> dict[str, Any]:
         """Merge sources into `keep` (mentions, evidence, snapshots, tags, keys) in one transaction."""
         from refman.duplicates import merge_sources
@@ -252,6 +288,7 @@ class Catalog:
 
     # --- fetching --------------------------------------------------------------------------------------------
 
+    @_storage_errors_translated
     def fetch(self, refs: Sequence[str | int] = (), *, stale_days: float | None = None, failed: bool = False,
               all_sources: bool = False, policy: Any = None, progress: ProgressCallback | None = None,
               workers: int | None = None, fallback: Any = None) -> FetchSummary:
@@ -268,6 +305,7 @@ class Catalog:
                             fallback=fallback)
         return _from_dict(FetchSummary, summary)  # type: ignore[no-any-return]
 
+    @_storage_errors_translated
     def check(self, refs: Sequence[str | int] = (), *, stale_days: float | None = None, offline: bool = False,
               dead_after_days: float = 1.0, policy: Any = None,
               progress: ProgressCallback | None = None) -> dict[str, Any]:
@@ -299,6 +337,7 @@ class Catalog:
 
         return Selection(refs=[str(r) for r in refs or []], tags=list(tags or []), cited_in=cited_in, query=query)
 
+    @_storage_errors_translated
     def export(self, fmt: str = "biblatex", *, refs: Sequence[str | int] | None = None,
                tags: Sequence[str] | None = None, cited_in: str | None = None, query: str | None = None,
                ascii: bool | None = None, to: str | Path | IO[str] | None = None) -> str | None:
@@ -335,6 +374,7 @@ class Catalog:
             write_pieces(pieces, to)
             return None
 
+    @_storage_errors_translated
     def cite(self, refs: Sequence[str | int] | None = None, *, style: str = "apa", fmt: str = "text",
              locale: str | None = None, tags: Sequence[str] | None = None, cited_in: str | None = None,
              query: str | None = None) -> str:
@@ -352,6 +392,7 @@ class Catalog:
             raise NotFoundError("no source matches the selection: nothing to cite")
         return render(items, style, fmt, locale)  # type: ignore[no-any-return]
 
+    @_storage_errors_translated
     def stats(self) -> dict[str, Any]:
         """Counts of notes, sources by status, snapshots and archive size (`refman stats --json`)."""
         from refman.catalog import catalog_stats

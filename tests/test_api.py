@@ -113,3 +113,21 @@ def test_the_readme_example_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "new sources" in done.stdout
     assert (tmp_path / "refs.bib").read_text(encoding="utf-8").startswith("@")
+
+
+def test_storage_errors_arrive_as_refman_errors(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "cat.db"
+    with refman.Catalog.open(path) as cat:
+        added = cat.add("https://example.org/page")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        with refman.Catalog.open(path, wait_s=0.1) as cat:
+            assert cat.get(added.id).url == "https://example.org/page"  # reads still work
+            with pytest.raises(refman.CatalogError, match="busy"):
+                cat.tag([added.id], add=["x"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
