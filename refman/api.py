@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 
 ProgressCallback = Callable[..., None]
 
-# Suffixes `import_paths` reads as bibliographies rather than notes (see refman.citation.importer).
-BIBLIOGRAPHY_SUFFIXES = (".bib", ".bibtex", ".biblatex", ".json", ".ris", ".html", ".htm")
 # Names users type for the export formats (pandoc and Zotero spell CSL-JSON these ways).
 FORMAT_ALIASES = {"csl-json": "csljson", "csl_json": "csljson", "json": "csljson", "bib": "biblatex",
                   "md": "markdown"}
@@ -51,10 +49,12 @@ def _from_dict(cls: Any, data: Mapping[str, Any]) -> Any:
 
 @dataclass
 class Source:
-    """One source as `refman list --json` shows it."""
+    """One source as `refman list --json` shows it (fields in that order; `get` adds the rest of
+    `refman show --json` in `extra`)."""
 
     id: int
-    url: str | None
+    url: str | None = None
+    url_as_written: str | None = None
     citekey: str | None = None
     type: str = "webpage"
     title: str | None = None
@@ -62,7 +62,7 @@ class Source:
     container_title: str | None = None
     publisher: str | None = None
     author: list[dict[str, Any]] = field(default_factory=list)
-    doi: str | None = None
+    DOI: str | None = None
     language: str | None = None
     abstract: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -73,9 +73,8 @@ class Source:
     note: str | None = None
     added_by: str | None = None
     first_cited_at: str | None = None
-    url_as_written: str | None = None
     mentions: list[dict[str, Any]] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)  # further documented fields (`refman show --json`)
+    extra: dict[str, Any] = field(default_factory=dict)  # evidence, provenance, snapshots, … (`refman show`)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -142,6 +141,17 @@ def _storage_errors_translated(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def check_paths_exist(paths: Iterable[str | Path]) -> None:
+    """NotFoundError for the first path that does not exist (a dangling symlink is named as such)."""
+    from refman.errors import NotFoundError
+
+    for path in map(Path, paths):
+        path = path.expanduser()
+        if not path.exists():
+            what = "dangling symlink" if path.is_symlink() else "no such file or folder"
+            raise NotFoundError(f"{what}: {path}")
+
+
 class Catalog:
     """One catalog, open. Use `Catalog.open(path)` as a context manager (or call `close()`). Every method raises
     refman.errors types: NotFoundError, UsageError, CatalogBusyError, CatalogReadOnlyError, … (RefmanError)."""
@@ -177,13 +187,10 @@ class Catalog:
     def import_paths(self, paths: Iterable[str | Path], *, progress: ProgressCallback | None = None) -> ImportResult:
         """Import notes, folders of notes and bibliographies (.bib, CSL .json, .ris, bookmarks .html): each path by
         what it is. A path that does not exist is NotFoundError before anything is imported."""
-        from refman.errors import NotFoundError
+        from refman.citation.importer import BIBLIOGRAPHY_SUFFIXES
 
         given = [Path(p).expanduser() for p in paths]
-        for path in given:
-            if not path.exists():
-                what = "dangling symlink" if path.is_symlink() else "no such file or folder"
-                raise NotFoundError(f"{what}: {path}")
+        check_paths_exist(given)
         bibs = [p for p in given if p.is_file() and p.suffix.lower() in BIBLIOGRAPHY_SUFFIXES]
         notes = [p for p in given if p not in bibs]
         result = ImportResult()
@@ -216,22 +223,46 @@ class Catalog:
         return resolve_source(self.store.conn, str(ref))
 
     @_storage_errors_translated
-    def get(self, ref: str | int) -> Source:
-        """Everything about one source (`refman show --json`): fields, evidence, mentions, snapshots."""
-        from refman.catalog import show_source
+    def resolve_many(self, refs: Iterable[str | int]) -> list[int]:
+        """Source ids for several references (each as `resolve`), in the order given, without repeats."""
+        from refman.catalog import resolve_sources
 
-        return _from_dict(Source, show_source(self.store.conn, self.resolve(ref)))  # type: ignore[no-any-return]
+        return resolve_sources(self.store.conn, [str(r) for r in refs])
 
     @_storage_errors_translated
-    def sources(self, *, tag: str | None = None, status: str | None = None, orphans: bool = False,
-                limit: int | None = None, offset: int = 0, sort: str = "added",
+    def get(self, ref: str | int, *, snapshots: int = 10) -> Source:
+        """Everything about one source (`refman show --json`): fields, evidence, mentions, the latest
+        `snapshots` snapshots."""
+        from refman.catalog import show_source
+
+        found = show_source(self.store.conn, self.resolve(ref), snapshots=snapshots)
+        return _from_dict(Source, found)  # type: ignore[no-any-return]
+
+    @_storage_errors_translated
+    def sources(self, ids: Sequence[int] | None = None, *, tag: str | None = None, status: str | None = None,
+                orphans: bool = False, limit: int | None = None, offset: int = 0, sort: str = "added",
                 filters: SearchFilters | None = None) -> list[Source]:
-        """Sources as `refman list --json` shows them; `sort`: added | issued | title | cited."""
+        """Sources as `refman list --json` shows them (`ids`: these, in id order); `sort`: added | issued |
+        title | cited."""
         from refman.catalog import list_sources
 
-        rows = list_sources(self.store.conn, tag=tag, status=status, orphans=orphans, limit=limit, offset=offset,
-                            sort=sort, filters=filters)
+        rows = list_sources(self.store.conn, ids=ids, tag=tag, status=status, orphans=orphans, limit=limit,
+                            offset=offset, sort=sort, filters=filters)
         return [_from_dict(Source, row) for row in rows]
+
+    @_storage_errors_translated
+    def count(self, *, orphans: bool = False, filters: SearchFilters | None = None) -> int:
+        """How many sources `sources` would list without a limit."""
+        from refman.catalog import count_sources
+
+        return count_sources(self.store.conn, orphans=orphans, filters=filters)
+
+    @_storage_errors_translated
+    def tags(self) -> list[tuple[str, int]]:
+        """Every tag with its number of sources (spellings that differ in case are one tag)."""
+        from refman.catalog import all_tags
+
+        return all_tags(self.store.conn)
 
     @_storage_errors_translated
     def search(self, query: str | None, *, limit: int = 20, offset: int = 0,
@@ -244,11 +275,13 @@ class Catalog:
     # --- changing --------------------------------------------------------------------------------------------
 
     @_storage_errors_translated
-    def set_fields(self, ref: str | int, values: Mapping[str, str]) -> dict[str, Any]:
-        """Pin fields (`refman set ID field=value …`); returns the fields as set."""
+    def set_fields(self, ref: str | int, values: Mapping[str, str] | Sequence[str]) -> dict[str, Any]:
+        """Pin fields, given as {field: text} or as "field=text" strings (`refman set ID field=text …`); returns
+        the fields as set (and `merged` when a new URL merged the source into the one that has it)."""
         from refman.catalog import set_fields
 
-        return set_fields(self.store.conn, self.resolve(ref), [f"{k}={v}" for k, v in values.items()])
+        assignments = [f"{k}={v}" for k, v in values.items()] if isinstance(values, Mapping) else list(values)
+        return set_fields(self.store.conn, self.resolve(ref), assignments)
 
     @_storage_errors_translated
     def unset_fields(self, ref: str | int, fields: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -278,6 +311,13 @@ class Catalog:
         from refman.duplicates import find_duplicates
 
         return find_duplicates(self.store.conn)
+
+    @_storage_errors_translated
+    def merge_duplicates(self, groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Merge every group `duplicates` found into its proposed kept source, in one transaction."""
+        from refman.duplicates import merge_duplicates
+
+        return merge_duplicates(self.store.conn, groups)
 
     @_storage_errors_translated
     def merge(self, keep: str | int, drop: Sequence[str | int]) -> dict[str, Any]:
@@ -393,6 +433,18 @@ class Catalog:
         return render(items, style, fmt, locale)  # type: ignore[no-any-return]
 
     @_storage_errors_translated
+    def rekey(self, refs: Sequence[str | int] | None = None, *, tags: Sequence[str] | None = None,
+              cited_in: str | None = None, query: str | None = None, dry_run: bool = False) -> list[Any]:
+        """Recompute citation keys of the selection (nothing selected: every source); returns one
+        refman.citation.keys.Rekey (source_id, old, new, changed) per source."""
+        from refman.citation.keys import rekey
+        from refman.citation.selection import resolve
+
+        sel = self._selection(refs, tags, cited_in, query)
+        ids = None if sel.empty else resolve(self.store.conn, sel, default_all=False)
+        return rekey(self.store.conn, ids, dry_run=dry_run)
+
+    @_storage_errors_translated
     def stats(self) -> dict[str, Any]:
         """Counts of notes, sources by status, snapshots and archive size (`refman stats --json`)."""
         from refman.catalog import catalog_stats
@@ -400,4 +452,4 @@ class Catalog:
         return catalog_stats(self.store.conn)
 
 
-__all__ = ["AddResult", "Catalog", "FetchSummary", "ImportResult", "Source"]
+__all__ = ["AddResult", "Catalog", "FetchSummary", "ImportResult", "Source", "check_paths_exist"]

@@ -16,6 +16,7 @@ from refman.cli.common import (
     emit_json,
     error,
     handle_errors,
+    open_catalog,
     options,
     progress_bar,
     stdout_is_terminal,
@@ -23,7 +24,6 @@ from refman.cli.common import (
 )
 from refman.cli.render import flat, name_of, site_of
 
-BIBLIOGRAPHY_SUFFIXES = (".bib", ".bibtex", ".biblatex", ".json", ".ris", ".html", ".htm")  # see citation.importer
 # How the import summary names a kind of skipped link (refman.urls reasons), singular and plural.
 _SKIP_KINDS = {
     "relative link": ("link to another note", "links to other notes"),
@@ -66,31 +66,20 @@ def import_(
     """Import the reference definitions (and bare reference lines) of Markdown notes, or a bibliography:
     BibTeX/BibLaTeX, CSL-JSON, RIS or a browser's bookmarks.html (folders become tags). A progress bar shows on
     a terminal. Skipped links are summed up by kind (each one with -v or in --json)."""
-    from refman.errors import NotFoundError
-    from refman.vault import import_vault
+    from refman.api import check_paths_exist
 
-    for path in paths:
-        if not path.expanduser().exists():
-            what = "dangling symlink" if path.expanduser().is_symlink() else "no such file or folder"
-            raise NotFoundError(f"{what}: {path}")
-    bibs = [p for p in paths if p.is_file() and p.suffix.lower() in BIBLIOGRAPHY_SUFFIXES]
-    notes = [p for p in paths if p not in bibs]
+    check_paths_exist(paths)  # before a catalog is created for them
     # Another import (a cron job and a hand run) is waited for rather than failing after the usual timeout.
-    conn = catalog_conn(create=True, wait_s=IMPORT_WAIT_S)
-    result: dict[str, Any] = {}
-    if notes:
-        with progress_bar("import", "notes", quiet=as_json or quiet) as progress:
-            result = import_vault(conn, notes, progress=progress).as_dict()
-    if bibs:
-        from refman.catalog import import_bibliographies
-
-        result["bibliography"] = import_bibliographies(conn, bibs)
+    with open_catalog(create=True, wait_s=IMPORT_WAIT_S) as cat, \
+            progress_bar("import", "notes", quiet=as_json or quiet) as progress:
+        imported = cat.import_paths(paths, progress=progress)
+    result = imported.to_dict()
     if as_json:
         emit_json(result)
         return
-    if notes:
+    if imported.notes:
         _echo_import(result, quiet)
-    if bibs:
+    if imported.bibliography is not None:
         bib = result["bibliography"]
         if not quiet:
             for item in bib["warnings"]:
@@ -144,24 +133,23 @@ def add(
     as_json: bool = typer.Option(False, "--json", help="Print the source as JSON."),
 ) -> None:
     """Register one source."""
-    from refman.catalog import add_source, list_sources
     from refman.urls import normalise_url
 
     normalise_url(url)  # an invalid URL is refused before a catalog is created for it
-    conn = catalog_conn(create=True)
-    source_id, created = add_source(conn, url, title=title, tags=tag, note=note)
     fetched: dict[str, Any] | None = None
-    if fetch:
-        from refman.fetch.fallback import FallbackOptions
-        from refman.fetch.pipeline import fetch_sources
+    with open_catalog(create=True) as cat:
+        added = cat.add(url, title=title, tags=tag, note=note)
+        if fetch:
+            from refman.fetch.fallback import FallbackOptions
 
-        # the settings file's fallbacks ([fetch] wayback, render, adapters) apply as to `refman fetch`
-        fetched = fetch_sources(options.db_path, [source_id], fallback=FallbackOptions.from_settings())
-    item = list_sources(conn, ids=[source_id])[0]
+            # the settings file's fallbacks ([fetch] wayback, render, adapters) apply as to `refman fetch`
+            fetched = cat.fetch([added.id], fallback=FallbackOptions.from_settings()).to_dict()
+        item = cat.sources([added.id])[0].to_dict()
+    source_id = added.id
     if as_json:
-        emit_json({"created": created, "source": item, **({"fetch": fetched} if fetched else {})})
+        emit_json({"created": added.created, "source": item, **({"fetch": fetched} if fetched else {})})
         return
-    verb = "added" if created else "already in the catalog:"
+    verb = "added" if added.created else "already in the catalog:"
     typer.echo(f"{verb} #{source_id} {item['url']}")
     if fetched is not None:
         typer.echo(f"fetch: {item['status']}" + (f" ({item['reason']})" if item["reason"] else ""))
@@ -185,12 +173,13 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array of sources."),
 ) -> None:
     """List the sources in the catalog (a table on a terminal, tab-separated in a pipe)."""
-    from refman.catalog import count_sources, list_sources
     from refman.search import SearchFilters
 
     filters = SearchFilters(tags=tag, since=since, until=until, site=site, cited_in=cited_in, status=status)
-    conn = catalog_conn()
-    items = list_sources(conn, orphans=orphans, limit=limit, offset=offset, filters=filters, sort=sort)
+    with open_catalog() as cat:
+        items = [s.to_dict() for s in cat.sources(orphans=orphans, limit=limit, offset=offset, filters=filters,
+                                                  sort=sort)]
+        total = cat.count(orphans=orphans, filters=filters) if limit and len(items) == limit else len(items)
     if as_json:
         emit_json(items)
         return
@@ -205,7 +194,6 @@ def list_(
     con.print(source_table(items))
     shown = counted(len(items), "source")
     if limit and len(items) == limit:
-        total = count_sources(conn, orphans=orphans, filters=filters)
         shown = f"{shown} of {total} (--limit {limit}" + (f", --offset {offset}" if offset else "") + ")"
     con.print(shown)
 
@@ -222,11 +210,10 @@ def show(
 ) -> None:
     """Show one source: merged fields and where each came from, mentions, snapshots. In a pipe: one
     `field<TAB>value` line each, never wrapped."""
-    from refman.catalog import resolve_source, show_source
     from refman.cli.render import show_lines, show_plain
 
-    conn = catalog_conn()
-    item = show_source(conn, resolve_source(conn, ref))
+    with open_catalog() as cat:
+        item = cat.get(ref).to_dict()
     if as_json:
         emit_json(item)
     elif stdout_is_terminal():
@@ -248,14 +235,14 @@ def tag(
 ) -> None:
     """Add or remove tags; with neither, print the sources' tags. Tags are case-insensitive: the catalog keeps
     the first spelling (ML and ml are one tag)."""
-    from refman.catalog import list_sources, normalise_tag, resolve_sources, tag_sources
+    from refman.catalog import normalise_tag
 
     for t in (*add, *remove):
         normalise_tag(t)  # refuse a bad tag before anything is opened
-    conn = catalog_conn()
-    ids = resolve_sources(conn, refs)
-    not_there = tag_sources(conn, ids, add, remove) if add or remove else []
-    items = list_sources(conn, ids=ids)
+    with open_catalog() as cat:
+        ids = cat.resolve_many(refs)
+        not_there = cat.tag(ids, add=add, remove=remove) if add or remove else []
+        items = [s.to_dict() for s in cat.sources(ids)]
     if as_json:
         emit_json([{"id": it["id"], "tags": it["tags"]} for it in items])
         return
@@ -269,9 +256,8 @@ def tag(
 @handle_errors
 def tags_(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List every tag with how many sources carry it."""
-    from refman.catalog import all_tags
-
-    counts = all_tags(catalog_conn())
+    with open_catalog() as cat:
+        counts = cat.tags()
     if as_json:
         emit_json([{"tag": t, "sources": n} for t, n in counts])
         return
@@ -289,11 +275,9 @@ def set_(
 ) -> None:
     """Pin your own value for fields; no fetch overwrites them. Authors: 'Family, Given; Other, Name'.
     Dates are calendar dates (2024, 2024-06, 2024-06-30); languages BCP 47 tags (en, en-US, zh-Hans)."""
-    from refman.catalog import resolve_source, set_fields
-
-    conn = catalog_conn()
-    source_id = resolve_source(conn, ref)
-    done = set_fields(conn, source_id, assignments)
+    with open_catalog() as cat:
+        source_id = cat.resolve(ref)
+        done = cat.set_fields(source_id, assignments)
     if as_json:
         emit_json({"id": source_id, "set": done})
         return
@@ -323,12 +307,10 @@ def unset(
 ) -> None:
     """Release pinned fields: fetched or label values show again. A field that is not pinned is reported as
     such (nothing to release)."""
-    from refman.catalog import resolve_source, show_source, unset_fields
-
-    conn = catalog_conn()
-    source_id = resolve_source(conn, ref)
-    released, not_pinned = unset_fields(conn, source_id, fields)
-    shown = show_source(conn, source_id, snapshots=0)
+    with open_catalog() as cat:
+        source_id = cat.resolve(ref)
+        released, not_pinned = cat.unset_fields(source_id, fields)
+        shown = cat.get(source_id, snapshots=0).to_dict()
     now = {field: {"value": shown.get("DOI" if field == "doi" else field),
                    "origin": None if field == "note" else shown["provenance"].get(field)} for field in released}
     if as_json:
@@ -348,9 +330,8 @@ def unset(
 @handle_errors
 def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Counts: notes, sources, mentions, orphans, statuses, archive size, top hosts."""
-    from refman.catalog import catalog_stats
-
-    data = catalog_stats(catalog_conn())
+    with open_catalog() as cat:
+        data = cat.stats()
     if as_json:
         emit_json(data)
         return
@@ -433,12 +414,9 @@ def duplicates(
     as_json: bool = typer.Option(False, "--json", help="Print {groups, merged} as JSON."),
 ) -> None:
     """Find sources that are the same page by evidence (redirects, canonical URL, DOI); --merge merges them."""
-    from refman.catalog import find_duplicates
-    from refman.duplicates import merge_duplicates
-
-    conn = catalog_conn()
-    groups = find_duplicates(conn)
-    merged = merge_duplicates(conn, groups) if merge and groups else []
+    with open_catalog() as cat:
+        groups = cat.duplicates()
+        merged = cat.merge_duplicates(groups) if merge and groups else []
     if as_json:
         emit_json({"groups": groups, "merged": merged})
         return
@@ -464,11 +442,8 @@ def merge_(
     as_json: bool = typer.Option(False, "--json", help="Print what the merge did as JSON."),
 ) -> None:
     """Merge duplicate sources into one: mentions, tags, notes, pinned fields and snapshots are kept."""
-    from refman.catalog import merge_sources, resolve_source, resolve_sources
-
-    conn = catalog_conn()
-    keep_id = resolve_source(conn, keep)
-    result = merge_sources(conn, keep_id, resolve_sources(conn, dups))
+    with open_catalog() as cat:
+        result = cat.merge(keep, cat.resolve_many(dups))
     if as_json:
         emit_json(result)
         return

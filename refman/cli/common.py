@@ -143,6 +143,14 @@ def catalog_store(*, create: bool = False, wait_s: float | None = None):  # type
     return SqliteStore(catalog_conn(create=create, wait_s=wait_s), options.db_path)
 
 
+def open_catalog(*, create: bool = False, wait_s: float | None = None):  # type: ignore[no-untyped-def]
+    """The catalog as the public API's `refman.Catalog` (see `catalog_conn` for `create` and read-only
+    catalogs); use it in a `with` block."""
+    from refman.api import Catalog
+
+    return Catalog(catalog_store(create=create, wait_s=wait_s))
+
+
 def emit_json(data: Any) -> None:
     """Machine-readable output: UTF-8 JSON on stdout, stable field names (documented in README.md)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
