@@ -141,6 +141,18 @@ def _storage_errors_translated(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def export_format(name: str) -> str:
+    """The export format a user's name for it means (csl-json, json → csljson; bib → biblatex), or UsageError."""
+    from refman.citation.export import EXPORT_FORMATS
+    from refman.errors import UsageError
+
+    fmt = FORMAT_ALIASES.get(name.lower(), name.lower())
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}"
+                         " (csl-json and json mean csljson)")
+    return fmt
+
+
 def check_paths_exist(paths: Iterable[str | Path]) -> None:
     """NotFoundError for the first path that does not exist (a dangling symlink is named as such)."""
     from refman.errors import NotFoundError
@@ -380,39 +392,42 @@ class Catalog:
     @_storage_errors_translated
     def export(self, fmt: str = "biblatex", *, refs: Sequence[str | int] | None = None,
                tags: Sequence[str] | None = None, cited_in: str | None = None, query: str | None = None,
-               ascii: bool | None = None, to: str | Path | IO[str] | None = None) -> str | None:
-        """Export citations (biblatex | bibtex | csljson | ris | markdown) of the selection (default: all).
-        `to=None` returns the text; a path is written atomically (an empty selection writes nothing and is
-        NotFoundError); a text stream is written to."""
+               ascii: bool | None = None, to: str | Path | IO[str] | None = None,
+               allow_empty: bool = False) -> str | None:
+        """Export citations (biblatex | bibtex | csljson | ris | markdown) of the selection (default: all),
+        sorted by key except for `cited_in` alone (the note's order) or `refs` alone (the order given).
+        `to=None` returns the text; a path is written atomically; a text stream is written to, a chunk at a
+        time (memory does not grow with the catalog). An empty selection is NotFoundError and writes nothing,
+        unless `allow_empty`."""
         from refman.citation.export import (
-            EXPORT_FORMATS,
             atomic_writer,
+            gc_paused,
             item_chunks,
             iter_export,
             read_snapshot,
             selected_ids,
             write_pieces,
         )
-        from refman.errors import NotFoundError, UsageError
+        from refman.errors import NotFoundError
 
-        fmt = FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
-        if fmt not in EXPORT_FORMATS:
-            raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+        fmt = export_format(fmt)
         conn = self.store.conn
-        ids = selected_ids(conn, self._selection(refs, tags, cited_in, query))
-        if not ids and isinstance(to, (str, Path)):
-            raise NotFoundError("no source matches the selection: nothing written")
-        with read_snapshot(conn), contextlib.closing(iter_export(item_chunks(conn, ids), fmt, ascii)) as pieces:
-            if to is None:
-                buffer = io.StringIO()
-                write_pieces(pieces, buffer)
-                return buffer.getvalue()
-            if isinstance(to, (str, Path)):
-                with atomic_writer(Path(to).expanduser()) as handle:
-                    write_pieces(pieces, handle)
+        with gc_paused():
+            ids = selected_ids(conn, self._selection(refs, tags, cited_in, query))
+            if not ids and not allow_empty:
+                raise NotFoundError("no source matches the selection: nothing written (--allow-empty writes an"
+                                    " empty file)")
+            with read_snapshot(conn), contextlib.closing(iter_export(item_chunks(conn, ids), fmt, ascii)) as pieces:
+                if to is None:
+                    buffer = io.StringIO()
+                    write_pieces(pieces, buffer)
+                    return buffer.getvalue()
+                if isinstance(to, (str, Path)):
+                    with atomic_writer(Path(to).expanduser()) as handle:
+                        write_pieces(pieces, handle)
+                    return None
+                write_pieces(pieces, to)
                 return None
-            write_pieces(pieces, to)
-            return None
 
     @_storage_errors_translated
     def cite(self, refs: Sequence[str | int] | None = None, *, style: str = "apa", fmt: str = "text",
@@ -420,8 +435,23 @@ class Catalog:
              query: str | None = None) -> str:
         """Formatted references in a CSL style (apa, chicago-author-date, ieee, mla, gb-t-7714-numeric,
         gb-t-7714-author-date, or a .csl file's path)."""
-        from refman.citation.export import selected_items
         from refman.citation.styles import render
+
+        return render(self._cited_items(refs, tags, cited_in, query), style, fmt, locale)  # type: ignore[no-any-return]
+
+    @_storage_errors_translated
+    def cite_entries(self, refs: Sequence[str | int] | None = None, *, style: str = "apa", fmt: str = "text",
+                     locale: str | None = None, tags: Sequence[str] | None = None, cited_in: str | None = None,
+                     query: str | None = None) -> list[tuple[str, str]]:
+        """Like `cite`, one (citation key, formatted reference) pair per source."""
+        from refman.citation.styles import format_entries
+
+        items = self._cited_items(refs, tags, cited_in, query)
+        return list(format_entries(items, style, fmt, locale))
+
+    def _cited_items(self, refs: Sequence[str | int] | None, tags: Sequence[str] | None, cited_in: str | None,
+                     query: str | None) -> list[Any]:
+        from refman.citation.export import selected_items
         from refman.errors import NotFoundError, UsageError
 
         sel = self._selection(refs, tags, cited_in, query)
@@ -430,7 +460,7 @@ class Catalog:
         items = selected_items(self.store.conn, sel, default_all=False)
         if not items:
             raise NotFoundError("no source matches the selection: nothing to cite")
-        return render(items, style, fmt, locale)  # type: ignore[no-any-return]
+        return items
 
     @_storage_errors_translated
     def rekey(self, refs: Sequence[str | int] | None = None, *, tags: Sequence[str] | None = None,
@@ -452,4 +482,4 @@ class Catalog:
         return catalog_stats(self.store.conn)
 
 
-__all__ = ["AddResult", "Catalog", "FetchSummary", "ImportResult", "Source", "check_paths_exist"]
+__all__ = ["AddResult", "Catalog", "FetchSummary", "ImportResult", "Source", "check_paths_exist", "export_format"]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
-from refman.cli.common import app, catalog_conn, counted, emit_json, handle_errors
+from refman.cli.common import app, counted, emit_json, handle_errors, open_catalog
 
 _REFS = typer.Argument(None, help="Source ids, citation keys (any case) or URLs.", show_default=False)
 _TAG = typer.Option(None, "--tag", "-t", help="Sources with this tag (repeatable).", show_default=False)
@@ -27,11 +25,6 @@ def _selection(refs: list[str] | None, tag: list[str] | None, cited_in: str | No
     from refman.citation.selection import Selection
 
     return Selection(refs=refs or [], tags=tag or [], cited_in=cited_in, query=query, all=all_)
-
-
-# Names users type for the export formats (sqlite-utils, pandoc and Zotero spell CSL-JSON these ways).
-FORMAT_ALIASES = {"csl-json": "csljson", "csl_json": "csljson", "json": "csljson", "bib": "biblatex",
-                  "md": "markdown"}
 
 
 def _check_output(output: Path | None) -> None:
@@ -83,13 +76,9 @@ def export_command(
     """Export citations. Entries are sorted by citation key, except with --cited-in alone (the note's order)
     or explicit ids/keys alone (the order given). Same catalog, same bytes. An empty selection writes
     nothing, leaves an existing file as it is, and exits 3 (unless --allow-empty)."""
-    from refman.citation.export import EXPORT_FORMATS, gc_paused, item_chunks, iter_export, read_snapshot, selected_ids
-    from refman.errors import UsageError
+    from refman.api import export_format
 
-    fmt = FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
-    if fmt not in EXPORT_FORMATS:
-        raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}"
-                         " (csl-json and json mean csljson)")
+    fmt = export_format(fmt)  # before anything is registered or opened
     if keep_updated or per_note is not None or name is not None:
         from refman.cli.exports_cmds import register_export
 
@@ -97,33 +86,11 @@ def export_command(
                         keep_updated)
         return
     _check_output(output)
-    sel = _selection(refs, tag, cited_in, query, all_)
-    conn = catalog_conn()
-    try:
+    with open_catalog() as cat:
         # Streamed: items are built and written a chunk at a time (peak memory does not grow with the catalog).
-        with gc_paused():
-            ids = selected_ids(conn, sel)
-            if not ids and not allow_empty:
-                from refman.errors import NotFoundError
-
-                raise NotFoundError("no source matches the selection: nothing written (--allow-empty writes an"
-                                    " empty file)")
-            with read_snapshot(conn), contextlib.closing(iter_export(item_chunks(conn, ids), fmt, ascii_)) as pieces:
-                _write_pieces(pieces, output)
-    finally:
-        conn.close()
-
-
-def _write_pieces(pieces: Iterator[str], output: Path | None) -> None:
-    """Write text pieces to stdout, or atomically to `output`."""
-    from refman.citation.export import atomic_writer, write_pieces
-
-    if output is None:
-        write_pieces(pieces, sys.stdout)
-        sys.stdout.flush()
-        return
-    with atomic_writer(output.expanduser()) as handle:
-        write_pieces(pieces, handle)
+        cat.export(fmt, refs=refs, tags=tag, cited_in=cited_in, query=query, ascii=ascii_,
+                   to=sys.stdout if output is None else output, allow_empty=allow_empty)
+    sys.stdout.flush()
 
 
 @app.command("cite")
@@ -144,30 +111,24 @@ def cite_command(
     as_json: bool = typer.Option(False, "--json", help="Print [{id, text}] (id = citation key) as JSON."),
 ) -> None:
     """Formatted references (citeproc-py with the shipped CSL styles)."""
-    from refman.citation.export import selected_items
-    from refman.citation.styles import format_entries, render
     from refman.errors import NotFoundError, UsageError
 
-    sel = _selection(refs, tag, cited_in, query)
-    if sel.empty:
+    if _selection(refs, tag, cited_in, query).empty:
         raise UsageError("say what to cite: ids, citation keys or URLs, --tag, --cited-in or --query")
     if style.lower().endswith(".csl") and not Path(style).expanduser().is_file():
         raise NotFoundError(f"no such file: {style}")
     _check_output(output)
-    conn = catalog_conn()
-    try:
-        items = selected_items(conn, sel, default_all=False)
-    finally:
-        conn.close()
-    if not items:
-        raise NotFoundError("no source matches the selection: nothing to cite")
-    if as_json:
-        import json
+    with open_catalog() as cat:
+        if as_json:
+            import json
 
-        entries = [{"id": key, "text": text} for key, text in format_entries(items, style, fmt, locale)]
-        _write(json.dumps(entries, ensure_ascii=False, indent=2) + "\n", output)
-        return
-    _write(render(items, style, fmt, locale), output)
+            entries = [{"id": key, "text": text} for key, text in
+                       cat.cite_entries(refs, style=style, fmt=fmt, locale=locale, tags=tag, cited_in=cited_in,
+                                        query=query)]
+            _write(json.dumps(entries, ensure_ascii=False, indent=2) + "\n", output)
+            return
+        text = cat.cite(refs, style=style, fmt=fmt, locale=locale, tags=tag, cited_in=cited_in, query=query)
+    _write(text, output)
 
 
 @app.command("rekey")
@@ -182,19 +143,13 @@ def rekey_command(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Recompute citation keys on request (keys never change by themselves). Prints `old → new`."""
-    from refman.citation.keys import rekey
-    from refman.citation.selection import resolve
     from refman.errors import UsageError
 
-    sel = _selection(refs, tag, cited_in, query, all_)
-    if sel.empty:
+    if _selection(refs, tag, cited_in, query, all_).empty:
         raise UsageError("say which keys to recompute: ids, keys or URLs, --tag, --cited-in, --query or --all")
-    conn = catalog_conn()
-    try:
-        ids = None if all_ else resolve(conn, sel, default_all=False)
-        results = rekey(conn, ids, dry_run=dry_run)
-    finally:
-        conn.close()
+    with open_catalog() as cat:
+        results = cat.rekey(None if all_ else refs, tags=None if all_ else tag, cited_in=None if all_ else cited_in,
+                            query=None if all_ else query, dry_run=dry_run)
     if json_out:
         emit_json({
             "dry_run": dry_run,
