@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import functools
 import io
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +152,48 @@ def export_format(name: str) -> str:
         raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}"
                          " (csl-json and json mean csljson)")
     return fmt
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "20MB", "500k", "1.5G" or a plain number of bytes (UsageError for anything else)."""
+    from refman.errors import UsageError
+
+    match = _SIZE.match(text)
+    if not match:
+        raise UsageError(f"--max-size: cannot read {text!r} (e.g. 20MB, 500k, 1048576)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    size = int(number * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+    if size < 1:
+        raise UsageError("--max-size must be positive")
+    return size
+
+
+def fetch_policy(*, concurrency: int = 16, per_host: int = 2, delay: float | None = None,
+                 ignore_robots: bool = False, timeout: float | None = None, max_size: str | int | None = None) -> Any:
+    """A refman.fetch.client.FetchPolicy from the settings `refman fetch` takes, checked (UsageError): the one
+    place they are validated."""
+    from refman.errors import UsageError
+    from refman.fetch.client import FetchPolicy
+
+    if concurrency < 1 or per_host < 1:
+        raise UsageError("--concurrency and --per-host must be at least 1")
+    policy = FetchPolicy(concurrency=concurrency, per_host=per_host, respect_robots=not ignore_robots)
+    if delay is not None:
+        if delay < 0:
+            raise UsageError("--delay must be ≥ 0")
+        policy.delay = delay
+    if timeout is not None:
+        if timeout <= 0:
+            raise UsageError("--timeout must be positive")
+        policy.deadline = timeout
+        policy.connect_timeout = min(policy.connect_timeout, timeout)
+        policy.read_timeout = min(policy.read_timeout, timeout)
+    if max_size is not None:
+        policy.max_bytes = max_size if isinstance(max_size, int) else parse_size(max_size)
+    return policy
 
 
 def check_paths_exist(paths: Iterable[str | Path]) -> None:
@@ -284,6 +327,20 @@ class Catalog:
 
         return search(self.store.conn, query, filters, limit=limit, offset=offset)
 
+    @_storage_errors_translated
+    def count_matches(self, query: str | None, *, filters: SearchFilters | None = None) -> int:
+        """How many sources `search` would find without a limit."""
+        from refman.search import count_matches
+
+        return count_matches(self.store.conn, query, filters)
+
+    @_storage_errors_translated
+    def reindex(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild the search index from the catalog (one transaction); returns the number of sources indexed."""
+        from refman.search import rebuild_index
+
+        return rebuild_index(self.store.conn, progress=progress)
+
     # --- changing --------------------------------------------------------------------------------------------
 
     @_storage_errors_translated
@@ -358,6 +415,13 @@ class Catalog:
         return _from_dict(FetchSummary, summary)  # type: ignore[no-any-return]
 
     @_storage_errors_translated
+    def fetch_backlog(self) -> dict[str, Any]:
+        """Why a default fetch has nothing to do: {sources, never_fetched, failed, claimed, oldest_fetch}."""
+        from refman.fetch.pipeline import fetch_backlog
+
+        return fetch_backlog(self.store.conn)
+
+    @_storage_errors_translated
     def check(self, refs: Sequence[str | int] = (), *, stale_days: float | None = None, offline: bool = False,
               dead_after_days: float = 1.0, policy: Any = None,
               progress: ProgressCallback | None = None) -> dict[str, Any]:
@@ -380,6 +444,48 @@ class Catalog:
                 raise UsageError("fetching needs a catalog file")
             summary = fetch_sources(self.path, ids, policy, progress=progress)
         return {"checked": len(ids), "summary": summary, **check_report(conn, ids, dead_after_days=dead_after_days)}
+
+    @_storage_errors_translated
+    def wayback_save(self, refs: Sequence[str | int] = (), *, all_ok: bool = False, settings: Any = None,
+                     on_result: Callable[[Any], None] | None = None) -> None:
+        """Ask the Internet Archive's Save Page Now to capture these sources (or every `ok` one), throttled, and
+        record each new memento; `on_result` gets each refman.fetch.wayback result as it comes."""
+        from refman.fetch.wayback import WaybackSettings, save_sources
+
+        save_sources(self.store.conn, [str(r) for r in refs], all_ok=all_ok,
+                     settings=settings or WaybackSettings.load(), on_result=on_result)
+
+    @_storage_errors_translated
+    def capture(self, page: bytes, url: str | None = None) -> Any:
+        """Archive a page saved in a browser (SingleFile or "Save page as") as a snapshot of origin `capture`;
+        `url` defaults to the one the file names. Returns refman.capture's result (id, url, created, outcome…)."""
+        from refman.capture import capture_page
+
+        return capture_page(self.store.conn, page, url)
+
+    # --- reading the archive ---------------------------------------------------------------------------
+
+    @_storage_errors_translated
+    def read(self, ref: str | int, snapshot: str | int | None = None) -> Any:
+        """The archived main text (Markdown) of a source's latest good snapshot, or of snapshot N / the latest
+        on or before a date: a refman.reader.SnapshotText (title, url, fetched_at, origin, markdown…)."""
+        from refman.reader import read_text
+
+        return read_text(self.store.conn, self.resolve(ref), snapshot)
+
+    @_storage_errors_translated
+    def raw_page(self, ref: str | int, snapshot: str | int | None = None) -> tuple[bytes, str, int]:
+        """The archived page as fetched: (body, content type, snapshot id)."""
+        from refman.reader import raw_page
+
+        return raw_page(self.store.conn, self.resolve(ref), snapshot)
+
+    @_storage_errors_translated
+    def diff_snapshots(self, ref: str | int, a: str | int | None, b: str | int | None) -> Any:
+        """What changed in the text from snapshot `a` to `b` (each N or a date): a refman.reader.TextDiff."""
+        from refman.reader import diff_snapshots
+
+        return diff_snapshots(self.store.conn, self.resolve(ref), a, b)
 
     # --- citations out ---------------------------------------------------------------------------------------
 
@@ -474,6 +580,81 @@ class Catalog:
         ids = None if sel.empty else resolve(self.store.conn, sel, default_all=False)
         return rekey(self.store.conn, ids, dry_run=dry_run)
 
+    # --- registered exports (kept up to date by every change) ------------------------------------------
+
+    @_storage_errors_translated
+    def register_export(self, export: Any) -> tuple[Any, Any]:
+        """Register a refman.exports_registry.RegisteredExport (validated by rendering it first) and write it:
+        (the stored export with its name, the write's result)."""
+        from refman.exports_registry import register
+
+        return register(self.store.conn, export)  # type: ignore[no-any-return]
+
+    @_storage_errors_translated
+    def write_export_once(self, export: Any) -> Any:
+        """Write an export (a file or a per-note mirror) without registering it."""
+        from refman.exports_registry import write_once
+
+        return write_once(self.store.conn, export)
+
+    @_storage_errors_translated
+    def registered_exports(self) -> list[tuple[Any, str]]:
+        """Every registered export with its state: current | stale | missing | error."""
+        from refman.exports_registry import check, list_exports
+
+        return [(export, check(self.store.conn, export)) for export in list_exports(self.store.conn)]
+
+    @_storage_errors_translated
+    def remove_exports(self, names: Sequence[str]) -> list[Any]:
+        """Stop keeping these exports up to date (their files stay); every name must exist, or none goes."""
+        from refman.exports_registry import list_exports, remove
+
+        list_exports(self.store.conn, names)  # NotFoundError for an unknown name, before anything is removed
+        return [remove(self.store.conn, name) for name in names]
+
+    @_storage_errors_translated
+    def refresh_exports(self, names: Sequence[str] | None = None) -> list[Any]:
+        """Re-write the registered exports (these, or all) whose bytes changed; one result each."""
+        from refman.exports_registry import refresh
+
+        return refresh(self.store.conn, names)
+
+    # --- maintenance -------------------------------------------------------------------------------------
+
+    @_storage_errors_translated
+    def check_integrity(self) -> dict[str, Any]:
+        """`refman db check`: the storage's integrity check, broken references, the search index's check:
+        {ok, integrity, foreign_keys, search_index}. A file too damaged to check is CatalogCorruptError."""
+        from refman.maintenance import check_catalog
+
+        return check_catalog(self.store.conn)
+
+    @_storage_errors_translated
+    def backup(self, target: str | Path, *, replace: bool = False) -> dict[str, Any]:
+        """A consistent copy of the catalog (a file, or a folder to put a dated copy in), made while other
+        commands go on, written atomically: {path, bytes, pages, elapsed_s}."""
+        from refman.maintenance import backup_catalog
+
+        if self.path is None:
+            from refman.errors import UsageError
+
+            raise UsageError("only a catalog file can be backed up this way")
+        return backup_catalog(self.store.conn, self.path, Path(target).expanduser(), replace=replace)
+
+    @_storage_errors_translated
+    def collect_garbage(self, *, dry_run: bool = False) -> dict[str, int]:
+        """Remove archived bodies nothing references any more: {blobs, stored_bytes}."""
+        from refman.maintenance import collect_garbage
+
+        return collect_garbage(self.store.conn, dry_run=dry_run)
+
+    @_storage_errors_translated
+    def notes(self) -> list[dict[str, Any]]:
+        """The known vault roots and their notes with counts (`refman notes --json`)."""
+        from refman.vault import list_notes
+
+        return list_notes(self.store.conn)
+
     @_storage_errors_translated
     def stats(self) -> dict[str, Any]:
         """Counts of notes, sources by status, snapshots and archive size (`refman stats --json`)."""
@@ -482,4 +663,5 @@ class Catalog:
         return catalog_stats(self.store.conn)
 
 
-__all__ = ["AddResult", "Catalog", "FetchSummary", "ImportResult", "Source", "check_paths_exist", "export_format"]
+__all__ = ["AddResult", "Catalog", "FetchSummary", "ImportResult", "Source", "check_paths_exist", "export_format",
+           "fetch_policy", "parse_size"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from refman.cli.common import app, emit_json, error, handle_errors, options
+from refman.cli.common import app, emit_json, error, handle_errors, open_catalog
 
 wayback_app = typer.Typer(help="The Internet Archive: capture live sources with Save Page Now.",
                           no_args_is_help=True)
@@ -26,8 +26,7 @@ def save(
     """Ask Save Page Now to capture the sources, poll each capture job and record the new memento (a `wayback`
     snapshot: `refman show` names it, exports carry it). Runs only when asked; at most 4 requests a minute by
     default; uses the keys in \\[wayback] access_key/secret_key or $REFMAN_IA_ACCESS_KEY/$REFMAN_IA_SECRET_KEY."""
-    from refman.fetch.wayback import WaybackSettings, save_sources
-    from refman.store import connect
+    from refman.fetch.wayback import WaybackSettings
 
     settings = WaybackSettings.load()
     if per_minute is not None:
@@ -44,11 +43,8 @@ def save(
             else:
                 error(f"[{result.source_id}] {result.url}: {result.reason}")
 
-    conn = connect(options.db_path, create=False)  # nothing to save in a catalog that does not exist
-    try:
-        save_sources(conn, refs or (), all_ok=all_ok, settings=settings, on_result=report)
-    finally:
-        conn.close()
+    with open_catalog() as cat:  # nothing to save in a catalog that does not exist
+        cat.wayback_save(refs or (), all_ok=all_ok, settings=settings, on_result=report)
     if as_json:
         emit_json(results)
     elif not results:

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from refman.cli.common import app, emit_json, error, handle_errors, options, stderr_is_terminal, warn
+from refman.cli.common import app, emit_json, error, handle_errors, open_catalog, options, stderr_is_terminal, warn
 
 exports_app = typer.Typer(
     help="Registered exports: bibliographies refman re-writes whenever their content changes. Without a command:"
@@ -46,28 +46,26 @@ def exports_are_current() -> None:
 
 
 def _refresh_if_changed() -> None:
-    changes, conn = _changes, None
+    changes, cat = _changes, None
     if changes is None or changes.conn is None:
         return
     try:
         if not changes.changed():
             return
-        from refman.exports_registry import has_registered_exports, refresh
-        from refman.store import connect
+        from refman.exports_registry import has_registered_exports
 
         if not has_registered_exports(changes.conn):
             return
-
-        conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
-        report_refresh(refresh(conn), quiet=not stderr_is_terminal())
+        cat = open_catalog()  # a missing catalog is "no catalog at PATH"
+        report_refresh(cat.refresh_exports(), quiet=not stderr_is_terminal())
     except KeyboardInterrupt:
         error("interrupted while refreshing registered exports")
         raise typer.Exit(130) from None
     except Exception as exc:  # the command's own work is done and committed: a failed refresh is one line
         error(f"registered exports not refreshed: {exc}")
     finally:
-        if conn is not None:
-            conn.close()
+        if cat is not None:
+            cat.close()
         changes.close()
 
 
@@ -99,16 +97,8 @@ def exports_list(
     """List the registered exports, their last write and whether the file on disk is current."""
     if ctx.invoked_subcommand is not None:
         return
-    from refman.exports_registry import check, list_exports
-    from refman.store import connect
-
-    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
-    try:
-        rows = []
-        for export in list_exports(conn):
-            rows.append({**export.as_dict(), "state": check(conn, export)})
-    finally:
-        conn.close()
+    with open_catalog() as cat:  # a missing catalog is "no catalog at PATH"
+        rows = [{**export.as_dict(), "state": state} for export, state in cat.registered_exports()]
     if as_json:
         emit_json(rows)
         return
@@ -138,15 +128,8 @@ def exports_remove(
     as_json: bool = typer.Option(False, "--json", help="Print the removed exports as JSON."),
 ) -> None:
     """Stop keeping exports up to date. Their files stay where they are."""
-    from refman.exports_registry import list_exports, remove
-    from refman.store import connect
-
-    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
-    try:
-        list_exports(conn, names)  # every name exists, or nothing is removed
-        removed = [remove(conn, name) for name in names]
-    finally:
-        conn.close()
+    with open_catalog() as cat:  # a missing catalog is "no catalog at PATH"
+        removed = cat.remove_exports(names)
     if as_json:
         emit_json([e.as_dict() for e in removed])
         return
@@ -162,14 +145,8 @@ def exports_refresh(
 ) -> None:
     """Re-write the registered exports whose content changed now (a file that would not change is not touched).
     Exits 1 when one could not be written (its folder is gone, its selection no longer exists)."""
-    from refman.exports_registry import refresh
-    from refman.store import connect
-
-    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
-    try:
-        results = refresh(conn, names or None)
-    finally:
-        conn.close()
+    with open_catalog() as cat:  # a missing catalog is "no catalog at PATH"
+        results = cat.refresh_exports(names or None)
     exports_are_current()
     if as_json:
         emit_json([r.as_dict() for r in results])
@@ -187,8 +164,7 @@ def register_export(fmt: str, selection: Any, ascii_: bool | None, output: Path 
                     name: str | None, keep_updated: bool) -> None:
     """`refman export … --keep-updated` / `--per-note DIR`: register (or only write) a file or a per-note mirror."""
     from refman.errors import UsageError
-    from refman.exports_registry import RegisteredExport, register, write_once
-    from refman.store import connect
+    from refman.exports_registry import RegisteredExport
 
     if per_note is not None and output is not None:
         raise UsageError("give -o FILE or --per-note DIR, not both")
@@ -201,14 +177,11 @@ def register_export(fmt: str, selection: Any, ascii_: bool | None, output: Path 
         per_note=per_note is not None, refs=list(selection.refs), tags=list(selection.tags),
         cited_in=selection.cited_in, query=selection.query, all=selection.all, ascii=ascii_,
     )
-    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
-    try:
+    with open_catalog() as cat:  # a missing catalog is "no catalog at PATH"
         if keep_updated:
-            stored, result = register(conn, export)
+            stored, result = cat.register_export(export)
         else:
-            stored, result = export, write_once(conn, export)
-    finally:
-        conn.close()
+            stored, result = export, cat.write_export_once(export)
     exports_are_current()
     if result.status in ("missing", "error"):
         raise UsageError(f"{result.path}: {result.detail}")

@@ -5,8 +5,6 @@ imported inside the commands so other commands start fast."""
 
 from __future__ import annotations
 
-import contextlib
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,46 +12,15 @@ from typing import Any
 
 import typer
 
-from refman.cli.common import app, catalog_conn, counted, emit_json, handle_errors, options, progress_bar
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
-
-
-def parse_size(text: str) -> int:
-    """Bytes from "20MB", "500k", "1.5G" or a plain number of bytes."""
-    from refman.errors import UsageError
-
-    match = _SIZE.match(text)
-    if not match:
-        raise UsageError(f"--max-size: cannot read {text!r} (e.g. 20MB, 500k, 1048576)")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    size = int(number * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
-    if size < 1:
-        raise UsageError("--max-size must be positive")
-    return size
+from refman.cli.common import app, counted, emit_json, handle_errors, open_catalog, progress_bar
 
 
 def _policy(concurrency: int, per_host: int, delay: float | None, ignore_robots: bool, timeout: float | None,
             max_size: str | None) -> Any:
-    from refman.errors import UsageError
-    from refman.fetch.client import FetchPolicy
+    from refman.api import fetch_policy
 
-    if concurrency < 1 or per_host < 1:
-        raise UsageError("--concurrency and --per-host must be at least 1")
-    policy = FetchPolicy(concurrency=concurrency, per_host=per_host, respect_robots=not ignore_robots)
-    if delay is not None:
-        if delay < 0:
-            raise UsageError("--delay must be ≥ 0")
-        policy.delay = delay
-    if timeout is not None:
-        if timeout <= 0:
-            raise UsageError("--timeout must be positive")
-        policy.deadline = timeout
-        policy.connect_timeout = min(policy.connect_timeout, timeout)
-        policy.read_timeout = min(policy.read_timeout, timeout)
-    if max_size is not None:
-        policy.max_bytes = parse_size(max_size)
-    return policy
+    return fetch_policy(concurrency=concurrency, per_host=per_host, delay=delay, ignore_robots=ignore_robots,
+                        timeout=timeout, max_size=max_size)
 
 
 @contextmanager
@@ -103,10 +70,8 @@ def _summary_line(summary: dict[str, Any]) -> str:
 
 def _nothing_due(summary: dict[str, Any]) -> str:
     """Why a fetch found nothing to do, and what would."""
-    from refman.fetch.pipeline import fetch_backlog
-
-    with contextlib.closing(catalog_conn()) as conn:
-        backlog = fetch_backlog(conn)
+    with open_catalog() as cat:
+        backlog = cat.fetch_backlog()
     if summary.get("claimed_elsewhere"):
         return (f"nothing to fetch here: {counted(summary['claimed_elsewhere'], 'source')} being fetched by"
                 " another refman")
@@ -176,14 +141,13 @@ def fetch(
 ) -> None:
     """Archive sources: every source never fetched (plus --stale / --failed ones), or the ones named."""
     from refman.fetch.fallback import FallbackOptions
-    from refman.fetch.pipeline import run_fetch
 
     policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
-    catalog_conn().close()  # a missing catalog is "no catalog at PATH", not a new empty one
     fallback = FallbackOptions.from_settings(wayback=wayback, render=render, adapters=adapters)
-    with _progress("fetch", quiet=as_json) as progress:
-        summary = run_fetch(options.db_path, targets or (), stale_days=stale, failed=failed,
-                            all_sources=all_sources, policy=policy, progress=progress, fallback=fallback)
+    # open_catalog(): a missing catalog is "no catalog at PATH", not a new empty one
+    with open_catalog() as cat, _progress("fetch", quiet=as_json) as progress:
+        summary = cat.fetch(targets or (), stale_days=stale, failed=failed, all_sources=all_sources,
+                            policy=policy, progress=progress, fallback=fallback).to_dict()
     if as_json:
         emit_json(summary)
     else:
@@ -216,30 +180,14 @@ def check(
     exists, on two checks in a row at least --dead-after days apart), failing (any other failure: 429, 5xx,
     timeouts, never dead by themselves), redirected elsewhere, or changed since the previous good snapshot.
     A run in which no server could be reached (offline) records nothing and says so."""
-    from refman.fetch.pipeline import check_report, select_source_ids
-
-    summary: dict[str, Any] | None = None
-    conn = catalog_conn()
-    try:
-        if stale is not None and not targets:
-            ids = select_source_ids(conn, stale_days=stale)
-        else:  # the named sources, or every one
-            ids = select_source_ids(conn, targets or (), all_sources=not targets)
-    finally:
-        conn.close()
-    if not offline and ids:
-        from refman.fetch.pipeline import fetch_sources
-
-        policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
-        with _progress("check", quiet=as_json) as progress:
-            summary = fetch_sources(options.db_path, ids, policy, progress=progress)
-    conn = catalog_conn()
-    try:
-        report = check_report(conn, ids, dead_after_days=dead_after)
-    finally:
-        conn.close()
+    policy = None if offline else _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
+    with open_catalog() as cat, _progress("check", quiet=as_json) as progress:
+        found = cat.check(targets or (), stale_days=stale, offline=offline, dead_after_days=dead_after,
+                          policy=policy, progress=progress)
+    summary = found["summary"]
+    report = {k: v for k, v in found.items() if k not in ("checked", "summary")}
     if as_json:
-        emit_json({"checked": len(ids), "summary": summary, **report})
+        emit_json(found)
     else:
         _print_report(report, summary)
     if summary is not None and summary.get("interrupted"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from refman.cli.common import app, catalog_conn, counted, db_app, emit_json, error, handle_errors, options
+from refman.cli.common import app, counted, db_app, emit_json, error, handle_errors, open_catalog, options
 
 
 def human_size(n: int) -> str:
@@ -31,20 +31,18 @@ def delete(
     """Delete sources with their mentions, tags, pinned fields, citation keys and snapshots; archived bodies
     that nothing references any more go too. There is no undo but a backup (`refman db backup PATH` first).
     A note that still cites a deleted URL brings it back when that note changes and is imported again."""
-    from refman.catalog import resolve_sources
     from refman.errors import UsageError
-    from refman.maintenance import delete_sources
 
-    conn = catalog_conn()
-    ids = list(dict.fromkeys(resolve_sources(conn, refs)))
-    preview = delete_sources(conn, ids, dry_run=True)
-    if not dry_run and not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("refusing to delete without --yes when not asked on a terminal")
-        _echo_delete(preview, "would delete")
-        if not typer.confirm("delete them?", default=False, err=True):
-            raise typer.Exit(1)
-    report = preview if dry_run else delete_sources(conn, ids)
+    with open_catalog() as cat:
+        ids = cat.resolve_many(refs)
+        preview = cat.delete(ids, dry_run=True)
+        if not dry_run and not yes:
+            if not sys.stdin.isatty():
+                raise UsageError("refusing to delete without --yes when not asked on a terminal")
+            _echo_delete(preview, "would delete")
+            if not typer.confirm("delete them?", default=False, err=True):
+                raise typer.Exit(1)
+        report = preview if dry_run else cat.delete(ids)
     if as_json:
         emit_json(report)
         return
@@ -69,16 +67,11 @@ def db_check(as_json: bool = typer.Option(False, "--json", help="Print {ok, inte
              ) -> None:
     """Check the catalog: SQLite's integrity check, foreign keys, the search index. Exit 4 when damaged."""
     from refman.errors import CatalogCorruptError
-    from refman.maintenance import check_catalog
-    from refman.store import translate_error
 
     try:
-        conn = catalog_conn()
-        report = check_catalog(conn)
-    except Exception as exc:  # a file too damaged to run the checks is a finding, not a crash
-        if not isinstance(exc, CatalogCorruptError) and not isinstance(translate_error(exc, None),
-                                                                       CatalogCorruptError):
-            raise
+        with open_catalog() as cat:
+            report = cat.check_integrity()
+    except CatalogCorruptError as exc:  # a file too damaged to run the checks is a finding, not a crash
         report = {"ok": False, "integrity": [str(exc)], "foreign_keys": [], "search_index": "not checked",
                   "skipped": ["the foreign keys and the search index (the file is too damaged)"]}
     if as_json:
@@ -107,10 +100,8 @@ def db_backup(
 ) -> None:
     """A consistent copy of the catalog, made while other refman commands go on (SQLite's online backup),
     written atomically. Restore by using it as --db (or copying it over the catalog)."""
-    from refman.maintenance import backup_catalog
-
-    conn = catalog_conn()
-    result = backup_catalog(conn, options.db_path, path, replace=force)
+    with open_catalog() as cat:
+        result = cat.backup(path, replace=force)
     if as_json:
         emit_json(result)
         return
@@ -124,9 +115,8 @@ def db_gc(
     as_json: bool = typer.Option(False, "--json", help="Print {blobs, stored_bytes}."),
 ) -> None:
     """Remove archived bodies that no snapshot or archived text references any more."""
-    from refman.maintenance import collect_garbage
-
-    result = collect_garbage(catalog_conn(), dry_run=dry_run)
+    with open_catalog() as cat:
+        result = cat.collect_garbage(dry_run=dry_run)
     if as_json:
         emit_json(result)
         return

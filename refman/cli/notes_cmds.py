@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from refman.cli.common import app, counted, emit_json, handle_errors, options
+from refman.cli.common import app, counted, emit_json, handle_errors, open_catalog
 
 
 @app.command("notes")
@@ -16,10 +16,8 @@ def notes(
 ) -> None:
     """List the known vault roots and their notes, with how many mentions each note has. A note is its path
     relative to its vault root, whatever path it was imported through."""
-    from refman.store import connect
-    from refman.vault import list_notes
-
-    data = list_notes(connect(options.db_path, create=False))  # a read: never creates a catalog
+    with open_catalog() as cat:  # a read: never creates a catalog
+        data = cat.notes()
     if as_json:
         emit_json([{k: v for k, v in r.items() if not (roots_only and k == "note_list")} for r in data])
         return

@@ -1,8 +1,8 @@
 """`refman search` and `refman db reindex`.
 
-Only typer and refman.cli.common are imported at module level; the command itself uses refman.store and
-refman.search, which need nothing but the standard library (a test checks that searching never imports
-SQLAlchemy, sqlmodel, alembic, pydantic, httpx, lxml or trafilatura)."""
+Only typer and refman.cli.common are imported at module level; the command itself uses refman.api,
+refman.store and refman.search, which need nothing but the standard library (a test checks that searching never
+imports SQLAlchemy, sqlmodel, alembic, pydantic, httpx, lxml or trafilatura)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import typer
 
 from refman.cli.common import (
     app,
-    catalog_conn,
     counted,
     db_app,
     emit_json,
     handle_errors,
+    open_catalog,
     progress_bar,
     stdout_is_terminal,
 )
@@ -44,19 +44,15 @@ def search(
     offset: int = typer.Option(0, "--offset", min=0, help="Skip this many results first."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of results."),
 ) -> None:
-    from refman.search import SearchFilters, count_matches
-    from refman.search import search as run_search
+    from refman.search import SearchFilters
 
     text = " ".join(query or [])
     filters = SearchFilters(tags=tag, since=since, until=until, site=site, cited_in=cited_in, status=status)
-    conn = catalog_conn()
-    try:
-        hits = run_search(conn, text, filters, limit=limit, offset=offset)
+    with open_catalog() as cat:
+        hits = cat.search(text, filters=filters, limit=limit, offset=offset)
         # The table says how many there are; counting costs a second query, so only when the page is full.
-        total = (count_matches(conn, text, filters) if len(hits) == limit else offset + len(hits)) \
+        total = (cat.count_matches(text, filters=filters) if len(hits) == limit else offset + len(hits)) \
             if stdout_is_terminal() and not as_json else 0
-    finally:
-        conn.close()
     if as_json:
         emit_json([hit.to_json() for hit in hits])
     elif stdout_is_terminal():
@@ -99,15 +95,9 @@ def reindex(as_json: bool = typer.Option(False, "--json", help="Print {sources, 
     """Rebuild the full-text search index from the catalog."""
     import time
 
-    from refman.search import rebuild_index
-
     started = time.perf_counter()
-    conn = catalog_conn()
-    try:
-        with progress_bar("reindex", "sources", quiet=as_json) as progress:
-            count = rebuild_index(conn, progress=progress)
-    finally:
-        conn.close()
+    with open_catalog() as cat, progress_bar("reindex", "sources", quiet=as_json) as progress:
+        count = cat.reindex(progress=progress)
     elapsed = time.perf_counter() - started
     if as_json:
         emit_json({"sources": count, "elapsed_s": round(elapsed, 3)})

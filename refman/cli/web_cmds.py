@@ -6,10 +6,24 @@ Library: refman.reader, refman.capture, refman.web (the optional `refman[web]` e
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from refman.cli.common import app, console, emit_json, error, handle_errors, options, stdout_is_terminal, warn
+from refman.cli.common import (
+    app,
+    console,
+    emit_json,
+    error,
+    handle_errors,
+    open_catalog,
+    options,
+    stdout_is_terminal,
+    warn,
+)
+
+if TYPE_CHECKING:
+    from refman.api import Catalog
 
 DEFAULT_PORT = 8737
 # Longer than this on a terminal, the text goes through the pager.
@@ -34,14 +48,16 @@ def read(
                                  " memento_at, content_type, markdown} (with --diff: the diff) as JSON."),
 ) -> None:
     """Print the archived main text of a source as Markdown, with its title, URL, date and origin on top."""
-    from refman.catalog import resolve_source
-    from refman.reader import diff_snapshots, raw_page, read_text
-    from refman.store import connect
+    cat = open_catalog()  # a read: a missing catalog is "no catalog at PATH"
+    with cat:
+        _read(cat, ref, snapshot, html, output, diff, pager, as_json)
 
-    conn = connect(options.db_path, create=False)  # a read: a missing catalog is "no catalog at PATH"
-    source_id = resolve_source(conn, ref)
+
+def _read(cat: Catalog, ref: str, snapshot: str | None, html: bool, output: Path | None,
+          diff: tuple[str, str] | None, pager: bool, as_json: bool) -> None:
+    source_id = cat.resolve(ref)
     if diff:
-        result = diff_snapshots(conn, source_id, diff[0], diff[1])
+        result = cat.diff_snapshots(source_id, diff[0], diff[1])
         if as_json:
             emit_json(result.to_json())
             return
@@ -58,7 +74,7 @@ def read(
     if html:
         from refman.citation.export import atomic_writer
 
-        body, content_type, snap_id = raw_page(conn, source_id, snapshot)
+        body, content_type, snap_id = cat.raw_page(source_id, snapshot)
         target = output or Path(f"refman-{source_id}-{snap_id}.{_extension(content_type)}")
         with atomic_writer(target) as handle:
             handle.buffer.write(body)
@@ -69,7 +85,7 @@ def read(
             typer.echo(f"wrote {target} ({len(body)} bytes, {content_type}): archived data, scripts included;"
                        " open it in a browser offline")
         return
-    text = read_text(conn, source_id, snapshot)
+    text = cat.read(source_id, snapshot)
     if as_json:
         emit_json(text.to_json())
         return
@@ -112,33 +128,31 @@ def capture(
                                  " title, saved_at}] as JSON."),
 ) -> None:
     """Archive pages saved in your browser as snapshots of origin `capture`, with their text and metadata."""
-    from refman.capture import capture_page
     from refman.errors import NotFoundError, RefmanError, UsageError
-    from refman.store import connect
 
     if url and len(files) > 1:
         raise UsageError("--url names the page of one file: give one file with it")
     for path in files:
         if not path.is_file():
             raise NotFoundError(f"no such file: {path}")
-    conn = connect(options.db_path)
     results = []
     failed = 0
-    for path in files:
-        try:
-            result = capture_page(conn, path.read_bytes(), url)
-        except RefmanError as exc:  # one bad file does not stop the others
-            error(f"{path}: {exc}")
-            failed += 1
-            continue
-        results.append(result)
-        if not as_json:
-            verb = "new source" if result.created else "source"
-            typer.echo(f"{path}: {verb} #{result.id} {result.url}: {result.outcome}"
-                       + (f" ({result.reason})" if result.reason else "")
-                       + (f", saved {result.saved_at}" if result.saved_at else ""))
-        if result.outcome not in ("ok", "thin"):
-            warn(f"{path}: no readable text in the page ({result.outcome})")
+    with open_catalog(create=True) as cat:
+        for path in files:
+            try:
+                result = cat.capture(path.read_bytes(), url)
+            except RefmanError as exc:  # one bad file does not stop the others
+                error(f"{path}: {exc}")
+                failed += 1
+                continue
+            results.append(result)
+            if not as_json:
+                verb = "new source" if result.created else "source"
+                typer.echo(f"{path}: {verb} #{result.id} {result.url}: {result.outcome}"
+                           + (f" ({result.reason})" if result.reason else "")
+                           + (f", saved {result.saved_at}" if result.saved_at else ""))
+            if result.outcome not in ("ok", "thin"):
+                warn(f"{path}: no readable text in the page ({result.outcome})")
     if as_json:
         emit_json([r.to_json() for r in results])
     if failed:
@@ -180,10 +194,8 @@ def open_(
     """Open a source's page in the web app (start it with `refman serve`)."""
     import webbrowser
 
-    from refman.catalog import resolve_source
-    from refman.store import connect
-
-    source_id = resolve_source(connect(options.db_path, create=False), ref)
+    with open_catalog() as cat:
+        source_id = cat.resolve(ref)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/sources/{source_id}"
     if print_only:
