@@ -11,6 +11,19 @@ with no user function to register. `refman db reindex` rebuilds the same rows fa
 The SQL here is frozen on purpose (a migration must not change when library code does);
 tests/test_search_index.py checks that it agrees with refman.search.cjk_space.
 
+PostgreSQL (issue #17) gets the same index as a table: `search_doc`, one row per source (`source_id`, cascading
+on delete), the same six columns holding the same spaced text, and `document`, a `tsvector` ('simple'
+configuration) with a GIN index: title is weight A, authors and tags B, site and notes C, body D (FTS5's column
+weights 10, 4+5, 3+3, 1; `ts_rank_cd` ranks with weights {D, C, B, A} = {0.1, 0.3, 0.45, 1.0}), so the describing
+columns (A–C) and the body (D) can be searched apart for the two ranking tiers. PL/pgSQL triggers on the same
+tables keep the columns right in the same transaction, as on SQLite, and a BEFORE trigger on `search_doc`
+computes `document` with `refman_search_document()`; `refman_search_text()` is the text the parser sees: accents
+removed (`unaccent`, a contrib extension, for FTS5's remove_diacritics) and every run of characters that are not
+letters or digits (ICU classes) made a space, as unicode61 tokenises, so `example.com/a-b` gives
+`example com a b` and not the default parser's URL tokens. A query must build its tsquery from
+`refman_search_text(word)` too. Tag markers (private-use characters) are not tokens there: `tag:` on PostgreSQL
+is a condition on `source_tag`.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25
@@ -137,7 +150,180 @@ TRIGGERS = ("search_source_ai", "search_source_au", "search_source_ad", "search_
             "search_text_au", "search_text_ad")
 
 
+_PG_FUNCTIONS = f"""
+CREATE EXTENSION IF NOT EXISTS unaccent;
+
+CREATE FUNCTION refman_cjk_space(v text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT regexp_replace(v, '({_CJK_CLASS})', ' \\1 ', 'g') $$;
+
+CREATE FUNCTION refman_authors_text(v text) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE names jsonb;
+BEGIN
+  IF v IS NULL OR v !~ '^[[:space:]]*\\[' THEN RETURN v; END IF;  -- only a JSON array is read as names
+  BEGIN
+    names := v::jsonb;
+  EXCEPTION WHEN others THEN
+    RETURN v;
+  END;
+  RETURN (SELECT string_agg(CASE WHEN jsonb_typeof(e) = 'object' THEN coalesce(e ->> 'literal',
+            trim(coalesce(e ->> 'given', '') || ' ' || coalesce(e ->> 'family', ''))) ELSE e #>> '{{}}' END,
+            '; ' ORDER BY i) FROM jsonb_array_elements(names) WITH ORDINALITY AS t(e, i));
+END $$;
+
+CREATE FUNCTION refman_search_text(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT regexp_replace(unaccent(coalesce(v, '')) COLLATE "und-x-icu", '[^[:alnum:]]+', ' ', 'g') $$;
+
+CREATE FUNCTION refman_search_document(title text, authors text, site text, tags text, notes text, body text)
+RETURNS tsvector LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT setweight(to_tsvector('simple', refman_search_text(title)), 'A')
+      || setweight(to_tsvector('simple', refman_search_text(authors)), 'B')
+      || setweight(to_tsvector('simple', refman_search_text(tags)), 'B')
+      || setweight(to_tsvector('simple', refman_search_text(site)), 'C')
+      || setweight(to_tsvector('simple', refman_search_text(notes)), 'C')
+      || setweight(to_tsvector('simple', refman_search_text(body)), 'D') $$;
+
+CREATE FUNCTION refman_search_tags(sid integer) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT refman_cjk_space(string_agg('{_TAG_OPEN} ' || tag || ' {_TAG_CLOSE}', ' ' ORDER BY tag COLLATE "C"))
+  FROM source_tag WHERE source_id = sid $$;
+
+CREATE FUNCTION refman_search_notes(sid integer) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT refman_cjk_space(coalesce((SELECT user_note FROM source WHERE id = sid), '') || ' ' || coalesce((
+    SELECT string_agg(label || ' ' || coalesce(title, '') || ' ' || coalesce(annotation, ''), ' ' ORDER BY id)
+    FROM mention WHERE source_id = sid), '')) $$;
+
+CREATE FUNCTION refman_search_body(sid integer) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT refman_cjk_space((SELECT text FROM source_text WHERE source_id = sid)) $$;
+
+CREATE FUNCTION refman_search_site(host text, container_title text, publisher text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT refman_cjk_space(coalesce(host, '') || ' ' || coalesce(container_title, '') || ' '
+                          || coalesce(publisher, '')) $$;
+
+CREATE FUNCTION refman_search_doc_bi() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.document := refman_search_document(NEW.title, NEW.authors, NEW.site, NEW.tags, NEW.notes, NEW.body);
+  RETURN NEW;
+END $$;
+
+CREATE FUNCTION refman_search_on_source() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO search_doc (source_id, title, authors, site, tags, notes, body)
+    VALUES (NEW.id, refman_cjk_space(NEW.title), refman_cjk_space(refman_authors_text(NEW.author)),
+            refman_search_site(NEW.host, NEW.container_title, NEW.publisher), refman_search_tags(NEW.id),
+            refman_search_notes(NEW.id), refman_search_body(NEW.id))
+    ON CONFLICT (source_id) DO UPDATE SET title = excluded.title, authors = excluded.authors,
+      site = excluded.site, tags = excluded.tags, notes = excluded.notes, body = excluded.body;
+  ELSE
+    UPDATE search_doc SET title = refman_cjk_space(NEW.title),
+      authors = refman_cjk_space(refman_authors_text(NEW.author)),
+      site = refman_search_site(NEW.host, NEW.container_title, NEW.publisher),
+      notes = refman_search_notes(NEW.id) WHERE source_id = NEW.id;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_tag() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    UPDATE search_doc SET tags = refman_search_tags(OLD.source_id) WHERE source_id = OLD.source_id;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    UPDATE search_doc SET tags = refman_search_tags(NEW.source_id) WHERE source_id = NEW.source_id;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_mention() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    UPDATE search_doc SET notes = refman_search_notes(OLD.source_id) WHERE source_id = OLD.source_id;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    UPDATE search_doc SET notes = refman_search_notes(NEW.source_id) WHERE source_id = NEW.source_id;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_text() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.source_id <> OLD.source_id) THEN
+    UPDATE search_doc SET body = NULL WHERE source_id = OLD.source_id;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    UPDATE search_doc SET body = refman_cjk_space(NEW.text) WHERE source_id = NEW.source_id;
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+_PG_TRIGGERS = """
+CREATE TRIGGER search_doc_bi BEFORE INSERT OR UPDATE ON search_doc
+  FOR EACH ROW EXECUTE FUNCTION refman_search_doc_bi();
+CREATE TRIGGER search_source_ai AFTER INSERT ON source FOR EACH ROW EXECUTE FUNCTION refman_search_on_source();
+CREATE TRIGGER search_source_au AFTER UPDATE OF title, author, host, container_title, publisher, user_note ON source
+  FOR EACH ROW WHEN (NEW.title IS DISTINCT FROM OLD.title OR NEW.author IS DISTINCT FROM OLD.author
+    OR NEW.host IS DISTINCT FROM OLD.host OR NEW.container_title IS DISTINCT FROM OLD.container_title
+    OR NEW.publisher IS DISTINCT FROM OLD.publisher OR NEW.user_note IS DISTINCT FROM OLD.user_note)
+  EXECUTE FUNCTION refman_search_on_source();
+CREATE TRIGGER search_tag_aiud AFTER INSERT OR UPDATE OR DELETE ON source_tag
+  FOR EACH ROW EXECUTE FUNCTION refman_search_on_tag();
+CREATE TRIGGER search_mention_aid AFTER INSERT OR DELETE ON mention
+  FOR EACH ROW EXECUTE FUNCTION refman_search_on_mention();
+CREATE TRIGGER search_mention_au AFTER UPDATE OF source_id, label, title, annotation ON mention
+  FOR EACH ROW WHEN (NEW.source_id IS DISTINCT FROM OLD.source_id OR NEW.label IS DISTINCT FROM OLD.label
+    OR NEW.title IS DISTINCT FROM OLD.title OR NEW.annotation IS DISTINCT FROM OLD.annotation)
+  EXECUTE FUNCTION refman_search_on_mention();
+CREATE TRIGGER search_text_aid AFTER INSERT OR DELETE ON source_text
+  FOR EACH ROW EXECUTE FUNCTION refman_search_on_text();
+CREATE TRIGGER search_text_au AFTER UPDATE OF source_id, text ON source_text
+  FOR EACH ROW WHEN (NEW.source_id IS DISTINCT FROM OLD.source_id OR NEW.text IS DISTINCT FROM OLD.text)
+  EXECUTE FUNCTION refman_search_on_text();
+"""
+
+# Triggers and functions of the PostgreSQL index, in the order the downgrade drops them.
+PG_TRIGGERS = (("search_text_au", "source_text"), ("search_text_aid", "source_text"), ("search_mention_au", "mention"),
+               ("search_mention_aid", "mention"), ("search_tag_aiud", "source_tag"), ("search_source_au", "source"),
+               ("search_source_ai", "source"), ("search_doc_bi", "search_doc"))
+PG_FUNCTIONS = ("refman_search_on_text()", "refman_search_on_mention()", "refman_search_on_tag()",
+                "refman_search_on_source()", "refman_search_doc_bi()",
+                "refman_search_site(text, text, text)", "refman_search_body(integer)", "refman_search_notes(integer)",
+                "refman_search_tags(integer)",
+                "refman_search_document(text, text, text, text, text, text)", "refman_search_text(text)",
+                "refman_authors_text(text)", "refman_cjk_space(text)")
+
+
+def _upgrade_postgresql() -> None:
+    for statement in _PG_FUNCTIONS.strip().split("\n\n"):  # one statement per execute (psycopg's protocol)
+        op.execute(statement)
+    op.execute("""CREATE TABLE search_doc (
+    source_id INTEGER NOT NULL PRIMARY KEY REFERENCES source (id) ON DELETE CASCADE,
+    title TEXT, authors TEXT, site TEXT, tags TEXT, notes TEXT, body TEXT,
+    document tsvector NOT NULL
+)""")
+    op.execute("CREATE INDEX ix_search_doc_document ON search_doc USING gin (document)")
+    for statement in _PG_TRIGGERS.strip().split(";\n"):
+        op.execute(statement)
+    # Index what an 0001 catalog already holds, with the functions the triggers use.
+    op.execute("""INSERT INTO search_doc (source_id, title, authors, site, tags, notes, body)
+        SELECT s.id, refman_cjk_space(s.title), refman_cjk_space(refman_authors_text(s.author)),
+               refman_search_site(s.host, s.container_title, s.publisher), refman_search_tags(s.id),
+               refman_search_notes(s.id), refman_search_body(s.id) FROM source s""")
+
+
+def _downgrade_postgresql() -> None:
+    for name, table in PG_TRIGGERS:
+        op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+    op.execute("DROP TABLE IF EXISTS search_doc")
+    for signature in PG_FUNCTIONS:
+        op.execute(f"DROP FUNCTION IF EXISTS {signature}")
+    # The unaccent extension stays: another schema may use it, and it holds no data.
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _upgrade_postgresql()
+        return
     op.execute("""CREATE VIRTUAL TABLE search_fts USING fts5(
         title, authors, site, tags, notes, body, tokenize = 'unicode61 remove_diacritics 2')""")
     op.execute(f"INSERT INTO search_fts(search_fts, rank) VALUES ('rank', '{WEIGHTS}')")
@@ -150,6 +336,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _downgrade_postgresql()
+        return
     for name in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.execute("DROP TABLE IF EXISTS search_fts")
