@@ -3,7 +3,9 @@
 The project's machines run PostgreSQL 15 on 127.0.0.1:5432 with trust authentication (issue #17). A test that
 takes the `pg_url` fixture gets the URL of an empty database `refman_test_<random>`, created for it and dropped
 after it. Without psycopg, or when no server answers, the test is skipped with one line saying which.
-`REFMAN_TEST_PG` overrides the server (`postgresql://user@host:port`, no database part).
+`REFMAN_TEST_PG` overrides the server (`postgresql://user@host:port`, no database part). With
+`REFMAN_TEST_PG_REQUIRED=1` (what CI on the project's machines sets) a missing server or driver fails the tests
+instead of skipping them, so that CI never passes by skipping them silently.
 
 Import the fixtures into a test module with `from pg import pg_url, pg_url_migrated`.
 """
@@ -59,6 +61,8 @@ def fresh_database() -> Iterator[str]:
     """The SQLAlchemy URL (`postgresql+psycopg://…`) of a new, empty database, dropped on exit; skips the
     calling test when PostgreSQL cannot be reached."""
     reason = _unavailable()
+    if reason and os.environ.get("REFMAN_TEST_PG_REQUIRED") == "1":
+        pytest.fail(reason.replace("skipped", "required (REFMAN_TEST_PG_REQUIRED=1)"), pytrace=False)
     if reason:
         pytest.skip(reason)
     name = f"refman_test_{secrets.token_hex(6)}"

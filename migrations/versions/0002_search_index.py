@@ -182,17 +182,23 @@ RETURNS tsvector LANGUAGE sql STABLE PARALLEL SAFE AS $$
       || setweight(to_tsvector('simple', refman_search_text(notes)), 'C')
       || setweight(to_tsvector('simple', refman_search_text(body)), 'D') $$;
 
-CREATE FUNCTION refman_search_tags(sid integer) RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT refman_cjk_space(string_agg('{_TAG_OPEN} ' || tag || ' {_TAG_CLOSE}', ' ' ORDER BY tag COLLATE "C"))
-  FROM source_tag WHERE source_id = sid $$;
+CREATE FUNCTION refman_search_tags(sid integer) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN refman_cjk_space((SELECT string_agg('{_TAG_OPEN} ' || tag || ' {_TAG_CLOSE}', ' ' ORDER BY tag COLLATE "C")
+                           FROM source_tag WHERE source_id = sid));
+END $$;
 
-CREATE FUNCTION refman_search_notes(sid integer) RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT refman_cjk_space(coalesce((SELECT user_note FROM source WHERE id = sid), '') || ' ' || coalesce((
+CREATE FUNCTION refman_search_notes(sid integer) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN refman_cjk_space(coalesce((SELECT user_note FROM source WHERE id = sid), '') || ' ' || coalesce((
     SELECT string_agg(label || ' ' || coalesce(title, '') || ' ' || coalesce(annotation, ''), ' ' ORDER BY id)
-    FROM mention WHERE source_id = sid), '')) $$;
+    FROM mention WHERE source_id = sid), ''));
+END $$;
 
-CREATE FUNCTION refman_search_body(sid integer) RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT refman_cjk_space((SELECT text FROM source_text WHERE source_id = sid)) $$;
+CREATE FUNCTION refman_search_body(sid integer) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN refman_cjk_space((SELECT text FROM source_text WHERE source_id = sid));
+END $$;
 
 CREATE FUNCTION refman_search_site(host text, container_title text, publisher text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -205,88 +211,120 @@ BEGIN
   RETURN NEW;
 END $$;
 
-CREATE FUNCTION refman_search_on_source() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_source_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO search_doc (source_id, title, authors, site, tags, notes, body)
+  SELECT n.id, refman_cjk_space(n.title), refman_cjk_space(refman_authors_text(n.author)),
+         refman_search_site(n.host, n.container_title, n.publisher), refman_search_tags(n.id),
+         refman_search_notes(n.id), refman_search_body(n.id) FROM new_rows n
+  ON CONFLICT (source_id) DO UPDATE SET title = excluded.title, authors = excluded.authors,
+    site = excluded.site, tags = excluded.tags, notes = excluded.notes, body = excluded.body;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_source_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE search_doc SET title = refman_cjk_space(NEW.title),
+    authors = refman_cjk_space(refman_authors_text(NEW.author)),
+    site = refman_search_site(NEW.host, NEW.container_title, NEW.publisher),
+    notes = refman_search_notes(NEW.id) WHERE source_id = NEW.id;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_tags() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO search_doc (source_id, title, authors, site, tags, notes, body)
-    VALUES (NEW.id, refman_cjk_space(NEW.title), refman_cjk_space(refman_authors_text(NEW.author)),
-            refman_search_site(NEW.host, NEW.container_title, NEW.publisher), refman_search_tags(NEW.id),
-            refman_search_notes(NEW.id), refman_search_body(NEW.id))
-    ON CONFLICT (source_id) DO UPDATE SET title = excluded.title, authors = excluded.authors,
-      site = excluded.site, tags = excluded.tags, notes = excluded.notes, body = excluded.body;
+    UPDATE search_doc SET tags = refman_search_tags(source_id) WHERE source_id IN (SELECT source_id FROM new_rows);
+  ELSIF TG_OP = 'DELETE' THEN
+    UPDATE search_doc SET tags = refman_search_tags(source_id) WHERE source_id IN (SELECT source_id FROM old_rows);
   ELSE
-    UPDATE search_doc SET title = refman_cjk_space(NEW.title),
-      authors = refman_cjk_space(refman_authors_text(NEW.author)),
-      site = refman_search_site(NEW.host, NEW.container_title, NEW.publisher),
-      notes = refman_search_notes(NEW.id) WHERE source_id = NEW.id;
+    UPDATE search_doc SET tags = refman_search_tags(source_id)
+    WHERE source_id IN (SELECT source_id FROM old_rows UNION SELECT source_id FROM new_rows);
   END IF;
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION refman_search_on_tag() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_mentions() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP <> 'INSERT' THEN
-    UPDATE search_doc SET tags = refman_search_tags(OLD.source_id) WHERE source_id = OLD.source_id;
-  END IF;
-  IF TG_OP <> 'DELETE' THEN
-    UPDATE search_doc SET tags = refman_search_tags(NEW.source_id) WHERE source_id = NEW.source_id;
+  IF TG_OP = 'INSERT' THEN
+    UPDATE search_doc SET notes = refman_search_notes(source_id) WHERE source_id IN (SELECT source_id FROM new_rows);
+  ELSE
+    UPDATE search_doc SET notes = refman_search_notes(source_id) WHERE source_id IN (SELECT source_id FROM old_rows);
   END IF;
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION refman_search_on_mention() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_mention_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP <> 'INSERT' THEN
-    UPDATE search_doc SET notes = refman_search_notes(OLD.source_id) WHERE source_id = OLD.source_id;
-  END IF;
-  IF TG_OP <> 'DELETE' THEN
-    UPDATE search_doc SET notes = refman_search_notes(NEW.source_id) WHERE source_id = NEW.source_id;
+  UPDATE search_doc SET notes = refman_search_notes(OLD.source_id) WHERE source_id = OLD.source_id;
+  UPDATE search_doc SET notes = refman_search_notes(NEW.source_id) WHERE source_id = NEW.source_id;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_texts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    UPDATE search_doc SET body = refman_search_body(source_id) WHERE source_id IN (SELECT source_id FROM new_rows);
+  ELSE
+    UPDATE search_doc SET body = refman_search_body(source_id) WHERE source_id IN (SELECT source_id FROM old_rows);
   END IF;
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION refman_search_on_text() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_text_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.source_id <> OLD.source_id) THEN
+  IF NEW.source_id <> OLD.source_id THEN
     UPDATE search_doc SET body = NULL WHERE source_id = OLD.source_id;
   END IF;
-  IF TG_OP <> 'DELETE' THEN
-    UPDATE search_doc SET body = refman_cjk_space(NEW.text) WHERE source_id = NEW.source_id;
-  END IF;
+  UPDATE search_doc SET body = refman_cjk_space(NEW.text) WHERE source_id = NEW.source_id;
   RETURN NULL;
 END $$;
 """
 
+# INSERT and DELETE are statement-level triggers over transition tables: a bulk write (one INSERT … SELECT, a
+# COPY, a cascade) refreshes each source's row once. UPDATE triggers with a column list cannot have transition
+# tables and stay per row, with the same WHEN conditions as SQLite's.
 _PG_TRIGGERS = """
 CREATE TRIGGER search_doc_bi BEFORE INSERT OR UPDATE ON search_doc
   FOR EACH ROW EXECUTE FUNCTION refman_search_doc_bi();
-CREATE TRIGGER search_source_ai AFTER INSERT ON source FOR EACH ROW EXECUTE FUNCTION refman_search_on_source();
+CREATE TRIGGER search_source_ai AFTER INSERT ON source REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_source_insert();
 CREATE TRIGGER search_source_au AFTER UPDATE OF title, author, host, container_title, publisher, user_note ON source
   FOR EACH ROW WHEN (NEW.title IS DISTINCT FROM OLD.title OR NEW.author IS DISTINCT FROM OLD.author
     OR NEW.host IS DISTINCT FROM OLD.host OR NEW.container_title IS DISTINCT FROM OLD.container_title
     OR NEW.publisher IS DISTINCT FROM OLD.publisher OR NEW.user_note IS DISTINCT FROM OLD.user_note)
-  EXECUTE FUNCTION refman_search_on_source();
-CREATE TRIGGER search_tag_aiud AFTER INSERT OR UPDATE OR DELETE ON source_tag
-  FOR EACH ROW EXECUTE FUNCTION refman_search_on_tag();
-CREATE TRIGGER search_mention_aid AFTER INSERT OR DELETE ON mention
-  FOR EACH ROW EXECUTE FUNCTION refman_search_on_mention();
+  EXECUTE FUNCTION refman_search_on_source_update();
+CREATE TRIGGER search_tag_ai AFTER INSERT ON source_tag REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_tags();
+CREATE TRIGGER search_tag_ad AFTER DELETE ON source_tag REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_tags();
+CREATE TRIGGER search_tag_au AFTER UPDATE ON source_tag REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_tags();
+CREATE TRIGGER search_mention_ai AFTER INSERT ON mention REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_mentions();
+CREATE TRIGGER search_mention_ad AFTER DELETE ON mention REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_mentions();
 CREATE TRIGGER search_mention_au AFTER UPDATE OF source_id, label, title, annotation ON mention
   FOR EACH ROW WHEN (NEW.source_id IS DISTINCT FROM OLD.source_id OR NEW.label IS DISTINCT FROM OLD.label
     OR NEW.title IS DISTINCT FROM OLD.title OR NEW.annotation IS DISTINCT FROM OLD.annotation)
-  EXECUTE FUNCTION refman_search_on_mention();
-CREATE TRIGGER search_text_aid AFTER INSERT OR DELETE ON source_text
-  FOR EACH ROW EXECUTE FUNCTION refman_search_on_text();
+  EXECUTE FUNCTION refman_search_on_mention_update();
+CREATE TRIGGER search_text_ai AFTER INSERT ON source_text REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_texts();
+CREATE TRIGGER search_text_ad AFTER DELETE ON source_text REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_texts();
 CREATE TRIGGER search_text_au AFTER UPDATE OF source_id, text ON source_text
   FOR EACH ROW WHEN (NEW.source_id IS DISTINCT FROM OLD.source_id OR NEW.text IS DISTINCT FROM OLD.text)
-  EXECUTE FUNCTION refman_search_on_text();
+  EXECUTE FUNCTION refman_search_on_text_update();
 """
 
 # Triggers and functions of the PostgreSQL index, in the order the downgrade drops them.
-PG_TRIGGERS = (("search_text_au", "source_text"), ("search_text_aid", "source_text"), ("search_mention_au", "mention"),
-               ("search_mention_aid", "mention"), ("search_tag_aiud", "source_tag"), ("search_source_au", "source"),
-               ("search_source_ai", "source"), ("search_doc_bi", "search_doc"))
-PG_FUNCTIONS = ("refman_search_on_text()", "refman_search_on_mention()", "refman_search_on_tag()",
-                "refman_search_on_source()", "refman_search_doc_bi()",
+PG_TRIGGERS = (("search_text_au", "source_text"), ("search_text_ad", "source_text"), ("search_text_ai", "source_text"),
+               ("search_mention_au", "mention"), ("search_mention_ad", "mention"), ("search_mention_ai", "mention"),
+               ("search_tag_au", "source_tag"), ("search_tag_ad", "source_tag"), ("search_tag_ai", "source_tag"),
+               ("search_source_au", "source"), ("search_source_ai", "source"), ("search_doc_bi", "search_doc"))
+PG_FUNCTIONS = ("refman_search_on_text_update()", "refman_search_on_texts()", "refman_search_on_mention_update()",
+                "refman_search_on_mentions()", "refman_search_on_tags()", "refman_search_on_source_update()",
+                "refman_search_on_source_insert()", "refman_search_doc_bi()",
                 "refman_search_site(text, text, text)", "refman_search_body(integer)", "refman_search_notes(integer)",
                 "refman_search_tags(integer)",
                 "refman_search_document(text, text, text, text, text, text)", "refman_search_text(text)",
