@@ -198,6 +198,16 @@ def test_index_follows_writes_and_searches(pg_url: str) -> None:
     assert found("example", ":C") == [1, 2]  # the host is site (C): example.com is two tokens, as in unicode61
     execute(pg_url, "DELETE FROM source WHERE id = 2")
     assert query(pg_url, "SELECT source_id FROM search_doc") == [(1,)]
+    # A session whose search_path lacks the schema still keeps the index (the triggers carry their own path).
+    from sqlalchemy import create_engine, pool
+
+    engine = create_engine(pg_url, poolclass=pool.NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL search_path = pg_catalog")
+        conn.exec_driver_sql("UPDATE public.source SET title = 'Über' WHERE id = 1")
+    engine.dispose()
+    assert query(pg_url, "SELECT title FROM search_doc") == [("Über",)]
+    assert found("uber", ":A") == [1]
 
 
 _TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=80)

@@ -21,8 +21,10 @@ computes `document` with `refman_search_document()`; `refman_search_text()` is t
 removed (`unaccent`, a contrib extension, for FTS5's remove_diacritics) and every run of characters that are not
 letters or digits (ICU classes) made a space, as unicode61 tokenises, so `example.com/a-b` gives
 `example com a b` and not the default parser's URL tokens. A query must build its tsquery from
-`refman_search_text(word)` too. Tag markers (private-use characters) are not tokens there: `tag:` on PostgreSQL
-is a condition on `source_tag`.
+`refman_search_text(word)` too. The trigger functions run with the search_path of the migration
+(`SET search_path FROM CURRENT`), so a session with another search_path still finds `unaccent` and the
+helpers. `unaccent` is a trusted extension: the database's owner (CREATE privilege) can install it. Tag
+markers (private-use characters) are not tokens there: `tag:` on PostgreSQL is a condition on `source_tag`.
 
 Revision ID: 0002
 Revises: 0001
@@ -205,13 +207,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT refman_cjk_space(coalesce(host, '') || ' ' || coalesce(container_title, '') || ' '
                           || coalesce(publisher, '')) $$;
 
-CREATE FUNCTION refman_search_doc_bi() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_doc_bi() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   NEW.document := refman_search_document(NEW.title, NEW.authors, NEW.site, NEW.tags, NEW.notes, NEW.body);
   RETURN NEW;
 END $$;
 
-CREATE FUNCTION refman_search_on_source_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_source_insert() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   INSERT INTO search_doc (source_id, title, authors, site, tags, notes, body)
   SELECT n.id, refman_cjk_space(n.title), refman_cjk_space(refman_authors_text(n.author)),
@@ -222,7 +224,7 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION refman_search_on_source_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_source_update() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   UPDATE search_doc SET title = refman_cjk_space(NEW.title),
     authors = refman_cjk_space(refman_authors_text(NEW.author)),
@@ -231,7 +233,7 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION refman_search_on_tags() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_tags() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     UPDATE search_doc SET tags = refman_search_tags(source_id) WHERE source_id IN (SELECT source_id FROM new_rows);
@@ -244,7 +246,7 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION refman_search_on_mentions() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_mentions() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     UPDATE search_doc SET notes = refman_search_notes(source_id) WHERE source_id IN (SELECT source_id FROM new_rows);
@@ -254,14 +256,14 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION refman_search_on_mention_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_mention_update() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   UPDATE search_doc SET notes = refman_search_notes(OLD.source_id) WHERE source_id = OLD.source_id;
   UPDATE search_doc SET notes = refman_search_notes(NEW.source_id) WHERE source_id = NEW.source_id;
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION refman_search_on_texts() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_texts() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     UPDATE search_doc SET body = refman_search_body(source_id) WHERE source_id IN (SELECT source_id FROM new_rows);
@@ -271,7 +273,7 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION refman_search_on_text_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refman_search_on_text_update() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF NEW.source_id <> OLD.source_id THEN
     UPDATE search_doc SET body = NULL WHERE source_id = OLD.source_id;
