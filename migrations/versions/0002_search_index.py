@@ -158,10 +158,11 @@ CREATE EXTENSION IF NOT EXISTS unaccent;
 CREATE FUNCTION refman_cjk_space(v text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT regexp_replace(v, '({_CJK_CLASS})', ' \\1 ', 'g') $$;
 
-CREATE FUNCTION refman_authors_text(v text) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+CREATE FUNCTION refman_authors_text(v text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE names jsonb;
 BEGIN
-  IF v IS NULL OR v !~ '^[[:space:]]*\\[' THEN RETURN v; END IF;  -- only a JSON array is read as names
+  -- Only a JSON array is read as names. (The EXCEPTION block makes the function parallel-unsafe: the default.)
+  IF v IS NULL OR v !~ '^[[:space:]]*\\[' THEN RETURN v; END IF;
   BEGIN
     names := v::jsonb;
   EXCEPTION WHEN others THEN
