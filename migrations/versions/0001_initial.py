@@ -1,5 +1,11 @@
 """Initial catalog: notes, sources, mentions, tags, field evidence, snapshots, blobs, archived text.
 
+On PostgreSQL (issue #17) the same tables, with two differences SQLite does not need: `note.mtime_ns` is a
+BIGINT (nanoseconds since 1970 overflow a 4-byte INTEGER; SQLite's INTEGER is 8 bytes), and the citation key's
+case-insensitive collation `NOCASE` is created first, as a nondeterministic ICU collation of that name
+(case-insensitive, accent-sensitive), so that the column declaration and its UNIQUE constraint mean what they
+mean on SQLite. Caveat: PostgreSQL 15 refuses LIKE on a nondeterministic collation (`citekey COLLATE "C" LIKE`).
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-24
@@ -16,14 +22,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Case-insensitive (ICU strength 2: case differences ignored, accents kept); SQLite's NOCASE folds ASCII only,
+# which is the same thing for ASCII citation keys.
+_PG_NOCASE = ("""CREATE COLLATION IF NOT EXISTS "NOCASE" """
+              """(provider = icu, locale = 'und-u-ks-level2', deterministic = false)""")
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_PG_NOCASE)
     op.create_table(
         "note",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("root", sa.String, nullable=False),
         sa.Column("path", sa.String, nullable=False),
         sa.Column("size", sa.Integer, nullable=False),
-        sa.Column("mtime_ns", sa.Integer, nullable=False),
+        sa.Column("mtime_ns", sa.Integer().with_variant(sa.BigInteger(), "postgresql"), nullable=False),
         sa.Column("sha256", sa.String, nullable=False),
         sa.Column("encoding", sa.String),
         sa.Column("status", sa.String, nullable=False, server_default="ok"),
@@ -129,3 +143,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("source_text", "snapshot", "blob", "source_tag", "mention", "field_value", "source", "note"):
         op.drop_table(table)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute('DROP COLLATION IF EXISTS "NOCASE"')

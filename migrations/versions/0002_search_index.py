@@ -11,6 +11,21 @@ with no user function to register. `refman db reindex` rebuilds the same rows fa
 The SQL here is frozen on purpose (a migration must not change when library code does);
 tests/test_search_index.py checks that it agrees with refman.search.cjk_space.
 
+PostgreSQL (issue #17) gets the same index as a table: `search_doc`, one row per source (`source_id`, cascading
+on delete), the same six columns holding the same spaced text, and `document`, a `tsvector` ('simple'
+configuration) with a GIN index: title is weight A, authors and tags B, site and notes C, body D (FTS5's column
+weights 10, 4+5, 3+3, 1; `ts_rank_cd` ranks with weights {D, C, B, A} = {0.1, 0.3, 0.45, 1.0}), so the describing
+columns (A–C) and the body (D) can be searched apart for the two ranking tiers. PL/pgSQL triggers on the same
+tables keep the columns right in the same transaction, as on SQLite, and a BEFORE trigger on `search_doc`
+computes `document` with `refman_search_document()`; `refman_search_text()` is the text the parser sees: accents
+removed (`unaccent`, a contrib extension, for FTS5's remove_diacritics) and every run of characters that are not
+letters or digits (ICU classes) made a space, as unicode61 tokenises, so `example.com/a-b` gives
+`example com a b` and not the default parser's URL tokens. A query must build its tsquery from
+`refman_search_text(word)` too. The trigger functions run with the search_path of the migration
+(`SET search_path FROM CURRENT`), so a session with another search_path still finds `unaccent` and the
+helpers. `unaccent` is a trusted extension: the database's owner (CREATE privilege) can install it. Tag
+markers (private-use characters) are not tokens there: `tag:` on PostgreSQL is a condition on `source_tag`.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25
@@ -137,7 +152,219 @@ TRIGGERS = ("search_source_ai", "search_source_au", "search_source_ad", "search_
             "search_text_au", "search_text_ad")
 
 
+_PG_FUNCTIONS = f"""
+CREATE EXTENSION IF NOT EXISTS unaccent;
+
+CREATE FUNCTION refman_cjk_space(v text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT regexp_replace(v, '({_CJK_CLASS})', ' \\1 ', 'g') $$;
+
+CREATE FUNCTION refman_authors_text(v text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE names jsonb;
+BEGIN
+  -- Only a JSON array is read as names. (The EXCEPTION block makes the function parallel-unsafe: the default.)
+  IF v IS NULL OR v !~ '^[[:space:]]*\\[' THEN RETURN v; END IF;
+  BEGIN
+    names := v::jsonb;
+  EXCEPTION WHEN others THEN
+    RETURN v;
+  END;
+  RETURN (SELECT string_agg(CASE WHEN jsonb_typeof(e) = 'object' THEN coalesce(e ->> 'literal',
+            trim(coalesce(e ->> 'given', '') || ' ' || coalesce(e ->> 'family', ''))) ELSE e #>> '{{}}' END,
+            '; ' ORDER BY i) FROM jsonb_array_elements(names) WITH ORDINALITY AS t(e, i));
+END $$;
+
+CREATE FUNCTION refman_search_text(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT regexp_replace(unaccent(coalesce(v, '')) COLLATE "und-x-icu", '[^[:alnum:]]+', ' ', 'g') $$;
+
+CREATE FUNCTION refman_search_document(title text, authors text, site text, tags text, notes text, body text)
+RETURNS tsvector LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT setweight(to_tsvector('simple', refman_search_text(title)), 'A')
+      || setweight(to_tsvector('simple', refman_search_text(authors)), 'B')
+      || setweight(to_tsvector('simple', refman_search_text(tags)), 'B')
+      || setweight(to_tsvector('simple', refman_search_text(site)), 'C')
+      || setweight(to_tsvector('simple', refman_search_text(notes)), 'C')
+      || setweight(to_tsvector('simple', refman_search_text(body)), 'D') $$;
+
+CREATE FUNCTION refman_search_tags(sid integer) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN refman_cjk_space((SELECT string_agg('{_TAG_OPEN} ' || tag || ' {_TAG_CLOSE}', ' ' ORDER BY tag COLLATE "C")
+                           FROM source_tag WHERE source_id = sid));
+END $$;
+
+CREATE FUNCTION refman_search_notes(sid integer) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN refman_cjk_space(coalesce((SELECT user_note FROM source WHERE id = sid), '') || ' ' || coalesce((
+    SELECT string_agg(label || ' ' || coalesce(title, '') || ' ' || coalesce(annotation, ''), ' ' ORDER BY id)
+    FROM mention WHERE source_id = sid), ''));
+END $$;
+
+CREATE FUNCTION refman_search_body(sid integer) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN refman_cjk_space((SELECT text FROM source_text WHERE source_id = sid));
+END $$;
+
+CREATE FUNCTION refman_search_site(host text, container_title text, publisher text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT refman_cjk_space(coalesce(host, '') || ' ' || coalesce(container_title, '') || ' '
+                          || coalesce(publisher, '')) $$;
+
+CREATE FUNCTION refman_search_doc_bi() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  NEW.document := refman_search_document(NEW.title, NEW.authors, NEW.site, NEW.tags, NEW.notes, NEW.body);
+  RETURN NEW;
+END $$;
+
+CREATE FUNCTION refman_search_on_source_insert() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  INSERT INTO search_doc (source_id, title, authors, site, tags, notes, body)
+  SELECT n.id, refman_cjk_space(n.title), refman_cjk_space(refman_authors_text(n.author)),
+         refman_search_site(n.host, n.container_title, n.publisher), refman_search_tags(n.id),
+         refman_search_notes(n.id), refman_search_body(n.id) FROM new_rows n
+  ON CONFLICT (source_id) DO UPDATE SET title = excluded.title, authors = excluded.authors,
+    site = excluded.site, tags = excluded.tags, notes = excluded.notes, body = excluded.body;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_source_update() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  UPDATE search_doc SET title = refman_cjk_space(NEW.title),
+    authors = refman_cjk_space(refman_authors_text(NEW.author)),
+    site = refman_search_site(NEW.host, NEW.container_title, NEW.publisher),
+    notes = refman_search_notes(NEW.id) WHERE source_id = NEW.id;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_tags() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    UPDATE search_doc SET tags = refman_search_tags(source_id) WHERE source_id IN (SELECT source_id FROM new_rows);
+  ELSIF TG_OP = 'DELETE' THEN
+    UPDATE search_doc SET tags = refman_search_tags(source_id) WHERE source_id IN (SELECT source_id FROM old_rows);
+  ELSE
+    UPDATE search_doc SET tags = refman_search_tags(source_id)
+    WHERE source_id IN (SELECT source_id FROM old_rows UNION SELECT source_id FROM new_rows);
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_mentions() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    UPDATE search_doc SET notes = refman_search_notes(source_id) WHERE source_id IN (SELECT source_id FROM new_rows);
+  ELSE
+    UPDATE search_doc SET notes = refman_search_notes(source_id) WHERE source_id IN (SELECT source_id FROM old_rows);
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_mention_update() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  UPDATE search_doc SET notes = refman_search_notes(OLD.source_id) WHERE source_id = OLD.source_id;
+  UPDATE search_doc SET notes = refman_search_notes(NEW.source_id) WHERE source_id = NEW.source_id;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_texts() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    UPDATE search_doc SET body = refman_search_body(source_id) WHERE source_id IN (SELECT source_id FROM new_rows);
+  ELSE
+    UPDATE search_doc SET body = refman_search_body(source_id) WHERE source_id IN (SELECT source_id FROM old_rows);
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION refman_search_on_text_update() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  IF NEW.source_id <> OLD.source_id THEN
+    UPDATE search_doc SET body = NULL WHERE source_id = OLD.source_id;
+  END IF;
+  UPDATE search_doc SET body = refman_cjk_space(NEW.text) WHERE source_id = NEW.source_id;
+  RETURN NULL;
+END $$;
+"""
+
+# INSERT and DELETE are statement-level triggers over transition tables: a bulk write (one INSERT … SELECT, a
+# COPY, a cascade) refreshes each source's row once. UPDATE triggers with a column list cannot have transition
+# tables and stay per row, with the same WHEN conditions as SQLite's.
+_PG_TRIGGERS = """
+CREATE TRIGGER search_doc_bi BEFORE INSERT OR UPDATE ON search_doc
+  FOR EACH ROW EXECUTE FUNCTION refman_search_doc_bi();
+CREATE TRIGGER search_source_ai AFTER INSERT ON source REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_source_insert();
+CREATE TRIGGER search_source_au AFTER UPDATE OF title, author, host, container_title, publisher, user_note ON source
+  FOR EACH ROW WHEN (NEW.title IS DISTINCT FROM OLD.title OR NEW.author IS DISTINCT FROM OLD.author
+    OR NEW.host IS DISTINCT FROM OLD.host OR NEW.container_title IS DISTINCT FROM OLD.container_title
+    OR NEW.publisher IS DISTINCT FROM OLD.publisher OR NEW.user_note IS DISTINCT FROM OLD.user_note)
+  EXECUTE FUNCTION refman_search_on_source_update();
+CREATE TRIGGER search_tag_ai AFTER INSERT ON source_tag REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_tags();
+CREATE TRIGGER search_tag_ad AFTER DELETE ON source_tag REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_tags();
+CREATE TRIGGER search_tag_au AFTER UPDATE ON source_tag REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_tags();
+CREATE TRIGGER search_mention_ai AFTER INSERT ON mention REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_mentions();
+CREATE TRIGGER search_mention_ad AFTER DELETE ON mention REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_mentions();
+CREATE TRIGGER search_mention_au AFTER UPDATE OF source_id, label, title, annotation ON mention
+  FOR EACH ROW WHEN (NEW.source_id IS DISTINCT FROM OLD.source_id OR NEW.label IS DISTINCT FROM OLD.label
+    OR NEW.title IS DISTINCT FROM OLD.title OR NEW.annotation IS DISTINCT FROM OLD.annotation)
+  EXECUTE FUNCTION refman_search_on_mention_update();
+CREATE TRIGGER search_text_ai AFTER INSERT ON source_text REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_texts();
+CREATE TRIGGER search_text_ad AFTER DELETE ON source_text REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION refman_search_on_texts();
+CREATE TRIGGER search_text_au AFTER UPDATE OF source_id, text ON source_text
+  FOR EACH ROW WHEN (NEW.source_id IS DISTINCT FROM OLD.source_id OR NEW.text IS DISTINCT FROM OLD.text)
+  EXECUTE FUNCTION refman_search_on_text_update();
+"""
+
+# Triggers and functions of the PostgreSQL index, in the order the downgrade drops them.
+PG_TRIGGERS = (("search_text_au", "source_text"), ("search_text_ad", "source_text"), ("search_text_ai", "source_text"),
+               ("search_mention_au", "mention"), ("search_mention_ad", "mention"), ("search_mention_ai", "mention"),
+               ("search_tag_au", "source_tag"), ("search_tag_ad", "source_tag"), ("search_tag_ai", "source_tag"),
+               ("search_source_au", "source"), ("search_source_ai", "source"), ("search_doc_bi", "search_doc"))
+PG_FUNCTIONS = ("refman_search_on_text_update()", "refman_search_on_texts()", "refman_search_on_mention_update()",
+                "refman_search_on_mentions()", "refman_search_on_tags()", "refman_search_on_source_update()",
+                "refman_search_on_source_insert()", "refman_search_doc_bi()",
+                "refman_search_site(text, text, text)", "refman_search_body(integer)", "refman_search_notes(integer)",
+                "refman_search_tags(integer)",
+                "refman_search_document(text, text, text, text, text, text)", "refman_search_text(text)",
+                "refman_authors_text(text)", "refman_cjk_space(text)")
+
+
+def _upgrade_postgresql() -> None:
+    for statement in _PG_FUNCTIONS.strip().split("\n\n"):  # one statement per execute (psycopg's protocol)
+        op.execute(statement)
+    op.execute("""CREATE TABLE search_doc (
+    source_id INTEGER NOT NULL PRIMARY KEY REFERENCES source (id) ON DELETE CASCADE,
+    title TEXT, authors TEXT, site TEXT, tags TEXT, notes TEXT, body TEXT,
+    document tsvector NOT NULL
+)""")
+    op.execute("CREATE INDEX ix_search_doc_document ON search_doc USING gin (document)")
+    for statement in _PG_TRIGGERS.strip().split(";\n"):
+        op.execute(statement)
+    # Index what an 0001 catalog already holds, with the functions the triggers use.
+    op.execute("""INSERT INTO search_doc (source_id, title, authors, site, tags, notes, body)
+        SELECT s.id, refman_cjk_space(s.title), refman_cjk_space(refman_authors_text(s.author)),
+               refman_search_site(s.host, s.container_title, s.publisher), refman_search_tags(s.id),
+               refman_search_notes(s.id), refman_search_body(s.id) FROM source s""")
+
+
+def _downgrade_postgresql() -> None:
+    for name, table in PG_TRIGGERS:
+        op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+    op.execute("DROP TABLE IF EXISTS search_doc")
+    for signature in PG_FUNCTIONS:
+        op.execute(f"DROP FUNCTION IF EXISTS {signature}")
+    # The unaccent extension stays: another schema may use it, and it holds no data.
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _upgrade_postgresql()
+        return
     op.execute("""CREATE VIRTUAL TABLE search_fts USING fts5(
         title, authors, site, tags, notes, body, tokenize = 'unicode61 remove_diacritics 2')""")
     op.execute(f"INSERT INTO search_fts(search_fts, rank) VALUES ('rank', '{WEIGHTS}')")
@@ -150,6 +377,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _downgrade_postgresql()
+        return
     for name in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.execute("DROP TABLE IF EXISTS search_fts")

@@ -15,6 +15,8 @@ allow: a source with a `label_note` row has been cited by a note; it was added b
 such row, or when a user title dates from its creation; it came from a bibliography when imported evidence
 dates from its creation; otherwise a note created it.
 
+On PostgreSQL the evidence table keeps its 0001 form (WITHOUT ROWID is SQLite's); only the label rows move.
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-24
@@ -60,6 +62,11 @@ def upgrade() -> None:
         label_note = ({_LABEL_ROW.format(col='CAST(value AS INTEGER)')}),
         first_cited_at = CASE WHEN added_by = 'note' THEN created_at ELSE ({_LABEL_ROW.format(col='updated_at')}) END
         WHERE EXISTS ({_LABEL_ROW.format(col='1')})""")
+    if op.get_bind().dialect.name == "postgresql":
+        # PostgreSQL has no WITHOUT ROWID (a table is a heap plus its primary key index either way): only the
+        # hidden label rows go.
+        op.execute("DELETE FROM field_value WHERE field = 'label_note' AND origin = 'label'")
+        return
     op.execute(_field_value_table("field_value_new", rowid=False))
     op.execute("""INSERT INTO field_value_new (source_id, field, origin, value, updated_at)
         SELECT source_id, field, origin, value, updated_at FROM field_value
@@ -69,6 +76,21 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        _downgrade_field_value_sqlite()
+    else:
+        op.execute("""INSERT INTO field_value (source_id, field, origin, value, updated_at)
+            SELECT id, 'label_note', 'label', CAST(label_note AS TEXT), coalesce(first_cited_at, updated_at)
+            FROM source WHERE label_note IS NOT NULL
+            ON CONFLICT (source_id, field, origin) DO UPDATE SET value = excluded.value,
+              updated_at = excluded.updated_at""")
+    op.execute("DELETE FROM mention WHERE kind <> 'definition'")  # 0002 knows definitions only
+    op.execute("ALTER TABLE mention DROP COLUMN kind")
+    for column in ("first_cited_at", "label_note", "added_by"):
+        op.execute(f"ALTER TABLE source DROP COLUMN {column}")
+
+
+def _downgrade_field_value_sqlite() -> None:
     op.execute(_field_value_table("field_value_old", rowid=True))
     op.execute("""INSERT INTO field_value_old (source_id, field, origin, value, updated_at)
         SELECT source_id, field, origin, value, updated_at FROM field_value""")
@@ -77,7 +99,3 @@ def downgrade() -> None:
         FROM source WHERE label_note IS NOT NULL""")
     op.execute("DROP TABLE field_value")
     op.execute("ALTER TABLE field_value_old RENAME TO field_value")
-    op.execute("DELETE FROM mention WHERE kind <> 'definition'")  # 0002 knows definitions only
-    op.execute("ALTER TABLE mention DROP COLUMN kind")
-    for column in ("first_cited_at", "label_note", "added_by"):
-        op.execute(f"ALTER TABLE source DROP COLUMN {column}")

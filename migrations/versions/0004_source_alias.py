@@ -3,6 +3,8 @@
 A note that still cites a merged-away URL keeps pointing at the kept source on every later import, and
 `refman add`, `refman show URL` and bibliography imports find the kept source by that URL too.
 
+WITHOUT ROWID is SQLite's (the primary key is the table); PostgreSQL gets the same table without it.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-24
@@ -19,12 +21,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute("""CREATE TABLE source_alias (
+    without_rowid = "" if op.get_bind().dialect.name == "postgresql" else " WITHOUT ROWID"
+    op.execute(f"""CREATE TABLE source_alias (
     url VARCHAR NOT NULL PRIMARY KEY,
     source_id INTEGER NOT NULL,
     created_at VARCHAR NOT NULL,
     FOREIGN KEY(source_id) REFERENCES source (id) ON DELETE CASCADE
-) WITHOUT ROWID""")
+){without_rowid}""")
     op.execute("CREATE INDEX ix_source_alias_source_id ON source_alias (source_id)")
 
 

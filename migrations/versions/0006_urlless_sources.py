@@ -13,6 +13,8 @@ SQLite cannot drop a NOT NULL constraint with ALTER TABLE; the change rewrites t
 sqlite_schema, the procedure SQLite documents for constraint removals (altertable.html, "Making Other Kinds Of
 Table Schema Changes"): no row is copied or rewritten, so foreign keys, triggers and indexes are untouched.
 
+PostgreSQL drops (and on downgrade sets) the NOT NULL constraints with ALTER TABLE; the rest is the same SQL.
+
 Downgrade: a URL-less source with a DOI gets `https://doi.org/<DOI>` as its URL (what refman did before);
 URL-less sources without a DOI cannot exist at 0004 and are deleted (with their evidence and tags).
 
@@ -35,6 +37,10 @@ _COLUMNS = ("url", "url_as_written", "host")
 
 def _redeclare(nullable: bool) -> None:
     conn = op.get_bind()
+    if conn.dialect.name == "postgresql":  # ALTER TABLE does it there
+        for column in _COLUMNS:
+            op.execute(f"ALTER TABLE source ALTER COLUMN {column} {'DROP' if nullable else 'SET'} NOT NULL")
+        return
     version = conn.exec_driver_sql("PRAGMA schema_version").scalar()
     sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'source'").scalar()
     for column in _COLUMNS:

@@ -20,12 +20,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute("""CREATE TABLE registered_export (
-    id INTEGER NOT NULL PRIMARY KEY,
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    # SQLite's INTEGER PRIMARY KEY is the rowid, numbered on insert; PostgreSQL needs a SERIAL for that (the type
+    # SQLAlchemy gives the other tables' ids), and a boolean default that is a boolean.
+    op.execute(f"""CREATE TABLE registered_export (
+    id {'SERIAL' if postgresql else 'INTEGER'} NOT NULL PRIMARY KEY,
     name VARCHAR NOT NULL UNIQUE,
     path VARCHAR NOT NULL UNIQUE,
     format VARCHAR NOT NULL,
-    per_note BOOLEAN NOT NULL DEFAULT 0,
+    per_note BOOLEAN NOT NULL DEFAULT {'false' if postgresql else '0'},
     options VARCHAR NOT NULL,
     files VARCHAR,
     written_hash VARCHAR,

@@ -1,0 +1,212 @@
+"""A catalog in a PostgreSQL database (issue #17): the foundation of the second Store backend.
+
+What is here: opening a catalog by URL (`postgresql://USER@HOST/DB`; the schema is created or upgraded with the
+same alembic history as SQLite's, under an advisory lock so that two machines starting at once do not race),
+refusing a schema newer than this refman, transactions with the SQLite store's join semantics, closing, and
+the translation of psycopg's errors into refman.errors. Connection strings reach messages without their
+password (refman.store.postgres.url).
+
+What is not: the store groups (sources, notes, fetch, search, citation). `PostgresStore` is not a `Store` until
+they exist, and `refman.store.open_store` does not return one yet.
+
+psycopg is imported when a catalog is opened, never by importing this package's url module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from refman.errors import (
+    CatalogBusyError,
+    CatalogCorruptError,
+    CatalogError,
+    CatalogMissingError,
+    CatalogReadOnlyError,
+    CatalogTooNewError,
+    DiskFullError,
+    RefmanError,
+    UsageError,
+)
+from refman.store.postgres.url import is_postgres_url, libpq_url, without_password
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresStore", "open_postgres_store", "translate_error", "without_password"]
+
+# pg_advisory_xact_lock key held while the schema is upgraded ("refman" in ASCII).
+SCHEMA_LOCK = 0x7265666D616E
+
+
+class PostgresStore:
+    """A catalog in one PostgreSQL database, on one psycopg connection in autocommit mode: transactions are
+    explicit (`transaction()`), as in the SQLite store."""
+
+    backend = "postgresql"
+
+    def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
+        self.conn = conn
+        self.url = url
+
+    @property
+    def display_url(self) -> str:
+        """The catalog's URL for messages: without its password."""
+        return without_password(self.url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction: BEGIN … COMMIT, or ROLLBACK on any error. Inside an open transaction it joins it under
+        a savepoint: an error undoes the block's own writes and propagates, the owner commits or rolls back."""
+        with self.conn.transaction():  # psycopg nests with SAVEPOINT / RELEASE / ROLLBACK TO
+            yield
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg import pq
+
+        return self.conn.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int = 10) -> PostgresStore:
+    """The catalog in the database at `url`, its schema created (when `create`; an empty database is otherwise
+    refused as missing) or upgraded to this refman's head first. A schema newer than head is refused."""
+    if not is_postgres_url(url):
+        raise UsageError(f"not a PostgreSQL URL: {without_password(url)}")
+    try:
+        import psycopg
+    except ImportError:
+        raise UsageError("PostgreSQL catalogs need psycopg: pip install 'refman[postgres]'") from None
+    try:
+        conn = psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=connect_timeout_s)
+    except psycopg.Error as exc:
+        raise translate_error(exc, url) or CatalogError(_message(exc, url)) from None
+    try:
+        revision = _revision(conn)
+        _check_known(revision, url)
+        if revision is None and not create:
+            raise CatalogMissingError(f"no catalog in {without_password(url)} (the database has no refman schema)")
+        if revision != _head():
+            upgrade_schema(url)
+        return PostgresStore(conn, url)
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, psycopg.Error):
+            raise translate_error(exc, url) or CatalogError(_message(exc, url)) from exc
+        raise
+
+
+def upgrade_schema(url: str, revision: str = "head") -> None:
+    """Run the alembic migrations up to `revision` on the database at `url`, in one transaction, holding an
+    advisory lock: a second process waits, then finds the schema at head and does nothing."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, pool
+
+    engine = create_engine(f"postgresql+psycopg://{url.partition('://')[2]}", poolclass=pool.NullPool)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("refman.migrations")))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})")
+            _check_known(conn.exec_driver_sql(_VERSION_SQL).scalar() if _has_version(conn) else None, url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except RefmanError:
+        raise
+    except Exception as exc:  # alembic, SQLAlchemy and psycopg raise many kinds; storage ones are translated
+        raise translate_error(exc, url) or CatalogError(f"cannot upgrade catalog {without_password(url)}: "
+                                                        f"{_first_line(exc)}") from exc
+    finally:
+        engine.dispose()
+
+
+def translate_error(exc: BaseException, url: str | None) -> RefmanError | None:
+    """The refman error that a psycopg error (raw, or wrapped by SQLAlchemy as `.orig`) means for the user, or
+    None when `exc` is not one a user can act on."""
+    try:
+        import psycopg
+        from psycopg import errors
+    except ImportError:
+        return None
+    orig = exc if isinstance(exc, psycopg.Error) else getattr(exc, "orig", None)
+    if not isinstance(orig, psycopg.Error):
+        return None
+    where = f" {without_password(url)}" if url else ""
+    if isinstance(orig, errors.LockNotAvailable | errors.DeadlockDetected | errors.SerializationFailure):
+        return CatalogBusyError(f"catalog{where} is busy (another writer holds what this needs); try again")
+    if isinstance(orig, errors.ReadOnlySqlTransaction | errors.InsufficientPrivilege):
+        return CatalogReadOnlyError(f"catalog{where} cannot be written by this user: nothing was changed")
+    if isinstance(orig, errors.DiskFull):
+        return DiskFullError(f"the PostgreSQL server of catalog{where} is out of disk space: the write was undone")
+    if isinstance(orig, errors.DataCorrupted | errors.IndexCorrupted):
+        return CatalogCorruptError(f"catalog{where} is damaged ({_message(orig, url)})")
+    if isinstance(orig, psycopg.OperationalError):
+        return CatalogError(f"cannot reach catalog{where}: {_message(orig, url)}")
+    return None
+
+
+_VERSION_SQL = "SELECT version_num FROM alembic_version"
+
+
+def _has_version(conn: Any) -> bool:
+    return bool(conn.exec_driver_sql("SELECT to_regclass('alembic_version') IS NOT NULL").scalar())
+
+
+def _revision(conn: psycopg.Connection[Any]) -> str | None:
+    """The database's alembic revision; None for a database without refman's schema."""
+    exists = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = conn.execute(_VERSION_SQL).fetchone()
+    return str(row[0]) if row else None
+
+
+def _head() -> str:
+    from refman.store import HEAD_REVISION
+
+    return HEAD_REVISION
+
+
+def _check_known(revision: str | None, url: str) -> None:
+    from refman.store import known_revisions
+
+    if revision is not None and revision not in known_revisions():
+        raise CatalogTooNewError(f"catalog {without_password(url)} was written by a newer refman (schema "
+                                 f"{revision}); upgrade refman to use it")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _message(exc: BaseException, url: str | None) -> str:
+    """The first line of a driver message, with the URL's password masked should the driver have quoted it."""
+    text = _first_line(exc)
+    password = _password(url) if url else None
+    return text.replace(password, "***") if password else text
+
+
+def _password(url: str) -> str | None:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        value = conninfo_to_dict(libpq_url(url)).get("password")
+    except psycopg.Error:  # an unparsable string has no password psycopg could have used
+        return None
+    return str(value) if value else None
