@@ -188,9 +188,9 @@ class Catalog:
         notes = [p for p in given if p not in bibs]
         result = ImportResult()
         if notes:
-            from refman.vault import import_vault
+            from refman.notes.importer import import_vault
 
-            result.notes = import_vault(self.store.conn, notes, progress=progress).as_dict()
+            result.notes = import_vault(self.store, notes, progress=progress).as_dict()
         if bibs:
             from refman.catalog import import_bibliographies
 

@@ -10,6 +10,7 @@ import typer
 from refman.cli.common import (
     app,
     catalog_conn,
+    catalog_store,
     console,
     counted,
     db_app,
@@ -67,7 +68,7 @@ def import_(
     BibTeX/BibLaTeX, CSL-JSON, RIS or a browser's bookmarks.html (folders become tags). A progress bar shows on
     a terminal. Skipped links are summed up by kind (each one with -v or in --json)."""
     from refman.errors import NotFoundError
-    from refman.vault import import_vault
+    from refman.notes.importer import import_vault
 
     for path in paths:
         if not path.expanduser().exists():
@@ -76,15 +77,15 @@ def import_(
     bibs = [p for p in paths if p.is_file() and p.suffix.lower() in BIBLIOGRAPHY_SUFFIXES]
     notes = [p for p in paths if p not in bibs]
     # Another import (a cron job and a hand run) is waited for rather than failing after the usual timeout.
-    conn = catalog_conn(create=True, wait_s=IMPORT_WAIT_S)
+    store = catalog_store(create=True, wait_s=IMPORT_WAIT_S)
     result: dict[str, Any] = {}
     if notes:
         with progress_bar("import", "notes", quiet=as_json or quiet) as progress:
-            result = import_vault(conn, notes, progress=progress).as_dict()
+            result = import_vault(store, notes, progress=progress).as_dict()
     if bibs:
         from refman.catalog import import_bibliographies
 
-        result["bibliography"] = import_bibliographies(conn, bibs)
+        result["bibliography"] = import_bibliographies(store.conn, bibs)  # until catalog takes a store
     if as_json:
         emit_json(result)
         return

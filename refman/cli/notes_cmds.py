@@ -16,10 +16,10 @@ def notes(
 ) -> None:
     """List the known vault roots and their notes, with how many mentions each note has. A note is its path
     relative to its vault root, whatever path it was imported through."""
-    from refman.store import connect
-    from refman.vault import list_notes
+    from refman.notes.importer import list_notes
+    from refman.store import open_store
 
-    data = list_notes(connect(options.db_path, create=False))  # a read: never creates a catalog
+    data = list_notes(open_store(options.db_path, create=False))  # a read: never creates a catalog
     if as_json:
         emit_json([{k: v for k, v in r.items() if not (roots_only and k == "note_list")} for r in data])
         return
