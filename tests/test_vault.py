@@ -251,3 +251,24 @@ def test_progress_is_reported(tmp_path: Path, conn: sqlite3.Connection) -> None:
     calls.clear()
     import_vault(SqliteStore(conn), [tmp_path], progress=lambda done, total: calls.append((done, total)))
     assert calls == [(0, 0)]  # nothing to read
+
+
+def test_a_commit_between_parsing_and_the_write_lock_is_seen(tmp_path: Path, db_path: Path,
+                                                             conn: sqlite3.Connection) -> None:
+    """The rows prepared before the lock are prepared again when another writer committed in between: here
+    another import of the same vault and a new source, both before this import takes the lock."""
+    root = tmp_path / "v"
+    write(root / "a.md", "[A title]: https://a.example.com/\n[Shared]: https://shared.example.com/\n")
+    write(root / "b.md", "[B]: https://b.example.com/\n[Shared again]: https://shared.example.com/\n")
+    other = SqliteStore(connect(db_path))
+
+    def meanwhile(done: int, total: int) -> None:
+        if done == total:
+            import_vault(other, [root])
+
+    report = import_vault(SqliteStore(conn), [root], progress=meanwhile)
+    other.close()
+    assert report.notes_unchanged == 2 and report.notes_scanned == 0 and report.sources_new == 0
+    assert conn.execute("SELECT count(*) FROM note").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM source").fetchone()[0] == 3
+    assert conn.execute("SELECT count(*) FROM mention").fetchone()[0] == 4

@@ -554,12 +554,12 @@ class _CatalogWriter:
                     self.touched.add(sid)
                     self.cited.add(sid)
             if hints is not None or verdict is not None:
-                entry = (note.path, line, root, kind, label, link_text, hints, host, verdict or "")
+                labelled_entry = (note.path, line, root, kind, label, link_text, hints, host, verdict or "")
                 found = labelled.get(sid)
                 if found is None:
-                    labelled[sid] = [entry]
+                    labelled[sid] = [labelled_entry]
                 else:
-                    found.append(entry)
+                    found.append(labelled_entry)
             mention_rows.append((sid, note_id, ordinal, line, label, title_attr, annotation, flag, kind, link_text))
 
     def write(self, gone: list[int], report: ImportReport) -> None:
@@ -632,9 +632,9 @@ class _CatalogWriter:
 
     def index_rows(self) -> Iterator[tuple[Any, ...]]:
         """Search-index rows of the sources this import created (no tags, no note, no archived text yet)."""
-        source = self.ids.source
-        for sid, (title, authors, site, pieces) in self.new_index.items():
-            yield source(sid), title, authors, site, None, " " + " ".join(pieces), None
+        # new_index holds the new sources in creation order (-1, -2, …), the order of the ids the store gave them
+        for sid, (title, authors, site, pieces) in zip(self.ids.sources, self.new_index.values(), strict=True):
+            yield sid, title, authors, site, None, " " + " ".join(pieces), None
 
 
 def _spaced(text: str | None) -> str | None:
