@@ -70,12 +70,12 @@ class SqliteNotes(SqliteBase):
                 f"SELECT source_id, label, kind FROM mention WHERE note_id IN ({','.join('?' * len(chunk))})", chunk))
         return out
 
-    def _casefold_function(self) -> None:
+    def _notes_casefold_function(self) -> None:
         # SQLite's lower() is ASCII-only: labels with other letters fold in Python
         self.conn.create_function("casefold", 1, str.casefold, deterministic=True)
 
     def label_usage(self) -> dict[str, int]:
-        self._casefold_function()
+        self._notes_casefold_function()
         # ASCII labels fold in SQL (lower() is casefold for them): Python is called only for the others
         return dict(self.conn.execute(
             "SELECT CASE WHEN label GLOB '*[^ -~]*' THEN casefold(label) ELSE lower(label) END AS k,"
@@ -83,7 +83,7 @@ class SqliteNotes(SqliteBase):
         ).fetchall())
 
     def sources_with_definition_labels(self, keys: Sequence[str]) -> set[int]:
-        self._casefold_function()
+        self._notes_casefold_function()
         found: set[int] = set()
         for chunk in _chunks(sorted(keys)):
             found.update(sid for (sid,) in self.conn.execute(
@@ -132,7 +132,7 @@ class SqliteNotes(SqliteBase):
     def move_vault_root(self, old_root: str, new_root: str, prefix: str) -> None:
         self.conn.execute("UPDATE note SET root = ?, path = ? || path WHERE root = ?", (new_root, prefix, old_root))
 
-    def _ids_of(self, sql: str, keys: list[Any], what: str) -> list[int]:
+    def _notes_inserted_ids(self, sql: str, keys: list[Any], what: str) -> list[int]:
         """Insert-then-select: the ids of rows just inserted, in the order of `keys` (one JSON array bound)."""
         ids = [i for (i,) in self.conn.execute(sql, (json.dumps(keys, ensure_ascii=False),))]
         if len(ids) != len(keys):
@@ -146,7 +146,7 @@ class SqliteNotes(SqliteBase):
             conn.executemany(
                 "INSERT INTO note (root, path, size, mtime_ns, sha256, encoding, status, reason, imported_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", notes)
-            ids.notes += self._ids_of(
+            ids.notes += self._notes_inserted_ids(
                 "SELECT n.id FROM json_each(?) j JOIN note n ON n.root = j.value ->> 0 AND n.path = j.value ->> 1"
                 " ORDER BY j.key", [[r[0], r[1]] for r in notes], "notes")
         note_ids = ids.notes
@@ -157,7 +157,7 @@ class SqliteNotes(SqliteBase):
                 "INSERT INTO source (url, url_as_written, host, created_at, updated_at, label_note, first_cited_at,"
                 f" {', '.join(_LABEL_COLUMNS)}) VALUES ({', '.join('?' * (7 + len(_LABEL_COLUMNS)))})",
                 [r if r[5] is None or r[5] > 0 else (*r[:5], note_ids[-r[5] - 1], *r[6:]) for r in sources])
-            ids.sources += self._ids_of(
+            ids.sources += self._notes_inserted_ids(
                 "SELECT s.id FROM json_each(?) j JOIN source s ON s.url = j.value ORDER BY j.key",
                 [r[0] for r in sources], "sources")
         source_ids = ids.sources
