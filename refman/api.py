@@ -250,9 +250,9 @@ class Catalog:
         notes = [p for p in given if p not in bibs]
         result = ImportResult()
         if notes:
-            from refman.vault import import_vault
+            from refman.notes.importer import import_vault
 
-            result.notes = import_vault(self.store.conn, notes, progress=progress).as_dict()
+            result.notes = import_vault(self.store, notes, progress=progress).as_dict()
         if bibs:
             from refman.catalog import import_bibliographies
 
@@ -651,9 +651,9 @@ class Catalog:
     @_storage_errors_translated
     def notes(self) -> list[dict[str, Any]]:
         """The known vault roots and their notes with counts (`refman notes --json`)."""
-        from refman.vault import list_notes
+        from refman.notes.importer import list_notes
 
-        return list_notes(self.store.conn)
+        return list_notes(self.store)
 
     @_storage_errors_translated
     def stats(self) -> dict[str, Any]:

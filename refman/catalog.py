@@ -512,9 +512,10 @@ def show_source(conn: sqlite3.Connection, source_id: int, snapshots: int = 10) -
             (source_id,),
         )
     ]
-    from refman.vault import label_report
+    from refman.notes.importer import label_report
+    from refman.store.sqlite import SqliteStore
 
-    roles, item["label_conflicts"] = label_report(conn, source_id)
+    roles, item["label_conflicts"] = label_report(SqliteStore(conn), source_id)
     for m in item["mentions"]:
         m["label_id"] = roles.get((m["path"], m["line"]))  # why the label is a link id; None: a title
     item["snapshots"] = [

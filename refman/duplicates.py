@@ -351,9 +351,10 @@ def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int
              result.pop("_label_note"), now, keep_id))
         refresh_sources(conn, [keep_id])
         # the kept source now carries every label: its label hints come from all of them (refman.notes.linkids)
-        from refman.vault import relabel_sources
+        from refman.notes.importer import relabel_sources
+        from refman.store.sqlite import SqliteStore
 
-        relabel_sources(conn, [keep_id], now)
+        relabel_sources(SqliteStore(conn), [keep_id], now)
         conn.execute(f"DELETE FROM field_value WHERE source_id IN ({marks})", drops)
         # The dropped URLs (and what was merged into them before) become aliases of the kept source: notes that
         # still cite them keep leading here on every later import, and `add`/`show URL` find it.

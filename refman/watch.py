@@ -4,17 +4,18 @@ the catalog changes.
 Two inputs, one loop:
 - file-system events of the watched vaults (watchfiles: inotify / FSEvents / ReadDirectoryChanges, or polling
   with `poll=True` or where events are not available). Changes are grouped until the vault has been quiet for
-  50 ms, then the vault is re-imported through refman.vault.import_vault, which reads only the notes whose size
+  50 ms, then the vault is re-imported through refman.notes.importer.import_vault, which reads only the notes whose size
   or mtime changed. A note that changes again while it is read (an editor still writing it) has a new size or
   mtime afterwards and is read again at once. Editors' temporary and backup files (`.note.md.swp`, `note.md~`,
   `.#note.md`, `4913`, `.note.md.tmp…`) are hidden or not notes, and an atomic save (write a temporary file,
   rename it over the note) ends in an event for the note itself.
-- the catalog's change counter (`PRAGMA data_version`, read on an open connection every 0.25 s: no disk access
-  when nothing changed) for commits by any other process: another refman, the web app.
+- the catalog's commit counter (store.catalog_commit_counter(), read every 0.25 s: on SQLite `PRAGMA
+  data_version` on the open connection, no disk access when nothing changed) for commits by any other process:
+  another refman, the web app.
 
 Registered exports are refreshed (refman.exports_registry.refresh: only files whose bytes change are written)
 once the catalog has been quiet for `delay` seconds after a change (at most 5 × delay after the first one), never
-on a timer. Imports and refreshes run on one connection, whose own commits do not move its data_version."""
+on a timer. Imports and refreshes run on one store, whose own commits do not move its commit counter."""
 
 from __future__ import annotations
 
@@ -26,11 +27,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from refman.errors import NotFoundError, RefmanError
+from refman.notes.importer import NOTE_SUFFIXES
 from refman.timeutil import utc_now
-from refman.vault import NOTE_SUFFIXES
+
+if TYPE_CHECKING:
+    from refman.store.notes import NotesStore
 
 EmitFn = Callable[[dict[str, Any]], None]
 TICK_S = 0.25  # how often the loop wakes to read the change counter when no file changes
@@ -40,18 +44,17 @@ MAX_WAIT_FACTOR = 5  # a refresh waits at most this many delays after the first 
 RETRY_S = 5.0  # a failed import or refresh (catalog busy, disk error) is tried again this long after
 
 
-def known_vaults(conn: sqlite3.Connection) -> list[str]:
+def known_vaults(store: NotesStore) -> list[str]:
     """The roots of every imported note (the folders given to `refman import`), that still exist."""
-    roots = [r[0] for r in conn.execute("SELECT DISTINCT root FROM note ORDER BY root")]
-    return [root for root in roots if Path(root).is_dir()]
+    return [root for root in store.vault_roots() if Path(root).is_dir()]
 
 
-def resolve_vaults(conn: sqlite3.Connection, given: list[Path]) -> list[str]:
+def resolve_vaults(store: NotesStore, given: list[Path]) -> list[str]:
     """The folders to watch: the given ones (a folder inside an imported vault means that vault), else every
     known vault."""
-    known = [r[0] for r in conn.execute("SELECT DISTINCT root FROM note")]
+    known = store.vault_roots()
     if not given:
-        return known_vaults(conn)
+        return known_vaults(store)
     out: dict[str, None] = {}
     for path in given:
         p = Path(path).expanduser()
@@ -90,21 +93,21 @@ class Watcher:
 
     def __init__(self, db_path: Path, vaults: list[Path] | None = None, delay: float = 1.0, poll: bool = False,
                  emit: EmitFn | None = None) -> None:
-        from refman.store import connect
+        from refman.store import open_store
 
         self.db_path = Path(db_path)
         self.delay = delay
         self.poll = poll
         self.emit: EmitFn = emit or (lambda event: None)
-        self.conn = connect(self.db_path)
+        self.store = open_store(self.db_path)
         self.given = [Path(v) for v in vaults or []]
-        self.vaults = resolve_vaults(self.conn, self.given)
+        self.vaults = resolve_vaults(self.store, self.given)
         self.stop_event = threading.Event()
         self._state = _State()
         self._version = self._data_version()
 
     def close(self) -> None:
-        self.conn.close()
+        self.store.close()
 
     # ------------------------------------------------------------ one pass
 
@@ -200,7 +203,7 @@ class Watcher:
 
     def _follow_new_vaults(self) -> bool:
         """Another process imported a new vault: watch it too."""
-        current = known_vaults(self.conn)
+        current = known_vaults(self.store)
         if set(current) - set(self.vaults):
             self.vaults = current
             return True
@@ -219,14 +222,14 @@ class Watcher:
             self._import(vault, paths, seen_at)
 
     def _import(self, vault: str, paths: set[str], seen_at: float) -> bool:
-        from refman.vault import import_vault
+        from refman.notes.importer import import_vault
 
         if not Path(vault).is_dir():
             self._event("error", vault=vault, message=f"vault {vault} is gone: not watched")
             return False
         start = time.perf_counter()
         try:
-            report = import_vault(self.conn, [Path(vault)])
+            report = import_vault(self.store, [Path(vault)])
         except (RefmanError, sqlite3.Error, OSError) as exc:
             self._event("error", vault=vault, message=f"import of {vault} failed: {exc}")
             self._state.pending.setdefault(vault, set()).update(paths)
@@ -255,9 +258,8 @@ class Watcher:
             if not path.lower().endswith(NOTE_SUFFIXES):
                 continue
             rel = os.path.relpath(path, vault).replace(os.sep, "/")
-            row = self.conn.execute("SELECT size, mtime_ns FROM note WHERE root = ? AND path = ?",
-                                    (vault, rel)).fetchone()
-            if row is not None and (row[0], row[1]) != (st.st_size, st.st_mtime_ns):
+            row = self.store.note_size_and_mtime(vault, rel)
+            if row is not None and row != (st.st_size, st.st_mtime_ns):
                 return True
         return False
 
@@ -279,7 +281,7 @@ class Watcher:
         from refman.exports_registry import refresh
 
         try:
-            results = refresh(self.conn)
+            results = refresh(self.store.conn)  # until exports_registry takes a store
         except (RefmanError, sqlite3.Error) as exc:
             self._event("error", message=f"registered exports not refreshed: {exc}")
             self._changed(time.monotonic() + RETRY_S - self.delay)  # try again in RETRY_S
@@ -293,7 +295,7 @@ class Watcher:
 
     def _data_version(self) -> int:
         try:
-            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+            return self.store.catalog_commit_counter()
         except sqlite3.Error:
             return self._version
 

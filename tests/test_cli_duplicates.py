@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from refman.catalog import add_source, set_fields, tag_sources
+from refman.notes.importer import import_vault
 from refman.store import connect
-from refman.vault import import_vault
+from refman.store.sqlite import SqliteStore
 from tests.test_duplicates import snapshot, write_vault
 
 
@@ -34,7 +35,7 @@ def catalog(db_path: Path, tmp_path: Path) -> dict[str, int]:
     write_vault(tmp_path / "vault", {
         "n.md": "[Short link]: https://sho.rt/x\n\n[The article (2024)]: https://news.example.com/story\n",
     })
-    import_vault(conn, [tmp_path / "vault"])
+    import_vault(SqliteStore(conn), [tmp_path / "vault"])
     ids = {url: sid for sid, url in conn.execute("SELECT id, url FROM source")}
     short, article = ids["https://sho.rt/x"], ids["https://news.example.com/story"]
     snapshot(conn, short, "2024-01-01T00:00:00Z", final_url="https://news.example.com/story",

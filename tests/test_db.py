@@ -234,7 +234,8 @@ def test_upgrade_to_0008_and_back(db_path: Path, tmp_path: Path) -> None:
     from alembic.script import ScriptDirectory
 
     from refman.db import _alembic_config
-    from refman.vault import import_vault
+    from refman.notes.importer import import_vault
+    from refman.store.sqlite import SqliteStore
 
     previous = ScriptDirectory.from_config(_alembic_config()).get_revision("0008").down_revision
     assert isinstance(previous, str)
@@ -256,7 +257,7 @@ def test_upgrade_to_0008_and_back(db_path: Path, tmp_path: Path) -> None:
     conn = connect(db_path)  # opening upgrades to the head
     assert conn.execute("SELECT label, link_text FROM mention").fetchall()[0][:] == ("docs", None)
     assert conn.execute("SELECT sha256, mtime_ns FROM note").fetchone()[:] == ("", 0)
-    report = import_vault(conn, [vault])
+    report = import_vault(SqliteStore(conn), [vault])
     assert report.notes_scanned == 1
     rows = dict(conn.execute("SELECT url, title FROM source").fetchall())
     assert rows == {"https://example.com/setup": "setup guide", "https://example.com/a": "A real title"}

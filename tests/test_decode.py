@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refman.notes.decode import decode_note
+from refman.notes.importer import import_vault
 from refman.store import connect
-from refman.vault import import_vault
+from refman.store.sqlite import SqliteStore
 
 ZH = "# 数据仓库\n\n数据仓库与数据湖的区别，以及它们在机器学习中的用途。我们在这里讨论存储和计算的分离。\n\n"
 ZH_TW = "# 資料倉庫\n\n資料倉庫與資料湖的區別，以及它們在機器學習中的用途。我們在這裡討論儲存和計算的分離。\n\n"
@@ -73,7 +74,7 @@ def test_import_of_legacy_and_undecodable_notes(tmp_path: Path, db_path: Path) -
     (vault / "utf16.md").write_bytes("[Unicode note | Example]: https://example.com/u\n".encode("utf-16"))
     (vault / "junk.md").write_bytes(b"[x]: https://example.com/junk " + bytes(range(0x80, 0x100)) * 2)
     conn: sqlite3.Connection = connect(db_path)
-    report = import_vault(conn, [vault])
+    report = import_vault(SqliteStore(conn), [vault])
     titles = dict(conn.execute("SELECT url, title FROM source").fetchall())
     assert titles == {"https://www.cnblogs.com/x": "网络虚拟化简介", "https://example.com/u": "Unicode note"}
     assert conn.execute("SELECT container_title FROM source WHERE url = 'https://www.cnblogs.com/x'"

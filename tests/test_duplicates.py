@@ -16,9 +16,10 @@ from refman.catalog import add_source, find_duplicates, merge_sources, resolve_s
 from refman.duplicates import is_generic_for, merge_duplicates
 from refman.errors import NotFoundError, UsageError
 from refman.merge import refresh_sources
+from refman.notes.importer import import_vault
 from refman.search import search
 from refman.store import connect
-from refman.vault import import_vault
+from refman.store.sqlite import SqliteStore
 
 A = "https://blog.example.com/2024/rise-of-ai"
 B = "https://example.com/p/123"
@@ -83,7 +84,7 @@ def two(tmp_path: Path, conn: sqlite3.Connection) -> tuple[int, int]:
         "b.md": f"# B\n\n[Other]: https://other.example.org/x\n\n[数据基础设施 | Example]: {B}\n- 我的笔记\n\n"
                 f"🏠 {B}?utm_source=feed\n",
     })
-    import_vault(conn, [tmp_path / "vault"])
+    import_vault(SqliteStore(conn), [tmp_path / "vault"])
     a, b = sid_of(conn, A), sid_of(conn, B)
     tag_sources(conn, [a], add=["ml", "infra"])
     tag_sources(conn, [b], add=["infra", "zh"])
@@ -182,7 +183,7 @@ def test_label_evidence_comes_with_its_note_only_when_the_kept_source_has_none(
         tmp_path: Path, conn: sqlite3.Connection) -> None:
     kept, _ = add_source(conn, "https://added.example.com/by-hand")
     write_vault(tmp_path / "v", {"n.md": "[Labelled title (2021)]: https://added.example.com/other\n"})
-    import_vault(conn, [tmp_path / "v"])
+    import_vault(SqliteStore(conn), [tmp_path / "v"])
     dup = sid_of(conn, "https://added.example.com/other")
     note_id = conn.execute("SELECT label_note FROM source WHERE id = ?", (dup,)).fetchone()[0]
     merge_sources(conn, kept, [dup])
@@ -355,12 +356,12 @@ def test_reimport_after_a_merge(tmp_path: Path, conn: sqlite3.Connection, two: t
     a, b = two
     merge_sources(conn, a, [b])
     vault = tmp_path / "vault"
-    import_vault(conn, [vault])  # unchanged notes: nothing moves back
+    import_vault(SqliteStore(conn), [vault])  # unchanged notes: nothing moves back
     assert conn.execute("SELECT count(*) FROM source WHERE url = ?", (B,)).fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (a,)).fetchone()[0] == 3
     note = vault / "b.md"
     note.write_text(note.read_text(encoding="utf-8") + "\nedited\n", encoding="utf-8")
-    report = import_vault(conn, [vault])
+    report = import_vault(SqliteStore(conn), [vault])
     assert report.sources_new == 0 and report.notes_scanned == 1
     assert conn.execute("SELECT count(*) FROM source WHERE url = ?", (B,)).fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (a,)).fetchone()[0] == 3

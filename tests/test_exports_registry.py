@@ -24,9 +24,10 @@ from refman.exports_registry import (
     register,
     remove,
 )
+from refman.notes.importer import import_vault
 from refman.store import connect
+from refman.store.sqlite import SqliteStore
 from refman.store.sqlite.base import transaction
-from refman.vault import import_vault
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample-vault"
 
@@ -41,7 +42,7 @@ def vault(tmp_path: Path) -> Path:
 @pytest.fixture
 def conn(db_path: Path, vault: Path):  # type: ignore[no-untyped-def]
     c = connect(db_path)
-    import_vault(c, [vault])
+    import_vault(SqliteStore(c), [vault])
     yield c
     c.close()
 
@@ -183,7 +184,7 @@ def test_deleted_note_makes_a_cited_in_export_an_error_not_an_empty_file(conn: s
                                     cited_in="AI Infrastructure/GPU Market.md"))
     before = target.read_bytes()
     (vault / "AI Infrastructure" / "GPU Market.md").unlink()
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     [result] = refresh(conn)
     assert result.status == "error" and "no imported note" in (result.detail or "")
     assert target.read_bytes() == before
@@ -205,7 +206,7 @@ def test_per_note_mirror_follows_notes(conn: sqlite3.Connection, vault: Path, tm
     # a new definition in one note rewrites that note's file only
     rdma = vault / "Networking" / "RDMA.md"
     rdma.write_text(rdma.read_text() + "\n[A new page]: https://new.example.org/page\n")
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     [r] = refresh(conn)
     assert (r.status, r.files_written, r.files_removed) == ("written", 1, 0)
     assert "https://new.example.org/page" in (out / "Networking" / "RDMA.json").read_text()
@@ -214,7 +215,7 @@ def test_per_note_mirror_follows_notes(conn: sqlite3.Connection, vault: Path, tm
     # a note that goes takes its file (and its emptied folder) with it; a file the user changed is left
     (out / "AI Infrastructure" / "GPU Market.json").write_text("[]\n")
     shutil.rmtree(vault / "AI Infrastructure")
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     [r] = refresh(conn)
     assert r.files_removed == 1
     assert not (out / "AI Infrastructure" / "AI Data Infrastructure.json").exists()

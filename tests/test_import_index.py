@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from catalog_checks import assert_index_and_columns_are_exact, index_rows
 
-from refman import vault
 from refman.catalog import add_source, tag_sources
+from refman.notes import importer
+from refman.notes.importer import import_vault
 from refman.store import connect
-from refman.vault import import_vault
+from refman.store.sqlite import SqliteStore
 
 NOTES = {
     "zh/数据.md": """# 数据
@@ -55,13 +56,13 @@ def write_vault(root: Path, notes: dict[str, str]) -> None:
 @pytest.fixture(params=["serial", "pool"])
 def conn(request: pytest.FixtureRequest, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> sqlite3.Connection:
     if request.param == "pool":
-        monkeypatch.setattr(vault, "_POOL_THRESHOLD", 1)
+        monkeypatch.setattr(importer, "_POOL_THRESHOLD", 1)
     return connect(db_path)
 
 
 def test_first_import(tmp_path: Path, conn: sqlite3.Connection) -> None:
     write_vault(tmp_path, NOTES)
-    report = import_vault(conn, [tmp_path])
+    report = import_vault(SqliteStore(conn), [tmp_path])
     assert report.definitions == 6 and report.bare_references == 3 and report.sources_new == 6
     assert_index_and_columns_are_exact(conn)
     late = conn.execute("SELECT title, issued FROM source WHERE host = 'late.example.com'").fetchone()
@@ -70,7 +71,7 @@ def test_first_import(tmp_path: Path, conn: sqlite3.Connection) -> None:
 
 def test_reimports_keep_the_index_exact(tmp_path: Path, conn: sqlite3.Connection) -> None:
     write_vault(tmp_path, NOTES)
-    import_vault(conn, [tmp_path])
+    import_vault(SqliteStore(conn), [tmp_path])
     sid, _ = add_source(conn, "https://www.sdnlab.com/rdma.html", note="用户笔记 about RDMA")
     tag_sources(conn, [sid], add=["网络", "rdma"])
     added, _ = add_source(conn, "https://hand.example.com/", title="By hand")
@@ -82,7 +83,7 @@ def test_reimports_keep_the_index_exact(tmp_path: Path, conn: sqlite3.Connection
         "en/new.md": "[RDMA 再次]: https://www.sdnlab.com/rdma.html\n\nhttps://new.example.com/page\n",
     })
     (tmp_path / "en" / "late.md").unlink()
-    report = import_vault(conn, [tmp_path])
+    report = import_vault(SqliteStore(conn), [tmp_path])
     assert report.notes_removed == 1 and report.sources_new == 1
     assert_index_and_columns_are_exact(conn)
     felicis = conn.execute("SELECT title, container_title, issued FROM source WHERE host = 'felicis.com'").fetchone()
@@ -96,7 +97,7 @@ def test_reimports_keep_the_index_exact(tmp_path: Path, conn: sqlite3.Connection
                         ).fetchone()
     assert tuple(rdma) == ("RDMA 网络指南", "SDNLAB")
     # unchanged re-import: nothing written, index still exact
-    again = import_vault(conn, [tmp_path])
+    again = import_vault(SqliteStore(conn), [tmp_path])
     assert again.notes_scanned == 0
     assert_index_and_columns_are_exact(conn)
 
@@ -104,6 +105,6 @@ def test_reimports_keep_the_index_exact(tmp_path: Path, conn: sqlite3.Connection
 def test_stale_index_row_above_every_source_is_replaced(tmp_path: Path, conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO search_fts(rowid, title, notes) VALUES (1, 'stale', 'stale')")
     write_vault(tmp_path, NOTES)
-    import_vault(conn, [tmp_path])
+    import_vault(SqliteStore(conn), [tmp_path])
     assert_index_and_columns_are_exact(conn)
     assert not conn.execute("SELECT 1 FROM search_fts WHERE search_fts MATCH 'stale'").fetchall()

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from refman.notes.importer import import_vault
 from refman.notes.linkids import combine_hints, judge_label, label_key, link_title, reference_uses
 from refman.store import connect
-from refman.vault import import_vault
+from refman.store.sqlite import SqliteStore
 
 
 @pytest.mark.parametrize(("label", "pages", "link_text", "verdict"), [
@@ -96,7 +97,7 @@ def test_ids_give_no_hints_and_link_text_is_the_fallback(tmp_path: Path, db_path
         "b.md": "[website]: https://b.example.com/\n[github]: https://github.com/x/y\n",
     })
     conn = connect(db_path)
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     assert _titles(conn) == {
         "https://a.example.com/": (None, None),  # "official site" is a generic link text
         "https://a.example.com/setup": ("the setup guide", None),
@@ -123,22 +124,22 @@ def test_a_later_import_flips_a_judgement_and_back(tmp_path: Path, db_path: Path
     first = {"a.md": "[Project Overview Page]: https://a.example.com/overview\n"}
     _write(vault, first)
     conn = connect(db_path)
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     assert _titles(conn)["https://a.example.com/overview"] == ("Project Overview Page", None)
     # b.md names another page with the same label: it is a link id now, in both notes
     _write(vault, {"b.md": "[project overview page]: https://b.example.com/overview\n"})
-    import_vault(conn, [vault / "b.md"])
+    import_vault(SqliteStore(conn), [vault / "b.md"])
     assert _titles(conn) == {"https://a.example.com/overview": (None, None),
                              "https://b.example.com/overview": (None, None)}
     fresh = connect(tmp_path / "fresh.db")
-    import_vault(fresh, [vault])
+    import_vault(SqliteStore(fresh), [vault])
     assert _evidence(conn) == _evidence(fresh)
     # b.md is gone: the label names one page again and is a title again
     (vault / "b.md").unlink()
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     assert _titles(conn)["https://a.example.com/overview"] == ("Project Overview Page", None)
     fresh2 = connect(tmp_path / "fresh2.db")
-    import_vault(fresh2, [vault])
+    import_vault(SqliteStore(fresh2), [vault])
     assert [e for e in _evidence(conn) if "a.example" in e[0]] == _evidence(fresh2)
     index = conn.execute("SELECT title FROM search_fts WHERE rowid = (SELECT id FROM source WHERE url ="
                          " 'https://a.example.com/overview')").fetchone()[0]
@@ -148,7 +149,7 @@ def test_a_later_import_flips_a_judgement_and_back(tmp_path: Path, db_path: Path
 def _imported(db_path: Path, vault: Path, notes: dict[str, str]) -> sqlite3.Connection:
     _write(vault, notes)
     conn = connect(db_path)
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     return conn
 
 
@@ -192,5 +193,5 @@ def test_a_merge_recomputes_the_label_hints_from_every_label(tmp_path: Path, db_
     fresh = connect(tmp_path / "fresh.db")
     (vault / "b.md").write_text("[Launch post (1/10/2020) | Example Blog]: https://x.example.com/p\n",
                                 encoding="utf-8")
-    import_vault(fresh, [vault])
+    import_vault(SqliteStore(fresh), [vault])
     assert _evidence(conn) == _evidence(fresh)

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from refman.notes.importer import import_vault
 from refman.store import connect
-from refman.vault import import_vault
+from refman.store.sqlite import SqliteStore
 
 NOTES = {
     "top.md": "# Top\n\n[Shared page (1/10/2020)]: https://example.com/shared\n[Only top | Example]: https://example.com/top\n",
@@ -54,7 +55,7 @@ def state(db: Path) -> dict[str, Any]:
 def run(db: Path, *paths: Path | str) -> dict[str, Any]:
     conn = connect(db)
     try:
-        return import_vault(conn, [Path(p) for p in paths]).as_dict()
+        return import_vault(SqliteStore(conn), [Path(p) for p in paths]).as_dict()
     finally:
         conn.close()
 

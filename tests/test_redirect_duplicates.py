@@ -13,8 +13,9 @@ from conftest import fetch_policy
 from pytest_httpserver import HTTPServer
 
 from refman.fetch.pipeline import fetch_sources
+from refman.notes.importer import import_vault
 from refman.store import connect
-from refman.vault import import_vault
+from refman.store.sqlite import SqliteStore
 
 ARTICLE = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>{t}</title></head><body><article><h1>{t}</h1>"
            + "<p>Paragraph about {t} with enough words to be the main content of an article page.</p>" * 8
@@ -35,7 +36,7 @@ def sources(db: Path, vault: Path, notes: dict[str, str]) -> dict[str, int]:
     for rel, text in notes.items():
         (vault / rel).write_text(text, encoding="utf-8")
     conn = connect(db)
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     out = {url: sid for sid, url in conn.execute("SELECT id, url FROM source")}
     conn.close()
     return out
@@ -124,7 +125,7 @@ def test_duplicates_keep_where_the_page_lives_now(tmp_path: Path, site: HTTPServ
     # a re-import of the notes that still cite the old URLs creates nothing
     (tmp_path / "v" / "a.md").write_text(notes["a.md"] + "\n", encoding="utf-8")
     (tmp_path / "v" / "b.md").write_text(notes["b.md"] + "\n", encoding="utf-8")
-    report = import_vault(conn, [tmp_path / "v"])
+    report = import_vault(SqliteStore(conn), [tmp_path / "v"])
     assert report.sources_new == 0
     assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (moved["keep"],)).fetchone()[0] == 2
     conn.close()

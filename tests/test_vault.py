@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from refman.notes.importer import decode_note, import_vault
 from refman.store import connect
-from refman.vault import decode_note, import_vault
+from refman.store.sqlite import SqliteStore
 
 REF_NOTE = """# Note A
 
@@ -65,7 +66,7 @@ def sources(conn: sqlite3.Connection) -> dict[str, sqlite3.Row]:
 
 
 def test_import_builds_sources_and_mentions(vault: Path, conn: sqlite3.Connection) -> None:
-    report = import_vault(conn, [vault])
+    report = import_vault(SqliteStore(conn), [vault])
     assert report.notes_scanned == 2
     assert report.definitions == 3  # web definitions; the duplicate label and the fenced one do not count
     by_url = sources(conn)
@@ -92,23 +93,23 @@ def test_import_builds_sources_and_mentions(vault: Path, conn: sqlite3.Connectio
 
 
 def test_reimport_unchanged_is_skipped(vault: Path, conn: sqlite3.Connection) -> None:
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     before = conn.execute("SELECT count(*) FROM mention").fetchone()[0]
-    report = import_vault(conn, [vault])
+    report = import_vault(SqliteStore(conn), [vault])
     assert report.notes_unchanged == 2 and report.notes_scanned == 0
     assert report.sources_new == 0
     # same content, new mtime: re-hashed but not re-scanned
     os.utime(vault / "a.md", ns=(1, 1))
-    report = import_vault(conn, [vault])
+    report = import_vault(SqliteStore(conn), [vault])
     assert report.notes_unchanged == 2 and report.notes_scanned == 0
     assert conn.execute("SELECT count(*) FROM mention").fetchone()[0] == before
 
 
 def test_changed_note_replaces_its_mentions_and_label(vault: Path, conn: sqlite3.Connection) -> None:
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     text = REF_NOTE.replace("The rise of AI data infrastructure (6/24/2024)", "AI data infrastructure | Felicis")
     write(vault / "a.md", text + "\n[New one]: https://new.example.com/\n")
-    report = import_vault(conn, [vault])
+    report = import_vault(SqliteStore(conn), [vault])
     assert report.notes_scanned == 1 and report.sources_new == 1
     felicis = sources(conn)["https://www.felicis.com/insight/ai-data-infrastructure"]
     assert felicis["title"] == "AI data infrastructure"
@@ -118,9 +119,9 @@ def test_changed_note_replaces_its_mentions_and_label(vault: Path, conn: sqlite3
 
 
 def test_removed_note_leaves_orphan_source(vault: Path, conn: sqlite3.Connection) -> None:
-    import_vault(conn, [vault])
+    import_vault(SqliteStore(conn), [vault])
     (vault / "a.md").unlink()
-    report = import_vault(conn, [vault])
+    report = import_vault(SqliteStore(conn), [vault])
     assert report.notes_removed == 1
     zhihu = sources(conn)["https://zhuanlan.zhihu.com/p/1"]
     assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (zhihu["id"],)).fetchone()[0] == 0
@@ -137,7 +138,7 @@ def test_bad_input_is_reported_and_the_rest_goes_on(tmp_path: Path, conn: sqlite
     write(root / "crlf.md", b"# T\r\n\r\n[CRLF title]: https://crlf.example.com/\r\n")
     write(root / "binary.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR[x]: https://binary.example.com/")
     write(root / "good.md", "[Good]: https://good.example.com/\n")
-    report = import_vault(conn, [root])
+    report = import_vault(SqliteStore(conn), [root])
     urls = set(sources(conn))
     assert urls == {f"https://{h}.example.com/" for h in ("gb", "latin", "bom", "crlf", "good")}
     titles = {r["url"]: r["title"] for r in sources(conn).values()}
@@ -157,12 +158,12 @@ def test_missing_path_is_a_clear_error(tmp_path: Path, conn: sqlite3.Connection)
     from refman.errors import NotFoundError
 
     with pytest.raises(NotFoundError, match="no such file or folder"):
-        import_vault(conn, [tmp_path / "nope"])
+        import_vault(SqliteStore(conn), [tmp_path / "nope"])
 
 
 def test_same_url_twice_in_one_note_is_two_mentions(tmp_path: Path, conn: sqlite3.Connection) -> None:
     write(tmp_path / "n.md", "[A]: https://x.example.com/p\n[B]: https://X.example.com/p#frag\n")
-    report = import_vault(conn, [tmp_path / "n.md"])
+    report = import_vault(SqliteStore(conn), [tmp_path / "n.md"])
     assert report.sources_new == 1 and report.mentions == 2
 
 
@@ -179,7 +180,7 @@ def test_unreadable_file_is_reported(tmp_path: Path, conn: sqlite3.Connection) -
     path = write(tmp_path / "locked.md", "[A]: https://a.example.com/\n")
     path.chmod(0)
     try:
-        report = import_vault(conn, [tmp_path])
+        report = import_vault(SqliteStore(conn), [tmp_path])
     finally:
         path.chmod(0o644)
     assert any("unreadable" in (s["reason"] or "") for s in report.skipped)
@@ -195,10 +196,10 @@ def test_orphans_are_sources_notes_cited_once_and_no_longer_cite(tmp_path: Path,
     write(root / "a.md", "[A]: https://a.example.com/\n[Hand later cited]: https://later.example.com/\n")
     by_hand, _ = add_source(conn, "https://hand.example.com/", title="Never cited")
     later, _ = add_source(conn, "https://later.example.com/")
-    import_vault(conn, [root])
+    import_vault(SqliteStore(conn), [root])
     assert list_sources(conn, orphans=True) == [] and catalog_stats(conn)["orphans"] == 0
     write(root / "a.md", "# nothing cited any more\n")
-    import_vault(conn, [root])
+    import_vault(SqliteStore(conn), [root])
     orphans = {s["url"]: s for s in list_sources(conn, orphans=True)}
     assert set(orphans) == {"https://a.example.com/", "https://later.example.com/"}
     assert orphans["https://later.example.com/"]["added_by"] == "add"
@@ -226,7 +227,7 @@ def test_bare_reference_lines_become_mentions_of_their_own_kind(tmp_path: Path, 
     write(tmp_path / "n.md", "## Intro\n> 🔗 https://en.wikipedia.org/wiki/Overlay_network\n\n"
                              "【尚硅谷-密码学\\加密算法教程】 https://www.bilibili.com/video/BV1/?vd_source=x\n\n"
                              "See https://prose.example.com/ for more\n\n[Def]: https://def.example.com/\n")
-    report = import_vault(conn, [tmp_path / "n.md"])
+    report = import_vault(SqliteStore(conn), [tmp_path / "n.md"])
     assert (report.definitions, report.bare_references, report.mentions) == (1, 2, 3)
     items = {s["url"]: s for s in list_sources(conn)}
     assert set(items) == {"https://en.wikipedia.org/wiki/Overlay_network", "https://www.bilibili.com/video/BV1/",
@@ -245,8 +246,29 @@ def test_progress_is_reported(tmp_path: Path, conn: sqlite3.Connection) -> None:
     for i in range(3):
         write(tmp_path / f"n{i}.md", f"[N{i}]: https://n{i}.example.com/\n")
     calls: list[tuple[int, int]] = []
-    import_vault(conn, [tmp_path], progress=lambda done, total: calls.append((done, total)))
+    import_vault(SqliteStore(conn), [tmp_path], progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (3, 3)
     calls.clear()
-    import_vault(conn, [tmp_path], progress=lambda done, total: calls.append((done, total)))
+    import_vault(SqliteStore(conn), [tmp_path], progress=lambda done, total: calls.append((done, total)))
     assert calls == [(0, 0)]  # nothing to read
+
+
+def test_a_commit_between_parsing_and_the_write_lock_is_seen(tmp_path: Path, db_path: Path,
+                                                             conn: sqlite3.Connection) -> None:
+    """The rows prepared before the lock are prepared again when another writer committed in between: here
+    another import of the same vault and a new source, both before this import takes the lock."""
+    root = tmp_path / "v"
+    write(root / "a.md", "[A title]: https://a.example.com/\n[Shared]: https://shared.example.com/\n")
+    write(root / "b.md", "[B]: https://b.example.com/\n[Shared again]: https://shared.example.com/\n")
+    other = SqliteStore(connect(db_path))
+
+    def meanwhile(done: int, total: int) -> None:
+        if done == total:
+            import_vault(other, [root])
+
+    report = import_vault(SqliteStore(conn), [root], progress=meanwhile)
+    other.close()
+    assert report.notes_unchanged == 2 and report.notes_scanned == 0 and report.sources_new == 0
+    assert conn.execute("SELECT count(*) FROM note").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM source").fetchone()[0] == 3
+    assert conn.execute("SELECT count(*) FROM mention").fetchone()[0] == 4

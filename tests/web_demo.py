@@ -98,8 +98,9 @@ def build_demo(tmp: Path) -> Demo:
     from refman.catalog import resolve_source, tag_sources
     from refman.fetch.client import FetchPolicy
     from refman.fetch.pipeline import fetch_sources
+    from refman.notes.importer import import_vault
     from refman.store import connect
-    from refman.vault import import_vault
+    from refman.store.sqlite import SqliteStore
 
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
@@ -129,7 +130,7 @@ def build_demo(tmp: Path) -> Demo:
             f"[The GPU market in 2024]: {base}/gpu-market\n", encoding="utf-8")
         db = tmp / "catalog.db"
         conn = connect(db)
-        import_vault(conn, [vault])
+        import_vault(SqliteStore(conn), [vault])
         ids = {p: resolve_source(conn, base + p) for p in (*PAGES, "/gone")}
         tag_sources(conn, [ids["/gpu-market"], ids["/inference"]], ["ml", "hardware"])
         tag_sources(conn, [ids["/datacenter"]], ["网络"])

@@ -20,7 +20,7 @@ title, date or site hint. `judge_label` decides from evidence, strongest first:
 CJK labels are never slugs or common words (a one-word Chinese label is a title). Evidence 2 is vault-wide and
 changes as notes are imported: the import re-judges every label whose usage changed (a label gained or lost a
 page) and recomputes the hints of every source that carries it, so a later import can turn a title into an id
-and back, and the hints always follow the current judgement (refman.vault).
+and back, and the hints always follow the current judgement (refman.notes.importer).
 
 `combine_hints` merges the hints of all the labels of a source judged titles: for each field the most
 specific value (a full date over a month over a year; the title of the fullest label, one that also gave a

@@ -259,7 +259,7 @@ def bare_reference(text: str, prev: str | None = None) -> tuple[str, str | None,
     if text[start : start + 4].lower() != "http":
         return None
     m = _BARE_URL_RE.match(text, start)
-    if m is None or _BARE_TAIL_RE.match(text, m.end()).end() != end:
+    if m is None or _BARE_TAIL_RE.match(text, m.end()).end() != end:  # type: ignore[union-attr]  # a * pattern: always matches
         return None
     if start and text[start - 1] not in _BARE_BEFORE:
         return None
@@ -926,7 +926,7 @@ class _Parser:
     def _skip_spaces(self, string: str, pos: int, nxt: int) -> tuple[str, int, int]:
         """Skip spaces, tabs and newlines from `pos`, appending each next line that may continue the definition
         to `string`. Returns (string, position of the next other character or the end, next line index)."""
-        pos = _SPACES_RE.match(string, pos).end()
+        pos = _SPACES_RE.match(string, pos).end()  # type: ignore[union-attr]  # a * pattern: always matches
         mx = len(string)
         while pos < mx:
             ch = string[pos]
@@ -1018,7 +1018,7 @@ class _Parser:
         else:
             level = 0
             while pos < mx:
-                pos = _PLAIN_DEST_RE.match(string, pos).end()
+                pos = _PLAIN_DEST_RE.match(string, pos).end()  # type: ignore[union-attr]  # a * pattern: always matches
                 if pos >= mx:
                     break
                 ch = string[pos]

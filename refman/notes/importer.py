@@ -1,11 +1,14 @@
-"""Vault import: Markdown notes → reference definitions (and bare reference lines) → sources and mentions.
+"""The notes importer: Markdown notes → reference definitions (and bare reference lines) → sources and mentions.
 
-Two phases that overlap. Parsing (read, decode, scan, label hints, URL identity, and everything about a mention
+Three steps that overlap. Parsing (read, decode, scan, label hints, URL identity, and everything about a mention
 that does not depend on the catalog: its label evidence as JSON, the cached citation columns a new source would
 get, the search-index text of the source and of the mention with CJK spacing) is a pure function of one file
-and runs in a process pool when many notes changed, before the write lock is taken. Writing then puts the
-parsed notes in order into one transaction on the light sqlite3 path, in batches of rows, so an import either
-lands whole or not at all, other writers wait only for the writes, and 100,000 definitions take seconds.
+and runs in a process pool when many notes changed. Preparing turns each parsed note, as it comes back, into
+rows (note, new sources, mentions, label evidence) against the catalog as it was read before the write lock is
+taken. Writing then hands the rows to the store's import batch writer in one transaction (one executemany per
+table), so an import either lands whole or not at all, other writers wait only for the writes, and 100,000
+definitions take seconds. If another writer committed between the reads and the lock, the rows are prepared
+again under the lock from the parsed notes.
 
 Identity and label evidence are decided in note order: a new URL gets the next source id, and the first
 mention that has a label (a definition, or a bare reference line with a title) gives the source its label
@@ -25,19 +28,22 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from refman.errors import InvalidURLError, NotFoundError
 from refman.notes.decode import decode_note
+from refman.store.notes import ImportIds, NoteState
 from refman.timeutil import utc_now
+
+if TYPE_CHECKING:
+    from refman.store.notes import NotesStore
+    from refman.store.protocol import Store
 
 NOTE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 _POOL_THRESHOLD = 300  # changed notes; below this a process pool costs more than it saves
-_FLUSH_ROWS = 8000  # mention rows buffered before a batch of inserts
 _PROGRESS_EVERY = 250  # notes between two progress reports
 
 # What kind of place a mention is (mention.kind).
@@ -313,7 +319,7 @@ def plan_targets(known_roots: Iterable[str], paths: Iterable[Path]) -> tuple[lis
     return targets, absorbed
 
 
-def _moved_root(conn: sqlite3.Connection, target: _Target, files: dict[tuple[str, str], int],
+def _moved_root(store: NotesStore, target: _Target, files: dict[tuple[str, str], int],
                 known_roots: Iterable[str]) -> str | None:
     """A known root that no longer exists on disk and whose notes are (mostly) found, same path and size,
     under a new root: the vault folder was moved or renamed, so its notes move with it."""
@@ -322,15 +328,15 @@ def _moved_root(conn: sqlite3.Connection, target: _Target, files: dict[tuple[str
     for old in known_roots:
         if old == target.root or os.path.exists(old):
             continue
-        rows = conn.execute("SELECT path, size FROM note WHERE root = ?", (old,)).fetchall()
-        hits = sum(1 for path, size in rows if here.get(path) == size)
+        rows = store.notes_in_root(old)
+        hits = sum(1 for n in rows if here.get(n.path) == n.size)
         if rows and hits * 2 >= len(rows) and hits > best_hits:
             best, best_hits = old, hits
     return best
 
 
 def _parse_many(jobs: list[tuple[str, str, int, int]]) -> Iterator[ParsedNote]:
-    """Parsed notes in job order. Many notes go through a process pool, streamed, so the caller writes the
+    """Parsed notes in job order. Many notes go through a process pool, streamed, so the caller works on the
     first results while later notes are still being parsed."""
     if len(jobs) < _POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
         yield from (parse_note(*job) for job in jobs)
@@ -344,32 +350,45 @@ def _parse_many(jobs: list[tuple[str, str, int, int]]) -> Iterator[ParsedNote]:
         yield from pool.map(_parse_job, jobs, chunksize=chunk)
 
 
-_PARSER_MODULES = ("refman.vault", "refman.notes.scan", "refman.notes.labels", "refman.urls", "refman.search")
+_PARSER_MODULES = ("refman.notes.importer", "refman.notes.scan", "refman.notes.labels", "refman.urls",
+                   "refman.search")
 
 
 def _parse_job(job: tuple[str, str, int, int]) -> ParsedNote:
     return parse_note(*job)
 
 
-def _known_notes(conn: sqlite3.Connection, roots: Iterable[str]) -> dict[tuple[str, str], tuple[int, int, int, str]]:
-    """(root, path) → (id, size, mtime_ns, sha256) of the catalog's notes under `roots`."""
-    known: dict[tuple[str, str], tuple[int, int, int, str]] = {}
+KnownNotes = dict[tuple[str, str], NoteState]  # (root, path) → the note as the catalog has it
+
+
+def _known_notes(store: NotesStore, roots: Iterable[str], renames: Iterable[tuple[str, str, str]] = ()
+                 ) -> KnownNotes:
+    """The catalog's notes under `roots`, and those under roots that `renames` (new root, prefix, old root)
+    will move, by the name they will have."""
+    known: KnownNotes = {}
     for root in roots:
-        for nid, path, size, mtime, sha in conn.execute(
-                "SELECT id, path, size, mtime_ns, sha256 FROM note WHERE root = ?", (root,)):
-            known[(root, path)] = (nid, size, mtime, sha)
+        for n in store.notes_in_root(root):
+            known[(root, n.path)] = n
+    for new_root, prefix, old in renames:
+        for n in store.notes_in_root(old):
+            known[(new_root, prefix + n.path)] = n
     return known
 
 
-def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: ProgressFn | None = None) -> ImportReport:
-    """Import notes under `paths` into the catalog behind `conn` (one transaction). `progress(done, total)` is
-    called now and then while changed notes are parsed and written (total: notes to read).
+def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | None = None) -> ImportReport:
+    """Import notes under `paths` into the catalog (one transaction). `progress(done, total)` is called now and
+    then while changed notes are parsed (total: notes to read).
 
     A note is (vault root, path relative to the root), whatever path it was imported through (plan_targets).
-    Only notes under an imported path that are gone from disk are forgotten."""
+    Only notes under an imported path that are gone from disk are forgotten.
+
+    Notes are parsed (in a process pool when many changed) and their rows prepared as they come back, before
+    the write lock is taken, from what the catalog held then; under the lock, if another writer committed in
+    between, the rows are prepared again from the catalog as it is now (the parsed notes are kept), so that an
+    import never inserts a note or a source twice. The lock is held for the writes only."""
     paths = list(paths)
     report = ImportReport()
-    known_roots = [r for (r,) in conn.execute("SELECT DISTINCT root FROM note")]
+    known_roots = store.vault_roots()
     targets, absorbed = plan_targets(known_roots, paths)
     files: dict[tuple[str, str], os.stat_result] = {}
     for t in targets:
@@ -378,113 +397,92 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
         else:
             for root, rel, st in _walk(t.root, t.absolute, report.warnings):
                 files.setdefault((root, rel), st)
+    version = store.catalog_commit_counter()  # before the first read that the prepared rows depend on
     moved: dict[str, str] = {}  # old root → new root (a vault folder that was moved)
     for t in targets:
         if t.scope == "" and not t.is_file and t.root not in known_roots and t.root not in moved.values():
-            old = _moved_root(conn, t, {k: st.st_size for k, st in files.items()},
+            old = _moved_root(store, t, {k: st.st_size for k, st in files.items()},
                               [r for r in known_roots if r not in absorbed and r not in moved])
             if old is not None:
                 moved[old] = t.root
     # what each root's notes will be called once absorbed and moved roots are renamed
     renames = [(new_root, prefix, old) for old, (new_root, prefix) in absorbed.items()]
     renames += [(new_root, "", old) for old, new_root in moved.items()]
-    known: dict[tuple[str, str], tuple[int, int, int, str]] = {}  # (root, path) → id, size, mtime, sha256
-    for root in sorted({t.root for t in targets}):
-        for nid, path, size, mtime, sha in conn.execute(
-                "SELECT id, path, size, mtime_ns, sha256 FROM note WHERE root = ?", (root,)):
-            known[(root, path)] = (nid, size, mtime, sha)
-    for new_root, prefix, old in renames:
-        for nid, path, size, mtime, sha in conn.execute(
-                "SELECT id, path, size, mtime_ns, sha256 FROM note WHERE root = ?", (old,)):
-            known[(new_root, prefix + path)] = (nid, size, mtime, sha)
+    target_roots = sorted({t.root for t in targets})
+    known = _known_notes(store, target_roots, renames)
 
     jobs: list[tuple[str, str, int, int]] = []
     for (root, rel), st in files.items():
         row = known.get((root, rel))
-        if row is not None and row[1] == st.st_size and row[2] == st.st_mtime_ns:
+        if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
             report.notes_unchanged += 1
             continue
         jobs.append((root, rel, st.st_size, st.st_mtime_ns))
-    gone = sorted(row[0] for key, row in known.items()
-                  if key not in files and any(t.root == key[0] and t.covers(key[1]) for t in targets))
-    if not jobs and not gone and not renames:
+    if not jobs and not renames and not _gone(known, files, targets):
         if progress is not None:
             progress(0, 0)
         return report
 
-    touch_only: list[tuple[int, int]] = []
+    from refman.search import bulk_upkeep
+
     total = len(jobs)
-    # Parse everything before taking the write lock: the lock is then held only for the writes (seconds for
-    # 100,000 definitions), not for the parsing, so that other commands wait little (benchmarks/bench_locks.py).
+    stat_unchanged, walk_warnings = report.notes_unchanged, list(report.warnings)
+    # Parse and prepare before taking the write lock: the lock is then held only for the writes (seconds for
+    # 100,000 definitions), not for the parsing, so that other commands wait little (benchmarks/bench_locks.py);
+    # the preparing overlaps the parsing of later notes.
+    writer = _CatalogWriter(store, utc_now())
     parsed: list[ParsedNote] = []
-    for done, note in enumerate(_parse_many(jobs), 1):
+    for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, _parse_many(jobs), strict=True), 1):
         parsed.append(note)
+        writer.add_note(root, note, known.get((root, note.path)), report)
         if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
-    from refman.search import bulk_upkeep
-    from refman.store.sqlite.base import transaction
-
-    saved_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: the unique URL index is written in random order
-    try:
-        with transaction(conn), bulk_upkeep(conn) as index:
-            for new_root, prefix, old in renames:
-                conn.execute("UPDATE note SET root = ?, path = ? || path WHERE root = ?", (new_root, prefix, old))
-            # Read again under the write lock: another import of this vault may have committed since the
-            # look above (then its notes are updated here, not inserted twice).
-            known = _known_notes(conn, sorted({t.root for t in targets}))
-            gone = sorted(row[0] for key, row in known.items()
-                          if key not in files and any(t.root == key[0] and t.covers(key[1]) for t in targets))
-            writer = _CatalogWriter(conn, utc_now())
+    with store.bulk_import(), bulk_upkeep(store.conn) as index:  # type: ignore[attr-defined]  # until search takes a store
+        for new_root, prefix, old in renames:
+            store.move_vault_root(old, new_root, prefix)
+        if store.catalog_commit_counter() != version:
+            # Another writer committed since the reads above (another import of this vault, a merge): read
+            # again under the write lock and prepare the parsed notes again.
+            known = _known_notes(store, target_roots)
+            report = ImportReport(notes_unchanged=stat_unchanged, warnings=list(walk_warnings))
+            writer = _CatalogWriter(store, writer.now)
             for (root, _rel, _size, _mtime), note in zip(jobs, parsed, strict=True):
-                row = known.get((root, note.path))
-                if row is not None and note.sha256 and row[3] == note.sha256 and note.status == "ok":
-                    touch_only.append((note.mtime_ns, row[0]))
-                    report.notes_unchanged += 1
-                else:
-                    report.notes_scanned += 1
-                    report.skipped.extend(note.skipped)
-                    report.warnings.extend(note.warnings)
-                    if note.status != "ok":
-                        report.skipped.append({"path": note.path, "line": None, "url": None,
-                                               "reason": note.reason})
-                    writer.write_note(root, note, None if row is None else row[0], report)
-            conn.executemany("UPDATE note SET mtime_ns = ? WHERE id = ?", touch_only)
-            writer.flush()
-            for note_id in gone:
-                writer.forget_mentions(note_id)
-                conn.execute("DELETE FROM note WHERE id = ?", (note_id,))
-            report.notes_removed = len(gone)
-            writer.finish(report)
-            index.update(writer.touched)
-            index.new_rows = writer.index_rows()
-    finally:
-        conn.execute(f"PRAGMA cache_size = {int(saved_cache)}")
+                writer.add_note(root, note, known.get((root, note.path)), report)
+        gone = _gone(known, files, targets)
+        writer.write(gone, report)
+        report.notes_removed = len(gone)
+        index.update(writer.touched)
+        index.new_rows = writer.index_rows()
     return report
 
 
-class _CatalogWriter:
-    """Batches the writes of one import inside the caller's transaction. Notes and new sources get their ids
-    here; new sources get their cached citation columns and index texts from what the parser composed (the
-    hints of their first labelled mention); at the end, the label hints of every source whose labels changed
-    are recomputed from all its labels (refman.notes.linkids) and those sources are re-merged and re-indexed."""
+def _gone(known: KnownNotes, files: dict[tuple[str, str], os.stat_result], targets: list[_Target]) -> list[int]:
+    """The catalog's notes under an imported path that are no longer on disk."""
+    return sorted(n.id for key, n in known.items()
+                  if key not in files and any(t.root == key[0] and t.covers(key[1]) for t in targets))
 
-    def __init__(self, conn: sqlite3.Connection, now: str) -> None:
+
+class _CatalogWriter:
+    """Prepares the rows of one import, then writes them through the store's import batch writer inside the
+    caller's transaction. Notes and sources the import creates are named by negative numbers until the store
+    gives them ids (refman.store.notes.ImportIds); new sources get their cached citation columns and index texts
+    from what the parser composed (the hints of their first labelled mention); at the end, the label hints of
+    every source whose labels changed are recomputed from all its labels (refman.notes.linkids) and those
+    sources are re-merged and re-indexed."""
+
+    def __init__(self, store: Store, now: str) -> None:
         if _json_str is None:
             _load_parser()
         from refman.notes.linkids import label_key
 
         self.label_key = label_key
-        self.conn = conn
+        self.store = store
         self.now = now
-        self.source_ids: dict[str, int] = {}
-        for sid, url in conn.execute("SELECT id, url FROM source"):
-            self.source_ids[url] = sid
-        # a URL merged into another source (refman merge) keeps leading to it
-        for url, sid in conn.execute("SELECT url, source_id FROM source_alias"):
-            self.source_ids.setdefault(url, sid)
-        self.first_new = self.next_id = (conn.execute("SELECT max(id) FROM source").fetchone()[0] or 0) + 1
-        self.next_note = (conn.execute("SELECT max(id) FROM note").fetchone()[0] or 0) + 1
+        self.ids = ImportIds()
+        self.source_ids = store.source_ids_by_url()
+        self.had_sources = bool(self.source_ids)
+        self.new_sources = 0  # the last one is named -new_sources
+        self.new_notes = 0
         self.touched: set[int] = set()  # existing sources whose index rows must be recomputed
         self.cited: set[int] = set()  # existing sources cited in this import
         # label evidence: what the import wrote for each new source (its first labelled mention's hints), the
@@ -492,33 +490,42 @@ class _CatalogWriter:
         self.first_hints: dict[int, tuple[Any, ...] | None] = {}
         self.labelled: dict[int, list[tuple[Any, ...]]] = {}
         self.changed_labels: set[str] = set()
-        # index texts of new sources: id → [title, authors, site, [notes pieces]]
+        # index texts of new sources: name → [title, authors, site, [notes pieces]]
         self.new_index: dict[int, list[Any]] = {}
-        self.sources_new = 0
         self.mentions = 0
         self.note_rows: list[tuple[Any, ...]] = []
+        self.note_updates: list[tuple[Any, ...]] = []
+        self.touch_only: list[tuple[int, int]] = []
+        self.reread: list[int] = []  # existing notes whose mentions are replaced
         self.source_rows: list[tuple[Any, ...]] = []
         self.mention_rows: list[tuple[Any, ...]] = []
         self.evidence_rows: list[tuple[Any, ...]] = []
 
-    def write_note(self, root: str, note: ParsedNote, note_id: int | None, report: ImportReport) -> None:
-        conn = self.conn
+    def add_note(self, root: str, note: ParsedNote, known: NoteState | None, report: ImportReport) -> None:
+        """Prepare the rows of one parsed note (`known`: the catalog's row for it, if any)."""
+        if known is not None and note.sha256 and known.sha256 == note.sha256 and note.status == "ok":
+            self.touch_only.append((note.mtime_ns, known.id))
+            report.notes_unchanged += 1
+            return
+        report.notes_scanned += 1
+        report.skipped.extend(note.skipped)
+        report.warnings.extend(note.warnings)
+        if note.status != "ok":
+            report.skipped.append({"path": note.path, "line": None, "url": None, "reason": note.reason})
         values = (note.size, note.mtime_ns, note.sha256, note.encoding, note.status, note.reason, self.now)
-        if note_id is None:
-            note_id = self.next_note
-            self.next_note += 1
-            self.note_rows.append((note_id, root, note.path, *values))
+        if known is None:
+            self.new_notes += 1
+            note_id = -self.new_notes
+            self.note_rows.append((root, note.path, *values))
         else:
-            conn.execute(
-                "UPDATE note SET size = ?, mtime_ns = ?, sha256 = ?, encoding = ?, status = ?, reason = ?,"
-                " imported_at = ? WHERE id = ?",
-                (*values, note_id),
-            )
-            self.forget_mentions(note_id)
+            note_id = known.id
+            self.note_updates.append((*values, note_id))
+            self.reread.append(note_id)
         report.definitions += note.definitions
         report.bare_references += len(note.mentions) - note.definitions
         source_ids, new_index, now = self.source_ids, self.new_index, self.now
         labelled, changed_labels = self.labelled, self.changed_labels
+        mention_rows = self.mention_rows
         for ordinal, m in enumerate(note.mentions):
             (kind, line, label, url, as_written, host, title_attr, annotation, flag, hints, spaced, verdict,
              link_text) = m
@@ -526,12 +533,11 @@ class _CatalogWriter:
                 changed_labels.add(label.casefold())  # the scanner collapsed its whitespace: label_key(label)
             sid = source_ids.get(url)
             if sid is None:
-                sid = self.next_id
-                self.next_id += 1
-                source_ids[url] = sid
+                self.new_sources += 1
+                sid = source_ids[url] = -self.new_sources
                 columns, evidence, index = _source_texts(sid, now, host, label, title_attr, annotation, hints,
                                                          spaced)
-                self.source_rows.append((sid, url, as_written, host, now, now, None if hints is None else note_id,
+                self.source_rows.append((url, as_written, host, now, now, None if hints is None else note_id,
                                          now, *columns))
                 self.first_hints[sid] = hints
                 if hints is not None:
@@ -548,90 +554,51 @@ class _CatalogWriter:
                     self.touched.add(sid)
                     self.cited.add(sid)
             if hints is not None or verdict is not None:
-                entry = (note.path, line, root, kind, label, link_text, hints, host, verdict or "")
+                labelled_entry = (note.path, line, root, kind, label, link_text, hints, host, verdict or "")
                 found = labelled.get(sid)
                 if found is None:
-                    labelled[sid] = [entry]
+                    labelled[sid] = [labelled_entry]
                 else:
-                    found.append(entry)
-            self.mention_rows.append((sid, note_id, ordinal, line, label, title_attr, annotation, flag, kind,
-                                      link_text))
-        if len(self.mention_rows) >= _FLUSH_ROWS:
-            self.flush()
+                    found.append(labelled_entry)
+            mention_rows.append((sid, note_id, ordinal, line, label, title_attr, annotation, flag, kind, link_text))
 
-    def forget_mentions(self, note_id: int) -> None:
-        """Drop a note's mentions; their sources' search rows (notes column) and label hints need recomputing."""
-        key_of = self.label_key
-        for sid, label, kind in self.conn.execute("SELECT source_id, label, kind FROM mention WHERE note_id = ?",
-                                                  (note_id,)):
-            self.touched.add(sid)
-            if kind == KIND_DEFINITION:
-                self.changed_labels.add(key_of(label))
-        self.conn.execute("DELETE FROM mention WHERE note_id = ?", (note_id,))
-
-    def flush(self) -> None:
-        """Write the buffered rows (notes first: mentions refer to them)."""
-        conn = self.conn
-        if self.note_rows:
-            conn.executemany(
-                "INSERT INTO note (id, root, path, size, mtime_ns, sha256, encoding, status, reason, imported_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.note_rows)
-            self.note_rows = []
-        if self.source_rows:
-            # added_by, type and the other citation columns keep their defaults (note, webpage, NULL): binding
-            # fewer columns makes this, the largest insert of an import, a fifth faster.
-            marks = ", ".join("?" * (8 + len(_LABEL_COLUMNS)))
-            conn.executemany(
-                "INSERT INTO source (id, url, url_as_written, host, created_at, updated_at, label_note,"
-                f" first_cited_at, {', '.join(_LABEL_COLUMNS)}) VALUES ({marks})", self.source_rows)
-            self.sources_new += len(self.source_rows)
-            self.source_rows = []
-        if self.mention_rows:
-            conn.executemany(
-                "INSERT INTO mention (source_id, note_id, ordinal, line, label, title, annotation, flag, kind,"
-                " link_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.mention_rows)
-            self.mentions += len(self.mention_rows)
-            self.mention_rows = []
-        if self.evidence_rows:
-            conn.executemany(
-                "INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, 'label', ?, ?)",
-                self.evidence_rows)
-            self.evidence_rows = []
-
-    def finish(self, report: ImportReport) -> None:
-        conn = self.conn
-        self.flush()
+    def write(self, gone: list[int], report: ImportReport) -> None:
+        """Write everything prepared, forget the `gone` notes, and recompute the label evidence that changed."""
+        store = self.store
+        forgotten = self.reread + gone
+        if forgotten:  # their sources' search rows (notes column) and label hints need recomputing
+            key_of = self.label_key
+            for m in store.mentions_of_notes(forgotten):
+                self.touched.add(m.source_id)
+                if m.kind == KIND_DEFINITION:
+                    self.changed_labels.add(key_of(m.label))
+            store.delete_mentions_of_notes(self.reread)
+        store.update_notes(self.note_updates)
+        store.touch_notes(self.touch_only)
+        store.write_import_rows(self.ids, self.note_rows, self.source_rows, self.mention_rows, self.evidence_rows)
+        store.delete_notes(gone)
         relabelled = self._relabel()
-        conn.executemany("UPDATE source SET updated_at = ? WHERE id = ?",
-                         [(self.now, sid) for sid in relabelled if sid < self.first_new])
-        conn.executemany("UPDATE source SET first_cited_at = ? WHERE id = ? AND first_cited_at IS NULL",
-                         [(self.now, sid) for sid in sorted(self.cited)])
-        for sid in relabelled:  # their index rows are computed from the catalog, not from the parser's texts
-            self.new_index.pop(sid, None)
+        store.mark_sources_updated(relabelled, self.now)
+        store.mark_sources_cited(sorted(self.cited), self.now)
         self.touched.update(relabelled)
-        self.touched.difference_update(self.new_index)
-        report.mentions = self.mentions
-        report.sources_new = self.sources_new
+        report.mentions = len(self.mention_rows)
+        report.sources_new = len(self.source_rows)
         report.sources_updated = len(self.cited)
 
     def _relabel(self) -> list[int]:
         """Recompute the label evidence of every source whose labels changed: new sources with more than one
         labelled mention or a label judged a link id, existing sources that gained or lost mentions, and every
         source carrying a label whose usage across the catalog changed (its judgement may have flipped).
-        Returns the sources whose evidence was rewritten (their cached columns are recomputed here)."""
+        Returns the existing sources whose evidence was rewritten (their cached columns are recomputed here)."""
         from refman.notes.linkids import Judge
 
-        conn = self.conn
-        judge = Judge(label_usage(conn))
+        store, ids = self.store, self.ids
+        judge = Judge(store.label_usage())
         candidates = set(self.touched)
-        first_new = self.first_new
-        if first_new > 1 and self.changed_labels:  # old sources carrying a label whose usage changed
-            keys = sorted(self.changed_labels)
-            for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
-                candidates.update(sid for (sid,) in conn.execute(
-                    "SELECT DISTINCT source_id FROM mention WHERE kind = 'definition' AND source_id < ? AND"
-                    f" casefold(label) IN ({','.join('?' * len(chunk))})", (first_new, *chunk)))
+        if self.had_sources and self.changed_labels:  # old sources carrying a label whose usage changed
+            new = set(ids.sources)
+            candidates.update(sid for sid in store.sources_with_definition_labels(sorted(self.changed_labels))
+                              if sid not in new)
         for sid, entries in self.labelled.items():
             if len(entries) > 1 or self.first_hints.get(sid) == ():
                 candidates.add(sid)
@@ -642,52 +609,39 @@ class _CatalogWriter:
         if not candidates:
             return []
         parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
-        drop: list[tuple[int]] = []
+        drop: list[int] = []
         evidence: list[tuple[Any, ...]] = []
         new_columns: list[tuple[Any, ...]] = []
-        for sid in sorted(sid for sid in candidates if sid >= first_new):
+        for sid in sorted((sid for sid in candidates if sid < 0), reverse=True):  # new sources, in order
             hints, link_title = _source_label_hints(self.labelled.get(sid, []), judge, parsed)
             if link_title is None and hints == self.first_hints.get(sid):
                 continue  # what the import already wrote
+            real = ids.source(sid)
             title, issued, container, author = hints or (link_title, None, None, None)
             names = None if author is None else f'[{{"literal": {_json_str(author)}}}]'
-            new_columns.append((title, names, issued, container, sid))
+            new_columns.append((title, names, issued, container, real))
             entry = self.new_index[sid]
             site = f"{self.labelled[sid][0][7]} {container or ''} "  # every entry carries the source's host
             entry[:3] = [_spaced(title), _spaced(author), _spaced(site)]
-            drop.append((sid,))
-            evidence += _evidence_rows(sid, hints, link_title, self.now)
-        conn.executemany("DELETE FROM field_value WHERE source_id = ? AND origin IN ('label', 'link-text')", drop)
-        conn.executemany("INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
-                         evidence)
+            drop.append(real)
+            evidence += _evidence_rows(real, hints, link_title, self.now)
+        store.replace_label_evidence(drop, evidence)
         # a new source has no evidence but its labels': its columns are the hints themselves
-        assignments = ", ".join(f"{name} = ?" for name in _LABEL_COLUMNS)
-        conn.executemany(f"UPDATE source SET {assignments} WHERE id = ?", new_columns)
-        return relabel_sources(conn, sorted(sid for sid in candidates if sid < first_new), self.now, judge, parsed)
+        store.set_label_columns(new_columns)
+        return relabel_sources(store, sorted(sid for sid in candidates if sid > 0), self.now, judge, parsed)
 
     def index_rows(self) -> Iterator[tuple[Any, ...]]:
         """Search-index rows of the sources this import created (no tags, no note, no archived text yet)."""
-        for sid, (title, authors, site, pieces) in self.new_index.items():
+        # new_index holds the new sources in creation order (-1, -2, …), the order of the ids the store gave them
+        for sid, (title, authors, site, pieces) in zip(self.ids.sources, self.new_index.values(), strict=True):
             yield sid, title, authors, site, None, " " + " ".join(pieces), None
-
-
-def label_usage(conn: sqlite3.Connection) -> dict[str, int]:
-    """{label key: how many sources carry it} for the definition labels that name more than one page across
-    the catalog (refman.notes.linkids: the "reused" evidence). Labels are stored with their whitespace
-    collapsed, so the key is their case fold (a SQL function here: SQLite's lower() is ASCII-only)."""
-    conn.create_function("casefold", 1, str.casefold, deterministic=True)
-    # ASCII labels fold in SQL (lower() is casefold for them): Python is called only for the others
-    return dict(conn.execute(
-        "SELECT CASE WHEN label GLOB '*[^ -~]*' THEN casefold(label) ELSE lower(label) END AS k,"
-        " count(DISTINCT source_id) AS n FROM mention WHERE kind = 'definition' GROUP BY k HAVING n > 1"
-    ).fetchall())
 
 
 def _spaced(text: str | None) -> str | None:
     return text if text is None or text.isascii() else _cjk_space(text)
 
 
-def relabel_sources(conn: sqlite3.Connection, ids: list[int], now: str, judge: Any = None,
+def relabel_sources(store: Store, ids: list[int], now: str, judge: Any = None,
                     parsed: dict[tuple[str, str], tuple[Any, ...]] | None = None) -> list[int]:
     """Recompute the label evidence of existing sources from all their labels as they are judged now (an
     import, a merge of duplicates), re-merge those whose evidence changed and return them. `judge`: a
@@ -700,40 +654,24 @@ def relabel_sources(conn: sqlite3.Connection, ids: list[int], now: str, judge: A
     if _parse_label is None:
         _load_parser()
     if judge is None:
-        judge = Judge(label_usage(conn))
+        judge = Judge(store.label_usage())
     parsed = {} if parsed is None else parsed
-    stored = _label_mentions(conn, ids)
+    stored: dict[int, list[tuple[Any, ...]]] = {}
+    for m in store.labelled_mentions(ids):  # (path, line, root, kind, label, link_text, hints, host, verdict)
+        stored.setdefault(m.source_id, []).append((m.path, m.line, m.root, m.kind, m.label, m.link_text, None,
+                                                   m.host, None))
+    current = store.label_evidence(ids)
     rewritten: list[int] = []
     evidence: list[tuple[Any, ...]] = []
     for sid in ids:
         hints, link_title = _source_label_hints(stored.get(sid, []), judge, parsed)
         rows = _evidence_rows(sid, hints, link_title, now)
-        current = conn.execute("SELECT field, origin, value FROM field_value WHERE source_id = ? AND"
-                               " origin IN ('label', 'link-text')", (sid,)).fetchall()
-        if sorted(map(tuple, current)) != sorted(r[1:4] for r in rows):
+        if sorted(current.get(sid, [])) != sorted(r[1:4] for r in rows):
             rewritten.append(sid)
             evidence += rows
-    conn.executemany("DELETE FROM field_value WHERE source_id = ? AND origin IN ('label', 'link-text')",
-                     [(sid,) for sid in rewritten])
-    conn.executemany("INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
-                     evidence)
-    refresh_sources(conn, rewritten)
+    store.replace_label_evidence(rewritten, evidence)
+    refresh_sources(store.conn, rewritten)  # type: ignore[attr-defined]  # until merge takes a store
     return rewritten
-
-
-def _label_mentions(conn: sqlite3.Connection, ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
-    """{source: [(path, line, root, kind, label, link_text, None, host, None)]} of its labelled mentions
-    (hints and verdict to be computed)."""
-    out: dict[int, list[tuple[Any, ...]]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for sid, path, line, root, kind, label, link_text, host in conn.execute(
-                "SELECT m.source_id, n.path, m.line, n.root, m.kind, m.label, m.link_text, s.host"
-                " FROM mention m JOIN note n ON n.id = m.note_id JOIN source s ON s.id = m.source_id"
-                f" WHERE m.source_id IN ({','.join('?' * len(chunk))})"
-                " AND (m.kind = 'definition' OR m.title IS NOT NULL)", chunk):
-            out.setdefault(sid, []).append((path, line, root, kind, label, link_text, None, host, None))
-    return out
 
 
 def _source_label_hints(entries: list[tuple[Any, ...]], judge: Any, parsed: dict[tuple[str, str], tuple[Any, ...]]
@@ -777,44 +715,36 @@ def _evidence_rows(sid: int, hints: tuple[Any, ...] | None, link_title: str | No
     return out
 
 
-def list_notes(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def list_notes(store: NotesStore) -> list[dict[str, Any]]:
     """The known vault roots, each with its notes: [{root, exists, notes, mentions, sources, skipped,
     note_list: [{path, mentions, status, reason, encoding}]}], roots and notes in path order."""
-    counts = dict(conn.execute("SELECT note_id, count(*) FROM mention GROUP BY note_id").fetchall())
-    sources: dict[str, int] = dict(conn.execute(
-        "SELECT n.root, count(DISTINCT m.source_id) FROM note n JOIN mention m ON m.note_id = n.id"
-        " GROUP BY n.root").fetchall())
+    sources = store.sources_cited_per_root()
     roots: dict[str, dict[str, Any]] = {}
-    for nid, root, path, status, reason, encoding in conn.execute(
-            "SELECT id, root, path, status, reason, encoding FROM note ORDER BY root, path"):
-        entry = roots.get(root)
+    for n in store.note_summaries():
+        entry = roots.get(n.root)
         if entry is None:
-            entry = roots[root] = {"root": root, "exists": os.path.isdir(root), "notes": 0, "mentions": 0,
-                                   "sources": sources.get(root, 0), "skipped": 0, "note_list": []}
-        n = counts.get(nid, 0)
+            entry = roots[n.root] = {"root": n.root, "exists": os.path.isdir(n.root), "notes": 0, "mentions": 0,
+                                     "sources": sources.get(n.root, 0), "skipped": 0, "note_list": []}
         entry["notes"] += 1
-        entry["mentions"] += n
-        entry["skipped"] += status != "ok"
-        entry["note_list"].append({"path": path, "mentions": n, "status": status, "reason": reason,
-                                   "encoding": encoding})
+        entry["mentions"] += n.mentions
+        entry["skipped"] += n.status != "ok"
+        entry["note_list"].append({"path": n.path, "mentions": n.mentions, "status": n.status, "reason": n.reason,
+                                   "encoding": n.encoding})
     return list(roots.values())
 
 
-def label_report(conn: sqlite3.Connection, source_id: int) -> tuple[dict[tuple[str, int], str | None],
-                                                                   dict[str, list[Any]]]:
+def label_report(store: NotesStore, source_id: int) -> tuple[dict[tuple[str, int], str | None],
+                                                             dict[str, list[Any]]]:
     """How each label of a source was judged ({(path, line): None for a title, else why it is a link id}) and
     the label hints that disagree ({field: [winner, others…]}), as the import judged them (refman show)."""
     from refman.notes.linkids import Judge, combine_hints
 
     if _parse_label is None:
         _load_parser()
-    rows = conn.execute(
-        "SELECT n.path, m.line, m.kind, m.label, m.link_text, m.title, s.host FROM mention m"
-        " JOIN note n ON n.id = m.note_id JOIN source s ON s.id = m.source_id WHERE m.source_id = ?"
-        " ORDER BY n.path, m.line, n.root", (source_id,)).fetchall()
+    rows = store.mentions_for_label_report(source_id)
     judge = Judge({})
-    if any(r[2] == KIND_DEFINITION for r in rows):  # a label's usage is catalog-wide
-        judge = Judge(label_usage(conn))
+    if any(r.kind == KIND_DEFINITION for r in rows):  # a label's usage is catalog-wide
+        judge = Judge(store.label_usage())
     roles: dict[tuple[str, int], str | None] = {}
     hints = []
     for path, line, kind, label, link_text, title, host in rows:
