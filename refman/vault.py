@@ -692,8 +692,9 @@ def relabel_sources(conn: sqlite3.Connection, ids: list[int], now: str, judge: A
     """Recompute the label evidence of existing sources from all their labels as they are judged now (an
     import, a merge of duplicates), re-merge those whose evidence changed and return them. `judge`: a
     linkids.Judge over the catalog's label usage (built when not given)."""
-    from refman.merge import refresh_sources
+    from refman.evidence import refresh_sources
     from refman.notes.linkids import Judge
+    from refman.store.sqlite import SqliteStore
 
     if not ids:
         return []
@@ -717,7 +718,7 @@ def relabel_sources(conn: sqlite3.Connection, ids: list[int], now: str, judge: A
                      [(sid,) for sid in rewritten])
     conn.executemany("INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
                      evidence)
-    refresh_sources(conn, rewritten)
+    refresh_sources(SqliteStore(conn), rewritten)  # until vault takes a store
     return rewritten
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from refman.changes import CatalogChanges
 from refman.citation.export import export_pieces
 from refman.citation.selection import Selection
 from refman.db import upgrade_catalog
@@ -26,6 +25,7 @@ from refman.exports_registry import (
 )
 from refman.store import connect
 from refman.store.sqlite.base import transaction
+from refman.store.sqlite.changes import CatalogChanges
 from refman.vault import import_vault
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample-vault"

@@ -10,6 +10,7 @@ import typer
 from refman.cli.common import (
     app,
     catalog_conn,
+    catalog_store,
     console,
     counted,
     db_app,
@@ -76,15 +77,15 @@ def import_(
     bibs = [p for p in paths if p.is_file() and p.suffix.lower() in BIBLIOGRAPHY_SUFFIXES]
     notes = [p for p in paths if p not in bibs]
     # Another import (a cron job and a hand run) is waited for rather than failing after the usual timeout.
-    conn = catalog_conn(create=True, wait_s=IMPORT_WAIT_S)
+    store = catalog_store(create=True, wait_s=IMPORT_WAIT_S)
     result: dict[str, Any] = {}
     if notes:
         with progress_bar("import", "notes", quiet=as_json or quiet) as progress:
-            result = import_vault(conn, notes, progress=progress).as_dict()
+            result = import_vault(store.conn, notes, progress=progress).as_dict()  # until vault takes a store
     if bibs:
         from refman.catalog import import_bibliographies
 
-        result["bibliography"] = import_bibliographies(conn, bibs)
+        result["bibliography"] = import_bibliographies(store, bibs)
     if as_json:
         emit_json(result)
         return
@@ -148,8 +149,8 @@ def add(
     from refman.urls import normalise_url
 
     normalise_url(url)  # an invalid URL is refused before a catalog is created for it
-    conn = catalog_conn(create=True)
-    source_id, created = add_source(conn, url, title=title, tags=tag, note=note)
+    store = catalog_store(create=True)
+    source_id, created = add_source(store, url, title=title, tags=tag, note=note)
     fetched: dict[str, Any] | None = None
     if fetch:
         from refman.fetch.fallback import FallbackOptions
@@ -157,7 +158,7 @@ def add(
 
         # the settings file's fallbacks ([fetch] wayback, render, adapters) apply as to `refman fetch`
         fetched = fetch_sources(options.db_path, [source_id], fallback=FallbackOptions.from_settings())
-    item = list_sources(conn, ids=[source_id])[0]
+    item = list_sources(store, ids=[source_id])[0]
     if as_json:
         emit_json({"created": created, "source": item, **({"fetch": fetched} if fetched else {})})
         return
@@ -189,8 +190,8 @@ def list_(
     from refman.search import SearchFilters
 
     filters = SearchFilters(tags=tag, since=since, until=until, site=site, cited_in=cited_in, status=status)
-    conn = catalog_conn()
-    items = list_sources(conn, orphans=orphans, limit=limit, offset=offset, filters=filters, sort=sort)
+    store = catalog_store()
+    items = list_sources(store, orphans=orphans, limit=limit, offset=offset, filters=filters, sort=sort)
     if as_json:
         emit_json(items)
         return
@@ -205,7 +206,7 @@ def list_(
     con.print(source_table(items))
     shown = counted(len(items), "source")
     if limit and len(items) == limit:
-        total = count_sources(conn, orphans=orphans, filters=filters)
+        total = count_sources(store, orphans=orphans, filters=filters)
         shown = f"{shown} of {total} (--limit {limit}" + (f", --offset {offset}" if offset else "") + ")"
     con.print(shown)
 
@@ -225,8 +226,8 @@ def show(
     from refman.catalog import resolve_source, show_source
     from refman.cli.render import show_lines, show_plain
 
-    conn = catalog_conn()
-    item = show_source(conn, resolve_source(conn, ref))
+    store = catalog_store()
+    item = show_source(store, resolve_source(store, ref))
     if as_json:
         emit_json(item)
     elif stdout_is_terminal():
@@ -252,10 +253,10 @@ def tag(
 
     for t in (*add, *remove):
         normalise_tag(t)  # refuse a bad tag before anything is opened
-    conn = catalog_conn()
-    ids = resolve_sources(conn, refs)
-    not_there = tag_sources(conn, ids, add, remove) if add or remove else []
-    items = list_sources(conn, ids=ids)
+    store = catalog_store()
+    ids = resolve_sources(store, refs)
+    not_there = tag_sources(store, ids, add, remove) if add or remove else []
+    items = list_sources(store, ids=ids)
     if as_json:
         emit_json([{"id": it["id"], "tags": it["tags"]} for it in items])
         return
@@ -271,7 +272,7 @@ def tags_(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
     """List every tag with how many sources carry it."""
     from refman.catalog import all_tags
 
-    counts = all_tags(catalog_conn())
+    counts = all_tags(catalog_store())
     if as_json:
         emit_json([{"tag": t, "sources": n} for t, n in counts])
         return
@@ -291,9 +292,9 @@ def set_(
     Dates are calendar dates (2024, 2024-06, 2024-06-30); languages BCP 47 tags (en, en-US, zh-Hans)."""
     from refman.catalog import resolve_source, set_fields
 
-    conn = catalog_conn()
-    source_id = resolve_source(conn, ref)
-    done = set_fields(conn, source_id, assignments)
+    store = catalog_store()
+    source_id = resolve_source(store, ref)
+    done = set_fields(store, source_id, assignments)
     if as_json:
         emit_json({"id": source_id, "set": done})
         return
@@ -325,10 +326,10 @@ def unset(
     such (nothing to release)."""
     from refman.catalog import resolve_source, show_source, unset_fields
 
-    conn = catalog_conn()
-    source_id = resolve_source(conn, ref)
-    released, not_pinned = unset_fields(conn, source_id, fields)
-    shown = show_source(conn, source_id, snapshots=0)
+    store = catalog_store()
+    source_id = resolve_source(store, ref)
+    released, not_pinned = unset_fields(store, source_id, fields)
+    shown = show_source(store, source_id, snapshots=0)
     now = {field: {"value": shown.get("DOI" if field == "doi" else field),
                    "origin": None if field == "note" else shown["provenance"].get(field)} for field in released}
     if as_json:
@@ -350,7 +351,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
     """Counts: notes, sources, mentions, orphans, statuses, archive size, top hosts."""
     from refman.catalog import catalog_stats
 
-    data = catalog_stats(catalog_conn())
+    data = catalog_stats(catalog_store())
     if as_json:
         emit_json(data)
         return
@@ -436,9 +437,9 @@ def duplicates(
     from refman.catalog import find_duplicates
     from refman.duplicates import merge_duplicates
 
-    conn = catalog_conn()
-    groups = find_duplicates(conn)
-    merged = merge_duplicates(conn, groups) if merge and groups else []
+    store = catalog_store()
+    groups = find_duplicates(store)
+    merged = merge_duplicates(store, groups) if merge and groups else []
     if as_json:
         emit_json({"groups": groups, "merged": merged})
         return
@@ -466,9 +467,9 @@ def merge_(
     """Merge duplicate sources into one: mentions, tags, notes, pinned fields and snapshots are kept."""
     from refman.catalog import merge_sources, resolve_source, resolve_sources
 
-    conn = catalog_conn()
-    keep_id = resolve_source(conn, keep)
-    result = merge_sources(conn, keep_id, resolve_sources(conn, dups))
+    store = catalog_store()
+    keep_id = resolve_source(store, keep)
+    result = merge_sources(store, keep_id, resolve_sources(store, dups))
     if as_json:
         emit_json(result)
         return

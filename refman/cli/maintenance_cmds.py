@@ -32,11 +32,13 @@ def delete(
     that nothing references any more go too. There is no undo but a backup (`refman db backup PATH` first).
     A note that still cites a deleted URL brings it back when that note changes and is imported again."""
     from refman.catalog import resolve_sources
+    from refman.cli.common import catalog_store
     from refman.errors import UsageError
     from refman.maintenance import delete_sources
 
-    conn = catalog_conn()
-    ids = list(dict.fromkeys(resolve_sources(conn, refs)))
+    store = catalog_store()
+    conn = store.conn  # until refman.maintenance takes a store
+    ids = list(dict.fromkeys(resolve_sources(store, refs)))
     preview = delete_sources(conn, ids, dry_run=True)
     if not dry_run and not yes:
         if not sys.stdin.isatty():

@@ -36,10 +36,11 @@ def read(
     """Print the archived main text of a source as Markdown, with its title, URL, date and origin on top."""
     from refman.catalog import resolve_source
     from refman.reader import diff_snapshots, raw_page, read_text
-    from refman.store import connect
+    from refman.store import open_store
 
-    conn = connect(options.db_path, create=False)  # a read: a missing catalog is "no catalog at PATH"
-    source_id = resolve_source(conn, ref)
+    store = open_store(options.db_path, create=False)  # a read: a missing catalog is "no catalog at PATH"
+    conn = store.conn  # until refman.reader takes a store
+    source_id = resolve_source(store, ref)
     if diff:
         result = diff_snapshots(conn, source_id, diff[0], diff[1])
         if as_json:
@@ -181,9 +182,9 @@ def open_(
     import webbrowser
 
     from refman.catalog import resolve_source
-    from refman.store import connect
+    from refman.store import open_store
 
-    source_id = resolve_source(connect(options.db_path, create=False), ref)
+    source_id = resolve_source(open_store(options.db_path, create=False), ref)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/sources/{source_id}"
     if print_only:
