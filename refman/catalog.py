@@ -31,7 +31,7 @@ _HIDDEN_EVIDENCE = {"label_note", "flag"}  # label_note: 0002 catalogs
 # --- look-ups -------------------------------------------------------------------------------------------
 
 
-def resolve_source(store: SourcesStore, ref: str) -> int:
+def resolve_source(store: Store, ref: str) -> int:
     """A source id from an id, a citation key or a URL (as written or normalised)."""
     ref = ref.strip()
     if ref.isascii() and ref.isdigit() and store.source_exists(int(ref)):  # "²" is a digit to str.isdigit
@@ -65,7 +65,7 @@ class _NoSuchKey(Exception):
     """No source has the key even once every source has one: undo the keys just assigned."""
 
 
-def _with_all_keys(store: SourcesStore, key: str) -> int | None:
+def _with_all_keys(store: Store, key: str) -> int | None:
     """The source that has citation key `key` once every source has its key. Keys are stored the first time
     they are needed, so a key read in the docs may name a source whose key this catalog has not written down
     yet: the keys are assigned and kept when one matches, rolled back when none does (a failed look-up changes
@@ -97,7 +97,7 @@ def source_for_url(store: SourcesStore, url: str) -> int | None:
     return store.source_for_url(url)
 
 
-def resolve_sources(store: SourcesStore, refs: Iterable[str]) -> list[int]:
+def resolve_sources(store: Store, refs: Iterable[str]) -> list[int]:
     return [resolve_source(store, ref) for ref in refs]
 
 
@@ -466,7 +466,7 @@ def import_bibliographies(store: Store, paths: Sequence[Any]) -> dict[str, Any]:
             else:
                 counts["matched"] += 1
                 if ident is not None:  # a work known without URL gains the entry's URL
-                    store.give_url_if_none(source_id, ident.url, url, ident.host)
+                    store.give_url_if_none(source_id, ident.url, str(url), ident.host)
                 if isbn:
                     store.give_isbn_if_none(source_id, isbn)
             if key and store.citekey_of(source_id) is None and citekey_is_free(

@@ -174,14 +174,14 @@ def find_duplicates(store: SourcesStore) -> list[dict[str, Any]]:
     dois: dict[str, list[int]] = {}
     for sid, doi in store.sources_with_doi():
         dois.setdefault(doi, []).append(sid)
-    for doi, sids in sorted(dois.items()):
-        groups.join(DOI, doi, sids)
+    for doi, with_doi in sorted(dois.items()):
+        groups.join(DOI, doi, with_doi)
     same_body: dict[str, list[int]] = {}
     for sid, body_hash in sorted(bodies.items()):
         same_body.setdefault(body_hash, []).append(sid)
-    for body_hash, sids in sorted(same_body.items()):
-        if len(sids) <= GENERIC_CLAIMS:
-            groups.join(CONTENT, body_hash, sids)
+    for body_hash, with_body in sorted(same_body.items()):
+        if len(with_body) <= GENERIC_CLAIMS:
+            groups.join(CONTENT, body_hash, with_body)
 
     members: dict[int, list[int]] = {}
     for sid in list(groups.parent):

@@ -320,7 +320,7 @@ class SqliteSources(SqliteBase):
             urls: list[str] = []
             if hops:
                 with contextlib.suppress(ValueError, TypeError):
-                    urls = [h.get("url") for h in json.loads(hops) if isinstance(h, dict)]
+                    urls = [h["url"] for h in json.loads(hops) if isinstance(h, dict) and isinstance(h.get("url"), str)]
             yield LiveFetch(int(sid), final_url, urls, body_hash, outcome)
 
     def latest_canonical_urls(self, outcomes: Sequence[str]) -> Iterator[tuple[int, Any]]:
