@@ -37,7 +37,7 @@ def catalog(db_path: Path, tmp_path: Path) -> dict[str, int]:
     import_vault(conn, [tmp_path / "vault"])
     ids = {url: sid for sid, url in conn.execute("SELECT id, url FROM source")}
     short, article = ids["https://sho.rt/x"], ids["https://news.example.com/story"]
-    snapshot(conn, short, "2024-01-01T00:00:00Z", final_url="https://news.example.com/story",
+    snapshot(store, short, "2024-01-01T00:00:00Z", final_url="https://news.example.com/story",
              hops=["https://sho.rt/x"])
     tag_sources(store, [short], add=["later"])
     set_fields(store, short, ["citekey=shortKey"])
