@@ -400,7 +400,7 @@ def show_source(store: Store, source_id: int, snapshots: int = 10) -> dict[str, 
 
 def catalog_stats(store: SourcesStore) -> dict[str, Any]:
     """The catalog's statistics (`refman stats`): counts, sources by status, the top hosts."""
-    return store.catalog_counts()
+    return store.catalog_statistics()
 
 
 # --- bibliographies (BibTeX / CSL-JSON as Zotero and Better BibTeX write them) ----------------------------

@@ -202,7 +202,7 @@ class SourcesStore(Protocol):
         """The length of a source's archived text (0: none)."""
         ...
 
-    def catalog_counts(self) -> dict[str, Any]:
+    def catalog_statistics(self) -> dict[str, Any]:
         """The catalog's statistics (`refman stats`)."""
         ...
 

@@ -189,7 +189,7 @@ def test_statistics_and_summaries(store: Store) -> None:
     add(store, "https://t.example.com/")
     with store.transaction():
         store.add_source_tags(a, ["one", "two"])
-    stats = store.catalog_counts()
+    stats = store.catalog_statistics()
     assert (stats["sources"], stats["tags"], stats["notes"], stats["snapshots"], stats["orphans"]) == (3, 2, 0, 0, 0)
     assert stats["by_status"] == {"new": 3}
     assert stats["top_hosts"] == {"s.example.com": 2, "t.example.com": 1}

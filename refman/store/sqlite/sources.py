@@ -287,7 +287,7 @@ class SqliteSources(SqliteBase):
         row = self.conn.execute("SELECT length(text) FROM source_text WHERE source_id = ?", (source_id,)).fetchone()
         return int(row[0] or 0) if row else 0
 
-    def catalog_counts(self) -> dict[str, Any]:
+    def catalog_statistics(self) -> dict[str, Any]:
         def one(sql: str) -> int:
             return int(self.conn.execute(sql).fetchone()[0])
 
