@@ -256,7 +256,7 @@ class Catalog:
         if bibs:
             from refman.catalog import import_bibliographies
 
-            result.bibliography = import_bibliographies(self.store.conn, bibs)
+            result.bibliography = import_bibliographies(self.store, bibs)
         return result
 
     @_storage_errors_translated
@@ -265,7 +265,7 @@ class Catalog:
         """Register one URL (an existing one gains the tags and note; a title is pinned as yours)."""
         from refman.catalog import add_source
 
-        source_id, created = add_source(self.store.conn, url, title=title, tags=tags, note=note)
+        source_id, created = add_source(self.store, url, title=title, tags=tags, note=note)
         return AddResult(source_id, created)
 
     # --- reading ---------------------------------------------------------------------------------------------
@@ -275,14 +275,14 @@ class Catalog:
         """A source id from an id, a citation key (any case) or a URL. Unknown: NotFoundError."""
         from refman.catalog import resolve_source
 
-        return resolve_source(self.store.conn, str(ref))
+        return resolve_source(self.store, str(ref))
 
     @_storage_errors_translated
     def resolve_many(self, refs: Iterable[str | int]) -> list[int]:
         """Source ids for several references (each as `resolve`), in the order given, without repeats."""
         from refman.catalog import resolve_sources
 
-        return resolve_sources(self.store.conn, [str(r) for r in refs])
+        return resolve_sources(self.store, [str(r) for r in refs])
 
     @_storage_errors_translated
     def get(self, ref: str | int, *, snapshots: int = 10) -> Source:
@@ -290,7 +290,7 @@ class Catalog:
         `snapshots` snapshots."""
         from refman.catalog import show_source
 
-        found = show_source(self.store.conn, self.resolve(ref), snapshots=snapshots)
+        found = show_source(self.store, self.resolve(ref), snapshots=snapshots)
         return _from_dict(Source, found)  # type: ignore[no-any-return]
 
     @_storage_errors_translated
@@ -301,7 +301,7 @@ class Catalog:
         title | cited."""
         from refman.catalog import list_sources
 
-        rows = list_sources(self.store.conn, ids=ids, tag=tag, status=status, orphans=orphans, limit=limit,
+        rows = list_sources(self.store, ids=ids, tag=tag, status=status, orphans=orphans, limit=limit,
                             offset=offset, sort=sort, filters=filters)
         return [_from_dict(Source, row) for row in rows]
 
@@ -310,14 +310,14 @@ class Catalog:
         """How many sources `sources` would list without a limit."""
         from refman.catalog import count_sources
 
-        return count_sources(self.store.conn, orphans=orphans, filters=filters)
+        return count_sources(self.store, orphans=orphans, filters=filters)
 
     @_storage_errors_translated
     def tags(self) -> list[tuple[str, int]]:
         """Every tag with its number of sources (spellings that differ in case are one tag)."""
         from refman.catalog import all_tags
 
-        return all_tags(self.store.conn)
+        return all_tags(self.store)
 
     @_storage_errors_translated
     def search(self, query: str | None, *, limit: int = 20, offset: int = 0,
@@ -350,14 +350,14 @@ class Catalog:
         from refman.catalog import set_fields
 
         assignments = [f"{k}={v}" for k, v in values.items()] if isinstance(values, Mapping) else list(values)
-        return set_fields(self.store.conn, self.resolve(ref), assignments)
+        return set_fields(self.store, self.resolve(ref), assignments)
 
     @_storage_errors_translated
     def unset_fields(self, ref: str | int, fields: Sequence[str]) -> tuple[list[str], list[str]]:
         """Unpin fields; returns (unpinned, not pinned)."""
         from refman.catalog import unset_fields
 
-        return unset_fields(self.store.conn, self.resolve(ref), list(fields))
+        return unset_fields(self.store, self.resolve(ref), list(fields))
 
     @_storage_errors_translated
     def tag(self, refs: Sequence[str | int], *, add: Sequence[str] = (),
@@ -365,7 +365,7 @@ class Catalog:
         """Add and remove tags; returns the (id, tag) removals that found no such tag."""
         from refman.catalog import tag_sources
 
-        return tag_sources(self.store.conn, [self.resolve(r) for r in refs], add, remove)
+        return tag_sources(self.store, [self.resolve(r) for r in refs], add, remove)
 
     @_storage_errors_translated
     def delete(self, refs: Sequence[str | int], *, dry_run: bool = False) -> dict[str, Any]:
@@ -379,21 +379,21 @@ class Catalog:
         """Groups of sources that are one work (`refman duplicates --json`), with the one to keep."""
         from refman.duplicates import find_duplicates
 
-        return find_duplicates(self.store.conn)
+        return find_duplicates(self.store)
 
     @_storage_errors_translated
     def merge_duplicates(self, groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Merge every group `duplicates` found into its proposed kept source, in one transaction."""
         from refman.duplicates import merge_duplicates
 
-        return merge_duplicates(self.store.conn, groups)
+        return merge_duplicates(self.store, groups)
 
     @_storage_errors_translated
     def merge(self, keep: str | int, drop: Sequence[str | int]) -> dict[str, Any]:
         """Merge sources into `keep` (mentions, evidence, snapshots, tags, keys) in one transaction."""
         from refman.duplicates import merge_sources
 
-        return merge_sources(self.store.conn, self.resolve(keep), [self.resolve(r) for r in drop])
+        return merge_sources(self.store, self.resolve(keep), [self.resolve(r) for r in drop])
 
     # --- fetching --------------------------------------------------------------------------------------------
 
@@ -660,7 +660,7 @@ class Catalog:
         """Counts of notes, sources by status, snapshots and archive size (`refman stats --json`)."""
         from refman.catalog import catalog_stats
 
-        return catalog_stats(self.store.conn)
+        return catalog_stats(self.store)
 
 
 __all__ = ["AddResult", "Catalog", "FetchSummary", "ImportResult", "Source", "check_paths_exist", "export_format",

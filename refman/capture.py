@@ -100,10 +100,12 @@ def _declared_url(html: bytes) -> str | None:
 
 def capture_page(conn: sqlite3.Connection, html: bytes, url: str | None = None) -> CaptureResult:
     """Archive a page saved in a browser as a `capture` snapshot of its source (registered if new)."""
-    from refman.catalog import add_source, transaction
+    from refman.catalog import add_source
     from refman.fetch.archive import content_hash
     from refman.fetch.client import FetchResult
     from refman.fetch.pipeline import Job, apply_record, content_record, process_body
+    from refman.store.sqlite import SqliteStore
+    from refman.store.sqlite.base import transaction
     from refman.timeutil import utc_now
     from refman.urls import normalise_url
 
@@ -121,7 +123,7 @@ def capture_page(conn: sqlite3.Connection, html: bytes, url: str | None = None) 
     proc = process_body(html, digest, page_url, "text/html", None)
     res = FetchResult(url=page_url, final_url=page_url, content_type="text/html", body=html, outcome="ok")
     with transaction(conn):
-        source_id, created = add_source(conn, page_url)
+        source_id, created = add_source(SqliteStore(conn), page_url)  # until capture takes a store
         job = Job(source_id=source_id, url=ident.url, host=ident.host)
         rec = content_record(job, res, digest, proc)
         rec.fetched_at = utc_now()

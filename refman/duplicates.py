@@ -27,18 +27,20 @@ fetch evidence (DOI only) or when the landings tie, the first imported source (l
 
 Merging (`merge_sources`) is one transaction: mentions, tags, snapshots, notes, pinned values and the
 archived text move to the kept source; the dropped sources are deleted. The search index follows by the
-catalog's triggers (migration 0002). See merge_sources for the rules."""
+catalog's triggers (migration 0002). See merge_sources for the rules. The storage is the store's
+(refman.store.sources)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from refman.errors import NotFoundError, UsageError
 from refman.timeutil import utc_now
+
+if TYPE_CHECKING:
+    from refman.store.protocol import Store
+    from refman.store.sources import MergeRow, SourcesStore
 
 GOOD_OUTCOMES = ("ok", "thin")  # snapshots whose body is the source's archived content
 GENERIC_CLAIMS = 4  # a URL more sources than this point at (canonical or final) is a site's generic page
@@ -82,38 +84,31 @@ def is_generic_for(evidence: str, own: str) -> bool:
             and o_segs[:len(e_segs)] == e_segs)
 
 
-def _evidence(conn: sqlite3.Connection, landing: dict[int, str] | None = None,
-              bodies: dict[int, str] | None = None) -> tuple[dict[int, str], dict[int, set[str]], dict[int, set[str]]]:
-    """Own URLs by id; redirect evidence (final URL and hops) and canonical evidence by id, normalised. Fills
-    `landing` ({id: normalised final URL of the latest good fetch}) and `bodies` ({id: its body hash})."""
-    own = {int(sid): url for sid, url in conn.execute("SELECT id, url FROM source")}
-    marks = ", ".join("?" * len(GOOD_OUTCOMES))
+def _evidence(store: SourcesStore, landing: dict[int, str] | None = None, bodies: dict[int, str] | None = None
+              ) -> tuple[dict[int, str | None], dict[int, set[str]], dict[int, set[str]]]:
+    """Own URLs by id (None: a work without URL); redirect evidence (final URL and hops) and canonical evidence by
+    id, normalised. Fills `landing` ({id: normalised final URL of the latest good fetch}) and `bodies` ({id: its
+    body hash})."""
+    own = store.source_urls()
     redirect: dict[int, set[str]] = {}
-    for sid, final_url, hops, body_hash, outcome in conn.execute(
-        # live fetches only: an archive capture, a rendering or a site API is not where the page lives now
-        f"""SELECT s.id, g.final_url, g.redirects, g.body_hash, g.outcome FROM source s JOIN snapshot g ON g.id = (
-              SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks}) AND origin = 'live'
-              ORDER BY fetched_at DESC, id DESC LIMIT 1)""", GOOD_OUTCOMES):
-        if body_hash and bodies is not None and outcome == "ok":  # thin pages share shells and walls
-            bodies[sid] = body_hash
-        final = _norm(final_url) or own[sid]
-        if landing is not None and not is_generic_for(final, own[sid]):
+    # live fetches only: an archive capture, a rendering or a site API is not where the page lives now
+    for fetch in store.latest_live_fetches(GOOD_OUTCOMES):
+        sid, mine = fetch.source_id, own.get(fetch.source_id)
+        if mine is None:  # a work without URL has no page to land on
+            continue
+        if fetch.body_hash and bodies is not None and fetch.outcome == "ok":  # thin pages share shells and walls
+            bodies[sid] = fetch.body_hash
+        final = _norm(fetch.final_url) or mine
+        if landing is not None and not is_generic_for(final, mine):
             landing[sid] = final
-        urls = [final_url]
-        if hops:
-            with contextlib.suppress(ValueError, TypeError):
-                urls += [h.get("url") for h in json.loads(hops) if isinstance(h, dict)]
-        found = {u for u in map(_norm, urls) if u and u != own[sid] and not is_generic_for(u, own[sid])}
+        found = {u for u in map(_norm, [fetch.final_url, *fetch.hops])
+                 if u and u != mine and not is_generic_for(u, mine)}
         if found:
             redirect[sid] = found
     canonical: dict[int, set[str]] = {}
-    for sid, value in conn.execute(
-        f"""SELECT s.id, json_extract(g.metadata_json, '$.canonical_url') FROM source s JOIN snapshot g ON g.id = (
-              SELECT id FROM snapshot WHERE source_id = s.id AND outcome IN ({marks})
-              AND metadata_json IS NOT NULL AND json_valid(metadata_json)
-              ORDER BY fetched_at DESC, id DESC LIMIT 1)""", GOOD_OUTCOMES):
-        url = _norm(value)
-        if url and url != own[sid] and not is_generic_for(url, own[sid]):
+    for sid, value in store.latest_canonical_urls(GOOD_OUTCOMES):
+        url, mine = _norm(value), own.get(sid)
+        if mine is not None and url and url != mine and not is_generic_for(url, mine):
             canonical[sid] = {url}
     return own, redirect, canonical
 
@@ -146,14 +141,14 @@ class _Groups:
                 root = lo
 
 
-def find_duplicates(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def find_duplicates(store: SourcesStore) -> list[dict[str, Any]]:
     """Groups of sources that are the same page by evidence (see the module docstring), in order of their
     kept id: `{keep, drop, reason, evidence: [{reason, value, ids}], sources: [{id, url, title, citekey,
     status, mentions}]}`. `reason` names the kinds of evidence, comma-separated (redirect, canonical, doi)."""
     landing: dict[int, str] = {}
     bodies: dict[int, str] = {}
-    own, redirect, canonical = _evidence(conn, landing, bodies)
-    by_url = {url: sid for sid, url in own.items()}
+    own, redirect, canonical = _evidence(store, landing, bodies)
+    by_url = {url: sid for sid, url in own.items() if url is not None}
     # Who points at each URL: a source by its own URL, by its final URL or hops, by its canonical.
     lands: dict[str, set[int]] = {}
     for sid, urls in redirect.items():
@@ -177,17 +172,16 @@ def find_duplicates(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         if here:
             groups.join(CANONICAL, url, sids | here)
     dois: dict[str, list[int]] = {}
-    for sid, doi in conn.execute("SELECT id, lower(trim(doi)) FROM source WHERE doi IS NOT NULL AND trim(doi) <> ''"
-                                 " ORDER BY id"):
-        dois.setdefault(doi, []).append(int(sid))
-    for doi, sids in sorted(dois.items()):
-        groups.join(DOI, doi, sids)
+    for sid, doi in store.sources_with_doi():
+        dois.setdefault(doi, []).append(sid)
+    for doi, with_doi in sorted(dois.items()):
+        groups.join(DOI, doi, with_doi)
     same_body: dict[str, list[int]] = {}
     for sid, body_hash in sorted(bodies.items()):
         same_body.setdefault(body_hash, []).append(sid)
-    for body_hash, sids in sorted(same_body.items()):
-        if len(sids) <= GENERIC_CLAIMS:
-            groups.join(CONTENT, body_hash, sids)
+    for body_hash, with_body in sorted(same_body.items()):
+        if len(with_body) <= GENERIC_CLAIMS:
+            groups.join(CONTENT, body_hash, with_body)
 
     members: dict[int, list[int]] = {}
     for sid in list(groups.parent):
@@ -196,7 +190,7 @@ def find_duplicates(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     for reason, value, ids in groups.why:
         evidence.setdefault(groups.find(ids[0]), []).append({"reason": reason, "value": value, "ids": ids})
     all_ids = sorted(sid for ids in members.values() if len(ids) > 1 for sid in ids)
-    info = _source_info(conn, all_ids)
+    info = store.source_summaries(all_ids)
     out = []
     for root in sorted(members):
         ids = sorted(members[root])
@@ -209,7 +203,7 @@ def find_duplicates(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return out
 
 
-def _survivor(ids: list[int], own: dict[int, str], landing: dict[int, str]) -> tuple[int, str]:
+def _survivor(ids: list[int], own: dict[int, str | None], landing: dict[int, str]) -> tuple[int, str | None]:
     """(kept id, the URL it has after the merge): where the group's latest fetches ended (see the module
     docstring)."""
     from collections import Counter
@@ -226,23 +220,10 @@ def _survivor(ids: list[int], own: dict[int, str], landing: dict[int, str]) -> t
     return ids[0], own[ids[0]]
 
 
-def _source_info(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    info: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = list(ids[start:start + 500])
-        marks = ",".join("?" * len(chunk))
-        for r in conn.execute(
-            "SELECT s.id, s.url, s.title, s.citekey, s.status, (SELECT count(*) FROM mention m"
-            f" WHERE m.source_id = s.id) FROM source s WHERE s.id IN ({marks})", chunk):
-            info[int(r[0])] = {"id": r[0], "url": r[1], "title": r[2], "citekey": r[3], "status": r[4],
-                               "mentions": r[5]}
-    return info
-
-
 # --- merging --------------------------------------------------------------------------------------------
 
 
-def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int],
+def merge_sources(store: Store, keep_id: int, drop_ids: Sequence[int],
                   url_now: str | None = None) -> dict[str, Any]:
     """Merge the sources `drop_ids` into `keep_id` in one transaction (joining the caller's, if open), then
     delete them. Nothing is written unless every id exists, and a failure at any point leaves the catalog as it
@@ -275,164 +256,127 @@ def merge_sources(conn: sqlite3.Connection, keep_id: int, drop_ids: Sequence[int
         raise UsageError("nothing to merge: give at least one source to merge into the kept one")
     if keep_id in drops:
         raise UsageError(f"cannot merge source {keep_id} into itself")
-    from refman.merge import refresh_sources
-    from refman.store.sqlite.base import transaction
+    from refman.evidence import refresh_sources
 
     now = utc_now()
-    with transaction(conn):
-        rows = {int(r["id"]): r for r in _fetch_rows(conn, [keep_id, *drops])}
+    with store.transaction():
+        rows = store.merge_rows([keep_id, *drops])
         missing = [sid for sid in [keep_id, *drops] if sid not in rows]
         if missing:
             raise NotFoundError(f"no source with id {', '.join(map(str, missing))}")
         keep = rows[keep_id]
         dropped = [rows[d] for d in drops]
-        marks = ",".join("?" * len(drops))
-        result: dict[str, Any] = {"kept": keep_id, "dropped": drops, "dropped_urls": [r["url"] for r in dropped]}
+        result: dict[str, Any] = {"kept": keep_id, "dropped": drops, "dropped_urls": [r.url for r in dropped]}
 
         # mentions and tags
-        result["mentions_moved"] = conn.execute(
-            f"UPDATE mention SET source_id = ? WHERE source_id IN ({marks})", (keep_id, *drops)).rowcount
-        have = {t for (t,) in conn.execute("SELECT tag FROM source_tag WHERE source_id = ?", (keep_id,))}
-        new_tags = sorted({t for (t,) in conn.execute(
-            f"SELECT tag FROM source_tag WHERE source_id IN ({marks})", drops)} - have)
-        conn.executemany("INSERT INTO source_tag (source_id, tag) VALUES (?, ?)", [(keep_id, t) for t in new_tags])
-        conn.execute(f"DELETE FROM source_tag WHERE source_id IN ({marks})", drops)
-        result["tags_added"] = new_tags
+        result["mentions_moved"] = store.move_mentions(keep_id, drops)
+        result["tags_added"] = store.unite_tags(keep_id, drops)
 
         # the user's notes
         notes: list[str] = []
         for r in [keep, *dropped]:
-            text = (r["user_note"] or "").strip()
+            text = (r.user_note or "").strip()
             if text and text not in notes:
                 notes.append(text)
         note = "\n\n".join(notes) or None
-        result["note_merged"] = note != keep["user_note"]
+        result["note_merged"] = note != keep.user_note
 
         # evidence
-        result.update(_merge_evidence(conn, keep, dropped))
+        result.update(_merge_evidence(store, keep, dropped))
 
         # snapshots and archived text
-        texts = {int(r[0]): (r[1] or "", int(r[2])) for r in conn.execute(
-            "SELECT t.source_id, g.fetched_at, t.snapshot_id FROM source_text t JOIN snapshot g"
-            f" ON g.id = t.snapshot_id WHERE t.source_id IN (?, {marks})", (keep_id, *drops))}
-        result["snapshots_moved"] = conn.execute(
-            f"UPDATE snapshot SET source_id = ? WHERE source_id IN ({marks})", (keep_id, *drops)).rowcount
+        texts = store.archived_text_times([keep_id, *drops])
+        result["snapshots_moved"] = store.move_snapshots(keep_id, drops)
         text_from = max(texts, key=lambda sid: (texts[sid], sid == keep_id), default=None)
-        if text_from is not None and text_from != keep_id:
-            conn.execute("DELETE FROM source_text WHERE source_id = ?", (keep_id,))
-            conn.execute("UPDATE source_text SET source_id = ? WHERE source_id = ?", (keep_id, text_from))
-        conn.execute(f"DELETE FROM source_text WHERE source_id IN ({marks})", drops)
+        store.keep_archived_text(keep_id, text_from, drops)
         result["text_from"] = text_from
 
-        # citation key: free the dropped keys first (citekey is UNIQUE NOCASE)
-        keys = [r["citekey"] for r in dropped if r["citekey"]]
-        conn.execute(f"UPDATE source SET citekey = NULL WHERE id IN ({marks})", drops)
-        citekey = keep["citekey"] or (keys[0] if keys else None)
+        # citation key: free the dropped keys first (keys are unique, case-insensitively)
+        keys = [r.citekey for r in dropped if r.citekey]
+        store.clear_citekeys(drops)
+        citekey = keep.citekey or (keys[0] if keys else None)
         result["citekey"] = citekey
         result["dropped_citekeys"] = [k for k in keys if k != citekey]
 
         # the source row itself
         everyone = [keep, *dropped]
         fetch = keep
-        if keep["fetched_at"] is None:
-            fetched = [r for r in dropped if r["fetched_at"]]
+        if keep.fetched_at is None:
+            fetched = [r for r in dropped if r.fetched_at]
             if fetched:
-                fetch = max(fetched, key=lambda r: r["fetched_at"])
-        earliest = min(everyone, key=lambda r: (r["created_at"], r["id"]))
-        cited = [r["first_cited_at"] for r in everyone if r["first_cited_at"]]
-        fetched_at = [r["fetched_at"] for r in everyone if r["fetched_at"]]
-        last_ok = [r["last_ok_at"] for r in everyone if r["last_ok_at"]]
-        conn.execute(
-            "UPDATE source SET citekey = ?, user_note = ?, status = ?, reason = ?, fail_count = ?, fetched_at = ?,"
-            " last_ok_at = ?, created_at = ?, added_by = ?, first_cited_at = ?, label_note = ?, updated_at = ?"
-            " WHERE id = ?",
-            (citekey, note, fetch["status"], fetch["reason"], fetch["fail_count"], max(fetched_at, default=None),
-             max(last_ok, default=None), earliest["created_at"], earliest["added_by"], min(cited, default=None),
-             result.pop("_label_note"), now, keep_id))
-        refresh_sources(conn, [keep_id])
+                fetch = max(fetched, key=lambda r: r.fetched_at or "")
+        earliest = min(everyone, key=lambda r: (r.created_at, r.id))
+        cited = [r.first_cited_at for r in everyone if r.first_cited_at]
+        fetched_at = [r.fetched_at for r in everyone if r.fetched_at]
+        last_ok = [r.last_ok_at for r in everyone if r.last_ok_at]
+        store.update_merged_source(keep_id, {
+            "citekey": citekey, "user_note": note, "status": fetch.status, "reason": fetch.reason,
+            "fail_count": fetch.fail_count, "fetched_at": max(fetched_at, default=None),
+            "last_ok_at": max(last_ok, default=None), "created_at": earliest.created_at,
+            "added_by": earliest.added_by, "first_cited_at": min(cited, default=None),
+            "label_note": result.pop("_label_note"), "updated_at": now})
+        refresh_sources(store, [keep_id])
         # the kept source now carries every label: its label hints come from all of them (refman.notes.linkids)
         from refman.notes.importer import relabel_sources
-        from refman.store.sqlite import SqliteStore
 
-        relabel_sources(SqliteStore(conn), [keep_id], now)
-        conn.execute(f"DELETE FROM field_value WHERE source_id IN ({marks})", drops)
+        relabel_sources(store, [keep_id], now)
         # The dropped URLs (and what was merged into them before) become aliases of the kept source: notes that
         # still cite them keep leading here on every later import, and `add`/`show URL` find it.
-        conn.execute(f"UPDATE source_alias SET source_id = ? WHERE source_id IN ({marks})", (keep_id, *drops))
-        conn.executemany("INSERT OR REPLACE INTO source_alias (url, source_id, created_at) VALUES (?, ?, ?)",
-                         [(r["url"], keep_id, now) for r in dropped if r["url"]])  # works without URL: none
-        conn.execute(f"DELETE FROM source WHERE id IN ({marks})", drops)
+        store.delete_merged_sources(keep_id, drops, now)
         result["moved_from"] = None
-        if url_now and url_now != keep["url"]:
-            _move(conn, keep_id, keep["url"], url_now, now)
-            result["moved_from"] = keep["url"]
+        if url_now and url_now != keep.url:
+            _move(store, keep_id, keep.url, url_now, now)
+            result["moved_from"] = keep.url
     return result
 
 
-def _move(conn: sqlite3.Connection, sid: int, old: str, new: str, now: str) -> None:
+def _move(store: SourcesStore, sid: int, old: str | None, new: str, now: str) -> None:
     """Give source `sid` the URL `new` (normalised); `old` becomes its alias."""
     from refman.urls import normalise_url
 
-    taken = conn.execute("SELECT id FROM source WHERE url = ?", (new,)).fetchone()
+    taken = store.source_with_url(new)
     if taken is not None:
-        raise UsageError(f"cannot move source {sid} to {new}: source {taken[0]} has that URL")
-    conn.execute("DELETE FROM source_alias WHERE url = ?", (new,))
-    conn.execute("UPDATE source SET url = ?, url_as_written = ?, host = ? WHERE id = ?",
-                 (new, new, normalise_url(new).host, sid))
-    conn.execute("INSERT OR REPLACE INTO source_alias (url, source_id, created_at) VALUES (?, ?, ?)", (old, sid, now))
+        raise UsageError(f"cannot move source {sid} to {new}: source {taken} has that URL")
+    store.move_source_url(sid, old, new, normalise_url(new).host, now)
 
 
-def _fetch_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[sqlite3.Row]:
-    marks = ",".join("?" * len(ids))
-    cur = conn.cursor()
-    cur.row_factory = sqlite3.Row
-    return cur.execute(
-        "SELECT id, url, citekey, user_note, status, reason, fail_count, fetched_at, last_ok_at, created_at,"
-        f" added_by, first_cited_at, label_note FROM source WHERE id IN ({marks})", list(ids)).fetchall()
-
-
-def _merge_evidence(conn: sqlite3.Connection, keep: sqlite3.Row, dropped: list[sqlite3.Row]) -> dict[str, Any]:
+def _merge_evidence(store: SourcesStore, keep: MergeRow, dropped: list[MergeRow]) -> dict[str, Any]:
     """Adopt the dropped sources' evidence where the kept source has none (see merge_sources)."""
-    keep_id = int(keep["id"])
-    evidence = {(f, o): v for f, o, v in conn.execute(
-        "SELECT field, origin, value FROM field_value WHERE source_id = ?", (keep_id,))}
-    label_note = keep["label_note"]
+    from refman.store.sources import EvidenceRow
+
+    evidence = {(e.field, e.origin): e.value for e in store.field_evidence_rows(keep.id)}
+    label_note = keep.label_note
     take_label = label_note is None and not any(o == "label" for _f, o in evidence)
-    adopted: list[tuple[Any, ...]] = []
+    adopted: list[EvidenceRow] = []
     pins_adopted: list[str] = []
     pins_discarded: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     for r in dropped:
-        rows = conn.execute("SELECT field, origin, value, updated_at FROM field_value WHERE source_id = ?"
-                            " ORDER BY field, origin", (r["id"],)).fetchall()
-        if take_label and (r["label_note"] is not None or any(row[1] == "label" for row in rows)):
+        rows = store.field_evidence_rows(r.id)
+        if take_label and (r.label_note is not None or any(row.origin == "label" for row in rows)):
             take_label = False
-            label_note = r["label_note"]
-            labels = [row for row in rows if row[1] == "label"]
-            adopted += [(keep_id, *row) for row in labels]
-            evidence.update({(row[0], row[1]): row[2] for row in labels})
-        for field, origin, value, updated_at in rows:
-            if origin == "label":
+            label_note = r.label_note
+            labels = [row for row in rows if row.origin == "label"]
+            adopted += labels
+            evidence.update({(row.field, row.origin): row.value for row in labels})
+        for row in rows:
+            if row.origin == "label":
                 continue
-            current = evidence.get((field, origin))
-            if current is None:
-                evidence[(field, origin)] = value
-                adopted.append((keep_id, field, origin, value, updated_at))
-                if origin == "user":
-                    pins_adopted.append(field)
+            if (row.field, row.origin) not in evidence:
+                evidence[(row.field, row.origin)] = row.value
+                adopted.append(row)
+                if row.origin == "user":
+                    pins_adopted.append(row.field)
                 else:
-                    others.append({"field": field, "origin": origin})
-            elif origin == "user" and current != value:
-                pins_discarded.append({"id": r["id"], "field": field, "value": json.loads(value)})
-    conn.executemany("INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
-                     adopted)
+                    others.append({"field": row.field, "origin": row.origin})
+            elif row.origin == "user" and evidence[(row.field, row.origin)] != row.value:
+                pins_discarded.append({"id": r.id, "field": row.field, "value": row.value})
+    store.add_field_evidence_rows(keep.id, adopted)
     return {"pins_adopted": pins_adopted, "pins_discarded": pins_discarded, "evidence_adopted": others,
             "_label_note": label_note}
 
 
-def merge_duplicates(conn: sqlite3.Connection, groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def merge_duplicates(store: Store, groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Merge every group of `find_duplicates` into its proposed kept source, all in one transaction."""
-    from refman.store.sqlite.base import transaction
-
-    with transaction(conn):
-        return [merge_sources(conn, g["keep"], g["drop"], g.get("url_now")) for g in groups]
+    with store.transaction():
+        return [merge_sources(store, g["keep"], g["drop"], g.get("url_now")) for g in groups]

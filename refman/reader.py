@@ -192,9 +192,11 @@ def note_bibliography(conn: sqlite3.Connection, note: str) -> dict[str, Any]:
 
 
 def _list_in_chunks(conn: sqlite3.Connection, ids: Sequence[int], list_sources: Any) -> list[dict[str, Any]]:
+    from refman.store.sqlite import SqliteStore
+
     out: list[dict[str, Any]] = []
     for start in range(0, len(ids), 500):
-        out += list_sources(conn, ids=list(ids[start:start + 500]))
+        out += list_sources(SqliteStore(conn), ids=list(ids[start:start + 500]))  # until reader takes a store
     return out
 
 

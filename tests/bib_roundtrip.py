@@ -179,6 +179,7 @@ def roundtrip_bib(files: list[Path], source: str, template: Path) -> Report:
     from refman.citation.build import load_items
     from refman.citation.importer import decode_file
     from refman.errors import UsageError
+    from refman.store.sqlite import SqliteStore
 
     report = Report(source)
     work = Path(tempfile.mkdtemp())
@@ -193,7 +194,7 @@ def roundtrip_bib(files: list[Path], source: str, template: Path) -> Report:
             plain.write_text(text, encoding="utf-8")
             conn = _fresh_catalog(work, template, report.files)
             try:
-                result = import_bibliographies(conn, [plain])
+                result = import_bibliographies(SqliteStore(conn), [plain])
             except UsageError:
                 result = {"ids": []}
             ids = result["ids"]
@@ -284,6 +285,7 @@ def roundtrip_csl(files: list[Path], source: str, template: Path) -> Report:
     from refman.catalog import import_bibliographies
     from refman.citation.build import load_items
     from refman.errors import UsageError
+    from refman.store.sqlite import SqliteStore
 
     report = Report(source)
     work = Path(tempfile.mkdtemp())
@@ -299,7 +301,7 @@ def roundtrip_csl(files: list[Path], source: str, template: Path) -> Report:
             report.entries += len(items_in)
             conn = _fresh_catalog(work, template, report.files)
             try:
-                ids = import_bibliographies(conn, [path])["ids"]
+                ids = import_bibliographies(SqliteStore(conn), [path])["ids"]
             except UsageError as exc:
                 report.lost += sum(len(i) for i in items_in)
                 report.examples.append(f"{path.name}: refused: {exc}")

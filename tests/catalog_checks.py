@@ -1,12 +1,13 @@
 """Shared test check: a catalog's derived data (search index rows, cached citation columns) equals what a full
-recomputation gives: `refman db reindex` for the index, refman.merge for the columns."""
+recomputation gives: `refman db reindex` for the index, refman.evidence for the columns."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from refman.merge import CACHED_FIELDS, refresh_sources
+from refman.evidence import CACHED_FIELDS, refresh_sources
 from refman.search import rebuild_index
+from refman.store.sqlite import SqliteStore
 
 INDEX_SQL = "SELECT rowid, title, authors, site, tags, notes, body FROM search_fts ORDER BY rowid"
 CACHED_SQL = f"SELECT id, {', '.join(CACHED_FIELDS)}, label_note FROM source ORDER BY id"
@@ -20,7 +21,7 @@ def assert_index_and_columns_are_exact(conn: sqlite3.Connection) -> None:
     indexed = index_rows(conn)
     cached = [tuple(r) for r in conn.execute(CACHED_SQL)]
     conn.execute("BEGIN")
-    refresh_sources(conn, [r[0] for r in conn.execute("SELECT id FROM source")])
+    refresh_sources(SqliteStore(conn), [r[0] for r in conn.execute("SELECT id FROM source")])
     remerged = [tuple(r) for r in conn.execute(CACHED_SQL)]
     conn.execute("ROLLBACK")
     assert cached == remerged

@@ -19,7 +19,7 @@ from refman.fetch.adapters.infoq import InfoQ, render_content
 from refman.fetch.adapters.stackexchange import StackExchange
 from refman.fetch.fallback import FallbackOptions
 from refman.fetch.pipeline import fetch_sources
-from refman.store import connect
+from refman.store import open_store
 
 SHELL = (b"<!DOCTYPE html><html><head><title>InfoQ</title><script src='/static/main.js'></script></head>"
          b"<body><div id='app'></div><noscript>Please enable JavaScript</noscript></body></html>")
@@ -117,9 +117,10 @@ def test_infoq_shell_gets_the_article(db_path: Path, site: HTTPServer, pool: Any
     # three articles read from one API endpoint are not one page moved three times
     from refman.duplicates import find_duplicates
 
-    conn = connect(db_path)
+    store = open_store(db_path)
+    conn = store.conn
     try:
-        assert find_duplicates(conn) == []
+        assert find_duplicates(store) == []
     finally:
         conn.close()
 

@@ -20,7 +20,7 @@ from refman.citation.importer import decode_file, load_bibliography
 from refman.citation.selection import Selection
 from refman.errors import UsageError
 from refman.fetch.pipeline import select_source_ids
-from refman.store import connect
+from refman.store import open_store
 
 ZOTERO_BIB = r"""@string{jgr = "J. Geophys. " # "Res."}
 @article{leinaas1977,
@@ -167,8 +167,9 @@ def test_csljson_types_dates_and_verbatim(tmp_path: Path) -> None:
     ]
     path = tmp_path / "items.json"
     path.write_text(json.dumps(items), encoding="utf-8")
-    conn = connect(tmp_path / "c.db")
-    import_bibliographies(conn, [path])
+    store = open_store(tmp_path / "c.db")
+    conn = store.conn
+    import_bibliographies(store, [path])
     out = json.loads(render_export(selected_items(conn, Selection()), "csljson"))
     by_id = {i["id"]: i for i in out}
     for original in items:
@@ -231,8 +232,9 @@ def test_ris_import_and_round_trip(tmp_path: Path) -> None:
     assert a["verbatim"]["ris"]["fields"] == [["L1", "file:///home/u/leinaas.pdf"], ["C1", "Oslo"]]
     assert b["isbn"] == "9780201134476" and b["url"] is None and b["editor"] == [{"family": "Editor",
                                                                                   "given": "Some"}]
-    conn = connect(tmp_path / "c.db")
-    import_bibliographies(conn, [path])
+    store = open_store(tmp_path / "c.db")
+    conn = store.conn
+    import_bibliographies(store, [path])
     out = render_export(selected_items(conn, Selection()), "ris")
     again = tmp_path / "again.ris"
     again.write_text(out, encoding="utf-8")
@@ -274,9 +276,10 @@ def test_bookmarks_import(tmp_path: Path) -> None:
                    "https://example.com/b": ("Page B", ["Machine Learning", "gpu", "infra"], "Why I keep it"),
                    "https://example.com/c": ("Page C", [], None)}
     assert [w["line"] for w in bib.warnings] == [13]
-    conn = connect(tmp_path / "c.db")
-    import_bibliographies(conn, [path])
-    sid = resolve_source(conn, "https://example.com/b")
+    store = open_store(tmp_path / "c.db")
+    conn = store.conn
+    import_bibliographies(store, [path])
+    sid = resolve_source(store, "https://example.com/b")
     assert {r[0] for r in conn.execute("SELECT tag FROM source_tag WHERE source_id = ?", (sid,))} == {
         "Machine-Learning", "gpu", "infra"}
 
@@ -285,46 +288,48 @@ def test_bookmarks_import(tmp_path: Path) -> None:
 
 
 def test_urlless_works_identity_and_reimport(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "c.db")
+    store = open_store(tmp_path / "c.db")
+    conn = store.conn
     path = _bib(tmp_path, ZOTERO_BIB)
-    first = import_bibliographies(conn, [path])
+    first = import_bibliographies(store, [path])
     assert (first["new"], first["without_url"], first["skipped"]) == (6, 5, 0)
-    again = import_bibliographies(conn, [path])
+    again = import_bibliographies(store, [path])
     assert (again["new"], again["matched"]) == (0, 6)
     # the same works by other identities: DOI in another case, ISBN-10 written as ISBN-13
     other = _bib(tmp_path, "@article{x, title = {T}, doi = {10.1007/bf02727953}}\n"
                            "@book{y, title = {B}, isbn = {978-0-201-13447-6}}\n", "other.bib")
-    third = import_bibliographies(conn, [other])
+    third = import_bibliographies(store, [other])
     assert (third["new"], third["matched"]) == (0, 2)
     assert conn.execute("SELECT count(*) FROM source").fetchone()[0] == 6
     # two URL-less works cannot share a DOI
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO source (created_at, updated_at, doi) VALUES ('t', 't', '10.1007/BF02727953')")
-    assert select_source_ids(conn) == [resolve_source(conn, "dourish")]  # only the one with a URL is fetched
-    assert select_source_ids(conn, all_sources=True) == [resolve_source(conn, "dourish")]
+        store.insert_source(None, None, None, "t", added_by="add", fields={"doi": "10.1007/BF02727953"})
+    assert select_source_ids(conn) == [resolve_source(store, "dourish")]  # only the one with a URL is fetched
+    assert select_source_ids(conn, all_sources=True) == [resolve_source(store, "dourish")]
     assert select_source_ids(conn, ["knuth"]) == []
 
 
 def test_set_url_gives_a_url_and_merges_with_the_source_of_that_url(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "c.db")
-    import_bibliographies(conn, [_bib(tmp_path, ZOTERO_BIB)])
-    knuth = resolve_source(conn, "knuth")
-    done = set_fields(conn, knuth, ["url=https://example.com/TeXbook"])
+    store = open_store(tmp_path / "c.db")
+    conn = store.conn
+    import_bibliographies(store, [_bib(tmp_path, ZOTERO_BIB)])
+    knuth = resolve_source(store, "knuth")
+    done = set_fields(store, knuth, ["url=https://example.com/TeXbook"])
     assert done == {"url": "https://example.com/TeXbook"}
-    assert resolve_source(conn, "https://example.com/TeXbook") == knuth
+    assert resolve_source(store, "https://example.com/TeXbook") == knuth
     # an existing web page of that URL: the URL-less work merges into it, nothing of either is lost
     from refman.catalog import add_source
 
-    page, _ = add_source(conn, "https://example.com/leinaas", tags=["physics"])
-    leinaas = resolve_source(conn, "leinaas1977")
-    done = set_fields(conn, leinaas, ["url=https://example.com/leinaas"])
+    page, _ = add_source(store, "https://example.com/leinaas", tags=["physics"])
+    leinaas = resolve_source(store, "leinaas1977")
+    done = set_fields(store, leinaas, ["url=https://example.com/leinaas"])
     assert done["merged"]["kept"] == page and done["merged"]["dropped"] == [leinaas]
     item = dict(selected_items(conn, Selection(refs=[str(page)]))[0])
     assert item["volume"] == "37" and item["page"] == "1-23" and item["DOI"] == "10.1007/BF02727953"
     assert item["more"]["ISSN"] == "1826-9877" and item["keyword"] == ["physics"]
     assert item["id"] == "leinaas1977"  # the page had no key yet: the work's key survives
     with pytest.raises(UsageError, match="has a URL already"):
-        set_fields(conn, page, ["url=https://example.com/other"])
+        set_fields(store, page, ["url=https://example.com/other"])
 
 
 def test_cli_import_errors_and_report(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from refman.citation.keys import (
     unique_key,
 )
 from refman.errors import NotFoundError, UsageError
+from refman.store.sqlite import SqliteStore
 
 
 def item(**kw) -> CitationItem:  # type: ignore[no-untyped-def]
@@ -141,11 +142,12 @@ def test_rekey_swap_does_not_trip_unique(tmp_path: Path) -> None:
 def test_resolve_by_id_key_url(tmp_path: Path) -> None:
     conn = sample_catalog(tmp_path / "c.db")
     ensure_citekeys(conn)
-    assert resolve_source(conn, "1") == 1
-    assert resolve_source(conn, "MYERS2024riseaidata") == 1
-    assert resolve_source(conn, "https://www.felicis.com/insight/ai-data-infrastructure") == 1
+    store = SqliteStore(conn)  # until citation_helpers opens a store
+    assert resolve_source(store, "1") == 1
+    assert resolve_source(store, "MYERS2024riseaidata") == 1
+    assert resolve_source(store, "https://www.felicis.com/insight/ai-data-infrastructure") == 1
     with pytest.raises(NotFoundError):
-        resolve_source(conn, "nosuchkey")
+        resolve_source(store, "nosuchkey")
 
 
 # ---- transactions: catalog.transaction joins an open one ------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from refman.catalog import add_source, set_fields, tag_sources
 from refman.notes.importer import import_vault
-from refman.store import connect
+from refman.store import connect, open_store
 from refman.store.sqlite import SqliteStore
 from tests.test_duplicates import snapshot, write_vault
 
@@ -31,20 +30,21 @@ def run(env: dict[str, str], *args: str, code: int = 0) -> subprocess.CompletedP
 
 @pytest.fixture
 def catalog(db_path: Path, tmp_path: Path) -> dict[str, int]:
-    conn: sqlite3.Connection = connect(db_path)
+    store = open_store(db_path)
+    conn = store.conn
     write_vault(tmp_path / "vault", {
         "n.md": "[Short link]: https://sho.rt/x\n\n[The article (2024)]: https://news.example.com/story\n",
     })
     import_vault(SqliteStore(conn), [tmp_path / "vault"])
     ids = {url: sid for sid, url in conn.execute("SELECT id, url FROM source")}
     short, article = ids["https://sho.rt/x"], ids["https://news.example.com/story"]
-    snapshot(conn, short, "2024-01-01T00:00:00Z", final_url="https://news.example.com/story",
+    snapshot(store, short, "2024-01-01T00:00:00Z", final_url="https://news.example.com/story",
              hops=["https://sho.rt/x"])
-    tag_sources(conn, [short], add=["later"])
-    set_fields(conn, short, ["citekey=shortKey"])
-    set_fields(conn, article, ["citekey=articleKey"])
-    c, _ = add_source(conn, "https://c.example.com/1", note="first copy")
-    d, _ = add_source(conn, "https://c.example.com/2", note="second copy")
+    tag_sources(store, [short], add=["later"])
+    set_fields(store, short, ["citekey=shortKey"])
+    set_fields(store, article, ["citekey=articleKey"])
+    c, _ = add_source(store, "https://c.example.com/1", note="first copy")
+    d, _ = add_source(store, "https://c.example.com/2", note="second copy")
     conn.close()
     return {"short": short, "article": article, "c": c, "d": d}
 

@@ -160,12 +160,12 @@ def site() -> Iterator[str]:
 
 def add_sources(db: Path, base: str, n: int) -> None:
     from refman.catalog import add_source
-    from refman.store import connect
+    from refman.store import open_store
 
-    conn = connect(db)
+    store = open_store(db)
     for i in range(n):
-        add_source(conn, f"{base}/page/{i}")
-    conn.close()
+        add_source(store, f"{base}/page/{i}")
+    store.close()
 
 
 def snapshot_counts(db: Path) -> list[int]:
@@ -237,17 +237,17 @@ def test_offline_fetch_and_check_record_nothing(tmp_path: Path) -> None:
 
     db = tmp_path / "c.db"
     from refman.catalog import add_source
-    from refman.store import connect
+    from refman.store import open_store
 
     ports = []
     for _ in range(8):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             ports.append(s.getsockname()[1])  # closed again: connections are refused
-    conn = connect(db)
+    store = open_store(db)
     for i, port in enumerate(ports):
-        add_source(conn, f"http://127.0.0.{i + 2}:{port}/page")
-    conn.close()
+        add_source(store, f"http://127.0.0.{i + 2}:{port}/page")
+    store.close()
     env = dict(os.environ, REFMAN_DB=str(db))
     for args in (("fetch", "--ignore-robots"), ("check", "--ignore-robots")):
         for _ in range(2):  # twice: nothing may accumulate into "dead"
@@ -269,12 +269,12 @@ def test_refused_hosts_are_failing_not_dead_when_others_answer(tmp_path: Path, s
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     from refman.catalog import add_source
-    from refman.store import connect
+    from refman.store import open_store
 
-    conn = connect(db)
-    add_source(conn, f"{site}/page/ok")
-    add_source(conn, f"http://127.0.0.9:{closed}/gone")
-    conn.close()
+    store = open_store(db)
+    add_source(store, f"{site}/page/ok")
+    add_source(store, f"http://127.0.0.9:{closed}/gone")
+    store.close()
     env = dict(os.environ, REFMAN_DB=str(db))
     for _ in range(3):
         proc = subprocess.run([REFMAN, "check", "--json", "--ignore-robots", "--delay", "0", "--dead-after", "0"],
@@ -287,15 +287,15 @@ def test_refused_hosts_are_failing_not_dead_when_others_answer(tmp_path: Path, s
 def test_redirect_loop_is_one_failing_verdict(tmp_path: Path) -> None:
     """A redirect loop is `failing` (never dead, not also `redirected`), reported once per note."""
     from refman.catalog import add_source
-    from refman.store import connect
+    from refman.store import open_store
     from tests.httpfaults import FaultServer
 
     db = tmp_path / "c.db"
     with FaultServer() as faults:
-        conn = connect(db)
-        add_source(conn, faults.url("/loop/a"))
-        add_source(conn, faults.url("/ok"))
-        conn.close()
+        store = open_store(db)
+        add_source(store, faults.url("/loop/a"))
+        add_source(store, faults.url("/ok"))
+        store.close()
         env = dict(os.environ, REFMAN_DB=str(db))
         for _ in range(2):
             proc = subprocess.run([REFMAN, "check", "--json", "--ignore-robots", "--delay", "0", "--dead-after", "0"],

@@ -12,6 +12,7 @@ import pytest
 
 from refman.db import catalog_status, upgrade_catalog
 from refman.store import HEAD_REVISION, connect
+from refman.store.sqlite import SqliteStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -126,8 +127,9 @@ def test_upgrade_0002_catalog_with_data_to_0003(db_path: Path) -> None:
         index_before
     from refman.catalog import list_sources
 
-    assert [s["id"] for s in list_sources(conn, orphans=True)] == [4]  # cited once (by a.md), no longer
-    assert list_sources(conn, tag="keep")[0]["added_by"] == "add"
+    store = SqliteStore(conn)  # until the tests of this module open a store
+    assert [s["id"] for s in list_sources(store, orphans=True)] == [4]  # cited once (by a.md), no longer
+    assert list_sources(store, tag="keep")[0]["added_by"] == "add"
     conn.close()
 
     # and back: 0002 gets its label_note rows again

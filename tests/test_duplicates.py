@@ -4,21 +4,22 @@ loses no mention, tag, note, pin or snapshot, keeps the search index exact and i
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from catalog_checks import assert_index_and_columns_are_exact
 
-from refman import merge as merge_module
+from refman import evidence as evidence_module
 from refman.catalog import add_source, find_duplicates, merge_sources, resolve_source, set_fields, tag_sources
 from refman.duplicates import is_generic_for, merge_duplicates
 from refman.errors import NotFoundError, UsageError
-from refman.merge import refresh_sources
+from refman.evidence import refresh_sources
 from refman.notes.importer import import_vault
 from refman.search import search
-from refman.store import connect
+from refman.store import open_store
+from refman.store.sources import NewEvidence
 from refman.store.sqlite import SqliteStore
 
 A = "https://blog.example.com/2024/rise-of-ai"
@@ -26,8 +27,9 @@ B = "https://example.com/p/123"
 
 
 @pytest.fixture
-def conn(db_path: Path) -> sqlite3.Connection:
-    return connect(db_path)
+def store(db_path: Path) -> Iterator[SqliteStore]:
+    with open_store(db_path) as opened:
+        yield opened
 
 
 def write_vault(root: Path, notes: dict[str, str]) -> Path:
@@ -38,19 +40,22 @@ def write_vault(root: Path, notes: dict[str, str]) -> Path:
     return root
 
 
-def sid_of(conn: sqlite3.Connection, url: str) -> int:
-    return int(conn.execute("SELECT id FROM source WHERE url = ?", (url,)).fetchone()[0])
+def sid_of(store: SqliteStore, url: str) -> int:
+    found = store.source_with_url(url)
+    assert found is not None, url
+    return found
 
 
-def snapshot(conn: sqlite3.Connection, sid: int, fetched_at: str, *, outcome: str = "ok", final_url: str | None = None,
+def snapshot(store: SqliteStore, sid: int, fetched_at: str, *, outcome: str = "ok", final_url: str | None = None,
              hops: list[str] | None = None, canonical: str | None = None, text: str | None = None,
              unchanged: bool = False) -> int:
     """A fetch attempt as the pipeline records it (final URL, redirect chain, canonical in metadata_json), and
     optionally the archived text it gave; the source's fetch columns follow."""
+    conn = store.conn
     from refman.fetch.archive import insert_snapshot
 
     meta = None if unchanged else json.dumps({"kind": "html", "canonical_url": canonical})
-    snap = insert_snapshot(conn, {
+    snap = insert_snapshot(store.conn, {
         "source_id": sid, "fetched_at": fetched_at, "outcome": outcome, "http_status": 200,
         "final_url": final_url, "unchanged": unchanged, "metadata_json": meta,
         "redirects": json.dumps([{"url": u, "status": 301} for u in hops]) if hops else None,
@@ -64,49 +69,50 @@ def snapshot(conn: sqlite3.Connection, sid: int, fetched_at: str, *, outcome: st
     return snap
 
 
-def evidence(conn: sqlite3.Connection, sid: int, field: str, origin: str, value: Any) -> None:
-    conn.execute("INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at)"
-                 " VALUES (?, ?, ?, ?, '2024-01-01T00:00:00Z')", (sid, field, origin, json.dumps(value)))
-    refresh_sources(conn, [sid])
+def evidence(store: SqliteStore, sid: int, field: str, origin: str, value: Any) -> None:
+    store.put_field_evidence([NewEvidence(sid, field, origin, value, "2024-01-01T00:00:00Z")])
+    refresh_sources(store, [sid])
 
 
-def dump(conn: sqlite3.Connection) -> list[str]:
+def dump(store: SqliteStore) -> list[str]:
+    conn = store.conn
     return list(conn.iterdump())
 
 
 
 
 @pytest.fixture
-def two(tmp_path: Path, conn: sqlite3.Connection) -> tuple[int, int]:
+def two(tmp_path: Path, store: SqliteStore) -> tuple[int, int]:
     """Two sources for the same page, each with mentions, tags, a note, pins, evidence, snapshots and text."""
     write_vault(tmp_path / "vault", {
         "a.md": f"# A\n\n[The rise of AI (6/24/2024)]: {A}\n> my annotation on A\n\n[Other]: https://other.example.org/x\n",
         "b.md": f"# B\n\n[Other]: https://other.example.org/x\n\n[数据基础设施 | Example]: {B}\n- 我的笔记\n\n"
                 f"🏠 {B}?utm_source=feed\n",
     })
-    import_vault(SqliteStore(conn), [tmp_path / "vault"])
-    a, b = sid_of(conn, A), sid_of(conn, B)
-    tag_sources(conn, [a], add=["ml", "infra"])
-    tag_sources(conn, [b], add=["infra", "zh"])
-    set_fields(conn, a, ["note=read again", "issued=2024-06-24"])
-    set_fields(conn, b, ["note=数据 note", "issued=2024-06", "publisher=Example Press", "citekey=exampleRise"])
-    evidence(conn, a, "title", "page:og", "The Rise of AI Data Infrastructure")
-    evidence(conn, b, "title", "page:og", "Rise of AI (mirror)")
-    evidence(conn, b, "abstract", "page:meta", "An abstract only the second copy has.")
-    snapshot(conn, a, "2024-07-01T00:00:00Z", text="old text of A")
-    snapshot(conn, b, "2024-08-01T00:00:00Z", final_url=A, hops=[B], text="newer archived text 仓库")
-    snapshot(conn, b, "2024-09-01T00:00:00Z", outcome="timeout")
+    import_vault(store, [tmp_path / "vault"])
+    a, b = sid_of(store, A), sid_of(store, B)
+    tag_sources(store, [a], add=["ml", "infra"])
+    tag_sources(store, [b], add=["infra", "zh"])
+    set_fields(store, a, ["note=read again", "issued=2024-06-24"])
+    set_fields(store, b, ["note=数据 note", "issued=2024-06", "publisher=Example Press", "citekey=exampleRise"])
+    evidence(store, a, "title", "page:og", "The Rise of AI Data Infrastructure")
+    evidence(store, b, "title", "page:og", "Rise of AI (mirror)")
+    evidence(store, b, "abstract", "page:meta", "An abstract only the second copy has.")
+    snapshot(store, a, "2024-07-01T00:00:00Z", text="old text of A")
+    snapshot(store, b, "2024-08-01T00:00:00Z", final_url=A, hops=[B], text="newer archived text 仓库")
+    snapshot(store, b, "2024-09-01T00:00:00Z", outcome="timeout")
     return a, b
 
 
-def test_merge_keeps_every_mention_tag_note_pin_and_snapshot(conn: sqlite3.Connection, two: tuple[int, int]) -> None:
+def test_merge_keeps_every_mention_tag_note_pin_and_snapshot(store: SqliteStore, two: tuple[int, int]) -> None:
+    conn = store.conn
     a, b = two
     mentions_before = sorted(tuple(r) for r in conn.execute(
         "SELECT note_id, ordinal, line, label, annotation, kind FROM mention WHERE source_id IN (?, ?)", (a, b)))
     snapshots_before = {r[0] for r in conn.execute("SELECT id FROM snapshot WHERE source_id IN (?, ?)", (a, b))}
     sources_before = conn.execute("SELECT count(*) FROM source").fetchone()[0]
 
-    result = merge_sources(conn, a, [b])
+    result = merge_sources(store, a, [b])
 
     assert result["kept"] == a and result["dropped"] == [b] and result["dropped_urls"] == [B]
     assert conn.execute("SELECT count(*) FROM source WHERE id = ?", (b,)).fetchone()[0] == 0
@@ -149,103 +155,106 @@ def test_merge_keeps_every_mention_tag_note_pin_and_snapshot(conn: sqlite3.Conne
     for table in ("field_value", "source_tag", "snapshot", "source_text", "mention"):
         assert conn.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", (b,)).fetchone()[0] == 0
     # the index follows: the dropped source's words now find the kept one
-    assert_index_and_columns_are_exact(conn)
-    assert [h.id for h in search(conn, "仓库")] == [a]
-    assert [h.id for h in search(conn, "tag:zh")] == [a]
-    assert [h.id for h in search(conn, "我的笔记")] == [a]
+    assert_index_and_columns_are_exact(store.conn)
+    assert [h.id for h in search(store.conn, "仓库")] == [a]
+    assert [h.id for h in search(store.conn, "tag:zh")] == [a]
+    assert [h.id for h in search(store.conn, "我的笔记")] == [a]
 
 
-def test_citation_keys(conn: sqlite3.Connection) -> None:
-    k1, _ = add_source(conn, "https://k.example.com/1")
-    k2, _ = add_source(conn, "https://k.example.com/2")
-    k3, _ = add_source(conn, "https://k.example.com/3")
-    set_fields(conn, k1, ["citekey=keepMe"])
-    set_fields(conn, k2, ["citekey=dropMe"])
-    set_fields(conn, k3, ["citekey=alsoGone"])
-    result = merge_sources(conn, k1, [k2, k3])
+def test_citation_keys(store: SqliteStore) -> None:
+    conn = store.conn
+    k1, _ = add_source(store, "https://k.example.com/1")
+    k2, _ = add_source(store, "https://k.example.com/2")
+    k3, _ = add_source(store, "https://k.example.com/3")
+    set_fields(store, k1, ["citekey=keepMe"])
+    set_fields(store, k2, ["citekey=dropMe"])
+    set_fields(store, k3, ["citekey=alsoGone"])
+    result = merge_sources(store, k1, [k2, k3])
     assert result["citekey"] == "keepMe" and result["dropped_citekeys"] == ["dropMe", "alsoGone"]
     assert conn.execute("SELECT citekey FROM source WHERE id = ?", (k1,)).fetchone()[0] == "keepMe"
     # a kept source without a key takes the first dropped key, even one differing only in case from it
-    n1, _ = add_source(conn, "https://n.example.com/1")
-    n2, _ = add_source(conn, "https://n.example.com/2")
-    n3, _ = add_source(conn, "https://n.example.com/3")
-    set_fields(conn, n3, ["citekey=Third"])
-    set_fields(conn, n2, ["citekey=second"])
-    result = merge_sources(conn, n1, [n3, n2])
+    n1, _ = add_source(store, "https://n.example.com/1")
+    n2, _ = add_source(store, "https://n.example.com/2")
+    n3, _ = add_source(store, "https://n.example.com/3")
+    set_fields(store, n3, ["citekey=Third"])
+    set_fields(store, n2, ["citekey=second"])
+    result = merge_sources(store, n1, [n3, n2])
     assert result["citekey"] == "Third" and result["dropped_citekeys"] == ["second"]
     assert conn.execute("SELECT citekey FROM source WHERE id = ?", (n1,)).fetchone()[0] == "Third"
     # the freed key can be used again
-    other, _ = add_source(conn, "https://n.example.com/4")
-    set_fields(conn, other, ["citekey=SECOND"])
+    other, _ = add_source(store, "https://n.example.com/4")
+    set_fields(store, other, ["citekey=SECOND"])
 
 
 def test_label_evidence_comes_with_its_note_only_when_the_kept_source_has_none(
-        tmp_path: Path, conn: sqlite3.Connection) -> None:
-    kept, _ = add_source(conn, "https://added.example.com/by-hand")
+        tmp_path: Path, store: SqliteStore) -> None:
+    conn = store.conn
+    kept, _ = add_source(store, "https://added.example.com/by-hand")
     write_vault(tmp_path / "v", {"n.md": "[Labelled title (2021)]: https://added.example.com/other\n"})
-    import_vault(SqliteStore(conn), [tmp_path / "v"])
-    dup = sid_of(conn, "https://added.example.com/other")
+    import_vault(store, [tmp_path / "v"])
+    dup = sid_of(store, "https://added.example.com/other")
     note_id = conn.execute("SELECT label_note FROM source WHERE id = ?", (dup,)).fetchone()[0]
-    merge_sources(conn, kept, [dup])
+    merge_sources(store, kept, [dup])
     row = conn.execute("SELECT * FROM source WHERE id = ?", (kept,)).fetchone()
     assert row["label_note"] == note_id and row["title"] == "Labelled title" and row["issued"] == "2021"
     assert row["added_by"] == "add" and row["first_cited_at"] is not None
-    assert_index_and_columns_are_exact(conn)
+    assert_index_and_columns_are_exact(store.conn)
 
 
-def test_failures_leave_the_catalog_unchanged(conn: sqlite3.Connection, two: tuple[int, int],
+def test_failures_leave_the_catalog_unchanged(store: SqliteStore, two: tuple[int, int],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = two
-    before = dump(conn)
+    before = dump(store)
     with pytest.raises(NotFoundError, match="9999"):
-        merge_sources(conn, a, [b, 9999])
+        merge_sources(store, a, [b, 9999])
     with pytest.raises(NotFoundError):
-        merge_sources(conn, 9999, [a])
+        merge_sources(store, 9999, [a])
     with pytest.raises(UsageError, match="itself"):
-        merge_sources(conn, a, [a])
+        merge_sources(store, a, [a])
     with pytest.raises(UsageError):
-        merge_sources(conn, a, [])
-    assert dump(conn) == before
+        merge_sources(store, a, [])
+    assert dump(store) == before
 
     def broken(*_args: Any) -> None:  # fails after mentions, tags, evidence and snapshots were moved
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(merge_module, "refresh_sources", broken)
+    monkeypatch.setattr(evidence_module, "refresh_sources", broken)
     with pytest.raises(RuntimeError):
-        merge_sources(conn, a, [b])
-    assert not conn.in_transaction
-    assert dump(conn) == before
+        merge_sources(store, a, [b])
+    assert not store.in_transaction
+    assert dump(store) == before
 
 
-def test_merge_joins_the_callers_transaction(conn: sqlite3.Connection, two: tuple[int, int]) -> None:
+def test_merge_joins_the_callers_transaction(store: SqliteStore, two: tuple[int, int]) -> None:
+    conn = store.conn
     a, b = two
-    before = dump(conn)
+    before = dump(store)
     conn.execute("BEGIN IMMEDIATE")
-    merge_sources(conn, a, [b])
+    merge_sources(store, a, [b])
     conn.execute("ROLLBACK")
-    assert dump(conn) == before
+    assert dump(store) == before
 
 
 # --- detection ------------------------------------------------------------------------------------------
 
 
-def groups_by_ids(conn: sqlite3.Connection) -> list[tuple[list[int], str]]:
-    return [([g["keep"], *g["drop"]], g["reason"]) for g in find_duplicates(conn)]
+def groups_by_ids(store: SqliteStore) -> list[tuple[list[int], str]]:
+    return [([g["keep"], *g["drop"]], g["reason"]) for g in find_duplicates(store)]
 
 
-def test_detection_by_final_url_and_redirect_hops(conn: sqlite3.Connection) -> None:
-    short, _ = add_source(conn, "https://sho.rt/abc")
-    article, _ = add_source(conn, "https://news.example.com/2024/story")
-    http, _ = add_source(conn, "http://old.example.com/story?id=7&utm_source=x")
-    alone, _ = add_source(conn, "https://alone.example.com/page")
+def test_detection_by_final_url_and_redirect_hops(store: SqliteStore) -> None:
+    short, _ = add_source(store, "https://sho.rt/abc")
+    article, _ = add_source(store, "https://news.example.com/2024/story")
+    http, _ = add_source(store, "http://old.example.com/story?id=7&utm_source=x")
+    alone, _ = add_source(store, "https://alone.example.com/page")
     # the short link lands on the article (tracking parameters in the final URL do not matter)
-    snapshot(conn, short, "2024-01-01T00:00:00Z", final_url="https://news.example.com/2024/story?utm_medium=s",
+    snapshot(store, short, "2024-01-01T00:00:00Z", final_url="https://news.example.com/2024/story?utm_medium=s",
              hops=["https://sho.rt/abc"])
     # an old URL went through the short link's path (a hop) to another place
-    snapshot(conn, http, "2024-01-01T00:00:00Z", final_url="https://new.example.com/story/7",
+    snapshot(store, http, "2024-01-01T00:00:00Z", final_url="https://new.example.com/story/7",
              hops=["http://old.example.com/story?id=7", "https://sho.rt/abc"])
-    snapshot(conn, alone, "2024-01-01T00:00:00Z", final_url="https://alone.example.com/page")
-    groups = find_duplicates(conn)
+    snapshot(store, alone, "2024-01-01T00:00:00Z", final_url="https://alone.example.com/page")
+    groups = find_duplicates(store)
     assert len(groups) == 1
     g = groups[0]
     assert g["keep"] == short and g["drop"] == [article, http] and g["reason"] == "redirect"
@@ -254,75 +263,75 @@ def test_detection_by_final_url_and_redirect_hops(conn: sqlite3.Connection) -> N
     assert set(g["sources"][0]) == {"id", "url", "title", "citekey", "status", "mentions"}
 
 
-def test_only_the_latest_good_snapshot_speaks(conn: sqlite3.Connection) -> None:
-    moved, _ = add_source(conn, "https://a.example.com/moved")
-    old_target, _ = add_source(conn, "https://a.example.com/old-target")
-    snapshot(conn, moved, "2023-01-01T00:00:00Z", final_url="https://a.example.com/old-target")
-    snapshot(conn, moved, "2024-01-01T00:00:00Z", final_url="https://a.example.com/moved")
-    snapshot(conn, moved, "2024-02-01T00:00:00Z", outcome="dead", final_url="https://a.example.com/old-target")
-    assert find_duplicates(conn) == []
+def test_only_the_latest_good_snapshot_speaks(store: SqliteStore) -> None:
+    moved, _ = add_source(store, "https://a.example.com/moved")
+    old_target, _ = add_source(store, "https://a.example.com/old-target")
+    snapshot(store, moved, "2023-01-01T00:00:00Z", final_url="https://a.example.com/old-target")
+    snapshot(store, moved, "2024-01-01T00:00:00Z", final_url="https://a.example.com/moved")
+    snapshot(store, moved, "2024-02-01T00:00:00Z", outcome="dead", final_url="https://a.example.com/old-target")
+    assert find_duplicates(store) == []
     # two sources landing on the same page that is not itself a source are duplicates too
-    s1, _ = add_source(conn, "https://b.example.com/x")
-    s2, _ = add_source(conn, "https://b.example.com/y")
-    snapshot(conn, s1, "2024-01-01T00:00:00Z", final_url="https://b.example.com/z")
-    snapshot(conn, s2, "2024-01-01T00:00:00Z", final_url="https://b.example.com/z")
-    assert groups_by_ids(conn) == [([s1, s2], "redirect")]
+    s1, _ = add_source(store, "https://b.example.com/x")
+    s2, _ = add_source(store, "https://b.example.com/y")
+    snapshot(store, s1, "2024-01-01T00:00:00Z", final_url="https://b.example.com/z")
+    snapshot(store, s2, "2024-01-01T00:00:00Z", final_url="https://b.example.com/z")
+    assert groups_by_ids(store) == [([s1, s2], "redirect")]
     del old_target
 
 
-def test_detection_by_canonical_url(conn: sqlite3.Connection) -> None:
-    amp, _ = add_source(conn, "https://m.example.com/amp/story-1")
-    story, _ = add_source(conn, "https://example.com/story-1")
-    page2, _ = add_source(conn, "https://other.example.com/article?page=2")
-    snapshot(conn, amp, "2024-01-01T00:00:00Z", final_url="https://m.example.com/amp/story-1",
+def test_detection_by_canonical_url(store: SqliteStore) -> None:
+    amp, _ = add_source(store, "https://m.example.com/amp/story-1")
+    story, _ = add_source(store, "https://example.com/story-1")
+    page2, _ = add_source(store, "https://other.example.com/article?page=2")
+    snapshot(store, amp, "2024-01-01T00:00:00Z", final_url="https://m.example.com/amp/story-1",
              canonical="https://example.com/story-1#top")
     # a canonical that names no page the catalog knows groups nothing
-    snapshot(conn, page2, "2024-01-01T00:00:00Z", canonical="https://other.example.com/article")
+    snapshot(store, page2, "2024-01-01T00:00:00Z", canonical="https://other.example.com/article")
     # an `unchanged` re-check has no metadata: the canonical of the content snapshot still counts
-    snapshot(conn, amp, "2024-02-01T00:00:00Z", final_url="https://m.example.com/amp/story-1", unchanged=True)
-    assert groups_by_ids(conn) == [([amp, story], "canonical")]
+    snapshot(store, amp, "2024-02-01T00:00:00Z", final_url="https://m.example.com/amp/story-1", unchanged=True)
+    assert groups_by_ids(store) == [([amp, story], "canonical")]
 
 
-def test_detection_by_doi(conn: sqlite3.Connection) -> None:
-    pub, _ = add_source(conn, "https://publisher.example.com/article/1")
-    pdf, _ = add_source(conn, "https://cdn.example.com/paper.pdf")
-    other, _ = add_source(conn, "https://publisher.example.com/article/2")
-    evidence(conn, pub, "doi", "page:citation", "10.1234/ABC.5")
-    set_fields(conn, pdf, ["doi=https://doi.org/10.1234/abc.5"])
-    evidence(conn, other, "doi", "page:citation", "10.1234/abc.6")
-    groups = find_duplicates(conn)
+def test_detection_by_doi(store: SqliteStore) -> None:
+    pub, _ = add_source(store, "https://publisher.example.com/article/1")
+    pdf, _ = add_source(store, "https://cdn.example.com/paper.pdf")
+    other, _ = add_source(store, "https://publisher.example.com/article/2")
+    evidence(store, pub, "doi", "page:citation", "10.1234/ABC.5")
+    set_fields(store, pdf, ["doi=https://doi.org/10.1234/abc.5"])
+    evidence(store, other, "doi", "page:citation", "10.1234/abc.6")
+    groups = find_duplicates(store)
     assert [([g["keep"], *g["drop"]], g["reason"]) for g in groups] == [([pub, pdf], "doi")]
     assert groups[0]["evidence"] == [{"reason": "doi", "value": "10.1234/abc.5", "ids": [pub, pdf]}]
 
 
-def test_groups_are_transitive_and_list_every_reason(conn: sqlite3.Connection) -> None:
-    a, _ = add_source(conn, "https://one.example.com/a")
-    b, _ = add_source(conn, "https://two.example.com/b")
-    c, _ = add_source(conn, "https://three.example.com/c")
-    snapshot(conn, b, "2024-01-01T00:00:00Z", final_url="https://one.example.com/a")
-    evidence(conn, b, "doi", "page:citation", "10.5555/x")
-    evidence(conn, c, "doi", "page:citation", "10.5555/X")
-    assert groups_by_ids(conn) == [([a, b, c], "redirect, doi")]
+def test_groups_are_transitive_and_list_every_reason(store: SqliteStore) -> None:
+    a, _ = add_source(store, "https://one.example.com/a")
+    b, _ = add_source(store, "https://two.example.com/b")
+    c, _ = add_source(store, "https://three.example.com/c")
+    snapshot(store, b, "2024-01-01T00:00:00Z", final_url="https://one.example.com/a")
+    evidence(store, b, "doi", "page:citation", "10.5555/x")
+    evidence(store, c, "doi", "page:citation", "10.5555/X")
+    assert groups_by_ids(store) == [([a, b, c], "redirect, doi")]
 
 
-def test_home_pages_sections_and_generic_urls_merge_nothing(conn: sqlite3.Connection) -> None:
-    home, _ = add_source(conn, "https://site.example.com/")
-    section, _ = add_source(conn, "https://site.example.com/blog/")
-    about, _ = add_source(conn, "https://site.example.com/about")
-    posts = [add_source(conn, f"https://site.example.com/blog/post-{i}")[0] for i in range(8)]
+def test_home_pages_sections_and_generic_urls_merge_nothing(store: SqliteStore) -> None:
+    home, _ = add_source(store, "https://site.example.com/")
+    section, _ = add_source(store, "https://site.example.com/blog/")
+    about, _ = add_source(store, "https://site.example.com/about")
+    posts = [add_source(store, f"https://site.example.com/blog/post-{i}")[0] for i in range(8)]
     # every page names the home page as canonical (a template bug), one gone article redirects home (a soft 404),
     # another to its section; six more name the same fixed "about" page as canonical
     for i, sid in enumerate(posts):
-        snapshot(conn, sid, "2024-01-01T00:00:00Z", final_url=f"https://site.example.com/blog/post-{i}",
+        snapshot(store, sid, "2024-01-01T00:00:00Z", final_url=f"https://site.example.com/blog/post-{i}",
                  canonical="https://site.example.com/" if i == 0 else "https://site.example.com/about")
-    snapshot(conn, posts[0], "2024-02-01T00:00:00Z", final_url="https://site.example.com/",
+    snapshot(store, posts[0], "2024-02-01T00:00:00Z", final_url="https://site.example.com/",
              canonical="https://site.example.com/")
-    snapshot(conn, posts[1], "2024-02-01T00:00:00Z", final_url="https://site.example.com/blog/")
-    assert find_duplicates(conn) == []
+    snapshot(store, posts[1], "2024-02-01T00:00:00Z", final_url="https://site.example.com/blog/")
+    assert find_duplicates(store) == []
     # a home page is a fine target for another home page (www / http variants)
-    www, _ = add_source(conn, "http://www.site.example.com/")
-    snapshot(conn, www, "2024-01-01T00:00:00Z", final_url="https://site.example.com/")
-    assert groups_by_ids(conn) == [([home, www], "redirect")]
+    www, _ = add_source(store, "http://www.site.example.com/")
+    snapshot(store, www, "2024-01-01T00:00:00Z", final_url="https://site.example.com/")
+    assert groups_by_ids(store) == [([home, www], "redirect")]
     del section, about
 
 
@@ -336,47 +345,49 @@ def test_is_generic_for() -> None:
     assert not is_generic_for("https://x.com/?p=12", "https://x.com/2024/post")
 
 
-def test_merge_duplicates_then_nothing_is_left(conn: sqlite3.Connection, two: tuple[int, int]) -> None:
+def test_merge_duplicates_then_nothing_is_left(store: SqliteStore, two: tuple[int, int]) -> None:
     a, b = two
-    c, _ = add_source(conn, "https://doi.example.com/one")
-    d, _ = add_source(conn, "https://doi.example.com/two")
-    evidence(conn, c, "doi", "page:citation", "10.1/one")
-    evidence(conn, d, "doi", "page:citation", "10.1/ONE")
-    groups = find_duplicates(conn)
+    c, _ = add_source(store, "https://doi.example.com/one")
+    d, _ = add_source(store, "https://doi.example.com/two")
+    evidence(store, c, "doi", "page:citation", "10.1/one")
+    evidence(store, d, "doi", "page:citation", "10.1/ONE")
+    groups = find_duplicates(store)
     assert [([g["keep"], *g["drop"]], g["reason"]) for g in groups] == [([a, b], "redirect"), ([c, d], "doi")]
-    results = merge_duplicates(conn, groups)
+    results = merge_duplicates(store, groups)
     assert [(r["kept"], r["dropped"]) for r in results] == [(a, [b]), (c, [d])]
-    assert find_duplicates(conn) == []
-    assert_index_and_columns_are_exact(conn)
+    assert find_duplicates(store) == []
+    assert_index_and_columns_are_exact(store.conn)
 
 
-def test_reimport_after_a_merge(tmp_path: Path, conn: sqlite3.Connection, two: tuple[int, int]) -> None:
+def test_reimport_after_a_merge(tmp_path: Path, store: SqliteStore, two: tuple[int, int]) -> None:
     """The dropped URL becomes an alias of the kept source: a changed note that still cites it, `refman add`
     and a lookup by that URL all lead to the kept source; nothing is re-created."""
+    conn = store.conn
     a, b = two
-    merge_sources(conn, a, [b])
+    merge_sources(store, a, [b])
     vault = tmp_path / "vault"
-    import_vault(SqliteStore(conn), [vault])  # unchanged notes: nothing moves back
+    import_vault(store, [vault])  # unchanged notes: nothing moves back
     assert conn.execute("SELECT count(*) FROM source WHERE url = ?", (B,)).fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (a,)).fetchone()[0] == 3
     note = vault / "b.md"
     note.write_text(note.read_text(encoding="utf-8") + "\nedited\n", encoding="utf-8")
-    report = import_vault(SqliteStore(conn), [vault])
+    report = import_vault(store, [vault])
     assert report.sources_new == 0 and report.notes_scanned == 1
     assert conn.execute("SELECT count(*) FROM source WHERE url = ?", (B,)).fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (a,)).fetchone()[0] == 3
-    assert resolve_source(conn, B) == a
-    assert add_source(conn, B) == (a, False)
-    assert find_duplicates(conn) == []
-    assert_index_and_columns_are_exact(conn)
+    assert resolve_source(store, B) == a
+    assert add_source(store, B) == (a, False)
+    assert find_duplicates(store) == []
+    assert_index_and_columns_are_exact(store.conn)
 
 
-def test_merging_a_kept_source_carries_its_aliases(conn: sqlite3.Connection, two: tuple[int, int]) -> None:
+def test_merging_a_kept_source_carries_its_aliases(store: SqliteStore, two: tuple[int, int]) -> None:
+    conn = store.conn
     a, b = two
-    merge_sources(conn, a, [b])
-    c, created = add_source(conn, "https://elsewhere.example.org/third")
+    merge_sources(store, a, [b])
+    c, created = add_source(store, "https://elsewhere.example.org/third")
     assert created
-    merge_sources(conn, c, [a])  # a's own URL and its alias B now both lead to c
+    merge_sources(store, c, [a])  # a's own URL and its alias B now both lead to c
     aliases = dict(conn.execute("SELECT url, source_id FROM source_alias"))
     assert aliases[B] == c and c in aliases.values() and len(aliases) == 2
     # deleting a source deletes its aliases (no dangling rows)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from refman.changes import CatalogChanges
 from refman.citation.export import export_pieces
 from refman.citation.selection import Selection
 from refman.db import upgrade_catalog
@@ -28,6 +27,7 @@ from refman.notes.importer import import_vault
 from refman.store import connect
 from refman.store.sqlite import SqliteStore
 from refman.store.sqlite.base import transaction
+from refman.store.sqlite.changes import CatalogChanges
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample-vault"
 

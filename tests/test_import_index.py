@@ -70,11 +70,12 @@ def test_first_import(tmp_path: Path, conn: sqlite3.Connection) -> None:
 
 
 def test_reimports_keep_the_index_exact(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    store = SqliteStore(conn)  # until the tests of this module open a store
     write_vault(tmp_path, NOTES)
     import_vault(SqliteStore(conn), [tmp_path])
-    sid, _ = add_source(conn, "https://www.sdnlab.com/rdma.html", note="用户笔记 about RDMA")
-    tag_sources(conn, [sid], add=["网络", "rdma"])
-    added, _ = add_source(conn, "https://hand.example.com/", title="By hand")
+    sid, _ = add_source(store, "https://www.sdnlab.com/rdma.html", note="用户笔记 about RDMA")
+    tag_sources(store, [sid], add=["网络", "rdma"])
+    added, _ = add_source(store, "https://hand.example.com/", title="By hand")
     assert index_rows(conn)  # triggers kept these in sync
     # edit the label note of felicis, cite the hand-added source, drop a note, add a note
     write_vault(tmp_path, {

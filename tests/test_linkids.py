@@ -186,8 +186,9 @@ def test_a_merge_recomputes_the_label_hints_from_every_label(tmp_path: Path, db_
     conn = _imported(db_path, vault, {
         "a.md": "[Launch post]: https://x.example.com/p\n",
         "b.md": "[Launch post (1/10/2020) | Example Blog]: https://x.example.com/p?page=amp\n"})
+    store = SqliteStore(conn)  # until the tests of this module open a store
     ids = {url: sid for sid, url in conn.execute("SELECT id, url FROM source")}
-    merge_sources(conn, ids["https://x.example.com/p"], [ids["https://x.example.com/p?page=amp"]])
+    merge_sources(store, ids["https://x.example.com/p"], [ids["https://x.example.com/p?page=amp"]])
     assert tuple(conn.execute("SELECT title, issued, container_title FROM source").fetchone()) == (
         "Launch post", "2020-01-10", "Example Blog")
     fresh = connect(tmp_path / "fresh.db")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from refman.merge import FIELDS
+from refman.evidence import FIELDS
 from refman.metadata import PageMetadata, html_metadata
 
 PAGES = Path(__file__).parent / "pages"

@@ -12,7 +12,7 @@ from test_db import _downgrade
 from refman.catalog import import_bibliographies
 from refman.db import upgrade_catalog
 from refman.search import search
-from refman.store import connect
+from refman.store import open_store
 
 
 def _populate_0004(db_path: Path) -> None:
@@ -47,7 +47,8 @@ def test_upgrade_populated_0004_catalog_to_0006_and_back(db_path: Path, tmp_path
     before = _counts(raw)
     triggers = raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name").fetchall()
     raw.close()
-    conn = connect(db_path)  # opening upgrades to the head
+    store = open_store(db_path)  # opening upgrades to the head
+    conn = store.conn
     assert _counts(conn) == before
     trigger_sql = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     assert [tuple(r) for r in conn.execute(trigger_sql)] == triggers
@@ -60,7 +61,7 @@ def test_upgrade_populated_0004_catalog_to_0006_and_back(db_path: Path, tmp_path
     bib = tmp_path / "b.bib"
     bib.write_text("@book{b, title = {Book}, isbn = {0-201-13447-0}}\n@article{p, title = {Paper}, doi = {10.2/Y}}\n"
                    "@misc{k, title = {Key only}}\n", encoding="utf-8")
-    import_bibliographies(conn, [bib])
+    import_bibliographies(store, [bib])
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO source (created_at, updated_at, doi) VALUES ('t', 't', '10.2/y')")
     with pytest.raises(sqlite3.IntegrityError):
@@ -78,5 +79,6 @@ def test_upgrade_populated_0004_catalog_to_0006_and_back(db_path: Path, tmp_path
     assert (notnull["url"], notnull["url_as_written"], notnull["host"]) == (1, 1, 1) and "isbn" not in notnull
     assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     raw.close()
-    conn = connect(db_path)  # and up again
+    store = open_store(db_path)  # and up again
+    conn = store.conn
     assert conn.execute("SELECT count(*) FROM source").fetchone()[0] == 4

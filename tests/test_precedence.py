@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from pytest_httpserver import HTTPServer
 
-from refman.merge import pick, trim_title
+from refman.evidence import pick, trim_title
 from refman.metadata.authors import to_csl_name
 from refman.metadata.dates import supported_precision
 from refman.metadata.html import extract_html

@@ -27,7 +27,7 @@ from refman.reader import (
     raw_page,
     read_text,
 )
-from refman.store import connect
+from refman.store import connect, open_store
 
 REFMAN = Path(sys.executable).with_name("refman")
 
@@ -142,10 +142,11 @@ def test_save_page_as_files_name_their_url() -> None:
 
 def test_capture_archives_text_and_metadata_without_touching_live_status(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
-    conn = connect(db)
+    store = open_store(db)
+    conn = store.conn
     from refman.catalog import add_source
 
-    dead_id, _ = add_source(conn, "https://example.org/paywalled")
+    dead_id, _ = add_source(store, "https://example.org/paywalled")
     conn.execute("UPDATE source SET status = 'dead', fail_count = 2, fetched_at = '2026-01-01T00:00:00Z' "
                  "WHERE id = ?", (dead_id,))
     result = capture_page(conn, singlefile("https://example.org/paywalled", "Sun Jan 05 2025 08:00:00 GMT+0000"))

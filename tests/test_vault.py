@@ -119,6 +119,7 @@ def test_changed_note_replaces_its_mentions_and_label(vault: Path, conn: sqlite3
 
 
 def test_removed_note_leaves_orphan_source(vault: Path, conn: sqlite3.Connection) -> None:
+    store = SqliteStore(conn)  # until the tests of this module open a store
     import_vault(SqliteStore(conn), [vault])
     (vault / "a.md").unlink()
     report = import_vault(SqliteStore(conn), [vault])
@@ -127,7 +128,7 @@ def test_removed_note_leaves_orphan_source(vault: Path, conn: sqlite3.Connection
     assert conn.execute("SELECT count(*) FROM mention WHERE source_id = ?", (zhihu["id"],)).fetchone()[0] == 0
     from refman.catalog import list_sources
 
-    assert [s["url"] for s in list_sources(conn, orphans=True)] == ["https://zhuanlan.zhihu.com/p/1"]
+    assert [s["url"] for s in list_sources(store, orphans=True)] == ["https://zhuanlan.zhihu.com/p/1"]
 
 
 def test_bad_input_is_reported_and_the_rest_goes_on(tmp_path: Path, conn: sqlite3.Connection) -> None:
@@ -192,30 +193,32 @@ def test_unreadable_file_is_reported(tmp_path: Path, conn: sqlite3.Connection) -
 def test_orphans_are_sources_notes_cited_once_and_no_longer_cite(tmp_path: Path, conn: sqlite3.Connection) -> None:
     from refman.catalog import add_source, catalog_stats, list_sources
 
+    store = SqliteStore(conn)  # until the tests of this module open a store
     root = tmp_path / "v"
     write(root / "a.md", "[A]: https://a.example.com/\n[Hand later cited]: https://later.example.com/\n")
-    by_hand, _ = add_source(conn, "https://hand.example.com/", title="Never cited")
-    later, _ = add_source(conn, "https://later.example.com/")
+    by_hand, _ = add_source(store, "https://hand.example.com/", title="Never cited")
+    later, _ = add_source(store, "https://later.example.com/")
     import_vault(SqliteStore(conn), [root])
-    assert list_sources(conn, orphans=True) == [] and catalog_stats(conn)["orphans"] == 0
+    assert list_sources(store, orphans=True) == [] and catalog_stats(store)["orphans"] == 0
     write(root / "a.md", "# nothing cited any more\n")
     import_vault(SqliteStore(conn), [root])
-    orphans = {s["url"]: s for s in list_sources(conn, orphans=True)}
+    orphans = {s["url"]: s for s in list_sources(store, orphans=True)}
     assert set(orphans) == {"https://a.example.com/", "https://later.example.com/"}
     assert orphans["https://later.example.com/"]["added_by"] == "add"
     assert orphans["https://a.example.com/"]["added_by"] == "note"
     assert orphans["https://a.example.com/"]["first_cited_at"]
-    assert by_hand not in {s["id"] for s in list_sources(conn, orphans=True)}
-    assert catalog_stats(conn)["orphans"] == 2 and later in {s["id"] for s in orphans.values()}
+    assert by_hand not in {s["id"] for s in list_sources(store, orphans=True)}
+    assert catalog_stats(store)["orphans"] == 2 and later in {s["id"] for s in orphans.values()}
 
 
 def test_bibliography_sources_are_not_orphans(tmp_path: Path, conn: sqlite3.Connection) -> None:
     from refman.catalog import import_bibliographies, list_sources
 
+    store = SqliteStore(conn)  # until the tests of this module open a store
     bib = write(tmp_path / "refs.bib", "@online{k, title={T}, url={https://bib.example.com/}}\n")
-    import_bibliographies(conn, [bib])
-    assert [s["added_by"] for s in list_sources(conn)] == ["bibliography"]
-    assert list_sources(conn, orphans=True) == []
+    import_bibliographies(store, [bib])
+    assert [s["added_by"] for s in list_sources(store)] == ["bibliography"]
+    assert list_sources(store, orphans=True) == []
 
 
 # --- bare reference lines --------------------------------------------------------------------------------------
@@ -224,18 +227,19 @@ def test_bibliography_sources_are_not_orphans(tmp_path: Path, conn: sqlite3.Conn
 def test_bare_reference_lines_become_mentions_of_their_own_kind(tmp_path: Path, conn: sqlite3.Connection) -> None:
     from refman.catalog import list_sources, show_source
 
+    store = SqliteStore(conn)  # until the tests of this module open a store
     write(tmp_path / "n.md", "## Intro\n> 🔗 https://en.wikipedia.org/wiki/Overlay_network\n\n"
                              "【尚硅谷-密码学\\加密算法教程】 https://www.bilibili.com/video/BV1/?vd_source=x\n\n"
                              "See https://prose.example.com/ for more\n\n[Def]: https://def.example.com/\n")
     report = import_vault(SqliteStore(conn), [tmp_path / "n.md"])
     assert (report.definitions, report.bare_references, report.mentions) == (1, 2, 3)
-    items = {s["url"]: s for s in list_sources(conn)}
+    items = {s["url"]: s for s in list_sources(store)}
     assert set(items) == {"https://en.wikipedia.org/wiki/Overlay_network", "https://www.bilibili.com/video/BV1/",
                           "https://def.example.com/"}
     wiki = items["https://en.wikipedia.org/wiki/Overlay_network"]
     assert wiki["title"] is None  # no title in the line: a fetch fills it
     assert wiki["mentions"] == [{"path": "n.md", "line": 2, "label": "", "kind": "bare"}]
-    assert show_source(conn, wiki["id"])["mentions"][0]["flag"] == "🔗"
+    assert show_source(store, wiki["id"])["mentions"][0]["flag"] == "🔗"
     video = items["https://www.bilibili.com/video/BV1/"]
     assert video["title"] == "尚硅谷-密码学\\加密算法教程" and video["mentions"][0]["kind"] == "bare"
     assert video["url_as_written"].endswith("vd_source=x")

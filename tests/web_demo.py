@@ -99,7 +99,7 @@ def build_demo(tmp: Path) -> Demo:
     from refman.fetch.client import FetchPolicy
     from refman.fetch.pipeline import fetch_sources
     from refman.notes.importer import import_vault
-    from refman.store import connect
+    from refman.store import open_store
     from refman.store.sqlite import SqliteStore
 
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
@@ -129,11 +129,12 @@ def build_demo(tmp: Path) -> Demo:
             f"# 网络\n\n[数据中心的网络设计]: {base}/datacenter\n\n"
             f"[The GPU market in 2024]: {base}/gpu-market\n", encoding="utf-8")
         db = tmp / "catalog.db"
-        conn = connect(db)
+        store = open_store(db)
+        conn = store.conn
         import_vault(SqliteStore(conn), [vault])
-        ids = {p: resolve_source(conn, base + p) for p in (*PAGES, "/gone")}
-        tag_sources(conn, [ids["/gpu-market"], ids["/inference"]], ["ml", "hardware"])
-        tag_sources(conn, [ids["/datacenter"]], ["网络"])
+        ids = {p: resolve_source(store, base + p) for p in (*PAGES, "/gone")}
+        tag_sources(store, [ids["/gpu-market"], ids["/inference"]], ["ml", "hardware"])
+        tag_sources(store, [ids["/datacenter"]], ["网络"])
         policy = FetchPolicy(delay=0.0, connect_timeout=2.0, read_timeout=2.0, deadline=3.0, retries=0,
                              backoff_base=0.01, respect_robots=False)
         with ThreadPoolExecutor(1) as pool:

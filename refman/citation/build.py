@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from refman.citation.item import CitationItem, CSLName, _trusted
-from refman.merge import pick
+from refman.evidence import pick
 
 EXTRA_FIELDS = ("volume", "issue", "page", "archive_id", "genre", "editor", "accessed", "csl", "verbatim")
 _CHUNK = 900  # stay under SQLite's host-parameter limit

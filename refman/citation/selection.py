@@ -89,10 +89,12 @@ def search_ids(conn: sqlite3.Connection, query: str) -> list[int]:
 def resolve(conn: sqlite3.Connection, sel: Selection, default_all: bool = True) -> list[int]:
     """Source ids for a selection, in the documented order."""
     from refman.catalog import resolve_source
+    from refman.store.sqlite import SqliteStore
 
     parts: list[tuple[str, list[int]]] = []
     if sel.refs:
-        parts.append(("refs", [resolve_source(conn, ref) for ref in sel.refs]))
+        store = SqliteStore(conn)  # until selection takes a store
+        parts.append(("refs", [resolve_source(store, ref) for ref in sel.refs]))
     if sel.cited_in:
         parts.append(("cited_in", cited_in(conn, sel.cited_in)))
     if sel.tags:

@@ -28,8 +28,8 @@ def keep_exports_fresh(ctx: typer.Context) -> None:
     global _changes
     if ctx.resilient_parsing:
         return
-    from refman.changes import CatalogChanges
     from refman.errors import RefmanError
+    from refman.store.sqlite.changes import CatalogChanges
 
     try:
         path = options.db_path

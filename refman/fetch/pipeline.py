@@ -23,7 +23,7 @@ Each attempt is one `snapshot` row. A body whose hash equals the previous good s
 conditional request) is recorded as `unchanged`, pointing at the stored blob: no copy, no re-extraction, the
 page evidence is left as it is. A changed good body replaces the archived text (`source_text`, Markdown as a
 blob) and the page's `field_value` evidence (origins other than `user` and `label`; pinned user values are
-never touched), then `refman.merge.refresh_source` recomputes the cached citation columns.
+never touched), then `refman.evidence.refresh_source` recomputes the cached citation columns.
 
 Status words: `source.status` is the latest attempt's outcome: ok, thin (archived, almost no text), unsupported,
 empty, error (extraction failed) for pages that answered; dead (404/410), http_error, timeout, too_large, robots,
@@ -118,8 +118,9 @@ def select_source_ids(
     `all_sources` takes everything."""
     if targets:
         from refman.catalog import resolve_sources
+        from refman.store.sqlite import SqliteStore
 
-        ids = list(dict.fromkeys(resolve_sources(conn, targets)))
+        ids = list(dict.fromkeys(resolve_sources(SqliteStore(conn), targets)))  # until pipeline takes a store
         with_url = {r[0] for r in conn.execute(
             f"SELECT id FROM source WHERE url IS NOT NULL AND id IN ({','.join('?' * len(ids))})", ids)}
         return [i for i in ids if i in with_url]  # a work without URL (a book, a paper by DOI) is never fetched
@@ -226,7 +227,7 @@ def _exit_with_parent(conn: Any) -> None:
 # Imported once in the forkserver, so workers share these pages instead of each loading ~90 MB of modules
 # (dateparser, which trafilatura's date search pulls in lazily, is the biggest).
 _PRELOAD = [
-    "refman.fetch.extract", "refman.fetch.archive", "refman.fetch.charset", "refman.metadata", "refman.merge",
+    "refman.fetch.extract", "refman.fetch.archive", "refman.fetch.charset", "refman.metadata", "refman.evidence",
     "lxml.html", "trafilatura", "trafilatura.core", "htmldate", "dateparser", "refman.metadata.html", "pypdf",
 ]
 
@@ -378,8 +379,9 @@ def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = 
     A copy that is not the live URL's answer (`rec.keep_status`: an archive capture, an adapter's article, a page
     saved in the user's browser) leaves the source's status, fail count and fetch date alone, since they describe
     the live URL, except that a never-fetched source becomes `ok`."""
+    from refman.evidence import refresh_source
     from refman.fetch.archive import insert_snapshot, put_blob
-    from refman.merge import refresh_source
+    from refman.store.sqlite import SqliteStore
 
     sid = rec.job.source_id
     conn.execute("DELETE FROM fetch_claim WHERE source_id = ?", (sid,))  # done: another run may take it now
@@ -409,7 +411,7 @@ def apply_record(conn: sqlite3.Connection, rec: Record, writer: Writer | None = 
                 if origin not in KEPT_ORIGINS  # never write over a pinned value
             ],
         )
-        refresh_source(conn, sid)
+        refresh_source(SqliteStore(conn), sid)  # until pipeline takes a store
     elif rec.unchanged:
         conn.execute("UPDATE source_text SET snapshot_id = ? WHERE source_id = ?", (snap_id, sid))
     if rec.keep_status:

@@ -476,15 +476,17 @@ def save_sources(
     """`refman wayback save`: ask Save Page Now to capture the named sources (ids, keys, URLs) or, with
     `all_ok`, every source whose last fetch succeeded; each result is recorded as soon as it is known (one
     short transaction each), so an interruption keeps what was already saved."""
-    from refman.catalog import resolve_sources, transaction
+    from refman.catalog import resolve_sources
     from refman.errors import UsageError
+    from refman.store.sqlite import SqliteStore
+    from refman.store.sqlite.base import transaction
     from refman.timeutil import utc_now
 
     if all_ok:
         ids = [r[0] for r in conn.execute("SELECT id FROM source WHERE status = 'ok' ORDER BY id")]
-        ids += [i for i in resolve_sources(conn, refs) if i not in set(ids)] if refs else []
+        ids += [i for i in resolve_sources(SqliteStore(conn), refs) if i not in set(ids)] if refs else []
     elif refs:
-        ids = list(dict.fromkeys(resolve_sources(conn, refs)))
+        ids = list(dict.fromkeys(resolve_sources(SqliteStore(conn), refs)))  # until wayback takes a store
     else:
         raise UsageError("name the sources to save (ids, citation keys or URLs), or use --all-ok")
     targets: list[tuple[int, str]] = []

@@ -646,7 +646,7 @@ def relabel_sources(store: Store, ids: list[int], now: str, judge: Any = None,
     """Recompute the label evidence of existing sources from all their labels as they are judged now (an
     import, a merge of duplicates), re-merge those whose evidence changed and return them. `judge`: a
     linkids.Judge over the catalog's label usage (built when not given)."""
-    from refman.merge import refresh_sources
+    from refman.evidence import refresh_sources
     from refman.notes.linkids import Judge
 
     if not ids:
@@ -670,7 +670,7 @@ def relabel_sources(store: Store, ids: list[int], now: str, judge: Any = None,
             rewritten.append(sid)
             evidence += rows
     store.replace_label_evidence(rewritten, evidence)
-    refresh_sources(store.conn, rewritten)  # type: ignore[attr-defined]  # until merge takes a store
+    refresh_sources(store, rewritten)
     return rewritten
 
 

@@ -296,9 +296,10 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     def source_context(sid: int, error: str | None = None) -> dict[str, Any]:
         from refman.catalog import SETTABLE_FIELDS, show_source
         from refman.reader import note_links, snapshot_history
+        from refman.store.sqlite import SqliteStore
 
         conn = catalog.conn()
-        item = show_source(conn, sid, snapshots=0)
+        item = show_source(SqliteStore(conn), sid, snapshots=0)  # until the web app takes a store
         fields = []
         for name in SETTABLE_FIELDS:
             key = "DOI" if name == "doi" else name
@@ -319,14 +320,15 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     def edit_field(request: Request, sid: int, field: str = Form(...), value: str = Form(""),
                    action: str = Form("set")) -> Response:
         from refman.catalog import set_fields, unset_fields
+        from refman.store.sqlite import SqliteStore
 
         conn = catalog.conn()
         _exists(conn, sid)
         try:
             if action == "unset":
-                unset_fields(conn, sid, [field])
+                unset_fields(SqliteStore(conn), sid, [field])  # until the web app takes a store
             else:
-                set_fields(conn, sid, [f"{field}={value}"])
+                set_fields(SqliteStore(conn), sid, [f"{field}={value}"])
         except UsageError as exc:
             return _after_edit(request, sid, page, source_context, str(exc))
         return _after_edit(request, sid, page, source_context, None)
@@ -334,11 +336,12 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     @app.post("/sources/{sid}/tags", include_in_schema=False, dependencies=[Write])
     def edit_tags(request: Request, sid: int, add: str = Form(""), remove: str = Form("")) -> Response:
         from refman.catalog import tag_sources
+        from refman.store.sqlite import SqliteStore
 
         conn = catalog.conn()
         _exists(conn, sid)
         try:
-            tag_sources(conn, [sid], [t for t in add.split() if t], [t for t in remove.split() if t])
+            tag_sources(SqliteStore(conn), [sid], [t for t in add.split() if t], [t for t in remove.split() if t])
         except UsageError as exc:
             return _after_edit(request, sid, page, source_context, str(exc))
         return _after_edit(request, sid, page, source_context, None)
@@ -416,63 +419,71 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
                     url: str | None = None, limit: int = Query(100, ge=1, le=10_000)) -> Any:
         """`refman list --json`; `url` finds the source of a URL (as written, normalised or merged away)."""
         from refman.catalog import list_sources, resolve_source
+        from refman.store.sqlite import SqliteStore
 
-        conn = catalog.conn()
-        ids = [resolve_source(conn, url)] if url else None
-        return list_sources(conn, tag=tag, status=status, orphans=orphans, ids=ids, limit=limit)
+        store = SqliteStore(catalog.conn())  # until the web app takes a store
+        ids = [resolve_source(store, url)] if url else None
+        return list_sources(store, tag=tag, status=status, orphans=orphans, ids=ids, limit=limit)
 
     @app.post("/api/sources", response_model=AddSourceOut, responses=ERRORS, tags=["api"], dependencies=[Write],
               status_code=200)
     def api_add(body: AddSourceIn) -> Any:
         """`refman add --json`."""
         from refman.catalog import add_source, list_sources
+        from refman.store.sqlite import SqliteStore
 
-        conn = catalog.conn()
-        sid, created = add_source(conn, body.url, title=body.title, tags=body.tags, note=body.note)
-        return {"created": created, "source": list_sources(conn, ids=[sid])[0]}
+        store = SqliteStore(catalog.conn())  # until the web app takes a store
+        sid, created = add_source(store, body.url, title=body.title, tags=body.tags, note=body.note)
+        return {"created": created, "source": list_sources(store, ids=[sid])[0]}
 
     @app.get("/api/sources/{ref}", response_model=SourceDetailOut, responses=ERRORS, tags=["api"])
     def api_source(ref: str) -> Any:
         """`refman show --json`: an id, a citation key or a URL."""
         from refman.catalog import resolve_source, show_source
+        from refman.store.sqlite import SqliteStore
 
-        conn = catalog.conn()
-        return show_source(conn, resolve_source(conn, ref))
+        store = SqliteStore(catalog.conn())  # until the web app takes a store
+        return show_source(store, resolve_source(store, ref))
 
     @app.patch("/api/sources/{ref}", response_model=SourceDetailOut, responses=ERRORS, tags=["api"],
                dependencies=[Write])
     def api_patch(ref: str, body: Annotated[PatchSourceIn, Body()]) -> Any:
         """`refman set`, `refman unset` and `refman tag` in one transaction."""
-        from refman.catalog import resolve_source, set_fields, show_source, tag_sources, transaction, unset_fields
+        from refman.catalog import resolve_source, set_fields, show_source, tag_sources, unset_fields
+        from refman.store.sqlite import SqliteStore
 
-        conn = catalog.conn()
-        sid = resolve_source(conn, ref)
-        with transaction(conn):
+        store = SqliteStore(catalog.conn())  # until the web app takes a store
+        sid = resolve_source(store, ref)
+        with store.transaction():
             if body.set:
-                set_fields(conn, sid, [f"{k}={v}" for k, v in body.set.items()])
+                set_fields(store, sid, [f"{k}={v}" for k, v in body.set.items()])
             if body.unset:
-                unset_fields(conn, sid, body.unset)
+                unset_fields(store, sid, body.unset)
             if body.add_tags or body.remove_tags:
-                tag_sources(conn, [sid], body.add_tags, body.remove_tags)
-        return show_source(conn, sid)
+                tag_sources(store, [sid], body.add_tags, body.remove_tags)
+        return show_source(store, sid)
 
     @app.get("/api/sources/{ref}/text", response_model=SnapshotText, responses=ERRORS, tags=["api"])
     def api_text(ref: str, snapshot: str | None = None) -> Any:
         """`refman read --json`: the archived text (Markdown) of the latest copy, or of `snapshot` (N or DATE)."""
         from refman.catalog import resolve_source
         from refman.reader import read_text
+        from refman.store.sqlite import SqliteStore
 
         conn = catalog.conn()
-        return read_text(conn, resolve_source(conn, ref), snapshot).to_json()
+        sid = resolve_source(SqliteStore(conn), ref)  # until the web app takes a store
+        return read_text(conn, sid, snapshot).to_json()
 
     @app.get("/api/sources/{ref}/diff", response_model=TextDiff, responses=ERRORS, tags=["api"])
     def api_diff(ref: str, a: str = "2", b: str = "1") -> Any:
         """`refman read --diff A B --json`."""
         from refman.catalog import resolve_source
         from refman.reader import diff_snapshots
+        from refman.store.sqlite import SqliteStore
 
         conn = catalog.conn()
-        return diff_snapshots(conn, resolve_source(conn, ref), a, b).to_json()
+        sid = resolve_source(SqliteStore(conn), ref)  # until the web app takes a store
+        return diff_snapshots(conn, sid, a, b).to_json()
 
     @app.get("/api/notes", response_model=list[NoteOut], responses=ERRORS, tags=["api"])
     def api_notes() -> Any:

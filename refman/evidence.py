@@ -1,7 +1,7 @@
 """Merge the evidence for each citation field into one value, and a source into one citation item.
 
-Evidence lives in `field_value` rows (source, field, origin, JSON value). The precedence, one rule for every
-field:
+(Merging duplicate *sources* is refman.duplicates.) Evidence is stored per source, field and origin (the store's
+`field_evidence_for`). The precedence, one rule for every field:
 
     user pin > imported bibliography > pdf > citation_* > JSON-LD > Dublin Core > OpenGraph > twitter:* >
     plain <meta>/<title> > page text > trafilatura > label hints > link text > host-name fallback
@@ -19,7 +19,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from refman.store.sources import SourcesStore
 
 ORIGIN_RANK: dict[str, int] = {
     "user": 100,
@@ -128,41 +131,15 @@ def cache_columns(merged: Mapping[str, tuple[Any, str]]) -> dict[str, Any]:
     return out
 
 
-def refresh_sources(conn: Any, source_ids: Iterable[int]) -> None:
+def refresh_sources(store: SourcesStore, source_ids: Iterable[int]) -> None:
     """Recompute the cached columns of many sources (one read of their evidence, one batched update)."""
     ids = list(source_ids)
-    evidence: dict[int, list[tuple[str, str, Any]]] = {sid: [] for sid in ids}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(
-            f"SELECT source_id, field, origin, value FROM field_value WHERE source_id IN ({marks})", chunk
-        )
-        for sid, field, origin, value in rows:
-            evidence[sid].append((field, origin, json.loads(value)))
-    updates = []
-    for sid in ids:
-        cols = cache_columns(pick(evidence[sid]))
-        updates.append((*cols.values(), sid))
-    if updates:
-        assignments = ", ".join(f"{name} = ?" for name in CACHED_FIELDS)
-        conn.executemany(f"UPDATE source SET {assignments} WHERE id = ?", updates)
+    evidence = store.field_evidence_for(ids)
+    store.write_cached_fields([(sid, cache_columns(pick(evidence[sid]))) for sid in ids])
 
 
-def refresh_source(conn: Any, source_id: int) -> dict[str, tuple[Any, str]]:
-    """Recompute a source's cached columns from its evidence. `conn` is a DB-API connection or a SQLAlchemy
-    Connection/Session (anything with .execute taking SQL text and parameters)."""
-    rows = _execute(conn, "SELECT field, origin, value FROM field_value WHERE source_id = :id", {"id": source_id})
-    merged = pick((field, origin, json.loads(value)) for field, origin, value in rows)
-    cols = cache_columns(merged)
-    assignments = ", ".join(f"{name} = :{name}" for name in cols)
-    _execute(conn, f"UPDATE source SET {assignments} WHERE id = :id", {**cols, "id": source_id})
+def refresh_source(store: SourcesStore, source_id: int) -> dict[str, tuple[Any, str]]:
+    """Recompute a source's cached columns from its evidence; returns its merged fields."""
+    merged = pick(store.field_evidence_for([source_id])[source_id])
+    store.write_cached_fields([(source_id, cache_columns(merged))])
     return merged
-
-
-def _execute(conn: Any, sql: str, params: dict[str, Any]) -> list[Any]:
-    if hasattr(conn, "exec_driver_sql") or type(conn).__module__.startswith(("sqlalchemy", "sqlmodel")):
-        from sqlalchemy import text
-
-        return list(conn.execute(text(sql), params))
-    return list(conn.execute(sql, params))

@@ -1,6 +1,7 @@
-"""The cheap change signal of a catalog: did anyone commit to it since the last look?
+"""The cheap change signal of a SQLite catalog: did anyone commit to it since the last look?
 
-Loaded before every command (refman.cli.exports_cmds), so it imports only the standard library's sqlite3."""
+SQLite-specific (`PRAGMA data_version` on a connection of its own), hence here. Loaded before every command
+(refman.cli.exports_cmds), so it imports only the standard library's sqlite3."""
 
 from __future__ import annotations
 
