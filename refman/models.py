@@ -62,7 +62,7 @@ class Source(SQLModel, table=True):
         default=None, sa_column=Column(String(collation="NOCASE"), unique=True, nullable=True)
     )
     # fetch state
-    # new | ok | dead | timeout | too_large | robots | …
+    # new (never fetched) or the last refman.vocabulary.FetchOutcome: ok | dead | timeout | too_large | …
     status: str = Field(default="new", index=True, sa_column_kwargs={"server_default": "new"})
     reason: str | None = None
     fetched_at: str | None = None  # last attempt
@@ -83,9 +83,8 @@ class Source(SQLModel, table=True):
 
 
 class FieldValue(SQLModel, table=True):
-    """One piece of evidence for one citation field of a source, with where it came from.
-    origin: label | page:citation | page:json-ld | page:dc | page:og | page:meta | page:text | page:trafilatura |
-    pdf | import | user.
+    """One piece of evidence for one citation field of a source, with where it came from: `origin` is a
+    refman.vocabulary.Origin (label, page:citation, page:json-ld, …, pdf, import, user) or `adapter:<name>`.
     A `user` value is pinned: fetches never overwrite it."""
 
     __tablename__ = "field_value"
@@ -157,7 +156,7 @@ class Snapshot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source_id: int = Field(foreign_key="source.id", ondelete="CASCADE")
     fetched_at: str
-    outcome: str  # ok | dead | timeout | too_large | … (the source status words)
+    outcome: str  # a refman.vocabulary.FetchOutcome: ok | thin | dead | timeout | too_large | …
     http_status: int | None = None
     final_url: str | None = None
     redirects: str | None = None  # JSON list of {url, status}
@@ -173,7 +172,7 @@ class Snapshot(SQLModel, table=True):
     etag: str | None = None
     last_modified: str | None = None
     metadata_json: str | None = None  # everything the extractors found, with origins
-    origin: str = Field(default="live", sa_column_kwargs={"server_default": "live"})  # SNAPSHOT_ORIGINS
+    origin: str = Field(default="live", sa_column_kwargs={"server_default": "live"})  # vocabulary.SnapshotOrigin
     memento_url: str | None = None  # the archive capture a `wayback` snapshot was taken from
     memento_at: str | None = None  # that capture's time (UTC, ISO 8601)
 

@@ -234,8 +234,8 @@ def show(
         for text in show_lines(item):
             con.print(text)
     else:
-        for text in show_plain(item):
-            typer.echo(text)
+        for plain in show_plain(item):
+            typer.echo(plain)
 
 
 @app.command()

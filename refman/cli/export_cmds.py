@@ -6,10 +6,14 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from refman.cli.common import app, catalog_conn, counted, emit_json, handle_errors
+
+if TYPE_CHECKING:
+    from refman.citation.selection import Selection
 
 _REFS = typer.Argument(None, help="Source ids, citation keys (any case) or URLs.", show_default=False)
 _TAG = typer.Option(None, "--tag", "-t", help="Sources with this tag (repeatable).", show_default=False)
@@ -23,7 +27,7 @@ _OUTPUT = typer.Option(None, "--output", "-o", help="Write to FILE atomically in
 
 
 def _selection(refs: list[str] | None, tag: list[str] | None, cited_in: str | None, query: str | None,
-               all_: bool = False):  # type: ignore[no-untyped-def]
+               all_: bool = False) -> Selection:
     from refman.citation.selection import Selection
 
     return Selection(refs=refs or [], tags=tag or [], cited_in=cited_in, query=query, all=all_)

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from refman.cli.common import app, console, emit_json, error, handle_errors, options, stdout_is_terminal, warn
+from refman.vocabulary import GOOD_OUTCOMES
 
 DEFAULT_PORT = 8737
 # Longer than this on a terminal, the text goes through the pager.
@@ -137,7 +138,7 @@ def capture(
             typer.echo(f"{path}: {verb} #{result.id} {result.url}: {result.outcome}"
                        + (f" ({result.reason})" if result.reason else "")
                        + (f", saved {result.saved_at}" if result.saved_at else ""))
-        if result.outcome not in ("ok", "thin"):
+        if result.outcome not in GOOD_OUTCOMES:
             warn(f"{path}: no readable text in the page ({result.outcome})")
     if as_json:
         emit_json([r.to_json() for r in results])
