@@ -55,8 +55,8 @@ def test_origin_rank_is_the_precedence_merge_applies() -> None:
 
     assert list(ORIGIN_RANK) == sorted(ORIGIN_RANK, key=ORIGIN_RANK.__getitem__, reverse=True)
     assert [str(o) for o in ORIGIN_RANK][:4] == ["user", "import", "pdf", "page:citation"]
-    for origin in [*Origin, adapter_origin("infoq"), "page:unheard-of", "something-else"]:
-        assert origin_rank(origin) == merge.origin_rank(origin), origin
+    for origin in [*Origin, *(o.value for o in Origin), adapter_origin("infoq"), "page:unheard-of", "other"]:
+        assert origin_rank(origin) == merge.origin_rank(origin), origin  # members and plain strings alike
     assert origin_rank(Origin.PAGE_TEXT) == 40
     assert origin_rank("adapter:infoq") == origin_rank(Origin.PAGE_CITATION)
     assert origin_rank(Origin.LABEL) > origin_rank(Origin.LINK_TEXT) > origin_rank(Origin.PAGE_HOST) > 0
