@@ -78,8 +78,9 @@ class Source:
     extra: dict[str, Any] = field(default_factory=dict)  # evidence, provenance, snapshots, … (`refman show`)
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        return data | data.pop("extra")
+        data: dict[str, Any] = dataclasses.asdict(self)
+        extra: dict[str, Any] = data.pop("extra")
+        return data | extra
 
 
 @dataclass
@@ -116,8 +117,9 @@ class FetchSummary:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        return data | data.pop("extra")
+        data: dict[str, Any] = dataclasses.asdict(self)
+        extra: dict[str, Any] = data.pop("extra")
+        return data | extra
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -523,7 +525,8 @@ class Catalog:
             if not ids and not allow_empty:
                 raise NotFoundError("no source matches the selection: nothing written (--allow-empty writes an"
                                     " empty file)")
-            with read_snapshot(conn), contextlib.closing(iter_export(item_chunks(conn, ids), fmt, ascii)) as pieces:
+            pieces = iter_export(item_chunks(conn, ids), fmt, ascii)
+            with read_snapshot(conn), contextlib.closing(pieces):  # type: ignore[type-var]  # a generator closes
                 if to is None:
                     buffer = io.StringIO()
                     write_pieces(pieces, buffer)
@@ -543,7 +546,7 @@ class Catalog:
         gb-t-7714-author-date, or a .csl file's path)."""
         from refman.citation.styles import render
 
-        return render(self._cited_items(refs, tags, cited_in, query), style, fmt, locale)  # type: ignore[no-any-return]
+        return render(self._cited_items(refs, tags, cited_in, query), style, fmt, locale)
 
     @_storage_errors_translated
     def cite_entries(self, refs: Sequence[str | int] | None = None, *, style: str = "apa", fmt: str = "text",
@@ -588,7 +591,7 @@ class Catalog:
         (the stored export with its name, the write's result)."""
         from refman.exports_registry import register
 
-        return register(self.store.conn, export)  # type: ignore[no-any-return]
+        return register(self.store.conn, export)
 
     @_storage_errors_translated
     def write_export_once(self, export: Any) -> Any:

@@ -1,9 +1,16 @@
-"""SQLModel tables of the catalog. The schema itself is owned by the alembic migrations in migrations/;
-these classes mirror it for the write path (a test checks that they agree)."""
+"""The catalog's schema: one SQLModel (SQLAlchemy) table per catalog table, with its columns, keys, indexes and
+server defaults. This is the one definition of the schema: alembic's target metadata (migrations/env.py), the
+reference tests/test_schema_models.py compares every migrated catalog against (both ways), and what a second
+backend builds its SQLAlchemy Core statements from. The SQLite store does not use these classes at run time (it
+speaks sqlite3 directly, refman.store.sqlite); the FTS5 search index and its triggers are SQLite's own (migration
+0002) and are not declared here.
+
+Every schema change is a new migration in migrations/versions (never an edit of one that has shipped) plus the
+same change here; the schema test fails until both agree."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy import Column, Index, LargeBinary, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 
@@ -20,7 +27,7 @@ class Note(SQLModel, table=True):
     mtime_ns: int
     sha256: str
     encoding: str | None = None
-    status: str = "ok"  # ok | skipped
+    status: str = Field(default="ok", sa_column_kwargs={"server_default": "ok"})  # ok | skipped
     reason: str | None = None  # why a note was skipped or decoded with a fallback
     imported_at: str
 
@@ -47,36 +54,37 @@ class Source(SQLModel, table=True):
     created_at: str
     updated_at: str
     user_note: str | None = None  # the --note text of `refman add`
-    added_by: str = "note"  # how it entered the catalog: note | add | bibliography
+    # how it entered the catalog: note | add | bibliography
+    added_by: str = Field(default="note", sa_column_kwargs={"server_default": "note"})
     label_note: int | None = None  # the note whose label gives the label evidence (no FK: the note may go)
     first_cited_at: str | None = None  # when a note first cited it; NULL: never (an orphan needs one)
     citekey: str | None = Field(
         default=None, sa_column=Column(String(collation="NOCASE"), unique=True, nullable=True)
     )
     # fetch state
-    status: str = Field(default="new", index=True)  # new | ok | dead | timeout | too_large | robots | …
+    # new (never fetched) or the last refman.vocabulary.FetchOutcome: ok | dead | timeout | too_large | …
+    status: str = Field(default="new", index=True, sa_column_kwargs={"server_default": "new"})
     reason: str | None = None
     fetched_at: str | None = None  # last attempt
     last_ok_at: str | None = None
-    fail_count: int = 0  # consecutive failed checks
+    fail_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # consecutive failed checks
     failing_since: str | None = None  # when the current run of failed checks began (NULL: not failing)
     # merged citation fields (CSL names with _ for -)
-    type: str = "webpage"
+    type: str = Field(default="webpage", sa_column_kwargs={"server_default": "webpage"})
     title: str | None = None
     issued: str | None = None  # ISO 8601, possibly partial
     container_title: str | None = None
     publisher: str | None = None
     author: str | None = None  # JSON list of CSL names
-    doi: str | None = None
+    doi: str | None = Field(default=None, index=True)
     language: str | None = None
     abstract: str | None = None
     isbn: str | None = None  # ISBN-13 digits: identity of a work without URL or DOI
 
 
 class FieldValue(SQLModel, table=True):
-    """One piece of evidence for one citation field of a source, with where it came from.
-    origin: label | page:citation | page:json-ld | page:dc | page:og | page:meta | page:text | page:trafilatura |
-    pdf | import | user.
+    """One piece of evidence for one citation field of a source, with where it came from: `origin` is a
+    refman.vocabulary.Origin (label, page:citation, page:json-ld, …, pdf, import, user) or `adapter:<name>`.
     A `user` value is pinned: fetches never overwrite it."""
 
     __tablename__ = "field_value"
@@ -104,7 +112,8 @@ class Mention(SQLModel, table=True):
     title: str | None = None  # the definition's optional link title
     annotation: str | None = None  # the user's text under the definition
     flag: str | None = None  # leading emoji flag of the label (👍, 🤔, ⭐ …) or marker of a bare line (🔗 …)
-    kind: str = "definition"  # definition | bare (a bare reference line, see refman.notes.scan)
+    # definition | bare (a bare reference line, see refman.notes.scan)
+    kind: str = Field(default="definition", sa_column_kwargs={"server_default": "definition"})
     link_text: str | None = None  # the text the note shows for it (`[text][label]`), when it differs from the label
 
 
@@ -119,6 +128,7 @@ class SourceAlias(SQLModel, table=True):
     """A URL merged into another source (refman.duplicates.merge_sources): it resolves to that source."""
 
     __tablename__ = "source_alias"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     url: str = Field(primary_key=True)  # normalised, like source.url
     source_id: int = Field(foreign_key="source.id", index=True, ondelete="CASCADE")
@@ -146,7 +156,7 @@ class Snapshot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source_id: int = Field(foreign_key="source.id", ondelete="CASCADE")
     fetched_at: str
-    outcome: str  # ok | dead | timeout | too_large | … (the source status words)
+    outcome: str  # a refman.vocabulary.FetchOutcome: ok | thin | dead | timeout | too_large | …
     http_status: int | None = None
     final_url: str | None = None
     redirects: str | None = None  # JSON list of {url, status}
@@ -154,14 +164,15 @@ class Snapshot(SQLModel, table=True):
     charset: str | None = None
     size: int | None = None
     body_hash: str | None = Field(default=None, foreign_key="blob.hash")
-    unchanged: bool = False  # same content as the previous good snapshot
+    # same content as the previous good snapshot
+    unchanged: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     elapsed_ms: int | None = None
     error_class: str | None = None
     reason: str | None = None
     etag: str | None = None
     last_modified: str | None = None
     metadata_json: str | None = None  # everything the extractors found, with origins
-    origin: str = Field(default="live", sa_column_kwargs={"server_default": "live"})  # SNAPSHOT_ORIGINS
+    origin: str = Field(default="live", sa_column_kwargs={"server_default": "live"})  # vocabulary.SnapshotOrigin
     memento_url: str | None = None  # the archive capture a `wayback` snapshot was taken from
     memento_at: str | None = None  # that capture's time (UTC, ISO 8601)
 
@@ -199,7 +210,8 @@ class RegisteredExport(SQLModel, table=True):
     name: str = Field(sa_column=Column(String, unique=True, nullable=False))
     path: str = Field(sa_column=Column(String, unique=True, nullable=False))  # absolute; a folder when per_note
     format: str  # refman.citation.export.EXPORT_FORMATS
-    per_note: bool = False  # one file per note under `path`, mirroring the vault's folders
+    # one file per note under `path`, mirroring the vault's folders
+    per_note: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     options: str  # JSON: the selection (refs, tags, cited_in, query, all) and ascii
     files: str | None = None  # JSON {relative path: sha256} of the files a per-note mirror wrote
     written_hash: str | None = None  # sha256 of the bytes last written (per note: of the files map)

@@ -21,9 +21,10 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from refman.errors import QueryError
+from refman.vocabulary import CJK_INDEXED
 
-# Kana, CJK Ext A, CJK Unified, Hangul syllables, CJK compatibility, CJK Ext B–F. Must match the migration.
-CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
+# Kana, CJK Ext A, CJK Unified, Hangul syllables, CJK compatibility, CJK Ext B–F: what migration 0002 indexes.
+CJK_RANGES = CJK_INDEXED
 _CJK_RUN = re.compile(f"[{CJK_RANGES}]+")
 # Tokens put around each tag in the index so that tag:x matches a whole tag (private-use: never typed).
 TAG_OPEN, TAG_CLOSE = "\ue000", "\ue001"

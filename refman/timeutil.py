@@ -13,9 +13,10 @@ def utc_now() -> str:
 def valid_partial_date(text: str) -> bool:
     """An ISO 8601 calendar date, possibly partial: 2024, 2024-02, 2024-02-29 (not 2024-13, 2024-02-30, 0000)."""
     import datetime
-    import re
 
-    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+    from refman.vocabulary import PARTIAL_DATE
+
+    if not PARTIAL_DATE.fullmatch(text):
         return False
     parts = [int(p) for p in text.split("-")]
     try:

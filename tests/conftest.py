@@ -31,13 +31,9 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Iterator[Path]:
+def db_path(tmp_path: Path) -> Path:
     """A fresh catalog file path (created on first open)."""
-    path = tmp_path / "catalog.db"
-    yield path
-    from refman.db import dispose_all
-
-    dispose_all()
+    return tmp_path / "catalog.db"
 
 
 @pytest.fixture

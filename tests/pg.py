@@ -89,7 +89,8 @@ def pg_url_migrated() -> Iterator[str]:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    """An alembic configuration for refman's migrations that runs on `connection` (what refman.db does)."""
+    """An alembic configuration for refman's migrations that runs on `connection` (as
+    refman.store.sqlite.schema does)."""
     from alembic.config import Config
 
     cfg = Config()

@@ -1,4 +1,5 @@
-"""Schema: alembic owns it, the package ships it, the models mirror it, opening upgrades it."""
+"""Schema: the migrations build it, the package ships them, opening upgrades it (tests/test_schema_models.py:
+the models define it)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from refman.db import catalog_status, upgrade_catalog
 from refman.store import HEAD_REVISION, connect
 from refman.store.sqlite import SqliteStore
+from refman.store.sqlite.schema import alembic_config, catalog_status, downgrade_catalog, upgrade_catalog
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,9 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_head_revision_constant_matches_alembic() -> None:
     from alembic.script import ScriptDirectory
 
-    from refman.db import _alembic_config
-
-    heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert heads == [HEAD_REVISION]
 
 
@@ -51,15 +50,6 @@ def test_downgrade_to_base_and_back(db_path: Path) -> None:
     assert "source" not in names
     upgrade_catalog(db_path)
     assert catalog_status(db_path)["up_to_date"]
-
-
-def test_models_mirror_the_migrated_schema(db_path: Path) -> None:
-    from refman.models import SQLModel
-
-    conn = connect(db_path)
-    for table in SQLModel.metadata.sorted_tables:
-        columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table.name})")}
-        assert {c.name for c in table.columns} <= columns, table.name
 
 
 def test_corrupt_catalog_is_a_clear_error(tmp_path: Path) -> None:
@@ -183,23 +173,14 @@ def test_upgrade_0004_catalog_to_0005_and_back(db_path: Path) -> None:
 
 
 def _downgrade(db_path: Path, revision: str) -> None:
-    from alembic import command
-
-    from refman.db import _alembic_config, make_engine
-
-    engine = make_engine(db_path)
-    with engine.begin() as c:
-        command.downgrade(_alembic_config(c), revision)
-    engine.dispose()
+    downgrade_catalog(db_path, revision)
 
 
 def _previous(revision: str) -> str:
     """The revision a migration revises, read from alembic (the lead re-chains the branches' migrations)."""
     from alembic.script import ScriptDirectory
 
-    from refman.db import _alembic_config
-
-    return str(ScriptDirectory.from_config(_alembic_config()).get_revision(revision).down_revision)
+    return str(ScriptDirectory.from_config(alembic_config()).get_revision(revision).down_revision)
 
 
 def test_upgrade_catalog_to_0007_and_back(db_path: Path) -> None:
@@ -235,11 +216,10 @@ def test_upgrade_to_0008_and_back(db_path: Path, tmp_path: Path) -> None:
     judges labels that are link ids. From whatever revision 0008 follows (the lead re-chains migrations)."""
     from alembic.script import ScriptDirectory
 
-    from refman.db import _alembic_config
     from refman.notes.importer import import_vault
     from refman.store.sqlite import SqliteStore
 
-    previous = ScriptDirectory.from_config(_alembic_config()).get_revision("0008").down_revision
+    previous = ScriptDirectory.from_config(alembic_config()).get_revision("0008").down_revision
     assert isinstance(previous, str)
 
     vault = tmp_path / "v"

@@ -13,7 +13,6 @@ import pytest
 
 from refman.citation.export import export_pieces
 from refman.citation.selection import Selection
-from refman.db import upgrade_catalog
 from refman.errors import NotFoundError, UsageError
 from refman.exports_registry import (
     RegisteredExport,
@@ -28,6 +27,7 @@ from refman.store import connect
 from refman.store.sqlite import SqliteStore
 from refman.store.sqlite.base import transaction
 from refman.store.sqlite.changes import CatalogChanges
+from refman.store.sqlite.schema import upgrade_catalog
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample-vault"
 
@@ -55,9 +55,9 @@ def _previous_revision() -> str:
     """The revision 0009 follows (the lead re-chains parallel migrations when merging)."""
     from alembic.script import ScriptDirectory
 
-    from refman.db import _alembic_config
+    from refman.store.sqlite.schema import alembic_config
 
-    previous = ScriptDirectory.from_config(_alembic_config()).get_revision("0009").down_revision
+    previous = ScriptDirectory.from_config(alembic_config()).get_revision("0009").down_revision
     assert isinstance(previous, str)
     return previous
 

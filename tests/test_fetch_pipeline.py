@@ -404,8 +404,8 @@ def test_single_source_extracts_in_process(db_path: Path, server: HTTPServer) ->
 
 
 def test_writer_failing_on_its_last_batch_still_closes(db_path: Path) -> None:
-    from refman.db import upgrade_catalog
     from refman.fetch.pipeline import Writer
+    from refman.store.sqlite.schema import upgrade_catalog
 
     upgrade_catalog(db_path)
     writer = Writer(db_path)

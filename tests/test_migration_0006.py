@@ -10,9 +10,9 @@ import pytest
 from test_db import _downgrade
 
 from refman.catalog import import_bibliographies
-from refman.db import upgrade_catalog
 from refman.search import search
 from refman.store import open_store
+from refman.store.sqlite.schema import upgrade_catalog
 
 
 def _populate_0004(db_path: Path) -> None:

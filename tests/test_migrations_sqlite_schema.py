@@ -28,7 +28,7 @@ def _schema_at(path: Path, revision: str) -> list[list[str | None]]:
 
     @event.listens_for(engine, "connect")
     def _no_implicit_transactions(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-        dbapi_conn.isolation_level = None  # as refman.db: SQLAlchemy's BEGIN starts transactions
+        dbapi_conn.isolation_level = None  # as refman.store.sqlite.schema: SQLAlchemy's BEGIN starts transactions
 
     @event.listens_for(engine, "begin")
     def _begin(conn: object) -> None:

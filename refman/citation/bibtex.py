@@ -274,7 +274,8 @@ def _verbatim_fields(item: CitationItem, written: set[str]) -> list[tuple[str, s
     verbatim = item.verbatim.get("bib") if item.verbatim else None
     if not verbatim:
         return []
-    out = [(str(n), str(v)) for n, v in verbatim.get("fields") or [] if n not in written]
+    out: list[tuple[str, str | None]] = [(str(n), str(v)) for n, v in verbatim.get("fields") or []
+                                         if n not in written]
     return out + [(str(n), str(v)) for n, v in verbatim.get("repeated") or []]
 
 
@@ -423,7 +424,7 @@ def _archived_addendum(item: CitationItem) -> str | None:
     if not item.archive_url:
         return None
     on = f" on {item.archive_date}" if item.archive_date else ""
-    return f"Archived at {url_macro(verbatim(item.archive_url))}{on}"
+    return f"Archived at {url_macro(verbatim(item.archive_url) or '')}{on}"
 
 
 def iter_biblatex(chunks: Chunks, ascii: bool = False) -> Iterator[str]:

@@ -181,7 +181,9 @@ def split_names(value: str) -> list[str]:
 
 
 def _split_top(value: str, sep: str) -> list[str]:
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in value:
         if ch == "{":
             depth += 1
@@ -255,13 +257,13 @@ def parse_name(raw: str) -> dict[str, str]:
         family = rest[last_lower + 1 :]
         out = {"family": decode(" ".join(family)), "given": decode(" ".join(given))}
     else:
-        last, given = parts[0], parts[-1]
+        last, first = parts[0], parts[-1]
         suffix = parts[1] if len(parts) == 3 else None
         words = [w for w in _split_top(last, " ") if w]
         # von: up to the last lower-case word before the final one (BibTeX's rule, as biber reads it too)
         last_lower = max((i for i, w in enumerate(words[:-1]) if _lower_word(w)), default=-1)
         von, words = words[: last_lower + 1], words[last_lower + 1 :]
-        out = {"family": decode(" ".join(words)), "given": decode(given)}
+        out = {"family": decode(" ".join(words)), "given": decode(first)}
         if suffix:
             out["suffix"] = decode(suffix)
     if von:
@@ -352,7 +354,8 @@ def bib_item(entry: BibEntry) -> dict[str, Any]:
     elif fields.get("howpublished"):
         candidate = _url_value(fields["howpublished"])
         if candidate and candidate.startswith(("http://", "https://")):
-            url, _ = candidate, kept.add("howpublished")
+            url = candidate
+            kept.add("howpublished")
     if url and not url.lower().startswith(("http://", "https://")):
         url = None
         kept.discard("url")

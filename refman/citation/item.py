@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from refman.vocabulary import PARTIAL_DATE_PATTERN
+
 # Every type of CSL 1.0.2 (csl-data.json). A type outside it is imported as `document`, the original kept
 # verbatim for CSL-JSON (see `verbatim`).
 CSLType = Literal[
@@ -24,7 +26,7 @@ CSLType = Literal[
 
 # ISO 8601 / EDTF level 0 dates as refman stores them: a possibly partial date, a year may be negative (BCE,
 # astronomical numbering: -0043 is 44 BC), and an interval is two such dates joined by "/".
-_ONE_DATE = r"-?\d{4}(?:-\d{2}(?:-\d{2})?)?"
+_ONE_DATE = rf"-?{PARTIAL_DATE_PATTERN}"
 _ISO_PARTIAL = re.compile(rf"^{_ONE_DATE}(?:/{_ONE_DATE})?$")
 
 
@@ -62,10 +64,11 @@ class CSLName(BaseModel):
         non_dropping_particle: str | None = None, dropping_particle: str | None = None, suffix: str | None = None,
     ) -> CSLName:
         """A name from already-clean strings, without validation (see _trusted)."""
-        return _trusted(cls, {
+        name: CSLName = _trusted(cls, {
             "family": family, "given": given, "literal": literal, "non_dropping_particle": non_dropping_particle,
             "dropping_particle": dropping_particle, "suffix": suffix,
         })
+        return name
 
 
 _CSL_NAME_PARTS = (
@@ -199,7 +202,8 @@ class CitationItem(BaseModel):
         full["keyword"] = list(full["keyword"])
         full["more"] = dict(full["more"])
         full["verbatim"] = dict(full["verbatim"])
-        return _trusted(cls, full)
+        item: CitationItem = _trusted(cls, full)
+        return item
 
     def to_csl(self) -> dict[str, Any]:
         """CSL-JSON, valid against the official csl-data.json schema. Keys in a fixed order: id, type, the

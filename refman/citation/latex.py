@@ -21,11 +21,13 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from refman.vocabulary import CJK_LETTERS, HAN_COMPATIBILITY
+
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _CONTROL = dict.fromkeys([*range(0, 32), 127, *range(0x80, 0xA0)], " ")
 _FULLWIDTH = {cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}
-_CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
-                  r"\uf900-\ufaff]")
+# CJK letters and compatibility ideographs, with radicals, CJK punctuation (U+3000–303F: 、。「」) and Bopomofo
+_CJK = re.compile(f"[\u2e80-\u2fdf\u3000-\u303f\u3100-\u31ff{CJK_LETTERS}{HAN_COMPATIBILITY}]")
 _CLEAN_TABLE = {**_ZERO_WIDTH, **_CONTROL}
 _CLEAN_FOLD_TABLE = {**_CLEAN_TABLE, **_FULLWIDTH}
 

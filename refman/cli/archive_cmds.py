@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from refman.cli.common import app, emit_json, error, handle_errors, open_catalog
+from refman.vocabulary import FetchOutcome
 
 wayback_app = typer.Typer(help="The Internet Archive: capture live sources with Save Page Now.",
                           no_args_is_help=True)
@@ -38,7 +39,7 @@ def save(
                 "memento_url": result.memento_url, "memento_at": result.memento_at}
         results.append(item)
         if not as_json:
-            if result.status == "saved":
+            if result.status == FetchOutcome.SAVED:
                 typer.echo(f"saved [{result.source_id}] {result.url} → {result.memento_url}")
             else:
                 error(f"[{result.source_id}] {result.url}: {result.reason}")
@@ -49,5 +50,5 @@ def save(
         emit_json(results)
     elif not results:
         typer.echo("nothing to save")
-    if any(r["status"] != "saved" for r in results):
+    if any(r["status"] != FetchOutcome.SAVED for r in results):
         raise typer.Exit(1)

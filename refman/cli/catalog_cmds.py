@@ -221,8 +221,8 @@ def show(
         for text in show_lines(item):
             con.print(text)
     else:
-        for text in show_plain(item):
-            typer.echo(text)
+        for plain in show_plain(item):
+            typer.echo(plain)
 
 
 @app.command()
@@ -370,7 +370,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
 @handle_errors
 def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print the status after it as JSON.")) -> None:
     """Create or upgrade the catalog's schema (also done automatically on open)."""
-    from refman.db import catalog_status
+    from refman.store.sqlite.schema import catalog_status
 
     before = catalog_status(options.db_path, check=False)["revision"]
     catalog_conn(create=True).close()  # creates or upgrades, or says why it cannot (read-only, too new, damaged)
@@ -387,7 +387,7 @@ def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print the sta
 def db_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Where the catalog is, whether its schema is current, whether it is damaged or read-only. Writes
     nothing. Exit 3 when there is no catalog, 4 when it is damaged or too new."""
-    from refman.db import catalog_status
+    from refman.store.sqlite.schema import catalog_status
 
     status = catalog_status(options.db_path)
     if as_json:

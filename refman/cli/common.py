@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
@@ -167,7 +170,7 @@ def stderr_is_terminal() -> bool:
 
 @contextmanager
 def progress_bar(label: str, *columns: str, quiet: bool = False,
-                 **fields: object) -> Iterator[Callable[..., None] | None]:
+                 **fields: Any) -> Iterator[Callable[..., None] | None]:
     """A rich progress bar on stderr when it is a terminal and output is not quiet (--json, --quiet): yields
     `update(done, total, **fields)`; else None, and nothing is printed (rich.progress is not even imported).
     `columns` are rich text templates shown after the count (`"{task.fields[ok]} ok"`), `fields` their first
@@ -184,14 +187,14 @@ def progress_bar(label: str, *columns: str, quiet: bool = False,
     )
     task = bar.add_task(label, total=None, **fields)
 
-    def update(done: int, total: int, **values: object) -> None:
+    def update(done: int, total: int, **values: Any) -> None:
         bar.update(task, completed=done, total=total, **values)
 
     with bar:
         yield update
 
 
-def console():  # type: ignore[no-untyped-def]
+def console() -> Console:
     """The stdout console. Never hand it user or page text as a str: build Text with refman.cli.render.line
     (markup, emoji codes and highlighting are off here too, as a second guard)."""
     from refman.cli.render import make_console

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from refman.cli.common import app, counted, emit_json, handle_errors, open_catalog
+
+if TYPE_CHECKING:
+    from refman.citation.selection import Selection
 
 _REFS = typer.Argument(None, help="Source ids, citation keys (any case) or URLs.", show_default=False)
 _TAG = typer.Option(None, "--tag", "-t", help="Sources with this tag (repeatable).", show_default=False)
@@ -21,7 +25,7 @@ _OUTPUT = typer.Option(None, "--output", "-o", help="Write to FILE atomically in
 
 
 def _selection(refs: list[str] | None, tag: list[str] | None, cited_in: str | None, query: str | None,
-               all_: bool = False):  # type: ignore[no-untyped-def]
+               all_: bool = False) -> Selection:
     from refman.citation.selection import Selection
 
     return Selection(refs=refs or [], tags=tag or [], cited_in=cited_in, query=query, all=all_)

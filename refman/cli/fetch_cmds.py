@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from refman.cli.common import app, counted, emit_json, handle_errors, open_catalog, progress_bar
+from refman.vocabulary import GOOD_OUTCOMES
 
 
 def _policy(concurrency: int, per_host: int, delay: float | None, ignore_robots: bool, timeout: float | None,
@@ -50,7 +51,7 @@ def _summary_line(summary: dict[str, Any]) -> str:
     if summary.get("network_unreachable"):
         return (f"network unreachable: no server answered ({counted(summary['done'], 'request')} failed before"
                 " reaching one: DNS, refused, no route); nothing was recorded, run again when online")
-    failures = {k: v for k, v in summary["outcomes"].items() if k not in ("ok", "thin")}
+    failures = {k: v for k, v in summary["outcomes"].items() if k not in GOOD_OUTCOMES}
     detail = ", ".join(f"{word} {n}" for word, n in sorted(failures.items(), key=lambda kv: -kv[1]))
     line = (f"fetched {summary['done']} of {counted(summary['total'], 'source')} in {summary['elapsed_s']:.1f} s "
             f"({summary['pages_per_s']:.1f}/s): {summary['ok']} archived")

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from refman.vocabulary import Origin
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -63,12 +65,14 @@ def source_table(items: Sequence[dict[str, Any]]) -> Table:
     from rich.table import Table
 
     table = Table(show_lines=False, header_style="bold")
-    for col, kw in (("id", {"justify": "right", "no_wrap": True}), ("title", {"ratio": 3}),
+    columns: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("id", {"justify": "right", "no_wrap": True}), ("title", {"ratio": 3}),
                     ("site", {"ratio": 1, "no_wrap": True}), ("issued", {"no_wrap": True}),
                     ("status", {"no_wrap": True}), ("cited", {"justify": "right", "no_wrap": True}),
-                    ("tags", {"ratio": 1}), ("url", {"ratio": 2, "overflow": "fold"})):
+                    ("tags", {"ratio": 1}), ("url", {"ratio": 2, "overflow": "fold"}))
+    for col, kw in columns:
         kw.setdefault("overflow", "ellipsis")
-        table.add_column(col, **kw)  # type: ignore[arg-type]
+        table.add_column(col, **kw)
     for it in items:
         table.add_row(line(str(it["id"])), line(it["title"] or ""), line(site_of(it)), line(it["issued"] or ""),
                       line(it["status"] or ""), line(str(len(it["mentions"]))), line(" ".join(it["tags"])),
@@ -124,7 +128,7 @@ def show_lines(item: dict[str, Any]) -> list[Text]:
     for label, value, origin in show_fields(item):
         pieces: list[Any] = [f"  {label:>11}: ", value]
         if origin:
-            pieces.append((f"  from {origin}" + (" 📌" if origin == "user" else ""), "dim"))
+            pieces.append((f"  from {origin}" + (" 📌" if origin == Origin.USER else ""), "dim"))
         out.append(line(*pieces))
     out += [line("  " + text) for text in _copy_lines(item)]
     if item["mentions"]:

@@ -69,6 +69,7 @@ from typing import Any
 import httpx
 
 from refman import __version__
+from refman.vocabulary import FetchOutcome
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class FetchResult:
     header_charset: str | None = None
     body: bytes | None = None
     elapsed_ms: int = 0  # time spent in HTTP exchanges for this fetch (not queueing, not back-off)
-    outcome: str = "error"
+    outcome: str = FetchOutcome.ERROR
     error_class: str | None = None
     reason: str | None = None
     etag: str | None = None
@@ -127,13 +128,13 @@ class FetchResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome == "ok"
+        return self.outcome == FetchOutcome.OK
 
 
 class _Failure(Exception):
     """Internal: a classified failure of one exchange."""
 
-    def __init__(self, outcome: str, error_class: str, reason: str, *, retryable: bool = False) -> None:
+    def __init__(self, outcome: FetchOutcome, error_class: str, reason: str, *, retryable: bool = False) -> None:
         super().__init__(reason)
         self.outcome = outcome
         self.error_class = error_class
@@ -228,7 +229,7 @@ class Fetcher:
             _fail(result, f)
         except Exception as e:  # a bug or an exotic failure must not end the run
             log.debug("unexpected error fetching %s", url, exc_info=True)
-            _fail(result, _Failure("error", type(e).__name__, _one_line(f"{type(e).__name__}: {e}")))
+            _fail(result, _Failure(FetchOutcome.ERROR, type(e).__name__, _one_line(f"{type(e).__name__}: {e}")))
         finally:
             _REQUEST.reset(token)
         return result
@@ -249,7 +250,7 @@ class Fetcher:
             key = str(current)
             if p.respect_robots and not await self._allowed(current):
                 result.final_url = key
-                raise _Failure("robots", "RobotsDisallowed", f"disallowed by {_origin(current)}/robots.txt")
+                raise _Failure(FetchOutcome.ROBOTS, "RobotsDisallowed", f"disallowed by {_origin(current)}/robots.txt")
             visits[key] = visits.get(key, 0) + 1
             result.final_url = key
             resp = await self._with_retries(current, conditional, result, budget)
@@ -259,32 +260,34 @@ class Fetcher:
                 try:
                     nxt = _check_url(current.join(resp.headers["location"].strip()))
                 except _Failure as f:
-                    raise _Failure("error", "BadRedirect", f"redirect to a bad URL: {f.reason}") from None
+                    raise _Failure(FetchOutcome.ERROR, "BadRedirect", f"redirect to a bad URL: {f.reason}") from None
                 nkey = str(nxt)
                 # One revisit is allowed after a response that set a cookie (cookie-check bounces).
                 seen = visits.get(nkey, 0)
                 if seen >= 2 or (seen == 1 and "set-cookie" not in resp.headers):
-                    raise _Failure("redirect_loop", "RedirectLoop", f"redirect loop back to {nkey}")
+                    raise _Failure(FetchOutcome.REDIRECT_LOOP, "RedirectLoop", f"redirect loop back to {nkey}")
                 if len(result.redirects) > p.max_redirects:
-                    raise _Failure("too_many_redirects", "TooManyRedirects", f"more than {p.max_redirects} redirects")
+                    raise _Failure(FetchOutcome.TOO_MANY_REDIRECTS, "TooManyRedirects",
+                                   f"more than {p.max_redirects} redirects")
                 current = nxt
                 continue
             target = _meta_refresh(resp)
             if target is not None:
+                refresh: httpx.URL | None
                 try:
-                    nxt = _check_url(current.join(target))
+                    refresh = _check_url(current.join(target))
                 except _Failure:
-                    nxt = None  # a refresh to a bad URL: the page itself is what there is
-                if nxt is not None and str(nxt) != key:
+                    refresh = None  # a refresh to a bad URL: the page itself is what there is
+                if refresh is not None and str(refresh) != key:
                     # a "Redirecting…" page: a browser goes on at once, so do we, within the same limits
                     result.redirects.append({"url": key, "status": resp.status, "refresh": True})
-                    nkey = str(nxt)
+                    nkey = str(refresh)
                     if visits.get(nkey, 0) >= 1:
-                        raise _Failure("redirect_loop", "RedirectLoop", f"meta refresh loop back to {nkey}")
+                        raise _Failure(FetchOutcome.REDIRECT_LOOP, "RedirectLoop", f"meta refresh loop back to {nkey}")
                     if len(result.redirects) > p.max_redirects:
-                        raise _Failure("too_many_redirects", "TooManyRedirects",
+                        raise _Failure(FetchOutcome.TOO_MANY_REDIRECTS, "TooManyRedirects",
                                        f"more than {p.max_redirects} redirects")
-                    current = nxt
+                    current = refresh
                     continue
             _fill_response(result, resp)
             return
@@ -307,7 +310,8 @@ class Fetcher:
             if resp is not None:
                 if not _retryable_status(resp.status):
                     return resp
-                failure = _Failure("http_error", "HTTPStatusError", _status_reason(resp.status), retryable=True)
+                failure = _Failure(FetchOutcome.HTTP_ERROR, "HTTPStatusError", _status_reason(resp.status),
+                                   retryable=True)
             assert failure is not None
             if not failure.retryable or tries > p.retries:
                 if resp is not None:
@@ -329,7 +333,8 @@ class Fetcher:
     ) -> _Response:
         """One request/response, holding a slot; body read only for final 2xx responses."""
         if budget[0] <= 0:
-            raise _Failure("timeout", "DeadlineExceeded", f"overall deadline of {self.policy.deadline:g}s passed")
+            raise _Failure(FetchOutcome.TIMEOUT, "DeadlineExceeded",
+                           f"overall deadline of {self.policy.deadline:g}s passed")
         async with self._slot(url.host):
             t0 = time.monotonic()
             try:
@@ -337,7 +342,7 @@ class Fetcher:
                     return await self._request(url, conditional, self.policy.max_bytes)
             except TimeoutError:
                 raise _Failure(
-                    "timeout", "DeadlineExceeded", f"overall deadline of {self.policy.deadline:g}s passed"
+                    FetchOutcome.TIMEOUT, "DeadlineExceeded", f"overall deadline of {self.policy.deadline:g}s passed"
                 ) from None
             finally:
                 spent = time.monotonic() - t0
@@ -365,10 +370,10 @@ class Fetcher:
             f = _classify(e)
             if answered:  # failed while reading the body: not retried, and a close there is a truncation
                 f.retryable = False
-                if f.outcome == "reset" and isinstance(e, httpx.RemoteProtocolError):
-                    f.outcome, f.reason = "truncated", f"body truncated: {_one_line(str(e))}"
-                elif f.outcome == "tls":  # the handshake succeeded; an SSL error now is a broken connection
-                    f.outcome = "reset"
+                if f.outcome == FetchOutcome.RESET and isinstance(e, httpx.RemoteProtocolError):
+                    f.outcome, f.reason = FetchOutcome.TRUNCATED, f"body truncated: {_one_line(str(e))}"
+                elif f.outcome == FetchOutcome.TLS:  # the handshake succeeded; an SSL error now is a broken connection
+                    f.outcome = FetchOutcome.RESET
             raise f from None
 
     async def _read_body(self, resp: httpx.Response, max_bytes: int, *, truncate: bool = False) -> bytes:
@@ -376,7 +381,8 @@ class Fetcher:
         cap_mb = _mb(max_bytes)
         declared = resp.headers.get("content-length")
         if not truncate and declared and declared.strip().isdigit() and int(declared) > max_bytes:
-            raise _Failure("too_large", "BodyTooLarge", f"Content-Length {int(declared)} over the {cap_mb} cap")
+            raise _Failure(FetchOutcome.TOO_LARGE, "BodyTooLarge",
+                           f"Content-Length {int(declared)} over the {cap_mb} cap")
         decoder = _make_decoder(resp.headers.get("content-encoding", ""))
         buf = BytesIO()  # getvalue() hands its buffer over without a copy
         total = 0
@@ -388,7 +394,7 @@ class Fetcher:
                     buf.write(piece[: max_bytes - total])
                     total = max_bytes
                     return False
-                raise _Failure("too_large", "BodyTooLarge", f"body over the {cap_mb} cap{decoder.note}")
+                raise _Failure(FetchOutcome.TOO_LARGE, "BodyTooLarge", f"body over the {cap_mb} cap{decoder.note}")
             total += len(piece)
             buf.write(piece)
             return True
@@ -408,7 +414,7 @@ class Fetcher:
                     if not add(piece):
                         break
         except _DecodeError as e:
-            raise _Failure("truncated", "DecodingError", f"broken {e.encoding} body: {e}") from None
+            raise _Failure(FetchOutcome.TRUNCATED, "DecodingError", f"broken {e.encoding} body: {e}") from None
         self.stats["bytes"] += total
         return buf.getvalue()
 
@@ -517,11 +523,12 @@ def _check_url(url: str | httpx.URL) -> httpx.URL:
     try:
         u = httpx.URL(url)
     except (httpx.InvalidURL, ValueError, TypeError) as e:
-        raise _Failure("error", "InvalidURL", _one_line(f"invalid URL: {e}")) from None
+        raise _Failure(FetchOutcome.ERROR, "InvalidURL", _one_line(f"invalid URL: {e}")) from None
     if u.scheme not in ("http", "https"):
-        raise _Failure("error", "UnsupportedScheme", f"not an http(s) URL (scheme {u.scheme or 'missing'!r})")
+        raise _Failure(FetchOutcome.ERROR, "UnsupportedScheme",
+                       f"not an http(s) URL (scheme {u.scheme or 'missing'!r})")
     if not u.host:
-        raise _Failure("error", "InvalidURL", "URL has no host")
+        raise _Failure(FetchOutcome.ERROR, "InvalidURL", "URL has no host")
     return u
 
 
@@ -604,15 +611,15 @@ def _fill_response(result: FetchResult, resp: _Response) -> None:
     result.etag = resp.headers.get("etag")
     result.last_modified = resp.headers.get("last-modified")
     if 200 <= status < 300:
-        result.outcome, result.body = "ok", resp.body
+        result.outcome, result.body = FetchOutcome.OK, resp.body
         return
     result.reason = _status_reason(status)
     if status == 304:
-        result.outcome = "not_modified"
+        result.outcome = FetchOutcome.NOT_MODIFIED
     elif status in (404, 410):
-        result.outcome, result.error_class = "dead", "HTTPStatusError"
+        result.outcome, result.error_class = FetchOutcome.DEAD, "HTTPStatusError"
     else:
-        result.outcome, result.error_class = "http_error", "HTTPStatusError"
+        result.outcome, result.error_class = FetchOutcome.HTTP_ERROR, "HTTPStatusError"
         if status in REDIRECT_STATUSES:
             result.reason += " without a Location"
         elif _retryable_status(status):
@@ -662,38 +669,38 @@ def _classify(exc: BaseException) -> _Failure:
         # A connect timeout is worth retrying (a busy listen queue); a read timeout means a slow server.
         retry = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
         what = {"ConnectTimeout": "connect", "ReadTimeout": "read", "WriteTimeout": "write"}.get(name, "pool")
-        return _Failure("timeout", name, f"{what} timed out", retryable=retry)
+        return _Failure(FetchOutcome.TIMEOUT, name, f"{what} timed out", retryable=retry)
     for e in chain:
         if isinstance(e, socket.gaierror):
             again = e.errno in (socket.EAI_AGAIN, getattr(socket, "EAI_SYSTEM", -11))
-            return _Failure("dns", "DNSError", f"DNS lookup failed: {_one_line(str(e))}", retryable=again)
+            return _Failure(FetchOutcome.DNS, "DNSError", f"DNS lookup failed: {_one_line(str(e))}", retryable=again)
         if isinstance(e, ssl.SSLError | ssl.CertificateError):
-            return _Failure("tls", type(e).__name__, f"TLS error: {_one_line(str(e))}")
+            return _Failure(FetchOutcome.TLS, type(e).__name__, f"TLS error: {_one_line(str(e))}")
     for e in chain:
         if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED:
-            return _Failure("refused", "ConnectionRefused", "connection refused", retryable=True)
+            return _Failure(FetchOutcome.REFUSED, "ConnectionRefused", "connection refused", retryable=True)
         if isinstance(e, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
-            return _Failure("reset", "ConnectionReset", "connection reset by peer", retryable=True)
+            return _Failure(FetchOutcome.RESET, "ConnectionReset", "connection reset by peer", retryable=True)
     low = msg.lower()
     if isinstance(exc, httpx.ConnectError):
         if "name or service not known" in low or "nodename nor servname" in low or "getaddrinfo" in low:
-            return _Failure("dns", "DNSError", f"DNS lookup failed: {msg}")
+            return _Failure(FetchOutcome.DNS, "DNSError", f"DNS lookup failed: {msg}")
         if "ssl" in low or "certificate" in low or "tls" in low:
-            return _Failure("tls", "TLSError", f"TLS error: {msg}")
+            return _Failure(FetchOutcome.TLS, "TLSError", f"TLS error: {msg}")
         if "refused" in low:
-            return _Failure("refused", "ConnectionRefused", "connection refused", retryable=True)
-        return _Failure("error", name, f"connection failed: {msg}", retryable=True)
+            return _Failure(FetchOutcome.REFUSED, "ConnectionRefused", "connection refused", retryable=True)
+        return _Failure(FetchOutcome.ERROR, name, f"connection failed: {msg}", retryable=True)
     if isinstance(exc, httpx.RemoteProtocolError):
         if "without sending a response" in low or "disconnected" in low:
-            return _Failure("reset", name, "server closed the connection without answering", retryable=True)
+            return _Failure(FetchOutcome.RESET, name, "server closed the connection without answering", retryable=True)
         if "incomplete" in low or "complete message body" in low or "peer closed" in low:
-            return _Failure("truncated", name, f"body truncated: {msg}")
-        return _Failure("error", name, f"protocol error: {msg}")
+            return _Failure(FetchOutcome.TRUNCATED, name, f"body truncated: {msg}")
+        return _Failure(FetchOutcome.ERROR, name, f"protocol error: {msg}")
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
-        return _Failure("reset", name, f"connection broken: {msg}")
+        return _Failure(FetchOutcome.RESET, name, f"connection broken: {msg}")
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return _Failure("error", name, msg)
-    return _Failure("error", name, msg)
+        return _Failure(FetchOutcome.ERROR, name, msg)
+    return _Failure(FetchOutcome.ERROR, name, msg)
 
 
 # ---------------------------------------------------------------------- bounded decompression

@@ -29,6 +29,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from refman.vocabulary import FetchOutcome
+
 log = logging.getLogger(__name__)
 
 # Fewer non-space characters of main text than this and a page counts as thin. A short real page (a tweet, a
@@ -86,10 +88,10 @@ class Extraction:
 def extract(body: bytes, url: str, content_type: str | None, header_charset: str | None) -> Extraction:
     """Text and citation evidence of `body` fetched from `url` (the final URL) with the given media type."""
     if not body or not body.strip():
-        return Extraction("empty", "the server sent an empty body")
+        return Extraction(FetchOutcome.EMPTY, "the server sent an empty body")
     kind, why = classify(body, content_type)
     if kind is None:
-        return Extraction("unsupported", why, error_class="binary" if why and "labelled" in why else "type")
+        return Extraction(FetchOutcome.UNSUPPORTED, why, error_class="binary" if why and "labelled" in why else "type")
     try:
         if kind == "html":
             return _extract_html(body, url, header_charset)
@@ -98,7 +100,7 @@ def extract(body: bytes, url: str, content_type: str | None, header_charset: str
         return _extract_text(body, header_charset, markdown=(content_type or "").endswith("markdown"))
     except Exception as exc:  # a parser bug or a pathological body must not stop a run of thousands
         log.warning("extraction failed for %s", url, exc_info=True)
-        return Extraction("error", _one_line(f"{kind} extraction failed: {exc}"), kind=kind,
+        return Extraction(FetchOutcome.ERROR, _one_line(f"{kind} extraction failed: {exc}"), kind=kind,
                           error_class=type(exc).__name__)
 
 
@@ -161,6 +163,7 @@ def _extract_html(body: bytes, url: str, header_charset: str | None) -> Extracti
     text = markdown = ""
     tmeta: dict[str, Any] | None = None
     if doc is not None:
+        assert not isinstance(doc, dict)  # as_dict=False: a trafilatura Document
         markdown = _clean(doc.text or "")
         text = _clean(xmltotxt(doc.body, False)) if doc.body is not None else markdown
         tmeta = {key: getattr(doc, key, None) for key in _TRAFILATURA_META_KEYS}
@@ -172,7 +175,7 @@ def _extract_html(body: bytes, url: str, header_charset: str | None) -> Extracti
         fallback = _clean(fallback or "")
         if _visible_len(fallback) > _visible_len(text):
             text = markdown = fallback
-    result = Extraction("ok", kind="html", charset=charset, text=text, markdown=markdown or None)
+    result = Extraction(FetchOutcome.OK, kind="html", charset=charset, text=text, markdown=markdown or None)
     if tmeta is None:  # trafilatura gave up (too little text): its metadata was computed and dropped
         tmeta = {}
     _add_metadata(result, lambda: _html_metadata(html, url, tmeta))
@@ -197,25 +200,25 @@ def _extract_pdf(body: bytes) -> Extraction:
     try:
         reader = PdfReader(io.BytesIO(body))
         if reader.is_encrypted and not reader.decrypt(""):
-            return Extraction("unsupported", "encrypted PDF", kind="pdf", error_class="encrypted")
+            return Extraction(FetchOutcome.UNSUPPORTED, "encrypted PDF", kind="pdf", error_class="encrypted")
         parts = []
         for number, page in enumerate(reader.pages):
             if number >= MAX_PDF_PAGES:
                 break
             parts.append(page.extract_text() or "")
     except FileNotDecryptedError:
-        return Extraction("unsupported", "encrypted PDF", kind="pdf", error_class="encrypted")
+        return Extraction(FetchOutcome.UNSUPPORTED, "encrypted PDF", kind="pdf", error_class="encrypted")
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        return Extraction("error", _one_line(f"damaged PDF: {exc}"), kind="pdf", error_class="pdf")
+        return Extraction(FetchOutcome.ERROR, _one_line(f"damaged PDF: {exc}"), kind="pdf", error_class="pdf")
     text = _clean("\n\n".join(p.strip() for p in parts if p.strip()))
-    result = Extraction("ok", kind="pdf", text=text)
+    result = Extraction(FetchOutcome.OK, kind="pdf", text=text)
     if len(reader.pages) > MAX_PDF_PAGES:
         result.metadata["text_pages"] = MAX_PDF_PAGES
     from refman.metadata import pdf_metadata
 
     _add_metadata(result, lambda: pdf_metadata(body))
     if _visible_len(text) < THIN_CHARS:
-        result.outcome = "thin"
+        result.outcome = FetchOutcome.THIN
         result.reason = f"PDF with {len(reader.pages)} pages but {_visible_len(text)} characters of text (scanned?)"
     return result
 
@@ -225,9 +228,9 @@ def _extract_text(body: bytes, header_charset: str | None, *, markdown: bool) ->
 
     text, charset = decode_text(body, header_charset)
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").lstrip("\ufeff"))
-    result = Extraction("ok", kind="text", charset=charset, text=text, markdown=text if markdown else None)
+    result = Extraction(FetchOutcome.OK, kind="text", charset=charset, text=text, markdown=text if markdown else None)
     if _visible_len(text) < THIN_CHARS:
-        result.outcome = "thin"
+        result.outcome = FetchOutcome.THIN
         result.reason = f"only {_visible_len(text)} characters of text"
     return result
 
@@ -254,7 +257,7 @@ def _judge_thin(result: Extraction, html: str) -> None:
     chars = _visible_len(result.text)
     if chars >= THIN_CHARS:
         return
-    result.outcome = "thin"
+    result.outcome = FetchOutcome.THIN
     from refman.fetch.thin import diagnose  # why, from the page's evidence (a script shell, a wall, a login…)
 
     result.metadata["thin_kind"], result.reason = diagnose(html, chars)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from refman.vocabulary import FetchOutcome
+
 if TYPE_CHECKING:
     from refman.fetch.client import Fetcher, FetchPolicy
 
@@ -53,7 +55,7 @@ def find_chromium(configured: str | None = None) -> str | None:
 
 @dataclass
 class Rendered:
-    outcome: str  # ok | too_large | timeout | unsupported | error
+    outcome: FetchOutcome  # ok | too_large | timeout | unsupported | error
     reason: str | None = None
     html: bytes | None = None
     final_url: str | None = None
@@ -136,10 +138,10 @@ class Renderer:
                         context, page = await (spare if spare is not None else self._new_tab(browser))
                         result = await self._render(page, url)
                 except TimeoutError:
-                    result = Rendered("timeout", f"rendering took more than {self.policy.deadline:g} s")
+                    result = Rendered(FetchOutcome.TIMEOUT, f"rendering took more than {self.policy.deadline:g} s")
                 except Exception as exc:  # the browser crashed or closed: this page fails, the run goes on
                     first = (str(exc).splitlines() or [""])[0]
-                    result = Rendered("error", f"the browser failed: {type(exc).__name__}: {first}")
+                    result = Rendered(FetchOutcome.ERROR, f"the browser failed: {type(exc).__name__}: {first}")
                 finally:
                     if context is not None:
                         with contextlib.suppress(Exception):
@@ -184,8 +186,8 @@ class Renderer:
         except PlaywrightError as exc:
             text = str(exc).splitlines()[0]
             if "Download is starting" in text:
-                return Rendered("unsupported", "the page is a download")
-            return Rendered("error", f"the browser could not load the page: {text}")
+                return Rendered(FetchOutcome.UNSUPPORTED, "the page is a download")
+            return Rendered(FetchOutcome.ERROR, f"the browser could not load the page: {text}")
         # Wait until the page shows text (the usual end of a client-side render), or its requests have
         # stopped, or SETTLE_SECONDS: whichever comes first. Waiting for the network alone costs at least
         # half a second more per page, and never ends on pages that poll.
@@ -199,5 +201,5 @@ class Renderer:
         await asyncio.gather(*waits, return_exceptions=True)
         html = (await page.content()).encode("utf-8")
         if len(html) > self.policy.max_bytes:
-            return Rendered("too_large", f"the rendered page is over {self.policy.max_bytes} bytes")
-        return Rendered("ok", None, html, page.url, response.status if response is not None else None)
+            return Rendered(FetchOutcome.TOO_LARGE, f"the rendered page is over {self.policy.max_bytes} bytes")
+        return Rendered(FetchOutcome.OK, None, html, page.url, response.status if response is not None else None)

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from refman.metadata.dates import MONTH_WORDS
+from refman.vocabulary import CJK_LETTER
 
 # Words that never occur in a person's name but do in bylines and widgets scraped with it (several languages).
 _JUNK_WORDS = frozenset(
@@ -60,7 +61,6 @@ _PREFIX = re.compile(
 )
 _SPLIT = re.compile(r"\s*(?:;|\||•|·|/|、|，|&|\b(?i:and|und)\b|\s(?:y|et|e|og|och|i|u|и)\s|和|與|与)\s*")
 _HOSTLIKE = re.compile(r"[\w.-]+\.(?:com|org|net|[a-z]{2})", re.IGNORECASE)  # "katholisch.at": a site, not a person
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _INITIALS = re.compile(r"^(?:[A-Z]\.?\s*){1,3}$")
 
 
@@ -83,7 +83,7 @@ def is_junk_author(name: str, site_names: Iterable[str] = ()) -> bool:
         return True
     if _JUNK_PHRASES.search(text) or _is_suffix(text) or text.lower().strip(".") in {"inc", "ltd", "llc", "gmbh"}:
         return True
-    if sum(c.isdigit() for c in text) > 0 and not _CJK.search(text):
+    if sum(c.isdigit() for c in text) > 0 and not CJK_LETTER.search(text):
         return True
     words = _norm(text).split()
     if not words:
@@ -140,7 +140,7 @@ def clean_author(name: str, site_names: Iterable[str] = ()) -> str | None:
     if stripped != text and len(stripped.split()) < 2:
         return None  # "CBC News" with site "CBC": what is left of a site name is not a person
     text = stripped
-    if not _CJK.search(text):
+    if not CJK_LETTER.search(text):
         words = text.split()
         # Latin-script names start with a capital: leading lower-case words are UI text ("links open … panel").
         while (len(words) > 1 and words[0][:1].islower() and words[0].lower() not in _PARTICLES
@@ -208,7 +208,7 @@ def is_organisation(name: str) -> bool:
     if _HOSTLIKE.search(name):
         return True  # "auto-motor.at Redaktion"
     words = _norm(name).split()
-    return any(w in _ORG_WORDS for w in words) or (len(words) == 1 and not _CJK.search(name))
+    return any(w in _ORG_WORDS for w in words) or (len(words) == 1 and not CJK_LETTER.search(name))
 
 
 def to_csl_name(name: str, *, organisation: bool | None = None) -> dict[str, str]:
@@ -222,7 +222,7 @@ def to_csl_name(name: str, *, organisation: bool | None = None) -> dict[str, str
         suffix, parts = parts[-1], parts[:-1]
     if organisation is None:
         organisation = is_organisation(text) and len(parts) == 1
-    if organisation or _CJK.search(text):
+    if organisation or CJK_LETTER.search(text):
         return {"literal": text}
     out: dict[str, str]
     if len(parts) == 2 and parts[0] and parts[1]:

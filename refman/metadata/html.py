@@ -31,14 +31,16 @@ from refman.metadata.language import normalize_language
 from refman.metadata.sites import is_address, is_host_like, is_section_name
 from refman.metadata.titles import clean_title
 from refman.metadata.types import PageMetadata
+from refman.vocabulary import Origin
 
-CIT, LD, DC, OG, META, TRAF = "page:citation", "page:json-ld", "page:dc", "page:og", "page:meta", "page:trafilatura"
-TWITTER = "page:twitter"  # twitter:* cards: social metadata like OpenGraph, but not OpenGraph
+CIT, LD, DC, OG, META, TRAF = (Origin.PAGE_CITATION, Origin.PAGE_JSON_LD, Origin.PAGE_DC, Origin.PAGE_OG,
+                               Origin.PAGE_META, Origin.PAGE_TRAFILATURA)
+TWITTER = Origin.PAGE_TWITTER  # twitter:* cards: social metadata like OpenGraph, but not OpenGraph
 # A site name read off the host (the page names no site): a fallback that any named site beats, a label's too.
-HOST = "page:host"
+HOST = Origin.PAGE_HOST
 # Evidence read from the page's text rather than its metadata: the <h1>, a byline or a date printed under it,
-# author-profile links, a DOI printed near the title. merge.origin_rank ranks unknown "page:*" origins at 40.
-TEXT = "page:text"
+# author-profile links, a DOI printed near the title (ranked as any page:* origin, refman.vocabulary.PAGE_RANK).
+TEXT = Origin.PAGE_TEXT
 
 _PARSER = lxml.html.HTMLParser(recover=True, remove_comments=True, remove_pis=True, collect_ids=False)
 _NEWS_WORDS = re.compile(r"news|times|post|herald|tribune|journal|gazette|daily|zeitung|presse|press|"
@@ -175,7 +177,7 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
     for v in page.get("og:site_name"):
         if not is_section_name(v):  # 'U.S.', 'World': a news site's section, not the site
             add("container_title", _site_name(v, host), OG)
-    publishers: list[tuple[str, str]] = [(v, CIT) for v in page.get("citation_publisher")]
+    publishers: list[tuple[str, Origin]] = [(v, CIT) for v in page.get("citation_publisher")]
     publishers += [(v, DC) for v in page.get("dc.publisher", "dcterms.publisher")]
     if main is not None:
         for name, _org in jsonld.person_names(main.get("publisher"), ids):
@@ -186,9 +188,9 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
             add("container_title", part_name, LD)
     for obj in objects:
         if jsonld.has_type(obj, ("WebSite",)):
-            name = jsonld.text_of(obj.get("name"))
-            if name:
-                add("container_title", name, LD)
+            website = jsonld.text_of(obj.get("name"))
+            if website:
+                add("container_title", website, LD)
     # A legal entity ('Wikimedia Foundation, Inc.') is kept as the page's site when the page names no other:
     # refman.merge ranks such a generic site below a label's site.
     for name, origin in publishers:
@@ -307,12 +309,13 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
             add("doi", normalize_doi(v), origin)
     if main is not None:
         for key in ("identifier", "sameAs", "@id", "url"):
-            value = main.get(key)
-            for v in value if isinstance(value, list) else [value]:
-                text = jsonld.text_of(v) if not isinstance(v, dict) else jsonld.text_of(v.get("value") or v)
-                if text and "10." in text:
-                    add("doi", normalize_doi(text), LD)
-    canonical = (page.links.get("canonical") or [None])[0] or page.first("og:url")
+            found = main.get(key)
+            for node in found if isinstance(found, list) else [found]:
+                identifier = (jsonld.text_of(node) if not isinstance(node, dict)
+                              else jsonld.text_of(node.get("value") or node))
+                if identifier and "10." in identifier:
+                    add("doi", normalize_doi(identifier), LD)
+    canonical = next(iter(page.links.get("canonical") or []), None) or page.first("og:url")
     for u, origin in ((url, META), (canonical, META), (page.first("citation_abstract_html_url"), CIT)):
         add("doi", doi_from_url(u), origin)
     # A news article or blog post that prints a DOI reports on that work: the DOI is not its own.
@@ -363,7 +366,8 @@ def _authors(page: _Page, main: dict[str, Any] | None, ids: dict[str, Any], traf
                      jsonld.person_names(main.get("author") or main.get("creator"), ids)], LD))
     raw.append(([(v, None, False) for v in page.get("dc.creator", "dcterms.creator", "dc.creator.personalname")],
                 DC))
-    og_names, og_urls = [], []
+    og_names: list[str] = []
+    og_urls: list[str] = []
     for v in page.get("article:author", "og:article:author"):
         if "://" in v or v.startswith("www."):
             og_urls.extend(u for u in re.split(r"[\s,]+", v) if u)

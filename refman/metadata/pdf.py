@@ -22,9 +22,10 @@ from refman.metadata.dates import parse_date
 from refman.metadata.identifiers import arxiv_in_text, dois_in_text, normalize_arxiv, normalize_doi
 from refman.metadata.language import normalize_language
 from refman.metadata.types import PageMetadata
+from refman.vocabulary import Origin
 
 log = logging.getLogger(__name__)
-PDF = "pdf"
+PDF = Origin.PDF
 
 _BAD_TITLE = re.compile(
     r"^(?:microsoft (?:word|powerpoint|excel)\s*-|untitled|no title|title|document\d*|presentation\d*|"

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable
 
 from refman.metadata.authors import name_key
+from refman.vocabulary import CJK_LETTER
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|«|/|:)\s+|\s*[|｜：_]\s*|\s+[-–—]\s*$")
 
 
@@ -42,7 +42,7 @@ def _is_section(segment: str, before: str) -> bool:
     segment = segment.strip()
     if not segment or any(c.isdigit() for c in segment) or len(before.strip()) < 3 * len(segment):
         return False
-    return len(segment) <= 6 if _CJK.search(segment) else len(segment) <= 20 and len(segment.split()) <= 2
+    return len(segment) <= 6 if CJK_LETTER.search(segment) else len(segment) <= 20 and len(segment.split()) <= 2
 
 
 def clean_title(title: str | None, site_names: Iterable[str] = (), host: str | None = None) -> str | None:

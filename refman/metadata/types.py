@@ -11,7 +11,7 @@ class PageMetadata:
     """Judged metadata of one page or PDF.
 
     `fields` holds one chosen value per citation field (names from `refman.merge.FIELDS`) with its origin
-    ("page:citation", "page:json-ld", "page:dc", "page:og", "page:meta", "page:trafilatura", "pdf");
+    (a refman.vocabulary.Origin: page:citation, page:json-ld, page:dc, page:og, page:meta, page:trafilatura, pdf …);
     `candidates` keeps every piece of evidence seen, in the order of preference, for `refman show` and debugging."""
 
     fields: dict[str, tuple[Any, str]] = field(default_factory=dict)

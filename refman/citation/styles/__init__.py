@@ -40,6 +40,7 @@ from typing import Any
 
 from refman.citation.item import CitationItem
 from refman.errors import UsageError
+from refman.vocabulary import CJK_LETTER
 
 STYLES = {
     "apa": "apa.csl",
@@ -89,7 +90,7 @@ def _patch_macro_lookup() -> None:
             roots.append(root)
         return macro
 
-    CitationStylesElement.get_macro = get_macro  # type: ignore[method-assign]
+    CitationStylesElement.get_macro = get_macro
     _patch_names()
     _patch_page_ranges()
     _patched = True
@@ -112,20 +113,20 @@ def _patch_names() -> None:
             node = node.getparent()
         return original(self, given, mark, context)  # type: ignore[no-any-return]
 
-    Name.initialize = initialize  # type: ignore[method-assign]
+    Name.initialize = initialize
 
 
 def _patch_page_ranges() -> None:
     """A last page with more digits than the first (1–23, 98–102) is written in full in every range format."""
     from citeproc import model
 
-    cls = next(c for c in vars(model).values() if isinstance(c, type) and "_format_last_page" in vars(c))
+    cls: Any = next(c for c in vars(model).values() if isinstance(c, type) and "_format_last_page" in vars(c))
     original = cls._format_last_page
 
     def format_last_page(self: Any, first: str, last: str) -> str:
         if len(first) != len(last):
             return last
-        return original(self, first, last) or last  # type: ignore[no-any-return]
+        return original(self, first, last) or last
 
     cls._format_last_page = format_last_page
 
@@ -203,9 +204,6 @@ def _escape_values(data: dict[str, Any], escape: Any) -> dict[str, Any]:
     return out
 
 
-_CJK_NAME = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-
-
 def _cjk_names_literal(data: dict[str, Any]) -> dict[str, Any]:
     """CSL writes CJK names family-first without a space or initials (张三); citeproc-py does not, and
     initialises 三 into '三 .'. Such names are handed to it as literals in the right order."""
@@ -215,7 +213,7 @@ def _cjk_names_literal(data: dict[str, Any]) -> dict[str, Any]:
             continue
         fixed = []
         for n in names:
-            if n.get("family") and _CJK_NAME.search(n["family"] + n.get("given", "")):
+            if n.get("family") and CJK_LETTER.search(n["family"] + n.get("given", "")):
                 fixed.append({"literal": n["family"] + n.get("given", "")})
             else:
                 fixed.append(n)
@@ -341,7 +339,7 @@ def _in_item_languages(items: Sequence[CitationItem], keys: list[str], rendered:
         item = by_key.get(key)
         language = (item.language or "") if item else "zh"
         chinese = language.lower().startswith(("zh", "ja", "ko")) or (not language and item is not None and any(
-            _CJK_NAME.search(v) for v in (item.title or "", item.container_title or "")))
+            CJK_LETTER.search(v) for v in (item.title or "", item.container_title or "")))
         if item is None or chinese:
             out.append(text)
             continue

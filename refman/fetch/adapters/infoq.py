@@ -93,7 +93,7 @@ def _node(node: Any) -> str:
         return ""
     kind = node.get("type")
     inner = _node(node.get("content") or [])
-    attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
+    attrs: dict[str, Any] = node["attrs"] if isinstance(node.get("attrs"), dict) else {}
     if kind == "text":
         return htmlmod.escape(str(node.get("text") or ""))
     if kind == "heading":
@@ -115,8 +115,8 @@ def _node(node: Any) -> str:
 def _authors(data: dict[str, Any]) -> list[str]:
     people = data.get("author")
     if isinstance(people, list):
-        names = [p.get("nickname") for p in people if isinstance(p, dict)]
-        names = [n.strip() for n in names if isinstance(n, str) and n.strip()]
+        nicknames = [p.get("nickname") for p in people if isinstance(p, dict)]
+        names = [n.strip() for n in nicknames if isinstance(n, str) and n.strip()]
         if names:
             return names
     if isinstance(data.get("no_author"), str):

@@ -2,7 +2,7 @@
 upgraded on open) and the one translation of SQLite's errors into refman.errors.
 
 `refman search` and `refman list` open catalogs through this so that they start fast; SQLAlchemy, sqlmodel and
-alembic are only imported when the schema must be created or upgraded (refman.db).
+alembic are only imported when the schema must be created or upgraded (refman.store.sqlite.schema).
 
 Read-only catalogs: when the file or its folder cannot be written (a shared read-only mount, an immutable
 file), the catalog is opened with `mode=ro` (and `immutable=1` when not even SQLite's shared-memory file can be
@@ -143,7 +143,7 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
         if read_only:
             raise CatalogReadOnlyError(f"catalog {path} is read-only and needs a schema upgrade (revision "
                                        f"{revision or 'none'}, head {HEAD_REVISION}): make it writable once")
-    from refman.db import upgrade_catalog
+    from refman.store.sqlite.schema import upgrade_catalog
 
     upgrade_catalog(path)
     return _raw_connect(path)

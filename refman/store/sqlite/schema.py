@@ -1,26 +1,37 @@
-"""SQLAlchemy engine and sessions for the write path; alembic upgrade on open."""
+"""The schema of a SQLite catalog file: alembic upgrades (and, for tests and developers, downgrades) and the
+status `refman db status` reports.
+
+The migrations in migrations/versions are the history of the schema; refman.models (the sqlmodel tables) is its
+definition, alembic's `target_metadata`, and tests/test_schema_models.py checks that a freshly migrated catalog
+and the models agree. SQLAlchemy and alembic are imported only here, and only when a schema must change:
+opening an up-to-date catalog (refman.store.sqlite.connection) never imports them."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Engine, create_engine, event
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
+from urllib.parse import quote
 
 from refman.errors import CatalogError
-from refman.store import HEAD_REVISION, apply_pragmas, is_read_only, known_revisions, schema_revision, translate_error
+from refman.store.sqlite.connection import (
+    HEAD_REVISION,
+    apply_pragmas,
+    is_read_only,
+    known_revisions,
+    schema_revision,
+    translate_error,
+)
 
-_engines: dict[Path, Engine] = {}
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Connection, Engine
 
 
-def _alembic_config(connection: Any = None):  # type: ignore[no-untyped-def]
+def alembic_config(connection: Connection | None = None) -> Config:
+    """alembic's configuration for the migrations shipped in the package; `connection`, when given, is the
+    connection migrations/env.py runs them on."""
     from alembic.config import Config
 
     cfg = Config()
@@ -30,7 +41,11 @@ def _alembic_config(connection: Any = None):  # type: ignore[no-untyped-def]
     return cfg
 
 
-def make_engine(path: Path) -> Engine:
+def sqlite_engine(path: Path) -> Engine:
+    """A SQLAlchemy engine on the catalog file for alembic: the catalog's pragmas, and every transaction takes
+    the write lock up front (BEGIN IMMEDIATE), so that two upgrades never deadlock. Dispose of it when done."""
+    from sqlalchemy import create_engine, event
+
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,24 +60,34 @@ def make_engine(path: Path) -> Engine:
         apply_pragmas(dbapi_conn)
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock up front: no upgrade deadlocks
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
 def upgrade_catalog(path: Path, revision: str = "head") -> None:
     """Create or upgrade the schema of the catalog at `path` to `revision`."""
+    _migrate(path, revision, downgrade=False)
+
+
+def downgrade_catalog(path: Path, revision: str) -> None:
+    """Take the schema of the catalog at `path` back to `revision` ("base": nothing). refman itself never
+    downgrades a catalog; the migration tests and developers do."""
+    _migrate(path, revision, downgrade=True)
+
+
+def _migrate(path: Path, revision: str, *, downgrade: bool) -> None:
     from alembic import command
 
-    engine = make_engine(path)
+    engine = sqlite_engine(path)
     try:
         with engine.begin() as conn:
-            command.upgrade(_alembic_config(conn), revision)
+            (command.downgrade if downgrade else command.upgrade)(alembic_config(conn), revision)
     except Exception as exc:  # alembic and sqlite raise many kinds; all mean the same to a user
         if isinstance(exc, CatalogError):
             raise
-        raise translate_error(exc, path) or CatalogError(f"cannot upgrade catalog {path}: {exc}") from exc
+        raise translate_error(exc, path) or CatalogError(f"cannot migrate catalog {path}: {exc}") from exc
     finally:
         engine.dispose()
 
@@ -71,14 +96,13 @@ def catalog_status(path: Path, *, check: bool = True) -> dict[str, Any]:
     """What `refman db status` says, read without writing anything: `state` is one of missing, empty,
     up to date, needs upgrade, too new (a newer refman wrote it), damaged (with `problem`); `read_only` tells
     whether refman could write it."""
-    from urllib.parse import quote
-
     path = Path(path)
     current: str | None = None
     state, problem = "missing", None
     read_only = is_read_only(path)
     if path.exists():
         uri = f"file:{quote(str(path.absolute()))}?mode=ro"
+        conn: sqlite3.Connection | None
         try:
             conn = sqlite3.connect(uri, uri=True)
         except sqlite3.Error as exc:
@@ -105,37 +129,3 @@ def catalog_status(path: Path, *, check: bool = True) -> dict[str, Any]:
     return {"path": str(path), "exists": path.exists(), "revision": current, "head": HEAD_REVISION,
             "up_to_date": current == HEAD_REVISION and state == "up to date", "state": state, "problem": problem,
             "read_only": read_only}
-
-
-def open_catalog(path: Path) -> Engine:
-    """An engine on an up-to-date catalog (schema created or upgraded as needed). Cached per path."""
-    path = Path(path).resolve() if Path(path).exists() else Path(path)
-    engine = _engines.get(path)
-    if engine is not None:
-        return engine
-    from refman.store import connect
-
-    connect(path).close()  # creates or upgrades the schema, or says why it cannot
-    engine = make_engine(path)
-    _engines[path] = engine
-    return engine
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends normally, rolled back on any exception."""
-    from sqlmodel import Session  # pydantic comes with it: only the ORM write path pays for it
-
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-
-def dispose_all() -> None:
-    for engine in _engines.values():
-        engine.dispose()
-    _engines.clear()
