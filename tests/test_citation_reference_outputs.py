@@ -110,6 +110,24 @@ def test_gbt_terms_follow_language_and_locale_option() -> None:
         assert format_bibliography([en], style, locale="en-GB")
 
 
+# The 120 items as ONE list per style (expected_lists.json, make_expected_lists.js): entries equal to citeproc-js's at
+# the same position. What is left is list-level: citeproc-py has no year-suffix disambiguation (APA, Chicago and GB/T
+# author-date: 2020a, 2020b), no subsequent-author-substitute (MLA: ———), and sorts ties differently.
+LIST_FLOORS = {"apa": 14, "chicago-author-date": 1, "ieee": 120, "modern-language-association": 1,
+               "china-national-standard-gb-t-7714-2015-numeric": 120,
+               "china-national-standard-gb-t-7714-2015-author-date": 0}
+
+
+@pytest.mark.parametrize("style", sorted(LIST_FLOORS))
+def test_whole_lists_against_the_reference_processor(style: str) -> None:
+    expected = json.loads((DATA / "expected_lists.json").read_text(encoding="utf-8"))[style]
+    locale = "zh-CN" if style.startswith("china") else None
+    got = format_entries(_items(), style=str(Path(__file__).parents[1] / "refman" / "citation" / "styles"
+                                               / f"{style}.csl"), locale=locale)
+    same = sum(_LABEL.sub("", e) == _LABEL.sub("", g) for (_, e), (_, g) in zip(expected, got, strict=True))
+    assert same >= LIST_FLOORS[style], f"{style}: {same} of 120 list entries match citeproc-js"
+
+
 if __name__ == "__main__":  # the mismatch classes of every style, biggest first
     for name in sorted(FLOORS):
         found = mismatch_classes(name)
