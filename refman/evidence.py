@@ -21,24 +21,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from refman.vocabulary import origin_rank
+
 if TYPE_CHECKING:
     from refman.store.sources import SourcesStore
 
-ORIGIN_RANK: dict[str, int] = {
-    "user": 100,
-    "import": 80,  # a bibliography the user curated in another manager
-    "pdf": 70,
-    "page:citation": 65,
-    "page:json-ld": 60,
-    "page:dc": 55,
-    "page:og": 50,
-    "page:twitter": 48,
-    "page:meta": 45,
-    "page:trafilatura": 30,
-    "label": 10,
-    "link-text": 5,  # the text a note shows for a link whose label is a link id (refman.notes.linkids)
-    "page:host": 3,  # a site name read off the host: the page named none
-}
 _GENERIC_RANK = 9  # a generic site value (see the module docstring): just below a label's site
 
 # Citation fields refman keeps evidence for, with their `source` cache column where there is one.
@@ -49,14 +36,6 @@ FIELDS: tuple[str, ...] = (
 CACHED_FIELDS: tuple[str, ...] = (
     "type", "title", "author", "issued", "container_title", "publisher", "doi", "language", "abstract",
 )
-
-
-def origin_rank(origin: str) -> int:
-    if origin in ORIGIN_RANK:
-        return ORIGIN_RANK[origin]
-    if origin.startswith("adapter:"):  # a site's own article API (refman.fetch.adapters): as citation_* tags
-        return ORIGIN_RANK["page:citation"]
-    return 40 if origin.startswith("page:") else 0
 
 
 def _rank(field: str, origin: str, value: Any) -> int:

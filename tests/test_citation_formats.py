@@ -412,5 +412,5 @@ def test_cite_literal_author_rule(style: str) -> None:
     bare = CitationItem(id="b", type="software", title="pandas toolkit", URL="https://github.com/p/p")
     text = render([report, bare], style, "text")
     assert text.count("State of AI Report") == 1 and text.count("Example Research") == 1
-    assert text.count("pandas toolkit") == 1
+    assert text.lower().count("pandas toolkit") == 1  # Chicago and MLA title-case it
     assert text.startswith("Example Research") or "\nExample Research" in text

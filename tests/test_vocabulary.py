@@ -50,13 +50,13 @@ def test_good_outcomes_and_snapshot_origins_agree_with_the_copies_not_switched_y
     assert tuple(archive.SNAPSHOT_ORIGINS) == tuple(SnapshotOrigin)
 
 
-def test_origin_rank_is_the_precedence_merge_applies() -> None:
-    from refman import merge
+def test_origin_rank_is_the_precedence_evidence_merging_applies() -> None:
+    from refman import evidence
 
     assert list(ORIGIN_RANK) == sorted(ORIGIN_RANK, key=ORIGIN_RANK.__getitem__, reverse=True)
     assert [str(o) for o in ORIGIN_RANK][:4] == ["user", "import", "pdf", "page:citation"]
     for origin in [*Origin, *(o.value for o in Origin), adapter_origin("infoq"), "page:unheard-of", "other"]:
-        assert origin_rank(origin) == merge.origin_rank(origin), origin  # members and plain strings alike
+        assert origin_rank(origin) == evidence.origin_rank(origin), origin  # members and plain strings alike
     assert origin_rank(Origin.PAGE_TEXT) == 40
     assert origin_rank("adapter:infoq") == origin_rank(Origin.PAGE_CITATION)
     assert origin_rank(Origin.LABEL) > origin_rank(Origin.LINK_TEXT) > origin_rank(Origin.PAGE_HOST) > 0

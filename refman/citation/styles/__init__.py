@@ -3,44 +3,44 @@
 Styles: `apa`, `chicago-author-date`, `ieee`, `mla` (modern-language-association), or a path to a .csl file.
 Output formats: `text`, `html`, `markdown` (citeproc-py has no Markdown formatter: one is defined here).
 
-Workarounds for citeproc-py 0.11, each general (measured against citeproc-js, the processor Zotero and Mendeley
-use, on tests/data/citeproc: 120 items × 6 styles; see tests/test_citation_reference_outputs.py):
-- names: `initialize="false"` on a name element (Chicago, MLA: full given names) was ignored, so every given
-  name was cut to initials; it is honoured now (`_patch_names`);
-- page ranges: `minimal-two` cut 1–23 to "1–3" (a negative index when the first page has fewer digits); a
-  last page with more digits than the first is now written in full (`_patch_page_ranges`);
+citeproc-py 0.11 is patched towards what citeproc-js (the processor Zotero and Mendeley use) prints: see
+`_citeproc` for each patch (group suppression, substitution, labels, text case, ordinals, punctuation at seams,
+names, page ranges, speed); measured on tests/data/citeproc (120 items × 6 styles) by
+tests/test_citation_reference_outputs.py. Around citeproc-py, this module:
 - punctuation (plain and Markdown text, `_punctuate`): a period after a title ending in `?` or `!` is dropped
   (APA "worth?." → "worth?"); in locales whose `punctuation-in-quote` is true (en-US) a period or comma after a
   closing quotation mark moves inside it (Chicago, MLA, IEEE); quotation marks inside a quoted title become
   single ones (“The ‘big’ picture”);
-- speed: every macro call ran an XPath search over the whole style (`get_macro`), which made 1,000 APA references
-  take ~9 s; macros are now looked up once per style and cached (`_patch_macro_lookup`);
+- CJK names (张三) are handed to citeproc-py as literals, family name first without a space;
 - escaping: citeproc-py's HTML formatter escapes the style's own text but not the values of variables, so a title
   with `&` or `<` came out as raw HTML. Values are HTML-escaped before they reach citeproc for html output (and
-  Markdown-escaped for markdown output); CSL-JSON itself stays plain text.
-Literal-author rule for formatted references: an item without an author gets its publisher, else its site
-(container-title), as a literal (organisation) author, and that field is then left out of the rest of the
+  Markdown-escaped for markdown output); CSL-JSON itself stays plain text;
+- GB/T 7714 styles: a reference to a work not in Chinese gets English terms (et al., not 等);
+- parsed styles are kept (a few, per file and locale), so that `refman cite` and the reader do not parse the
+  style and its locale files on every call.
+Literal-author rule for formatted references: an item without an author or editor gets its publisher, else its
+site (container-title), as a literal (organisation) author, and that field is then left out of the rest of the
 reference — APA's own rule for group authors ("when the author and the site name are the same, omit the site
-name"), and citeproc-py needs it: its CSL `substitute` does not suppress the title it moved into the author
-position, so an authorless APA reference printed its title twice. An item with neither author nor publisher
-nor site gets its title as the literal author (and no separate title) in styles whose author `substitute`
-falls back to the title (APA, Chicago, MLA); other styles (IEEE) get the item as it is.
+name"). This is refman's choice, not the styles': citeproc-js puts the title in the author's place instead (and so
+does refman when there is neither publisher nor site).
 The bibliography comes out in the style's own order (APA/Chicago/MLA by author, IEEE in the order given)."""
 
 from __future__ import annotations
 
 import html
 import re
+import threading
 import types
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from refman.citation.item import CitationItem
+from refman.citation.styles import _citeproc
 from refman.errors import UsageError
-from refman.vocabulary import CJK_LETTER
 
 STYLES = {
     "apa": "apa.csl",
@@ -57,7 +57,6 @@ FORMATS = ("text", "html", "markdown")
 _TEXT_FIELDS = ("title", "container-title", "publisher", "genre", "note", "annote", "abstract", "keyword")
 _NAME_PARTS = ("family", "given", "literal", "non-dropping-particle", "dropping-particle", "suffix")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-_patched = False
 
 
 def style_path(style: str) -> Path:
@@ -69,66 +68,6 @@ def style_path(style: str) -> Path:
         return path
     known = ", ".join(sorted(k for k in STYLES if k != "chicago"))
     raise UsageError(f"unknown style {style!r}: use one of {known} or the path of a .csl file")
-
-
-def _patch_macro_lookup() -> None:
-    global _patched
-    if _patched:
-        return
-    from citeproc.model import CitationStylesElement
-
-    cache: dict[tuple[int, str], Any] = {}
-    roots: list[Any] = []  # keeps the cached roots alive, so their id()s stay theirs
-
-    def get_macro(self: Any, name: str) -> Any:
-        root = self.get_root()
-        key = (id(root), name)
-        macro = cache.get(key)
-        if macro is None:
-            macro = root.xpath_search(f"cs:macro[@name='{name}'][1]")[0]
-            cache[key] = macro
-            roots.append(root)
-        return macro
-
-    CitationStylesElement.get_macro = get_macro
-    _patch_names()
-    _patch_page_ranges()
-    _patched = True
-
-
-def _patch_names() -> None:
-    """Honour `initialize="false"` (CSL 1.0.1) on cs:name or an ancestor: given names stay whole."""
-    from citeproc.model import Name
-
-    original = Name.initialize
-
-    def initialize(self: Any, given: str, mark: str, context: Any) -> str:
-        node = self
-        while node is not None:
-            value = node.get("initialize") if hasattr(node, "get") else None
-            if value is not None:
-                if value.lower() == "false":
-                    return given
-                break
-            node = node.getparent()
-        return original(self, given, mark, context)  # type: ignore[no-any-return]
-
-    Name.initialize = initialize
-
-
-def _patch_page_ranges() -> None:
-    """A last page with more digits than the first (1–23, 98–102) is written in full in every range format."""
-    from citeproc import model
-
-    cls: Any = next(c for c in vars(model).values() if isinstance(c, type) and "_format_last_page" in vars(c))
-    original = cls._format_last_page
-
-    def format_last_page(self: Any, first: str, last: str) -> str:
-        if len(first) != len(last):
-            return last
-        return original(self, first, last) or last
-
-    cls._format_last_page = format_last_page
 
 
 _QUOTES = re.compile(r"[“”]")
@@ -204,6 +143,9 @@ def _escape_values(data: dict[str, Any], escape: Any) -> dict[str, Any]:
     return out
 
 
+_CJK_NAME = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
 def _cjk_names_literal(data: dict[str, Any]) -> dict[str, Any]:
     """CSL writes CJK names family-first without a space or initials (张三); citeproc-py does not, and
     initialises 三 into '三 .'. Such names are handed to it as literals in the right order."""
@@ -213,7 +155,7 @@ def _cjk_names_literal(data: dict[str, Any]) -> dict[str, Any]:
             continue
         fixed = []
         for n in names:
-            if n.get("family") and CJK_LETTER.search(n["family"] + n.get("given", "")):
+            if n.get("family") and _CJK_NAME.search(n["family"] + n.get("given", "")):
                 fixed.append({"literal": n["family"] + n.get("given", "")})
             else:
                 fixed.append(n)
@@ -221,28 +163,15 @@ def _cjk_names_literal(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _stand_in_author(data: dict[str, Any], title_substitutes: bool) -> dict[str, Any]:
+def _stand_in_author(data: dict[str, Any]) -> dict[str, Any]:
     """The literal-author rule (module docstring)."""
     if data.get("author") or data.get("editor"):
         return data
-    keys = ("publisher", "container-title", "title") if title_substitutes else ("publisher", "container-title")
-    for key in keys:
+    for key in ("publisher", "container-title"):
         if data.get(key):
             data["author"] = [{"literal": data.pop(key)}]
             break
     return data
-
-
-_SUBSTITUTE = re.compile(r"<substitute>(.*?)</substitute>", re.S)
-
-
-def _substitutes_title(path: Path) -> bool:
-    """Does the style put the title in the author's place when there is no author?"""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return any("title" in block for block in _SUBSTITUTE.findall(text))
 
 
 def _md_escape(text: str) -> str:
@@ -272,31 +201,72 @@ def format_entries(items: Sequence[CitationItem], style: str = "apa", fmt: str =
     if locale is not None and locale not in locales():
         raise UsageError(f"unknown locale {locale!r}: use one of {', '.join(locales())}")
     path = style_path(style)
-    _patch_macro_lookup()
-    from citeproc import Citation, CitationStylesBibliography, CitationStylesStyle, formatter
-    from citeproc import CitationItem as CiteprocItem
-    from citeproc.source.json import CiteProcJSON
-
-    substitutes = _substitutes_title(path)
-    data = [_stand_in_author(_cjk_names_literal(item.to_csl()), substitutes) for item in items]
+    _citeproc.apply()
+    data = [_stand_in_author(_cjk_names_literal(_citeproc.static_order_names(item.to_csl()))) for item in items]
     if fmt == "html":
         data = [_escape_values(d, lambda s: html.escape(s, quote=False)) for d in data]
-        out_format: Any = formatter.html
     elif fmt == "markdown":
         data = [_escape_values(d, _md_escape) for d in data]
-        out_format = _markdown_formatter()
-    else:
-        out_format = formatter.plain
     for d in data:
         d.pop("keyword", None)  # citeproc-py does not know it and warns
         d.pop("annote", None)
         d.pop("abstract", None)
+    with _LOCK:
+        csl_style = _load_style(path, locale)
+        keys, rendered = _render(csl_style, data, fmt)
+        if locale is None and _multilingual(csl_style):
+            rendered = _in_item_languages(items, data, keys, rendered, path, fmt)
+    if fmt != "html":
+        in_quote = _punctuation_in_quote(csl_style)
+        rendered = [_punctuate(r, in_quote) for r in rendered]
+    if _has_second_field(csl_style):
+        # citeproc-py glues the label ("[1]") to the text when a style aligns them in two columns
+        rendered = [re.sub(r"^(\[\d+\]|\d+\.)(?=\S)", r"\1 ", r) for r in rendered]
+    return list(zip(keys, rendered, strict=True))
+
+
+# Parsed styles, per (file, its mtime and size, locale): parsing a style and its locale files costs more than
+# formatting a few references. Rendering holds _LOCK: citeproc-py keeps per-render state on the parsed style.
+_STYLES: OrderedDict[tuple[str, int, int, str | None], Any] = OrderedDict()
+_STYLES_KEPT = 8
+_LOCK = threading.RLock()
+
+
+def _load_style(path: Path, locale: str | None) -> Any:
+    from citeproc import CitationStylesStyle
+
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise UsageError(f"cannot load style {path}: {exc}") from exc
+    key = (str(path), stat.st_mtime_ns, stat.st_size, locale)
+    csl_style = _STYLES.get(key)
+    if csl_style is not None:
+        _STYLES.move_to_end(key)
+        return csl_style
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             csl_style = CitationStylesStyle(str(path), locale=locale, validate=False)
         except Exception as exc:  # lxml or citeproc errors on a user's style file
             raise UsageError(f"cannot load style {path}: {exc}") from exc
+    _STYLES[key] = csl_style
+    while len(_STYLES) > _STYLES_KEPT:
+        _, old = _STYLES.popitem(last=False)
+        _citeproc.forget(old.root)
+    return csl_style
+
+
+def _render(csl_style: Any, data: list[dict[str, Any]], fmt: str) -> tuple[list[str], list[str]]:
+    """Citation keys and references, in the style's bibliography order."""
+    from citeproc import Citation, CitationStylesBibliography, formatter
+    from citeproc import CitationItem as CiteprocItem
+    from citeproc.source.json import CiteProcJSON
+
+    out_format: Any = (formatter.html if fmt == "html" else _markdown_formatter() if fmt == "markdown"
+                       else formatter.plain)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         bib = CitationStylesBibliography(csl_style, CiteProcJSON(data), out_format)
         for d in data:
             bib.register(Citation([CiteprocItem(str(d["id"]))]))
@@ -309,15 +279,7 @@ def format_entries(items: Sequence[CitationItem], style: str = "apa", fmt: str =
             pairs = [(str(item.key), csl_style.render_bibliography([item])) for item in bib.items]
             keys = [key for key, out in pairs if out]
             rendered = [str(out[0]) for _, out in pairs if out]
-    if locale is None and _multilingual(csl_style):
-        rendered = _in_item_languages(items, keys, rendered, style, fmt)
-    if fmt != "html":
-        in_quote = _punctuation_in_quote(csl_style)
-        rendered = [_punctuate(r, in_quote) for r in rendered]
-    if _has_second_field(csl_style):
-        # citeproc-py glues the label ("[1]") to the text when a style aligns them in two columns
-        rendered = [re.sub(r"^(\[\d+\]|\d+\.)(?=\S)", r"\1 ", r) for r in rendered]
-    return list(zip(keys, rendered, strict=True))
+    return keys, rendered
 
 
 _LABEL = re.compile(r"^(\[\d+\]|\d+\.)\s*")
@@ -329,24 +291,26 @@ def _multilingual(csl_style: Any) -> bool:
     return str(csl_style.root.get("default-locale") or "").lower().startswith("zh")
 
 
-def _in_item_languages(items: Sequence[CitationItem], keys: list[str], rendered: list[str], style: str,
-                       fmt: str) -> list[str]:
+def _in_item_languages(items: Sequence[CitationItem], data: list[dict[str, Any]], keys: list[str],
+                       rendered: list[str], path: Path, fmt: str) -> list[str]:
     """Each reference to a work that is not in Chinese (by its language, else its title's script) rendered
-    again with English terms; the label ([n]) and the order stay the list's."""
-    by_key = {item.id: item for item in items}
+    again with English terms (all of them in one more pass); the label ([n]) and the order stay the list's."""
+    foreign = set()
+    for item in items:
+        language = (item.language or "").lower()
+        chinese = language.startswith(("zh", "ja", "ko")) or (not language and any(
+            _CJK_NAME.search(v) for v in (item.title or "", item.container_title or "")))
+        if not chinese:
+            foreign.add(item.id.lower())  # citeproc-py's keys are lower case
+    if not foreign:
+        return rendered
+    english = _load_style(path, "en-US")
+    again = dict(zip(*_render(english, [d for d in data if str(d["id"]).lower() in foreign], fmt), strict=True))
     out = []
     for key, text in zip(keys, rendered, strict=True):
-        item = by_key.get(key)
-        language = (item.language or "") if item else "zh"
-        chinese = language.lower().startswith(("zh", "ja", "ko")) or (not language and item is not None and any(
-            CJK_LETTER.search(v) for v in (item.title or "", item.container_title or "")))
-        if item is None or chinese:
-            out.append(text)
-            continue
-        alone = format_entries([item], style, fmt, locale="en-US")
-        again = _LABEL.sub("", alone[0][1]) if alone else None
+        other = again.get(key)
         label = _LABEL.match(text)
-        out.append((label.group(0) if label else "") + again if again else text)
+        out.append((label.group(0) if label else "") + _LABEL.sub("", other) if other else text)
     return out
 
 
