@@ -405,9 +405,10 @@ def list_sources(
         where.append("s.status = ?")
         params.append(status)
     if filters is not None and filters.any:
-        from refman.search import _filter_sql
+        from refman.store.sqlite import SqliteStore
+        from refman.store.sqlite.search import source_filter_sql
 
-        more, more_params = _filter_sql(filters, conn)
+        more, more_params = source_filter_sql(filters.resolve(SqliteStore(conn)))  # until catalog takes a store
         where += more
         params += more_params
     if ids is not None:
@@ -446,9 +447,10 @@ def count_sources(conn: sqlite3.Connection, *, orphans: bool = False, filters: A
     where: list[str] = [_ORPHAN_SQL.format(s="s")] if orphans else []
     params: list[Any] = []
     if filters is not None and filters.any:
-        from refman.search import _filter_sql
+        from refman.store.sqlite import SqliteStore
+        from refman.store.sqlite.search import source_filter_sql
 
-        more, params = _filter_sql(filters, conn)
+        more, params = source_filter_sql(filters.resolve(SqliteStore(conn)))  # until catalog takes a store
         where += more
     sql = "SELECT count(*) FROM source s" + (" WHERE " + " AND ".join(where) if where else "")
     return int(conn.execute(sql, params).fetchone()[0])

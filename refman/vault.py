@@ -422,12 +422,13 @@ def import_vault(conn: sqlite3.Connection, paths: Iterable[Path], progress: Prog
         if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
     from refman.search import bulk_upkeep
+    from refman.store.sqlite import SqliteStore
     from refman.store.sqlite.base import transaction
 
     saved_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: the unique URL index is written in random order
     try:
-        with transaction(conn), bulk_upkeep(conn) as index:
+        with transaction(conn), bulk_upkeep(SqliteStore(conn)) as index:  # until vault takes a store
             for new_root, prefix, old in renames:
                 conn.execute("UPDATE note SET root = ?, path = ? || path WHERE root = ?", (new_root, prefix, old))
             # Read again under the write lock: another import of this vault may have committed since the

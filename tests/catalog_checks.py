@@ -7,6 +7,7 @@ import sqlite3
 
 from refman.merge import CACHED_FIELDS, refresh_sources
 from refman.search import rebuild_index
+from refman.store.sqlite import SqliteStore
 
 INDEX_SQL = "SELECT rowid, title, authors, site, tags, notes, body FROM search_fts ORDER BY rowid"
 CACHED_SQL = f"SELECT id, {', '.join(CACHED_FIELDS)}, label_note FROM source ORDER BY id"
@@ -24,5 +25,5 @@ def assert_index_and_columns_are_exact(conn: sqlite3.Connection) -> None:
     remerged = [tuple(r) for r in conn.execute(CACHED_SQL)]
     conn.execute("ROLLBACK")
     assert cached == remerged
-    rebuild_index(conn, optimize=False)
+    rebuild_index(SqliteStore(conn), optimize=False)
     assert indexed == index_rows(conn)

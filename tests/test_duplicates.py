@@ -18,6 +18,7 @@ from refman.errors import NotFoundError, UsageError
 from refman.merge import refresh_sources
 from refman.search import search
 from refman.store import connect
+from refman.store.sqlite import SqliteStore
 from refman.vault import import_vault
 
 A = "https://blog.example.com/2024/rise-of-ai"
@@ -149,9 +150,9 @@ def test_merge_keeps_every_mention_tag_note_pin_and_snapshot(conn: sqlite3.Conne
         assert conn.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", (b,)).fetchone()[0] == 0
     # the index follows: the dropped source's words now find the kept one
     assert_index_and_columns_are_exact(conn)
-    assert [h.id for h in search(conn, "仓库")] == [a]
-    assert [h.id for h in search(conn, "tag:zh")] == [a]
-    assert [h.id for h in search(conn, "我的笔记")] == [a]
+    assert [h.id for h in search(SqliteStore(conn), "仓库")] == [a]
+    assert [h.id for h in search(SqliteStore(conn), "tag:zh")] == [a]
+    assert [h.id for h in search(SqliteStore(conn), "我的笔记")] == [a]
 
 
 def test_citation_keys(conn: sqlite3.Connection) -> None:

@@ -22,7 +22,7 @@ NOT_MOVED_YET: set[str] = {
     "capture.py", "catalog.py", "changes.py", "citation/build.py", "citation/export.py", "citation/keys.py",
     "citation/selection.py", "db.py", "duplicates.py", "exports_registry.py", "fetch/archive.py",
     "fetch/claims.py", "fetch/fallback.py", "fetch/pipeline.py", "fetch/wayback.py", "maintenance.py", "merge.py",
-    "reader.py", "search.py", "vault.py", "watch.py", "web/app.py",
+    "vault.py", "watch.py",
 }
 
 

@@ -10,7 +10,7 @@ import typer
 
 from refman.cli.common import (
     app,
-    catalog_conn,
+    catalog_store,
     counted,
     db_app,
     emit_json,
@@ -49,14 +49,14 @@ def search(
 
     text = " ".join(query or [])
     filters = SearchFilters(tags=tag, since=since, until=until, site=site, cited_in=cited_in, status=status)
-    conn = catalog_conn()
+    store = catalog_store()
     try:
-        hits = run_search(conn, text, filters, limit=limit, offset=offset)
+        hits = run_search(store, text, filters, limit=limit, offset=offset)
         # The table says how many there are; counting costs a second query, so only when the page is full.
-        total = (count_matches(conn, text, filters) if len(hits) == limit else offset + len(hits)) \
+        total = (count_matches(store, text, filters) if len(hits) == limit else offset + len(hits)) \
             if stdout_is_terminal() and not as_json else 0
     finally:
-        conn.close()
+        store.close()
     if as_json:
         emit_json([hit.to_json() for hit in hits])
     elif stdout_is_terminal():
@@ -102,12 +102,12 @@ def reindex(as_json: bool = typer.Option(False, "--json", help="Print {sources, 
     from refman.search import rebuild_index
 
     started = time.perf_counter()
-    conn = catalog_conn()
+    store = catalog_store()
     try:
         with progress_bar("reindex", "sources", quiet=as_json) as progress:
-            count = rebuild_index(conn, progress=progress)
+            count = rebuild_index(store, progress=progress)
     finally:
-        conn.close()
+        store.close()
     elapsed = time.perf_counter() - started
     if as_json:
         emit_json({"sources": count, "elapsed_s": round(elapsed, 3)})

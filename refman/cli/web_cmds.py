@@ -36,12 +36,12 @@ def read(
     """Print the archived main text of a source as Markdown, with its title, URL, date and origin on top."""
     from refman.catalog import resolve_source
     from refman.reader import diff_snapshots, raw_page, read_text
-    from refman.store import connect
+    from refman.store import open_store
 
-    conn = connect(options.db_path, create=False)  # a read: a missing catalog is "no catalog at PATH"
-    source_id = resolve_source(conn, ref)
+    store = open_store(options.db_path, create=False)  # a read: a missing catalog is "no catalog at PATH"
+    source_id = resolve_source(store.conn, ref)  # until catalog takes a store
     if diff:
-        result = diff_snapshots(conn, source_id, diff[0], diff[1])
+        result = diff_snapshots(store, source_id, diff[0], diff[1])
         if as_json:
             emit_json(result.to_json())
             return
@@ -58,7 +58,7 @@ def read(
     if html:
         from refman.citation.export import atomic_writer
 
-        body, content_type, snap_id = raw_page(conn, source_id, snapshot)
+        body, content_type, snap_id = raw_page(store, source_id, snapshot)
         target = output or Path(f"refman-{source_id}-{snap_id}.{_extension(content_type)}")
         with atomic_writer(target) as handle:
             handle.buffer.write(body)
@@ -69,7 +69,7 @@ def read(
             typer.echo(f"wrote {target} ({len(body)} bytes, {content_type}): archived data, scripts included;"
                        " open it in a browser offline")
         return
-    text = read_text(conn, source_id, snapshot)
+    text = read_text(store, source_id, snapshot)
     if as_json:
         emit_json(text.to_json())
         return
