@@ -290,8 +290,8 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
                                if x not in ("", None, 0)])
             return "/?" + query if query else "/"
 
-        context = dict(params=params, hits=hits, message=message, more=more, offset=offset, limit=limit,
-                       link=link, searched=bool(q.strip() or filters.any))
+        context: dict[str, Any] = dict(params=params, hits=hits, message=message, more=more, offset=offset, limit=limit,
+                                       link=link, searched=bool(q.strip() or filters.any))
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
             partial = page("_results.html", **context)
             partial.headers["HX-Replace-Url"] = link()  # the address bar shows a clean, bookmarkable search
