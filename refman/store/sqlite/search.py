@@ -144,6 +144,13 @@ def source_filter_sql(where: SourceFilter) -> tuple[list[str], list[object]]:
     return conditions, params
 
 
+def _raise_query_error(exc: sqlite3.OperationalError) -> None:
+    """FTS5's complaints as a QueryError. Cannot happen for a well-formed parsed query; never let it surface as
+    a traceback."""
+    if "fts5" in str(exc) or "syntax" in str(exc) or "no such" in str(exc):
+        raise QueryError(f"cannot run this search: {exc}") from exc
+
+
 def _score(rank: float) -> float:
     # Four significant digits, not four decimals: bm25 clamps the IDF of a term found in most rows to 1e-6,
     # so a small catalog's scores would otherwise all print as 0.0.
@@ -161,7 +168,8 @@ class SqliteSearch(SqliteBase):
                 return self._ranked(match, conditions, params, limit, offset)
             return self._listed(exclude, conditions, params, limit, offset)
         except sqlite3.OperationalError as exc:
-            raise self._query_error(exc) from exc
+            _raise_query_error(exc)
+            raise
 
     def count_search_matches(self, query: ParsedQuery, where: SourceFilter) -> int:
         match, exclude = fts5_query(query)
@@ -175,14 +183,8 @@ class SqliteSearch(SqliteBase):
             sql_where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
             return int(self.conn.execute(f"SELECT count(*) FROM source s {sql_where}", params).fetchone()[0])
         except sqlite3.OperationalError as exc:
-            raise self._query_error(exc) from exc
-
-    @staticmethod
-    def _query_error(exc: sqlite3.OperationalError) -> Exception:
-        # Cannot happen for a well-formed parsed query; never let it surface as a traceback.
-        if "fts5" in str(exc) or "syntax" in str(exc) or "no such" in str(exc):
-            return QueryError(f"cannot run this search: {exc}")
-        return exc
+            _raise_query_error(exc)
+            raise
 
     def _ranked(self, match: str, where: list[str], params: list[object], limit: int,
                 offset: int) -> list[SearchHit]:
