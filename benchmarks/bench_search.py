@@ -19,6 +19,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -33,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from refman.search import SearchFilters, rebuild_index, search  # noqa: E402
 from refman.search_query import cjk_space  # noqa: E402
-from refman.store import connect  # noqa: E402
+from refman.store import connect, open_store  # noqa: E402
+from refman.store.sqlite import SqliteStore  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "web" / "pages"
 ZH_WORDS = ["数据", "数据库", "数据仓库", "网络", "推理", "优化", "推理优化", "模型", "大模型", "训练", "知乎",
@@ -140,7 +142,7 @@ def build(path: Path, n: int, maker: TextMaker) -> dict[str, float]:
         conn.execute(sql)
     size_without = db_size(conn)
     started = time.perf_counter()
-    rebuild_index(conn)
+    rebuild_index(SqliteStore(conn))
     index_time = time.perf_counter() - started
     size_with = db_size(conn)
     conn.close()
@@ -153,15 +155,16 @@ def pct(values: list[float], p: float) -> float:
 
 
 def latency(path: Path) -> None:
-    conn = connect(path)
+    store = open_store(path)
+    conn = store.conn
     for q in QUERIES:  # warm the page cache
-        search(conn, q)
+        search(store, q)
     times, counts = [], {}
     for q in QUERIES:
         best = []
         for _ in range(3):
             t = time.perf_counter()
-            hits = search(conn, q)
+            hits = search(store, q)
             best.append(time.perf_counter() - t)
         times.append(statistics.median(best) * 1000)
         counts[q] = len(hits)
@@ -170,7 +173,7 @@ def latency(path: Path) -> None:
           f"p95 {pct(times, 95):.1f} ms, max {max(times):.1f} ms")
     print("  slowest: " + ", ".join(f"{q!r} {t:.1f} ms" for t, q in slow))
     t = time.perf_counter()
-    search(conn, "gpu", SearchFilters(tags=["hardware"], since="2015", site="example.com"))
+    search(store, "gpu", SearchFilters(tags=["hardware"], since="2015", site="example.com"))
     print(f"  'gpu' --tag hardware --since 2015 --site example.com: {(time.perf_counter() - t) * 1000:.1f} ms")
     for q in ("gpu", "数据"):
         like = "%" + q + "%"
@@ -178,18 +181,22 @@ def latency(path: Path) -> None:
         conn.execute("SELECT count(*) FROM source s JOIN source_text x ON x.source_id = s.id "
                      "WHERE s.title LIKE ? OR x.text LIKE ?", (like, like)).fetchone()
         print(f"LIKE scan for {q!r} (title or text): {(time.perf_counter() - t) * 1000:.0f} ms")
-    conn.close()
+    store.close()
 
 
 def shell(path: Path, runs: int = 10) -> None:
     refman = Path(sys.executable).with_name("refman")
     for q in (["gpu", "market"], ["数据"], ["RDMA", "网络"]):
-        walls = []
+        walls, cpus = [], []
         for _ in range(runs):
             t = time.perf_counter()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             subprocess.run([str(refman), "--db", str(path), "search", *q], capture_output=True, check=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             walls.append(time.perf_counter() - t)
-        print(f"`refman search {' '.join(q)}` wall, median of {runs}: {statistics.median(walls) * 1000:.0f} ms")
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        print(f"`refman search {' '.join(q)}` median of {runs}: CPU (user+sys) {statistics.median(cpus) * 1000:.0f} ms,"
+              f" wall {statistics.median(walls) * 1000:.0f} ms")
     sqlite = shutil.which("sqlite3")
     if not sqlite:
         print("sqlite3 shell not installed: skipped")

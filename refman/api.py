@@ -327,21 +327,21 @@ class Catalog:
         """Sources matching a query in the CLI's query language, best first (QueryError for an empty one)."""
         from refman.search import search
 
-        return search(self.store.conn, query, filters, limit=limit, offset=offset)
+        return search(self.store, query, filters, limit=limit, offset=offset)
 
     @_storage_errors_translated
     def count_matches(self, query: str | None, *, filters: SearchFilters | None = None) -> int:
         """How many sources `search` would find without a limit."""
         from refman.search import count_matches
 
-        return count_matches(self.store.conn, query, filters)
+        return count_matches(self.store, query, filters)
 
     @_storage_errors_translated
     def reindex(self, *, progress: Callable[[int, int], None] | None = None) -> int:
         """Rebuild the search index from the catalog (one transaction); returns the number of sources indexed."""
         from refman.search import rebuild_index
 
-        return rebuild_index(self.store.conn, progress=progress)
+        return rebuild_index(self.store, progress=progress)
 
     # --- changing --------------------------------------------------------------------------------------------
 
@@ -473,21 +473,21 @@ class Catalog:
         on or before a date: a refman.reader.SnapshotText (title, url, fetched_at, origin, markdown…)."""
         from refman.reader import read_text
 
-        return read_text(self.store.conn, self.resolve(ref), snapshot)
+        return read_text(self.store, self.resolve(ref), snapshot)
 
     @_storage_errors_translated
     def raw_page(self, ref: str | int, snapshot: str | int | None = None) -> tuple[bytes, str, int]:
         """The archived page as fetched: (body, content type, snapshot id)."""
         from refman.reader import raw_page
 
-        return raw_page(self.store.conn, self.resolve(ref), snapshot)
+        return raw_page(self.store, self.resolve(ref), snapshot)
 
     @_storage_errors_translated
     def diff_snapshots(self, ref: str | int, a: str | int | None, b: str | int | None) -> Any:
         """What changed in the text from snapshot `a` to `b` (each N or a date): a refman.reader.TextDiff."""
         from refman.reader import diff_snapshots
 
-        return diff_snapshots(self.store.conn, self.resolve(ref), a, b)
+        return diff_snapshots(self.store, self.resolve(ref), a, b)
 
     # --- citations out ---------------------------------------------------------------------------------------
 

@@ -4,20 +4,22 @@ and the views the web app shows (a note's bibliography, link health, facets).
 The archived text of the latest good copy is stored as Markdown (`source_text.markdown_hash`). Older copies keep
 only their raw body, so their text is extracted again on demand with the fetch pipeline's own extractor
 (`refman.fetch.extract.extract`): the same page always gives the same text, and no schema change is needed.
-Functions take a plain sqlite3 connection (refman.store.connect) and only read, except where they say so."""
+Functions take a store (refman.store.open_store; its search group, refman.store.search, holds the look-ups) and
+only read, except where they say so."""
 
 from __future__ import annotations
 
 import difflib
 import re
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from refman.errors import NotFoundError, UsageError
 
-_GOOD = "outcome IN ('ok', 'thin') AND body_hash IS NOT NULL"
+if TYPE_CHECKING:
+    from refman.store.protocol import Store
+    from refman.store.search import ArchivedCopy, SourceHeading
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ][\d:]+Z?)?)?)?$")
 
 
@@ -39,18 +41,15 @@ class SnapshotText:
         return asdict(self)
 
 
-def good_snapshots(conn: sqlite3.Connection, source_id: int) -> list[sqlite3.Row]:
+def good_snapshots(store: Store, source_id: int) -> list[ArchivedCopy]:
     """The copies with an archived body, newest first (unchanged re-checks point at the same body)."""
-    return conn.execute(
-        f"SELECT id, fetched_at, origin, memento_at, body_hash, content_type, charset, final_url, unchanged "
-        f"FROM snapshot WHERE source_id = ? AND {_GOOD} ORDER BY fetched_at DESC, id DESC", (source_id,),
-    ).fetchall()
+    return store.archived_copies(source_id)
 
 
-def pick_snapshot(conn: sqlite3.Connection, source_id: int, which: str | int | None = None) -> sqlite3.Row:
+def pick_snapshot(store: Store, source_id: int, which: str | int | None = None) -> ArchivedCopy:
     """A good snapshot of the source: the latest (None), the Nth newest (`1` = latest, `2` the one before), or
     the latest made on or before a DATE (`2024`, `2024-06`, `2024-06-30`, or a full timestamp)."""
-    snaps = good_snapshots(conn, source_id)
+    snaps = good_snapshots(store, source_id)
     if not snaps:
         raise NotFoundError(f"source #{source_id} has no archived copy yet (run `refman fetch {source_id}`)")
     if which is None or str(which).strip() == "":
@@ -66,66 +65,69 @@ def pick_snapshot(conn: sqlite3.Connection, source_id: int, which: str | int | N
         raise UsageError(f"--snapshot wants N (1 = latest) or a date such as 2024-06-30, not {text!r}")
     # fetched_at is ISO 8601 UTC: comparing the prefix of the date's length keeps the whole day/month/year.
     for snap in snaps:
-        if snap["fetched_at"][: len(text)] <= text:
+        if snap.fetched_at[: len(text)] <= text:
             return snap
     raise NotFoundError(f"source #{source_id} has no archived copy on or before {text}")
 
 
-def snapshot_by_id(conn: sqlite3.Connection, snapshot_id: int) -> sqlite3.Row:
-    row = conn.execute(f"SELECT * FROM snapshot WHERE id = ? AND {_GOOD}", (snapshot_id,)).fetchone()
-    if row is None:
+def snapshot_by_id(store: Store, snapshot_id: int) -> ArchivedCopy:
+    snap = store.archived_copy(snapshot_id)
+    if snap is None:
         raise NotFoundError(f"no archived copy with snapshot id {snapshot_id}")
-    return row
+    return snap
 
 
-def snapshot_markdown(conn: sqlite3.Connection, source_id: int, snap: sqlite3.Row) -> str:
-    """The Markdown of one copy: the stored text when it is the current copy's body, else extracted again."""
+def source_brief(store: Store, source_id: int) -> SourceHeading:
+    """A source's id, title and URL; NotFoundError when there is no such source."""
+    heading = store.source_heading(source_id)
+    if heading is None:
+        raise NotFoundError(f"no source with id {source_id}")
+    return heading
+
+
+def _read_blob(store: Store, digest: str) -> bytes:
     from refman.fetch.archive import read_blob
 
-    current = conn.execute(
-        "SELECT t.markdown_hash, t.text, s.body_hash FROM source_text t JOIN snapshot s ON s.id = t.snapshot_id "
-        "WHERE t.source_id = ?", (source_id,),
-    ).fetchone()
-    if current is not None and current["body_hash"] == snap["body_hash"]:
-        if current["markdown_hash"]:
-            return read_blob(conn, current["markdown_hash"]).decode("utf-8")
-        return current["text"] or ""
+    return read_blob(store.conn, digest)  # type: ignore[attr-defined]  # until fetch.archive takes a store
+
+
+def snapshot_markdown(store: Store, source_id: int, snap: ArchivedCopy) -> str:
+    """The Markdown of one copy: the stored text when it is the current copy's body, else extracted again."""
+    current = store.current_text(source_id)
+    if current is not None and current.body_hash == snap.body_hash:
+        if current.markdown_hash:
+            return _read_blob(store, current.markdown_hash).decode("utf-8")
+        return current.text or ""
     from refman.fetch.extract import extract
 
-    body = read_blob(conn, snap["body_hash"])
-    url = snap["final_url"] or conn.execute("SELECT url FROM source WHERE id = ?", (source_id,)).fetchone()[0]
-    ext = extract(body, url, snap["content_type"], snap["charset"])
+    body = _read_blob(store, snap.body_hash)
+    url = snap.final_url or source_brief(store, source_id).url
+    ext = extract(body, url, snap.content_type, snap.charset)
     return ext.markdown or ext.text or ""
 
 
-def read_text(conn: sqlite3.Connection, source_id: int, which: str | int | None = None) -> SnapshotText:
+def read_text(store: Store, source_id: int, which: str | int | None = None) -> SnapshotText:
     """The archived main text (Markdown) of a source's latest good copy, or of the copy `which` names."""
-    snap = pick_snapshot(conn, source_id, which)
-    return _text_of(conn, source_id, snap)
+    snap = pick_snapshot(store, source_id, which)
+    return _text_of(store, source_id, snap)
 
 
-def _text_of(conn: sqlite3.Connection, source_id: int, snap: sqlite3.Row) -> SnapshotText:
-    src = conn.execute("SELECT title, url FROM source WHERE id = ?", (source_id,)).fetchone()
-    if src is None:
-        raise NotFoundError(f"no source with id {source_id}")
-    return SnapshotText(id=source_id, title=src["title"], url=src["url"], snapshot_id=snap["id"],
-                        fetched_at=snap["fetched_at"], origin=snap["origin"], memento_at=snap["memento_at"],
-                        content_type=snap["content_type"], markdown=snapshot_markdown(conn, source_id, snap))
+def _text_of(store: Store, source_id: int, snap: ArchivedCopy) -> SnapshotText:
+    src = source_brief(store, source_id)
+    return SnapshotText(id=source_id, title=src.title, url=src.url, snapshot_id=snap.id,
+                        fetched_at=snap.fetched_at, origin=snap.origin, memento_at=snap.memento_at,
+                        content_type=snap.content_type, markdown=snapshot_markdown(store, source_id, snap))
 
 
-def raw_page(conn: sqlite3.Connection, source_id: int, which: str | int | None = None) -> tuple[bytes, str, int]:
+def raw_page(store: Store, source_id: int, which: str | int | None = None) -> tuple[bytes, str, int]:
     """(body, content type, snapshot id) of a copy as it was archived: data for a browser, never for the app."""
-    from refman.fetch.archive import read_blob
-
-    snap = pick_snapshot(conn, source_id, which)
-    return read_blob(conn, snap["body_hash"]), snap["content_type"] or "application/octet-stream", snap["id"]
+    snap = pick_snapshot(store, source_id, which)
+    return _read_blob(store, snap.body_hash), snap.content_type or "application/octet-stream", snap.id
 
 
-def raw_snapshot(conn: sqlite3.Connection, snapshot_id: int) -> tuple[bytes, str]:
-    from refman.fetch.archive import read_blob
-
-    snap = snapshot_by_id(conn, snapshot_id)
-    return read_blob(conn, snap["body_hash"]), snap["content_type"] or "application/octet-stream"
+def raw_snapshot(store: Store, snapshot_id: int) -> tuple[bytes, str]:
+    snap = snapshot_by_id(store, snapshot_id)
+    return _read_blob(store, snap.body_hash), snap.content_type or "application/octet-stream"
 
 
 @dataclass
@@ -141,20 +143,20 @@ class TextDiff:
         return asdict(self)
 
 
-def diff_snapshots(conn: sqlite3.Connection, source_id: int, a: str | int | None, b: str | int | None,
+def diff_snapshots(store: Store, source_id: int, a: str | int | None, b: str | int | None,
                    context: int = 3) -> TextDiff:
     """What changed in the text between copies `a` (older) and `b` (newer), as a unified diff of lines."""
-    snap_a, snap_b = pick_snapshot(conn, source_id, a), pick_snapshot(conn, source_id, b)
-    text_a = snapshot_markdown(conn, source_id, snap_a)
-    text_b = text_a if snap_b["body_hash"] == snap_a["body_hash"] else snapshot_markdown(conn, source_id, snap_b)
-    name_a, name_b = (f"{s['fetched_at']} ({s['origin']})" for s in (snap_a, snap_b))
+    snap_a, snap_b = pick_snapshot(store, source_id, a), pick_snapshot(store, source_id, b)
+    text_a = snapshot_markdown(store, source_id, snap_a)
+    text_b = text_a if snap_b.body_hash == snap_a.body_hash else snapshot_markdown(store, source_id, snap_b)
+    name_a, name_b = (f"{s.fetched_at} ({s.origin})" for s in (snap_a, snap_b))
     lines = [line.rstrip("\n") for line in difflib.unified_diff(
         text_a.splitlines(), text_b.splitlines(), name_a, name_b, n=context, lineterm="")]
     added = sum(1 for x in lines if x.startswith("+") and not x.startswith("+++"))
     removed = sum(1 for x in lines if x.startswith("-") and not x.startswith("---"))
 
-    def info(s: sqlite3.Row) -> dict[str, Any]:
-        return {"snapshot_id": s["id"], "fetched_at": s["fetched_at"], "origin": s["origin"]}
+    def info(s: ArchivedCopy) -> dict[str, Any]:
+        return {"snapshot_id": s.id, "fetched_at": s.fetched_at, "origin": s.origin}
 
     return TextDiff(source_id, info(snap_a), info(snap_b), lines, added, removed)
 
@@ -162,27 +164,22 @@ def diff_snapshots(conn: sqlite3.Connection, source_id: int, a: str | int | None
 # --- views over the catalog -------------------------------------------------------------------------------
 
 
-def list_notes(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def list_notes(store: Store) -> list[dict[str, Any]]:
     """Every imported note with how many sources it cites: `[{path, root, sources, mentions}]`, by path."""
-    return [
-        {"path": r[0], "root": r[1], "sources": r[2], "mentions": r[3]}
-        for r in conn.execute(
-            "SELECT n.path, n.root, count(DISTINCT m.source_id), count(m.id) FROM note n "
-            "LEFT JOIN mention m ON m.note_id = n.id GROUP BY n.id ORDER BY n.path, n.root"
-        )
-    ]
+    return [{"path": path, "root": root, "sources": sources, "mentions": mentions}
+            for path, root, sources, mentions in store.notes_overview()]
 
 
-def note_bibliography(conn: sqlite3.Connection, note: str) -> dict[str, Any]:
+def note_bibliography(store: Store, note: str) -> dict[str, Any]:
     """The sources a note cites, in the note's order, each with where in the note (`lines`) it is cited."""
     from refman.catalog import list_sources
     from refman.citation.selection import cited_in, notes_for
 
+    conn = store.conn  # type: ignore[attr-defined]  # until citation.selection takes a store
     note_ids = notes_for(conn, note)
     ids = cited_in(conn, note)
-    paths = [r[0] for r in conn.execute(
-        f"SELECT path FROM note WHERE id IN ({','.join('?' * len(note_ids))}) ORDER BY path", note_ids)]
-    by_id = {item["id"]: item for item in _list_in_chunks(conn, ids, list_sources)}
+    paths = store.note_paths(note_ids)
+    by_id = {item["id"]: item for item in _list_in_chunks(store, ids, list_sources)}
     sources = []
     for sid in ids:
         item = by_id[sid]
@@ -191,64 +188,47 @@ def note_bibliography(conn: sqlite3.Connection, note: str) -> dict[str, Any]:
     return {"note": paths[0] if len(paths) == 1 else note, "notes": paths, "sources": sources}
 
 
-def _list_in_chunks(conn: sqlite3.Connection, ids: Sequence[int], list_sources: Any) -> list[dict[str, Any]]:
-    from refman.store.sqlite import SqliteStore
-
+def _list_in_chunks(store: Any, ids: Sequence[int], list_sources: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for start in range(0, len(ids), 500):
-        out += list_sources(SqliteStore(conn), ids=list(ids[start:start + 500]))  # until reader takes a store
+        out += list_sources(store, ids=list(ids[start:start + 500]))
     return out
 
 
-def link_health(conn: sqlite3.Connection) -> dict[str, Any]:
+def link_health(store: Store) -> dict[str, Any]:
     """`refman check`'s report over the whole catalog (dead, failing, redirected, changed sources grouped by
     note), each source with its title and the date it was last checked (`fetched_at`)."""
     from refman.fetch.pipeline import check_report
 
-    ids = [r[0] for r in conn.execute("SELECT id FROM source WHERE fetched_at IS NOT NULL")]
-    report = check_report(conn, ids)
+    report = check_report(store.conn, store.checked_source_ids())  # type: ignore[attr-defined]  # until fetch.pipeline takes a store
     wanted = {s["id"] for note in report["notes"] for s in note["sources"]}
-    facts: dict[int, tuple[str | None, str | None]] = {}
-    listed = sorted(wanted)
-    for start in range(0, len(listed), 500):
-        chunk = listed[start:start + 500]
-        for sid, title, fetched_at in conn.execute(
-            f"SELECT id, title, fetched_at FROM source WHERE id IN ({','.join('?' * len(chunk))})", chunk
-        ):
-            facts[sid] = (title, fetched_at)
+    facts = store.check_dates(sorted(wanted))
     for note in report["notes"]:
         for s in note["sources"]:
             s["title"], s["fetched_at"] = facts.get(s["id"], (None, None))
     return report
 
 
-def facets(conn: sqlite3.Connection, top: int = 12) -> dict[str, list[dict[str, Any]]]:
+def facets(store: Store, top: int = 12) -> dict[str, list[dict[str, Any]]]:
     """What the search page offers as filters, with counts: tags, sites, statuses and vault folders."""
-    tags = conn.execute("SELECT tag, count(*) FROM source_tag GROUP BY tag ORDER BY 2 DESC, 1 LIMIT ?",
-                        (top,)).fetchall()
-    sites = conn.execute("SELECT host, count(*) FROM source GROUP BY host ORDER BY 2 DESC, 1 LIMIT ?",
-                         (top,)).fetchall()
-    statuses = conn.execute("SELECT status, count(*) FROM source GROUP BY status ORDER BY 2 DESC, 1").fetchall()
+    counts = store.facet_counts(top)
     folders: dict[str, int] = {}
-    for path, n in conn.execute("SELECT n.path, count(DISTINCT m.source_id) FROM note n "
-                                "JOIN mention m ON m.note_id = n.id GROUP BY n.id"):
+    for path, n in counts.notes:
         folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
         if folder:
             folders[folder] = folders.get(folder, 0) + n
     top_folders = sorted(folders.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return {
-        "tags": [{"value": t, "count": n} for t, n in tags],
-        "sites": [{"value": h, "count": n} for h, n in sites],
-        "statuses": [{"value": s, "count": n} for s, n in statuses],
+        "tags": [{"value": t, "count": n} for t, n in counts.tags],
+        "sites": [{"value": h, "count": n} for h, n in counts.sites],
+        "statuses": [{"value": s, "count": n} for s, n in counts.statuses],
         "folders": [{"value": f, "count": n} for f, n in top_folders],
     }
 
 
-def catalog_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def catalog_counts(store: Store) -> dict[str, int]:
     """Sources, archived sources and notes: the search page's one-line summary."""
-    row = conn.execute("SELECT (SELECT count(*) FROM source), (SELECT count(*) FROM source_text), "
-                       "(SELECT count(*) FROM note)").fetchone()
-    return {"sources": row[0], "archived": row[1], "notes": row[2]}
+    return store.catalog_counts()
 
 
 def obsidian_vault(root: str) -> str | None:
@@ -262,7 +242,7 @@ def obsidian_vault(root: str) -> str | None:
     return None
 
 
-def note_links(conn: sqlite3.Connection, source_id: int) -> list[dict[str, Any]]:
+def note_links(store: Store, source_id: int) -> list[dict[str, Any]]:
     """The notes that cite a source, with line, label, annotation and, in an Obsidian vault, the
     `obsidian://open` link that opens the note there."""
     from pathlib import Path
@@ -270,10 +250,7 @@ def note_links(conn: sqlite3.Connection, source_id: int) -> list[dict[str, Any]]
 
     out = []
     vaults: dict[str, str | None] = {}
-    for path, root, line, label, annotation, kind in conn.execute(
-        "SELECT n.path, n.root, m.line, m.label, m.annotation, m.kind FROM mention m JOIN note n ON n.id = m.note_id "
-        "WHERE m.source_id = ? ORDER BY n.path, m.line", (source_id,),
-    ):
+    for path, root, line, label, annotation, kind in store.citing_mentions(source_id):
         if root not in vaults:
             vaults[root] = obsidian_vault(root)
         vault = vaults[root]
@@ -287,14 +264,10 @@ def note_links(conn: sqlite3.Connection, source_id: int) -> list[dict[str, Any]]
     return out
 
 
-def snapshot_history(conn: sqlite3.Connection, source_id: int, limit: int = 50) -> list[dict[str, Any]]:
+def snapshot_history(store: Store, source_id: int, limit: int = 50) -> list[dict[str, Any]]:
     """Every attempt, newest first, each with `n` (its number for --snapshot, when it is a good copy)."""
-    good = {r["id"]: i + 1 for i, r in enumerate(good_snapshots(conn, source_id))}
-    rows = conn.execute(
-        "SELECT id, fetched_at, outcome, http_status, size, unchanged, reason, origin, memento_at "
-        "FROM snapshot WHERE source_id = ? ORDER BY fetched_at DESC, id DESC LIMIT ?", (source_id, limit),
-    ).fetchall()
-    return [{**dict(r), "n": good.get(r["id"])} for r in rows]
+    good = {snap.id: i + 1 for i, snap in enumerate(good_snapshots(store, source_id))}
+    return [{**row, "n": good.get(row["id"])} for row in store.fetch_attempts(source_id, limit)]
 
 
 # Styles offered by the copy-citation buttons, when refman ships them (GB/T 7714 comes with the citation work).
@@ -302,14 +275,15 @@ CITE_STYLES = (("apa", "APA"), ("chicago-author-date", "Chicago"), ("mla", "MLA"
                ("gb-t-7714", "GB/T 7714"))
 
 
-def citations(conn: sqlite3.Connection, source_id: int) -> list[dict[str, str]]:
+def citations(store: Store, source_id: int) -> list[dict[str, str]]:
     """One source's formatted references, `[{style, label, text}]`: each shipped style, then the BibLaTeX key
     and entry. Assigns the citation key if the source has none yet (as `refman cite` does)."""
     from refman.citation.export import render_export, selected_items
     from refman.citation.selection import Selection
     from refman.citation.styles import STYLES, format_entries
 
-    items = selected_items(conn, Selection(refs=[str(source_id)]), default_all=False)
+    items = selected_items(store.conn, Selection(refs=[str(source_id)]),  # type: ignore[attr-defined]  # until citation.export takes a store
+                           default_all=False)
     out = [{"style": style, "label": label, "text": format_entries(items, style, "text")[0][1]}
            for style, label in CITE_STYLES if style in STYLES]
     key = items[0].id if items else ""

@@ -1,26 +1,27 @@
-"""The search query language, parsed leniently and compiled to a safe FTS5 MATCH expression.
+"""The search query language, parsed leniently into a backend-neutral tree (refman.store.search.ParsedQuery).
 
 Syntax: words (all must match), "exact phrases", prefix*, OR, -word / NOT word, (parentheses), and field filters
 title:, author:, site:, tag: (also note:, text:) before a word or a "phrase". AND is accepted and implied.
 
-Safety: every user word or phrase reaches FTS5 only inside double quotes (quotes doubled), so no user text is
-ever FTS5 syntax; operators and parentheses are emitted by the compiler alone. Parsing never fails on odd
+Each store turns the tree into its own query (SQLite: an FTS5 MATCH expression in which every word or phrase is
+quoted, see refman.store.sqlite.search; so no user text is ever query syntax). Parsing never fails on odd
 input: unbalanced quotes run to the end, stray parentheses and dangling operators are dropped, words with no
 letter or digit are ignored. A query with nothing searchable left, an unknown field (`foo:bar`; a URL's
 `https://` is not a field), a field with nothing after it (`title:`) and a query of more than MAX_QUERY_CHARS
 characters raise QueryError: those are mistakes the user wants to hear about.
 
 CJK: each CJK character is its own token in the index, so a CJK word becomes a phrase of its characters
-(`数据库` → `"数 据 库"`), which matches exactly that run of characters anywhere in the text.
+(`数据库` → tokens `数 据 库`), which matches exactly that run of characters anywhere in the text. Every term
+carries its `tokens` in the index's form (cjk_space, tag tokens around a tag), so that no store splits text.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
 from refman.errors import QueryError
+from refman.store.search import And, Node, Not, Or, ParsedQuery, Term
 from refman.vocabulary import CJK_INDEXED
 
 # Kana, CJK Ext A, CJK Unified, Hangul syllables, CJK compatibility, CJK Ext B–F: what migration 0002 indexes.
@@ -31,7 +32,7 @@ TAG_OPEN, TAG_CLOSE = "\ue000", "\ue001"
 # Private-use characters (our tag tokens) and control characters (FTS5 stops a string at NUL) are dropped.
 _UNWANTED = re.compile("[\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-# User-facing field name → FTS5 column.
+# User-facing field name → index column (refman.store.search.INDEX_COLUMNS).
 FIELDS = {
     "title": "title",
     "author": "authors", "authors": "authors",
@@ -65,44 +66,11 @@ def _searchable(text: str) -> bool:
     return False
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-# --- syntax tree -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Term:
-    text: str  # as the user wrote it (private-use characters removed)
-    column: str | None = None  # FTS5 column of a field filter
-    prefix: bool = False
-    phrase: bool = False  # written in quotes
-
-    def fts(self) -> str:
-        body = cjk_space(self.text)
-        if self.column == "tags":
-            body = f"{TAG_OPEN} {body}" + ("" if self.prefix else f" {TAG_CLOSE}")
-        expr = _quote(body) + ("*" if self.prefix else "")
-        return f"{self.column} : {expr}" if self.column else expr
-
-
-@dataclass(frozen=True)
-class Not:
-    child: Node
-
-
-@dataclass(frozen=True)
-class And:
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    children: tuple[Node, ...]
-
-
-Node = Term | Not | And | Or
+def _term(text: str, column: str | None = None, prefix: bool = False, phrase: bool = False) -> Term:
+    tokens = cjk_space(text)
+    if column == "tags":  # a whole tag: between its tokens (only the opening one for a prefix)
+        tokens = f"{TAG_OPEN} {tokens}" + ("" if prefix else f" {TAG_CLOSE}")
+    return Term(text, column, prefix, phrase, tokens)
 
 
 # --- lexer -----------------------------------------------------------------------------------------------
@@ -127,7 +95,7 @@ def _lex(query: str) -> list[tuple[str, object]]:
             text, i = _read_phrase(s, i)
             prefix = i < n and s[i] == "*"
             i += prefix
-            out.append(("TERM", Term(text, prefix=prefix, phrase=True)))
+            out.append(("TERM", _term(text, prefix=prefix, phrase=True)))
         elif c == "-" and i + 1 < n and not s[i + 1].isspace() and s[i + 1] != "-":
             out.append(("-", None))
             i += 1
@@ -153,14 +121,14 @@ def _lex(query: str) -> list[tuple[str, object]]:
                 text, i = _read_phrase(s, i)
                 prefix = i < n and s[i] == "*"
                 i += prefix
-                out.append(("TERM", Term(text, column=column, prefix=prefix, phrase=True)))
+                out.append(("TERM", _term(text, column=column, prefix=prefix, phrase=True)))
                 continue
             if column and rest:
                 chunk = rest
             else:
                 column = None
             prefix = chunk.endswith("*")
-            out.append(("TERM", Term(chunk.rstrip("*"), column=column, prefix=prefix)))
+            out.append(("TERM", _term(chunk.rstrip("*"), column=column, prefix=prefix)))
     return out
 
 
@@ -255,7 +223,7 @@ class _Parser:
 def _in_column(node: Node, column: str) -> Node:
     """`field:(…)`: every term inside without a field of its own searches `column`."""
     if isinstance(node, Term):
-        return node if node.column else Term(node.text, column, node.prefix, node.phrase)
+        return node if node.column else _term(node.text, column, node.prefix, node.phrase)
     if isinstance(node, Not):
         return Not(_in_column(node.child, column))
     return type(node)(tuple(_in_column(c, column) for c in node.children))
@@ -267,42 +235,7 @@ def _and(items: list[Node]) -> Node | None:
     return items[0] if len(items) == 1 else And(tuple(items))
 
 
-# --- compiler --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class CompiledQuery:
-    """What the search runs. `match`: rows must match it (None: no positive condition). `exclude`: rows
-    matching it are left out (a query of negations only, which FTS5 cannot express by itself)."""
-
-    match: str | None = None
-    exclude: str | None = None
-    terms: list[Term] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return self.match is None and self.exclude is None
-
-
-def _compile(node: Node) -> str | None:
-    """FTS5 text for node, or None when node has no positive part (a lone negation)."""
-    if isinstance(node, Term):
-        return node.fts()
-    if isinstance(node, Not):
-        return None
-    if isinstance(node, Or):
-        parts = [p for p in (_compile(c) for c in node.children) if p is not None]
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
-    positives = [p for p in (_compile(c) for c in node.children if not isinstance(c, Not)) if p is not None]
-    negatives = [p for p in (_compile(c.child) for c in node.children if isinstance(c, Not)) if p is not None]
-    if not positives:
-        return None
-    expr = positives[0] if len(positives) == 1 else "(" + " AND ".join(positives) + ")"
-    if negatives:
-        expr = f"({expr} NOT ({' OR '.join(negatives)}))"
-    return expr
+# --- the parsed query -----------------------------------------------------------------------------------
 
 
 def _terms(node: Node | None) -> list[Term]:
@@ -315,8 +248,8 @@ def _terms(node: Node | None) -> list[Term]:
     return [t for c in node.children for t in _terms(c)]
 
 
-def parse_query(query: str) -> CompiledQuery:
-    """Compile a user's query. Raises QueryError for a query too long, an unknown field (`foo:bar`) or a field
+def parse_query(query: str) -> ParsedQuery:
+    """Parse a user's query. Raises QueryError for a query too long, an unknown field (`foo:bar`) or a field
     with nothing after it (`title:`); any other odd input is read leniently."""
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(f"query too long: {len(query)} characters (at most {MAX_QUERY_CHARS})")
@@ -325,26 +258,15 @@ def parse_query(query: str) -> CompiledQuery:
     if len(terms) > MAX_TERMS:
         raise QueryError(f"query too long: {len(terms)} words (at most {MAX_TERMS})")
     if tree is None:
-        return CompiledQuery()
-    match = _compile(tree)
-    exclude = None
-    if match is None:
-        # Negations only, e.g. `-draft` or `NOT (a OR b)`: list every source that does not match them.
-        nots = tree.children if isinstance(tree, And) else (tree,)
-        negs = [p for p in (_compile(c.child) for c in nots if isinstance(c, Not)) if p is not None]
-        exclude = " OR ".join(negs) if negs else None
-    else:
-        match = _with_phrase_bonus(tree, match)
-    return CompiledQuery(match=match, exclude=exclude, terms=terms)
+        return ParsedQuery()
+    return ParsedQuery(tree=tree, terms=tuple(terms), adjacent=_adjacent(tree))
 
 
-def _with_phrase_bonus(tree: Node, match: str) -> str:
-    """`gpu market` → `("gpu" AND "market") OR "gpu market"`: the same rows (the phrase implies the words)
-    but bm25 scores the phrase too, so rows with the words side by side rank first."""
+def _adjacent(tree: Node) -> str | None:
+    """`gpu market` → the tokens `gpu market`: 2–6 plain words, which rank first when side by side."""
     if not isinstance(tree, And) or not 2 <= len(tree.children) <= 6:
-        return match
+        return None
     words = tree.children
     if not all(isinstance(w, Term) and w.column is None and not w.prefix and not w.phrase for w in words):
-        return match
-    phrase = " ".join(cjk_space(w.text) for w in words if isinstance(w, Term))
-    return f"({match}) OR {_quote(phrase)}"
+        return None
+    return " ".join(w.tokens for w in words if isinstance(w, Term))

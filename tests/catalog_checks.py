@@ -25,5 +25,5 @@ def assert_index_and_columns_are_exact(conn: sqlite3.Connection) -> None:
     remerged = [tuple(r) for r in conn.execute(CACHED_SQL)]
     conn.execute("ROLLBACK")
     assert cached == remerged
-    rebuild_index(conn, optimize=False)
+    rebuild_index(SqliteStore(conn), optimize=False)
     assert indexed == index_rows(conn)

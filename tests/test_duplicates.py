@@ -156,9 +156,9 @@ def test_merge_keeps_every_mention_tag_note_pin_and_snapshot(store: SqliteStore,
         assert conn.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", (b,)).fetchone()[0] == 0
     # the index follows: the dropped source's words now find the kept one
     assert_index_and_columns_are_exact(store.conn)
-    assert [h.id for h in search(store.conn, "仓库")] == [a]
-    assert [h.id for h in search(store.conn, "tag:zh")] == [a]
-    assert [h.id for h in search(store.conn, "我的笔记")] == [a]
+    assert [h.id for h in search(store, "仓库")] == [a]
+    assert [h.id for h in search(store, "tag:zh")] == [a]
+    assert [h.id for h in search(store, "我的笔记")] == [a]
 
 
 def test_citation_keys(store: SqliteStore) -> None:

@@ -12,6 +12,7 @@ from test_db import _downgrade
 from refman.catalog import import_bibliographies
 from refman.search import search
 from refman.store import open_store
+from refman.store.sqlite import SqliteStore
 from refman.store.sqlite.schema import upgrade_catalog
 
 
@@ -54,7 +55,7 @@ def test_upgrade_populated_0004_catalog_to_0006_and_back(db_path: Path, tmp_path
     assert [tuple(r) for r in conn.execute(trigger_sql)] == triggers
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    assert [h.id for h in search(conn, "zebra")] == [1, 2]  # the search index and its triggers still work
+    assert [h.id for h in search(SqliteStore(conn), "zebra")] == [1, 2]  # the search index and its triggers still work
     notnull = {r[1]: r[3] for r in conn.execute("PRAGMA table_info(source)")}
     assert (notnull["url"], notnull["url_as_written"], notnull["host"], notnull["isbn"]) == (0, 0, 0, 0)
     # works without URL now exist, unique by DOI (any case) and ISBN among themselves

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,16 +27,16 @@ from refman.reader import (
     raw_page,
     read_text,
 )
-from refman.store import connect, open_store
+from refman.store import open_store
+from refman.store.sqlite import SqliteStore
 
 REFMAN = Path(sys.executable).with_name("refman")
 
 
 @pytest.fixture
-def conn(demo: Demo) -> sqlite3.Connection:
-    c = connect(demo.db)
-    yield c
-    c.close()
+def store(demo: Demo) -> Iterator[SqliteStore]:
+    with open_store(demo.db) as s:
+        yield s
 
 
 def run(db: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -55,49 +55,49 @@ def singlefile(url: str, saved: str, body: str = "") -> bytes:
 # --- reading -----------------------------------------------------------------------------------------------
 
 
-def test_latest_copy_and_older_copies(conn: sqlite3.Connection, demo: Demo) -> None:
+def test_latest_copy_and_older_copies(store: SqliteStore, demo: Demo) -> None:
     sid = demo.ids["/gpu-market"]
-    latest = read_text(conn, sid)
+    latest = read_text(store, sid)
     assert latest.origin == "live" and latest.title == "The GPU market in 2024"
     assert "prices already fell" in latest.markdown and "Analysts expect" not in latest.markdown
-    older = read_text(conn, sid, "2")  # not stored as text: extracted again from the archived body
+    older = read_text(store, sid, "2")  # not stored as text: extracted again from the archived body
     assert "Analysts expect prices to fall" in older.markdown and older.snapshot_id != latest.snapshot_id
-    assert read_text(conn, sid, latest.fetched_at[:10]).snapshot_id == latest.snapshot_id
+    assert read_text(store, sid, latest.fetched_at[:10]).snapshot_id == latest.snapshot_id
     with pytest.raises(NotFoundError, match="2 archived copies, not 3"):
-        pick_snapshot(conn, sid, "3")
+        pick_snapshot(store, sid, "3")
     with pytest.raises(NotFoundError, match="on or before 1999"):
-        pick_snapshot(conn, sid, "1999")
+        pick_snapshot(store, sid, "1999")
     with pytest.raises(UsageError):
-        pick_snapshot(conn, sid, "last tuesday")
+        pick_snapshot(store, sid, "last tuesday")
     with pytest.raises(NotFoundError, match="no archived copy yet"):
-        read_text(conn, demo.ids["/gone"])
+        read_text(store, demo.ids["/gone"])
 
 
-def test_diff_between_copies(conn: sqlite3.Connection, demo: Demo) -> None:
-    diff = diff_snapshots(conn, demo.ids["/gpu-market"], "2", "1")
+def test_diff_between_copies(store: SqliteStore, demo: Demo) -> None:
+    diff = diff_snapshots(store, demo.ids["/gpu-market"], "2", "1")
     assert diff.added == 1 and diff.removed == 1
     assert "-Analysts expect prices to fall once new fabs open, but not before the end of next year." in diff.lines
     assert "+Update: prices already fell in the autumn, earlier than analysts expected." in diff.lines
-    same = diff_snapshots(conn, demo.ids["/inference"], "1", "1")
+    same = diff_snapshots(store, demo.ids["/inference"], "1", "1")
     assert same.lines == [] and same.added == same.removed == 0
 
 
-def test_raw_page_is_the_archived_body(conn: sqlite3.Connection, demo: Demo) -> None:
-    body, content_type, _snap = raw_page(conn, demo.ids["/inference"])
+def test_raw_page_is_the_archived_body(store: SqliteStore, demo: Demo) -> None:
+    body, content_type, _snap = raw_page(store, demo.ids["/inference"])
     assert content_type.startswith("text/html") and b"<h1>Inference optimisation in practice</h1>" in body
 
 
-def test_note_bibliography_in_note_order_with_lines(conn: sqlite3.Connection, demo: Demo) -> None:
-    bib = note_bibliography(conn, "GPU Market.md")
+def test_note_bibliography_in_note_order_with_lines(store: SqliteStore, demo: Demo) -> None:
+    bib = note_bibliography(store, "GPU Market.md")
     assert bib["note"] == "AI/GPU Market.md"
     assert [s["id"] for s in bib["sources"]] == [demo.ids[p] for p in ("/gpu-market", "/inference", "/gone")]
     assert bib["sources"][0]["lines"] == [5]
     with pytest.raises(NotFoundError):
-        note_bibliography(conn, "no such note.md")
+        note_bibliography(store, "no such note.md")
 
 
-def test_link_health_groups_by_note_with_check_date(conn: sqlite3.Connection, demo: Demo) -> None:
-    report = link_health(conn)
+def test_link_health_groups_by_note_with_check_date(store: SqliteStore, demo: Demo) -> None:
+    report = link_health(store)
     assert report["counts"]["dead"] == 1 and report["counts"]["changed"] == 1
     by_note = {n["path"]: n["sources"] for n in report["notes"]}
     dead = next(s for s in by_note["AI/GPU Market.md"] if s["problem"] == "dead")
@@ -105,8 +105,8 @@ def test_link_health_groups_by_note_with_check_date(conn: sqlite3.Connection, de
     assert {s["problem"] for s in by_note["中文/网络.md"]} == {"changed"}
 
 
-def test_obsidian_links_for_an_obsidian_vault(conn: sqlite3.Connection, demo: Demo) -> None:
-    links = note_links(conn, demo.ids["/datacenter"])
+def test_obsidian_links_for_an_obsidian_vault(store: SqliteStore, demo: Demo) -> None:
+    links = note_links(store, demo.ids["/datacenter"])
     vault = demo.vault.name
     assert links[0]["obsidian"] == f"obsidian://open?vault={vault}&file=%E4%B8%AD%E6%96%87%2F%E7%BD%91%E7%BB%9C"
     assert links[0]["line"] == 3
@@ -156,11 +156,11 @@ def test_capture_archives_text_and_metadata_without_touching_live_status(tmp_pat
     snap = conn.execute("SELECT origin, memento_at, outcome FROM snapshot WHERE id = ?",
                         (result.snapshot_id,)).fetchone()
     assert tuple(snap) == ("capture", "2025-01-05T08:00:00Z", "ok")
-    text = read_text(conn, dead_id)
+    text = read_text(SqliteStore(conn), dead_id)
     assert text.origin == "capture" and "login wall" in text.markdown
     from refman.search import search
 
-    assert [h.id for h in search(conn, "login wall")] == [dead_id]
+    assert [h.id for h in search(SqliteStore(conn), "login wall")] == [dead_id]
     fresh = capture_page(conn, singlefile("https://example.org/new", "x"), url="https://example.org/given")
     assert fresh.created and fresh.url == "https://example.org/given" and fresh.saved_at is None
     status = conn.execute("SELECT status FROM source WHERE id = ?", (fresh.id,)).fetchone()[0]

@@ -102,8 +102,8 @@ def test_search_library_imports_only_the_standard_library(catalog: Path) -> None
     """pydantic is excluded too: the CLI only pulls it in through typer's own parameter parsing."""
     loaded = _modules_after(f"""
 import sys
-from refman.store import connect
+from refman.store import open_store
 from refman.search import search
-assert search(connect({str(catalog)!r}), '数据')
+assert search(open_store({str(catalog)!r}), '数据')
 """)
     assert not loaded & (HEAVY | {"pydantic", "typer", "rich"})

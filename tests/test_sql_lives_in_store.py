@@ -22,7 +22,6 @@ NOT_MOVED_YET: set[str] = {
     "capture.py", "citation/build.py", "citation/export.py", "citation/keys.py",
     "citation/selection.py", "exports_registry.py", "fetch/archive.py",
     "fetch/claims.py", "fetch/fallback.py", "fetch/pipeline.py", "fetch/wayback.py", "maintenance.py",
-    "reader.py", "search.py", "web/app.py",
 }
 
 

@@ -83,7 +83,9 @@ def search_ids(conn: sqlite3.Connection, query: str) -> list[int]:
         from refman.search import search
     except ImportError as exc:
         raise UsageError("search is not available in this version of refman") from exc
-    return [hit.id for hit in search(conn, query, limit=10_000_000)]
+    from refman.store.sqlite import SqliteStore
+
+    return [hit.id for hit in search(SqliteStore(conn), query, limit=10_000_000)]  # until selection takes a store
 
 
 def resolve(conn: sqlite3.Connection, sel: Selection, default_all: bool = True) -> list[int]:

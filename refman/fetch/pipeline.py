@@ -352,12 +352,13 @@ class Writer(threading.Thread):
     def _commit(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
         from refman.fetch.claims import heartbeat
         from refman.search import bulk_upkeep
+        from refman.store.sqlite import SqliteStore
         from refman.store.sqlite.base import transaction
 
         # The search index triggers space CJK text in SQL: 0.7 s for a 20,000-character Chinese page, and
         # twice per source (text, then merged title). bulk_upkeep suspends them for this transaction and
         # re-indexes the batch's sources once, in Python (13 ms for that page).
-        with transaction(conn), bulk_upkeep(conn) as touched:
+        with transaction(conn), bulk_upkeep(SqliteStore(conn)) as touched:  # until the writer takes a store
             for record in batch:
                 conn.execute("SAVEPOINT rec")
                 try:

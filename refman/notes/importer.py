@@ -437,7 +437,7 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
         writer.add_note(root, note, known.get((root, note.path)), report)
         if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
-    with store.bulk_import(), bulk_upkeep(store.conn) as index:  # type: ignore[attr-defined]  # until search takes a store
+    with store.bulk_import(), bulk_upkeep(store) as index:
         for new_root, prefix, old in renames:
             store.move_vault_root(old, new_root, prefix)
         if store.catalog_commit_counter() != version:

@@ -2,15 +2,15 @@
 
 Routes only parse parameters, call the library (refman.catalog, refman.search, refman.reader, refman.capture,
 refman.citation) and render; the library's typed errors become HTTP statuses (usage → 400, not found → 404,
-catalog busy or damaged → 503) with a one-line `{"error": …}` body. Each worker thread keeps one sqlite3
-connection (WAL: readers never wait for `refman fetch`, writers wait at most its batch)."""
+catalog busy or damaged → 503) with a one-line `{"error": …}` body. Each worker thread keeps one store (on
+SQLite, WAL: readers never wait for `refman fetch`, writers wait at most its batch)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Body, Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
@@ -22,6 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from refman.errors import CatalogError, NotFoundError, RefmanError, UsageError
 from refman.reader import SnapshotText, TextDiff
 from refman.web.security import CSRF_FIELD, Guard, _headers, write_allowed
+
+if TYPE_CHECKING:
+    from refman.store.sqlite import SqliteStore
 
 _HERE = Path(__file__).parent
 EXPORT_TYPES = {"biblatex": ("application/x-bibtex", "bib"), "bibtex": ("application/x-bibtex", "bib"),
@@ -150,21 +153,25 @@ ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut}, 404: {"mode
 
 
 class Catalog:
-    """One sqlite3 connection per worker thread, opened on first use."""
+    """One store per worker thread, opened on first use."""
 
     def __init__(self, db_path: Path) -> None:
         self.path = Path(db_path)
         self._local = threading.local()
         self._facets: tuple[float, dict[str, Any]] | None = None
 
-    def conn(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            from refman.store import connect
+    def store(self) -> SqliteStore:
+        store: SqliteStore | None = getattr(self._local, "store", None)
+        if store is None:
+            from refman.store import open_store
 
-            conn = connect(self.path)
-            self._local.conn = conn
-        return conn
+            store = open_store(self.path)
+            self._local.store = store
+        return store
+
+    def conn(self) -> Any:
+        """The store's connection, for the library modules that do not take a store yet."""
+        return self.store().conn
 
     def facets(self) -> dict[str, Any]:
         """Facet and catalog counts for the search page, recomputed at most every FACET_SECONDS (at 100k
@@ -173,8 +180,8 @@ class Catalog:
 
         now = time.monotonic()
         if self._facets is None or now - self._facets[0] > FACET_SECONDS:
-            conn = self.conn()
-            self._facets = (now, {**facets(conn), "counts": catalog_counts(conn)})
+            store = self.store()
+            self._facets = (now, {**facets(store), "counts": catalog_counts(store)})
         return self._facets[1]
 
 
@@ -198,7 +205,7 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     from refman.web.render import markdown_html, snippet_html
 
     catalog = Catalog(db_path)
-    catalog.conn()  # create or upgrade the schema now, not in the first request
+    catalog.store()  # create or upgrade the schema now, not in the first request
     app = FastAPI(title="refman", version="1", docs_url=None, redoc_url=None,
                   description="The catalog of a Markdown vault's references: the CLI's JSON under /api/.")
     app.state.catalog = catalog
@@ -271,7 +278,7 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
         limit = 25
         if q.strip() or filters.any:
             try:
-                hits = search(catalog.conn(), q, filters, limit=limit + 1, offset=offset)
+                hits = search(catalog.store(), q, filters, limit=limit + 1, offset=offset)
             except UsageError as exc:
                 message = str(exc)
         more = len(hits) > limit
@@ -283,8 +290,8 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
                                if x not in ("", None, 0)])
             return "/?" + query if query else "/"
 
-        context = dict(params=params, hits=hits, message=message, more=more, offset=offset, limit=limit,
-                       link=link, searched=bool(q.strip() or filters.any))
+        context: dict[str, Any] = dict(params=params, hits=hits, message=message, more=more, offset=offset, limit=limit,
+                                       link=link, searched=bool(q.strip() or filters.any))
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
             partial = page("_results.html", **context)
             partial.headers["HX-Replace-Url"] = link()  # the address bar shows a clean, bookmarkable search
@@ -296,10 +303,9 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     def source_context(sid: int, error: str | None = None) -> dict[str, Any]:
         from refman.catalog import SETTABLE_FIELDS, show_source
         from refman.reader import note_links, snapshot_history
-        from refman.store.sqlite import SqliteStore
 
-        conn = catalog.conn()
-        item = show_source(SqliteStore(conn), sid, snapshots=0)  # until the web app takes a store
+        store = catalog.store()
+        item = show_source(store, sid, snapshots=0)
         fields = []
         for name in SETTABLE_FIELDS:
             key = "DOI" if name == "doi" else name
@@ -308,8 +314,8 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
             if name == "author":
                 value = "; ".join(_name_text(n) for n in value or [])
             fields.append({"name": name, "value": value or "", "origin": origin, "pinned": name in item["pinned"]})
-        history = snapshot_history(conn, sid)
-        return dict(item=item, fields=fields, notes=note_links(conn, sid), history=history, error=error,
+        history = snapshot_history(store, sid)
+        return dict(item=item, fields=fields, notes=note_links(store, sid), history=history, error=error,
                     good=[s for s in history if s["n"]])
 
     @app.get("/sources/{sid}", response_class=HTMLResponse, include_in_schema=False)
@@ -320,15 +326,15 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     def edit_field(request: Request, sid: int, field: str = Form(...), value: str = Form(""),
                    action: str = Form("set")) -> Response:
         from refman.catalog import set_fields, unset_fields
-        from refman.store.sqlite import SqliteStore
+        from refman.reader import source_brief
 
-        conn = catalog.conn()
-        _exists(conn, sid)
+        source_brief(catalog.store(), sid)  # 404 for a source that does not exist
+        store = catalog.store()
         try:
             if action == "unset":
-                unset_fields(SqliteStore(conn), sid, [field])  # until the web app takes a store
+                unset_fields(store, sid, [field])
             else:
-                set_fields(SqliteStore(conn), sid, [f"{field}={value}"])
+                set_fields(store, sid, [f"{field}={value}"])
         except UsageError as exc:
             return _after_edit(request, sid, page, source_context, str(exc))
         return _after_edit(request, sid, page, source_context, None)
@@ -336,12 +342,12 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     @app.post("/sources/{sid}/tags", include_in_schema=False, dependencies=[Write])
     def edit_tags(request: Request, sid: int, add: str = Form(""), remove: str = Form("")) -> Response:
         from refman.catalog import tag_sources
-        from refman.store.sqlite import SqliteStore
+        from refman.reader import source_brief
 
-        conn = catalog.conn()
-        _exists(conn, sid)
+        source_brief(catalog.store(), sid)  # 404 for a source that does not exist
+        store = catalog.store()
         try:
-            tag_sources(SqliteStore(conn), [sid], [t for t in add.split() if t], [t for t in remove.split() if t])
+            tag_sources(store, [sid], [t for t in add.split() if t], [t for t in remove.split() if t])
         except UsageError as exc:
             return _after_edit(request, sid, page, source_context, str(exc))
         return _after_edit(request, sid, page, source_context, None)
@@ -350,39 +356,39 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     def citations_part(sid: int) -> HTMLResponse:
         from refman.reader import citations
 
-        return page("_citations.html", citations=citations(catalog.conn(), sid))
+        return page("_citations.html", citations=citations(catalog.store(), sid))
 
     @app.get("/sources/{sid}/read", response_class=HTMLResponse, include_in_schema=False)
     def read_page(sid: int, snapshot: str = "") -> HTMLResponse:
         from refman.reader import read_text
 
-        text = read_text(catalog.conn(), sid, snapshot or None)
+        text = read_text(catalog.store(), sid, snapshot or None)
         return page("read.html", text=text)
 
     @app.get("/sources/{sid}/diff", response_class=HTMLResponse, include_in_schema=False)
     def diff_page(sid: int, a: str = "2", b: str = "1") -> HTMLResponse:
-        from refman.reader import diff_snapshots
+        from refman.reader import diff_snapshots, source_brief
 
-        conn = catalog.conn()
-        return page("diff.html", diff=diff_snapshots(conn, sid, a, b), item=_brief(conn, sid))
+        store = catalog.store()
+        return page("diff.html", diff=diff_snapshots(store, sid, a, b), item=source_brief(store, sid)._asdict())
 
     @app.get("/notes", response_class=HTMLResponse, include_in_schema=False)
     def notes_page() -> HTMLResponse:
         from refman.reader import list_notes
 
-        return page("notes.html", notes=list_notes(catalog.conn()))
+        return page("notes.html", notes=list_notes(catalog.store()))
 
     @app.get("/notes/{note:path}", response_class=HTMLResponse, include_in_schema=False)
     def note_page(note: str) -> HTMLResponse:
         from refman.reader import note_bibliography
 
-        return page("note.html", bib=note_bibliography(catalog.conn(), note), formats=list(EXPORT_TYPES))
+        return page("note.html", bib=note_bibliography(catalog.store(), note), formats=list(EXPORT_TYPES))
 
     @app.get("/health", response_class=HTMLResponse, include_in_schema=False)
     def health_page() -> HTMLResponse:
         from refman.reader import link_health
 
-        return page("health.html", report=link_health(catalog.conn()))
+        return page("health.html", report=link_health(catalog.store()))
 
     @app.get("/capture", response_class=HTMLResponse, include_in_schema=False)
     def capture_form() -> HTMLResponse:
@@ -412,16 +418,15 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
         from refman.search import SearchFilters, search
 
         filters = SearchFilters(tags=tag, since=since, until=until, site=site, cited_in=cited_in, status=status)
-        return [h.to_json() for h in search(catalog.conn(), q, filters, limit=limit, offset=offset)]
+        return [h.to_json() for h in search(catalog.store(), q, filters, limit=limit, offset=offset)]
 
     @app.get("/api/sources", response_model=list[SourceOut], responses=ERRORS, tags=["api"])
     def api_sources(tag: str | None = None, status: str | None = None, orphans: bool = False,
                     url: str | None = None, limit: int = Query(100, ge=1, le=10_000)) -> Any:
         """`refman list --json`; `url` finds the source of a URL (as written, normalised or merged away)."""
         from refman.catalog import list_sources, resolve_source
-        from refman.store.sqlite import SqliteStore
 
-        store = SqliteStore(catalog.conn())  # until the web app takes a store
+        store = catalog.store()
         ids = [resolve_source(store, url)] if url else None
         return list_sources(store, tag=tag, status=status, orphans=orphans, ids=ids, limit=limit)
 
@@ -430,9 +435,8 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     def api_add(body: AddSourceIn) -> Any:
         """`refman add --json`."""
         from refman.catalog import add_source, list_sources
-        from refman.store.sqlite import SqliteStore
 
-        store = SqliteStore(catalog.conn())  # until the web app takes a store
+        store = catalog.store()
         sid, created = add_source(store, body.url, title=body.title, tags=body.tags, note=body.note)
         return {"created": created, "source": list_sources(store, ids=[sid])[0]}
 
@@ -440,9 +444,8 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     def api_source(ref: str) -> Any:
         """`refman show --json`: an id, a citation key or a URL."""
         from refman.catalog import resolve_source, show_source
-        from refman.store.sqlite import SqliteStore
 
-        store = SqliteStore(catalog.conn())  # until the web app takes a store
+        store = catalog.store()
         return show_source(store, resolve_source(store, ref))
 
     @app.patch("/api/sources/{ref}", response_model=SourceDetailOut, responses=ERRORS, tags=["api"],
@@ -450,9 +453,8 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
     def api_patch(ref: str, body: Annotated[PatchSourceIn, Body()]) -> Any:
         """`refman set`, `refman unset` and `refman tag` in one transaction."""
         from refman.catalog import resolve_source, set_fields, show_source, tag_sources, unset_fields
-        from refman.store.sqlite import SqliteStore
 
-        store = SqliteStore(catalog.conn())  # until the web app takes a store
+        store = catalog.store()
         sid = resolve_source(store, ref)
         with store.transaction():
             if body.set:
@@ -468,36 +470,32 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
         """`refman read --json`: the archived text (Markdown) of the latest copy, or of `snapshot` (N or DATE)."""
         from refman.catalog import resolve_source
         from refman.reader import read_text
-        from refman.store.sqlite import SqliteStore
 
-        conn = catalog.conn()
-        sid = resolve_source(SqliteStore(conn), ref)  # until the web app takes a store
-        return read_text(conn, sid, snapshot).to_json()
+        store = catalog.store()
+        return read_text(store, resolve_source(store, ref), snapshot).to_json()
 
     @app.get("/api/sources/{ref}/diff", response_model=TextDiff, responses=ERRORS, tags=["api"])
     def api_diff(ref: str, a: str = "2", b: str = "1") -> Any:
         """`refman read --diff A B --json`."""
         from refman.catalog import resolve_source
         from refman.reader import diff_snapshots
-        from refman.store.sqlite import SqliteStore
 
-        conn = catalog.conn()
-        sid = resolve_source(SqliteStore(conn), ref)  # until the web app takes a store
-        return diff_snapshots(conn, sid, a, b).to_json()
+        store = catalog.store()
+        return diff_snapshots(store, resolve_source(store, ref), a, b).to_json()
 
     @app.get("/api/notes", response_model=list[NoteOut], responses=ERRORS, tags=["api"])
     def api_notes() -> Any:
         """Every imported note with the number of sources it cites."""
         from refman.reader import list_notes
 
-        return list_notes(catalog.conn())
+        return list_notes(catalog.store())
 
     @app.get("/api/health", responses=ERRORS, tags=["api"])
     def api_health() -> Any:
         """`refman check --json`'s report for the whole catalog (no new check is made)."""
         from refman.reader import link_health
 
-        return link_health(catalog.conn())
+        return link_health(catalog.store())
 
     @app.get("/api/export", responses={**ERRORS, 200: {"content": {"text/plain": {}}}}, tags=["api"],
              response_class=PlainTextResponse)
@@ -535,18 +533,6 @@ def _after_edit(request: Request, sid: int, page: Any, context: Any, error: str 
     if error:
         return page("source.html", 400, **context(sid, error))
     return RedirectResponse(f"/sources/{sid}", status_code=303)
-
-
-def _exists(conn: Any, sid: int) -> None:
-    if conn.execute("SELECT 1 FROM source WHERE id = ?", (sid,)).fetchone() is None:
-        raise NotFoundError(f"no source with id {sid}")
-
-
-def _brief(conn: Any, sid: int) -> dict[str, Any]:
-    row = conn.execute("SELECT id, title, url FROM source WHERE id = ?", (sid,)).fetchone()
-    if row is None:
-        raise NotFoundError(f"no source with id {sid}")
-    return dict(row)
 
 
 def _name_text(n: dict[str, str]) -> str:

@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -125,7 +126,7 @@ class Guard:
         return hmac.compare_digest(signature.encode(), self._mac(f"snapshot:{snapshot_id}:{kind}").encode())
 
 
-def _headers(scope: dict[str, Any]) -> dict[str, str]:
+def _headers(scope: Mapping[str, Any]) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 

@@ -81,10 +81,7 @@ class SnapshotApp:
 
     def _load(self, snapshot_id: int) -> tuple[bytes, str]:
         from refman.reader import raw_snapshot
-        from refman.store import connect
+        from refman.store import open_store
 
-        conn = connect(self.db_path)
-        try:
-            return raw_snapshot(conn, snapshot_id)
-        finally:
-            conn.close()
+        with open_store(self.db_path) as store:
+            return raw_snapshot(store, snapshot_id)

@@ -204,11 +204,12 @@ class SqliteSources(SqliteBase):
     # --- listings ------------------------------------------------------------------------------------------
 
     def _filter_where(self, filters: Any) -> tuple[list[str], list[Any]]:
+        """`filters` (refman.search.SearchFilters, resolved against this store) as SQL on `source s`."""
         if filters is None or not filters.any:
             return [], []
-        from refman.search import _filter_sql
+        from refman.store.sqlite.search import source_filter_sql
 
-        where, params = _filter_sql(filters, self.conn)  # until refman.search's filters move into the store
+        where, params = source_filter_sql(filters.resolve(self))
         return list(where), list(params)
 
     def list_sources(self, *, tag: str | None = None, orphans: bool = False, status: str | None = None,
