@@ -70,11 +70,12 @@ def _with_all_keys(conn: sqlite3.Connection, key: str) -> int | None:
     if conn.in_transaction or conn.execute("SELECT 1 FROM source WHERE citekey IS NULL LIMIT 1").fetchone() is None:
         return None
     from refman.citation.keys import assign_citekeys
+    from refman.store.sqlite import SqliteStore
 
     found = None
     conn.execute("SAVEPOINT refman_keys")
     try:
-        assign_citekeys(conn, None)
+        assign_citekeys(SqliteStore(conn), None)  # until catalog takes a store
         row = conn.execute("SELECT id FROM source WHERE citekey = ?", (key,)).fetchone()
         found = None if row is None else int(row[0])
     except sqlite3.OperationalError as exc:
@@ -284,8 +285,9 @@ def set_fields(conn: sqlite3.Connection, source_id: int, assignments: Sequence[s
         for field, text in parsed:
             if field == "citekey":
                 from refman.citation.keys import pin_citekey
+                from refman.store.sqlite import SqliteStore
 
-                pin_citekey(conn, source_id, text.strip())
+                pin_citekey(SqliteStore(conn), source_id, text.strip())  # until catalog takes a store
                 done[field] = text.strip()
             elif field == "note":
                 conn.execute("UPDATE source SET user_note = ?, updated_at = ? WHERE id = ?",
@@ -568,6 +570,7 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
     from refman.citation.importer import load_bibliography
     from refman.citation.keys import citekey_is_free
     from refman.merge import refresh_sources
+    from refman.store.sqlite import SqliteStore
     from refman.urls import normalise_url
 
     entries: list[tuple[str, dict[str, Any]]] = []
@@ -619,7 +622,7 @@ def import_bibliographies(conn: sqlite3.Connection, paths: Sequence[Any]) -> dic
                 if isbn:
                     conn.execute("UPDATE source SET isbn = ? WHERE id = ? AND isbn IS NULL", (isbn, source_id))
             citekey = conn.execute("SELECT citekey FROM source WHERE id = ?", (source_id,)).fetchone()[0]
-            if key and citekey is None and citekey_is_free(conn, key):
+            if key and citekey is None and citekey_is_free(SqliteStore(conn), key):  # until catalog takes a store
                 conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, source_id))
             # Zotero tags may contain spaces; refman tags are single words. The file's own keywords are kept to be
             # written back while the tags stay those (refman.citation.item: verbatim["keywords"]).

@@ -177,9 +177,10 @@ def note_bibliography(conn: sqlite3.Connection, note: str) -> dict[str, Any]:
     """The sources a note cites, in the note's order, each with where in the note (`lines`) it is cited."""
     from refman.catalog import list_sources
     from refman.citation.selection import cited_in, notes_for
+    from refman.store.sqlite import SqliteStore
 
-    note_ids = notes_for(conn, note)
-    ids = cited_in(conn, note)
+    note_ids = notes_for(SqliteStore(conn), note)  # until reader takes a store
+    ids = cited_in(SqliteStore(conn), note)  # until reader takes a store
     paths = [r[0] for r in conn.execute(
         f"SELECT path FROM note WHERE id IN ({','.join('?' * len(note_ids))}) ORDER BY path", note_ids)]
     by_id = {item["id"]: item for item in _list_in_chunks(conn, ids, list_sources)}
@@ -306,8 +307,10 @@ def citations(conn: sqlite3.Connection, source_id: int) -> list[dict[str, str]]:
     from refman.citation.export import render_export, selected_items
     from refman.citation.selection import Selection
     from refman.citation.styles import STYLES, format_entries
+    from refman.store.sqlite import SqliteStore
 
-    items = selected_items(conn, Selection(refs=[str(source_id)]), default_all=False)
+    items = selected_items(SqliteStore(conn), Selection(refs=[str(source_id)]),  # until reader takes a store
+                           default_all=False)
     out = [{"style": style, "label": label, "text": format_entries(items, style, "text")[0][1]}
            for style, label in CITE_STYLES if style in STYLES]
     key = items[0].id if items else ""

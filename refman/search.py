@@ -339,8 +339,9 @@ def _filter_sql(filters: SearchFilters, conn: sqlite3.Connection | None = None) 
             raise ValueError("a --cited-in filter needs the connection to resolve its notes")
         # The one resolver of NOTE (path, absolute path, unique suffix, folder), shared with export and cite.
         from refman.citation.selection import notes_for
+        from refman.store.sqlite import SqliteStore
 
-        note_ids = notes_for(conn, filters.cited_in)
+        note_ids = notes_for(SqliteStore(conn), filters.cited_in)  # until search takes a store
         where.append(f"EXISTS (SELECT 1 FROM mention m WHERE m.source_id = s.id AND m.note_id IN "
                      f"({','.join(str(int(i)) for i in note_ids)}))")
     return where, params

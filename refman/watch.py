@@ -277,9 +277,10 @@ class Watcher:
 
     def _refresh(self) -> int:
         from refman.exports_registry import refresh
+        from refman.store.sqlite import SqliteStore
 
         try:
-            results = refresh(self.conn)
+            results = refresh(SqliteStore(self.conn))  # until watch takes a store
         except (RefmanError, sqlite3.Error) as exc:
             self._event("error", message=f"registered exports not refreshed: {exc}")
             self._changed(time.monotonic() + RETRY_S - self.delay)  # try again in RETRY_S

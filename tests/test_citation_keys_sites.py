@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from refman.catalog import merge_sources, set_fields
 from refman.citation.item import CitationItem
 from refman.citation.keys import base_key, ensure_citekeys, rekey
+from refman.store.sqlite import SqliteStore
 
 
 def _key(url: str, title: str | None = None) -> str:
@@ -57,13 +58,13 @@ def test_clash_suffix_is_dropped_by_rekey_only(tmp_path: Path) -> None:
         return sid
 
     a, b = source("https://a.example/1"), source("https://b.example/2")
-    keys = ensure_citekeys(conn, [a, b])
+    keys = ensure_citekeys(SqliteStore(conn), [a, b])
     assert keys == {a: "myers2024sametitle", b: "myers2024sametitlea"}
     c = source("https://c.example/3")
     merge_sources(conn, c, [a])  # the plain key's source is merged away: its key goes to c
-    assert ensure_citekeys(conn, [b, c]) == {b: "myers2024sametitlea", c: "myers2024sametitle"}
+    assert ensure_citekeys(SqliteStore(conn), [b, c]) == {b: "myers2024sametitlea", c: "myers2024sametitle"}
     merge_sources(conn, b, [c])  # now b is the only one; its suffix stays until rekey
-    assert ensure_citekeys(conn, [b]) == {b: "myers2024sametitlea"}
-    (change,) = rekey(conn, [b])
+    assert ensure_citekeys(SqliteStore(conn), [b]) == {b: "myers2024sametitlea"}
+    (change,) = rekey(SqliteStore(conn), [b])
     assert (change.old, change.new) == ("myers2024sametitlea", "myers2024sametitle")
-    assert ensure_citekeys(conn, [b]) == {b: "myers2024sametitle"}
+    assert ensure_citekeys(SqliteStore(conn), [b]) == {b: "myers2024sametitle"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from refman.cli.common import app, catalog_conn, counted, emit_json, handle_errors
+from refman.cli.common import app, catalog_store, counted, emit_json, handle_errors
 
 _REFS = typer.Argument(None, help="Source ids, citation keys (any case) or URLs.", show_default=False)
 _TAG = typer.Option(None, "--tag", "-t", help="Sources with this tag (repeatable).", show_default=False)
@@ -83,7 +83,7 @@ def export_command(
     """Export citations. Entries are sorted by citation key, except with --cited-in alone (the note's order)
     or explicit ids/keys alone (the order given). Same catalog, same bytes. An empty selection writes
     nothing, leaves an existing file as it is, and exits 3 (unless --allow-empty)."""
-    from refman.citation.export import EXPORT_FORMATS, gc_paused, item_chunks, iter_export, read_snapshot, selected_ids
+    from refman.citation.export import EXPORT_FORMATS, gc_paused, item_chunks, iter_export, selected_ids
     from refman.errors import UsageError
 
     fmt = FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
@@ -98,20 +98,21 @@ def export_command(
         return
     _check_output(output)
     sel = _selection(refs, tag, cited_in, query, all_)
-    conn = catalog_conn()
+    store = catalog_store()
     try:
         # Streamed: items are built and written a chunk at a time (peak memory does not grow with the catalog).
         with gc_paused():
-            ids = selected_ids(conn, sel)
+            ids = selected_ids(store, sel)
             if not ids and not allow_empty:
                 from refman.errors import NotFoundError
 
                 raise NotFoundError("no source matches the selection: nothing written (--allow-empty writes an"
                                     " empty file)")
-            with read_snapshot(conn), contextlib.closing(iter_export(item_chunks(conn, ids), fmt, ascii_)) as pieces:
+            with store.read_snapshot(), \
+                    contextlib.closing(iter_export(item_chunks(store, ids), fmt, ascii_)) as pieces:
                 _write_pieces(pieces, output)
     finally:
-        conn.close()
+        store.close()
 
 
 def _write_pieces(pieces: Iterator[str], output: Path | None) -> None:
@@ -154,11 +155,11 @@ def cite_command(
     if style.lower().endswith(".csl") and not Path(style).expanduser().is_file():
         raise NotFoundError(f"no such file: {style}")
     _check_output(output)
-    conn = catalog_conn()
+    store = catalog_store()
     try:
-        items = selected_items(conn, sel, default_all=False)
+        items = selected_items(store, sel, default_all=False)
     finally:
-        conn.close()
+        store.close()
     if not items:
         raise NotFoundError("no source matches the selection: nothing to cite")
     if as_json:
@@ -189,12 +190,12 @@ def rekey_command(
     sel = _selection(refs, tag, cited_in, query, all_)
     if sel.empty:
         raise UsageError("say which keys to recompute: ids, keys or URLs, --tag, --cited-in, --query or --all")
-    conn = catalog_conn()
+    store = catalog_store()
     try:
-        ids = None if all_ else resolve(conn, sel, default_all=False)
-        results = rekey(conn, ids, dry_run=dry_run)
+        ids = None if all_ else resolve(store, sel, default_all=False)
+        results = rekey(store, ids, dry_run=dry_run)
     finally:
-        conn.close()
+        store.close()
     if json_out:
         emit_json({
             "dry_run": dry_run,

@@ -46,28 +46,29 @@ def exports_are_current() -> None:
 
 
 def _refresh_if_changed() -> None:
-    changes, conn = _changes, None
+    changes, store = _changes, None
     if changes is None or changes.conn is None:
         return
     try:
         if not changes.changed():
             return
         from refman.exports_registry import has_registered_exports, refresh
-        from refman.store import connect
+        from refman.store import open_store
+        from refman.store.sqlite import SqliteStore
 
-        if not has_registered_exports(changes.conn):
+        if not has_registered_exports(SqliteStore(changes.conn)):  # until changes takes a store
             return
 
-        conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
-        report_refresh(refresh(conn), quiet=not stderr_is_terminal())
+        store = open_store(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
+        report_refresh(refresh(store), quiet=not stderr_is_terminal())
     except KeyboardInterrupt:
         error("interrupted while refreshing registered exports")
         raise typer.Exit(130) from None
     except Exception as exc:  # the command's own work is done and committed: a failed refresh is one line
         error(f"registered exports not refreshed: {exc}")
     finally:
-        if conn is not None:
-            conn.close()
+        if store is not None:
+            store.close()
         changes.close()
 
 
@@ -100,15 +101,15 @@ def exports_list(
     if ctx.invoked_subcommand is not None:
         return
     from refman.exports_registry import check, list_exports
-    from refman.store import connect
+    from refman.store import open_store
 
-    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
+    store = open_store(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
     try:
         rows = []
-        for export in list_exports(conn):
-            rows.append({**export.as_dict(), "state": check(conn, export)})
+        for export in list_exports(store):
+            rows.append({**export.as_dict(), "state": check(store, export)})
     finally:
-        conn.close()
+        store.close()
     if as_json:
         emit_json(rows)
         return
@@ -139,14 +140,14 @@ def exports_remove(
 ) -> None:
     """Stop keeping exports up to date. Their files stay where they are."""
     from refman.exports_registry import list_exports, remove
-    from refman.store import connect
+    from refman.store import open_store
 
-    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
+    store = open_store(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
     try:
-        list_exports(conn, names)  # every name exists, or nothing is removed
-        removed = [remove(conn, name) for name in names]
+        list_exports(store, names)  # every name exists, or nothing is removed
+        removed = [remove(store, name) for name in names]
     finally:
-        conn.close()
+        store.close()
     if as_json:
         emit_json([e.as_dict() for e in removed])
         return
@@ -163,13 +164,13 @@ def exports_refresh(
     """Re-write the registered exports whose content changed now (a file that would not change is not touched).
     Exits 1 when one could not be written (its folder is gone, its selection no longer exists)."""
     from refman.exports_registry import refresh
-    from refman.store import connect
+    from refman.store import open_store
 
-    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
+    store = open_store(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
     try:
-        results = refresh(conn, names or None)
+        results = refresh(store, names or None)
     finally:
-        conn.close()
+        store.close()
     exports_are_current()
     if as_json:
         emit_json([r.as_dict() for r in results])
@@ -188,7 +189,7 @@ def register_export(fmt: str, selection: Any, ascii_: bool | None, output: Path 
     """`refman export … --keep-updated` / `--per-note DIR`: register (or only write) a file or a per-note mirror."""
     from refman.errors import UsageError
     from refman.exports_registry import RegisteredExport, register, write_once
-    from refman.store import connect
+    from refman.store import open_store
 
     if per_note is not None and output is not None:
         raise UsageError("give -o FILE or --per-note DIR, not both")
@@ -201,14 +202,14 @@ def register_export(fmt: str, selection: Any, ascii_: bool | None, output: Path 
         per_note=per_note is not None, refs=list(selection.refs), tags=list(selection.tags),
         cited_in=selection.cited_in, query=selection.query, all=selection.all, ascii=ascii_,
     )
-    conn = connect(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
+    store = open_store(options.db_path, create=False)  # a missing catalog is "no catalog at PATH"
     try:
         if keep_updated:
-            stored, result = register(conn, export)
+            stored, result = register(store, export)
         else:
-            stored, result = export, write_once(conn, export)
+            stored, result = export, write_once(store, export)
     finally:
-        conn.close()
+        store.close()
     exports_are_current()
     if result.status in ("missing", "error"):
         raise UsageError(f"{result.path}: {result.detail}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from refman.cli.common import app, catalog_conn, counted, db_app, emit_json, error, handle_errors, options
+from refman.cli.common import app, catalog_store, counted, db_app, emit_json, error, handle_errors, options
 
 
 def human_size(n: int) -> str:
@@ -35,16 +35,16 @@ def delete(
     from refman.errors import UsageError
     from refman.maintenance import delete_sources
 
-    conn = catalog_conn()
-    ids = list(dict.fromkeys(resolve_sources(conn, refs)))
-    preview = delete_sources(conn, ids, dry_run=True)
+    store = catalog_store()
+    ids = list(dict.fromkeys(resolve_sources(store.conn, refs)))  # until catalog takes a store
+    preview = delete_sources(store, ids, dry_run=True)
     if not dry_run and not yes:
         if not sys.stdin.isatty():
             raise UsageError("refusing to delete without --yes when not asked on a terminal")
         _echo_delete(preview, "would delete")
         if not typer.confirm("delete them?", default=False, err=True):
             raise typer.Exit(1)
-    report = preview if dry_run else delete_sources(conn, ids)
+    report = preview if dry_run else delete_sources(store, ids)
     if as_json:
         emit_json(report)
         return
@@ -73,8 +73,7 @@ def db_check(as_json: bool = typer.Option(False, "--json", help="Print {ok, inte
     from refman.store import translate_error
 
     try:
-        conn = catalog_conn()
-        report = check_catalog(conn)
+        report = check_catalog(catalog_store())
     except Exception as exc:  # a file too damaged to run the checks is a finding, not a crash
         if not isinstance(exc, CatalogCorruptError) and not isinstance(translate_error(exc, None),
                                                                        CatalogCorruptError):
@@ -109,8 +108,7 @@ def db_backup(
     written atomically. Restore by using it as --db (or copying it over the catalog)."""
     from refman.maintenance import backup_catalog
 
-    conn = catalog_conn()
-    result = backup_catalog(conn, options.db_path, path, replace=force)
+    result = backup_catalog(catalog_store(), options.db_path, path, replace=force)
     if as_json:
         emit_json(result)
         return
@@ -126,7 +124,7 @@ def db_gc(
     """Remove archived bodies that no snapshot or archived text references any more."""
     from refman.maintenance import collect_garbage
 
-    result = collect_garbage(catalog_conn(), dry_run=dry_run)
+    result = collect_garbage(catalog_store(), dry_run=dry_run)
     if as_json:
         emit_json(result)
         return

@@ -496,11 +496,12 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
         """`refman export`: the same selection options; `download=true` names a file to save."""
         from refman.citation.export import export_pieces
         from refman.citation.selection import Selection
+        from refman.store.sqlite import SqliteStore
 
         if format not in EXPORT_TYPES:
             raise UsageError(f"unknown export format {format!r}: use one of {', '.join(EXPORT_TYPES)}")
         sel = Selection(refs=ref, tags=tag, cited_in=cited_in or None, query=q or None, all=False)
-        text = "".join(export_pieces(catalog.conn(), sel, format))
+        text = "".join(export_pieces(SqliteStore(catalog.conn()), sel, format))  # until web takes a store
         media, ext = EXPORT_TYPES[format]
         headers = {}
         if download:
