@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from refman.errors import NotFoundError, RefmanError, UsageError
 
 if TYPE_CHECKING:
+    from refman.citation.selection import Selection
     from refman.store.citation import CitationStore, ExportRecord
     from refman.store.protocol import Store
 
@@ -56,7 +57,7 @@ class RegisteredExport:
         return json.dumps({"refs": self.refs, "tags": self.tags, "cited_in": self.cited_in, "query": self.query,
                            "all": self.all, "ascii": self.ascii}, ensure_ascii=False, sort_keys=True)
 
-    def selection(self):  # type: ignore[no-untyped-def]
+    def selection(self) -> Selection:
         from refman.citation.selection import Selection
 
         return Selection(refs=self.refs, tags=self.tags, cited_in=self.cited_in, query=self.query, all=self.all)

@@ -15,6 +15,7 @@ from refman.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from refman.store.citation import CatalogCheck, CitationStore
+    from refman.store.protocol import Store
 
 
 def check_catalog(store: CitationStore) -> CatalogCheck:
@@ -60,7 +61,7 @@ def garbage_blobs(store: CitationStore) -> dict[str, int]:
     return {"blobs": blobs, "stored_bytes": stored}
 
 
-def collect_garbage(store: CitationStore, *, dry_run: bool = False) -> dict[str, int]:
+def collect_garbage(store: Store, *, dry_run: bool = False) -> dict[str, int]:
     """Delete the blobs nothing references (see garbage_blobs); returns what was (or would be) removed."""
     with store.transaction():
         found = garbage_blobs(store)
@@ -69,7 +70,7 @@ def collect_garbage(store: CitationStore, *, dry_run: bool = False) -> dict[str,
     return found
 
 
-def _delete(store: CitationStore, source_ids: Sequence[int], *, dry_run: bool = False) -> dict[str, Any]:
+def _delete(store: Store, source_ids: Sequence[int], *, dry_run: bool = False) -> dict[str, Any]:
     ids = list(dict.fromkeys(source_ids))
     if not ids:
         raise UsageError("say which sources to delete")
@@ -103,7 +104,7 @@ class _DryRun(Exception):
         self.report = report
 
 
-def delete_sources(store: CitationStore, source_ids: Sequence[int], *, dry_run: bool = False) -> dict[str, Any]:
+def delete_sources(store: Store, source_ids: Sequence[int], *, dry_run: bool = False) -> dict[str, Any]:
     """Delete sources with everything that hangs on them (mentions, tags, pinned and fetched evidence, citation
     keys, aliases, snapshots, archived text, search rows), then the archived bodies nothing references any
     more, in one transaction. Returns what was removed. A dry run really runs the deletion (so its counts are

@@ -205,7 +205,7 @@ def item_from_row(row: Any, extras: dict[str, Any] | None = None, tags: list[str
             ctype = guessed
             archive_id = archive_id or arxiv_id
     title = _text(row[5])
-    return _trusted(CitationItem, {
+    item: CitationItem = _trusted(CitationItem, {
         "id": row[3] or f"source-{sid}",
         "type": ctype,
         "title": title,
@@ -231,6 +231,7 @@ def item_from_row(row: Any, extras: dict[str, Any] | None = None, tags: list[str
         "archive_url": None,
         "archive_date": None,
     })
+    return item
 
 
 def names_from_list(value: Any) -> list[CSLName]:

@@ -29,6 +29,7 @@ from refman.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from refman.store.citation import CitationStore
+    from refman.store.protocol import Store
 
 MAX_BASE = 30
 MAX_AUTH = 16
@@ -234,7 +235,7 @@ def unique_key(base: str, taken: set[str]) -> str:
 
 
 def ensure_citekeys(
-    store: CitationStore,
+    store: Store,
     source_ids: Sequence[int] | None = None,
     items: Mapping[int, CitationItem] | None = None,
 ) -> dict[int, str]:
@@ -246,7 +247,7 @@ def ensure_citekeys(
 
 
 def assign_citekeys(
-    store: CitationStore,
+    store: Store,
     source_ids: Sequence[int] | None = None,
     items: Mapping[int, CitationItem] | None = None,
 ) -> int:
@@ -352,7 +353,7 @@ class Rekey:
         return self.old != self.new
 
 
-def rekey(store: CitationStore, source_ids: Sequence[int] | None = None, dry_run: bool = False) -> list[Rekey]:
+def rekey(store: Store, source_ids: Sequence[int] | None = None, dry_run: bool = False) -> list[Rekey]:
     """Recompute the default key of `source_ids` (None: all), ignoring their current keys, and store the new
     ones unless `dry_run`. Keys of other sources are kept and still count as taken. Returns one Rekey per
     source, in id order."""
@@ -367,7 +368,7 @@ def rekey(store: CitationStore, source_ids: Sequence[int] | None = None, dry_run
         # A source whose current key is still its default keeps it: reserve those first so that rekeying
         # never shuffles suffixes between unchanged sources.
         bases = {sid: base_key(item) for sid, item in items}
-        exact = {sid for sid, _ in items if old[sid] and old[sid].lower() == bases[sid]}
+        exact = {sid for sid, _ in items if (old[sid] or "").lower() == bases[sid]}
         for sid in sorted(exact):
             taken.add(old[sid].lower())  # type: ignore[union-attr]
         # A key with a clash suffix (smith2020b) keeps it only while the plain key is someone else's: after a

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from refman.errors import NotFoundError
 from refman.store.citation import (
@@ -33,7 +33,10 @@ _GARBAGE = " AND ".join(f"hash NOT IN (SELECT {col} FROM {table} WHERE {col} IS 
                         for table, col in BLOB_REFERENCES)
 
 
-def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterable[Sequence[int]]:
+_T = TypeVar("_T")
+
+
+def _chunks(ids: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
