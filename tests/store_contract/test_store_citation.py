@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -169,3 +170,18 @@ def test_check_backup_and_delete(store: Store, tmp_path: Path) -> None:
     assert store.unreferenced_blobs() == (0, 0)
     store.delete_unreferenced_blobs()
     assert store.check_catalog_integrity()["ok"]
+
+
+def _foreign_keys_to_blob(conn: Any) -> set[tuple[str, str]]:
+    """(table, column) of every foreign key to `blob` in a SQLite catalog."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {(table, fk[3]) for table in tables for fk in conn.execute(f"PRAGMA foreign_key_list({table})")
+            if fk[2] == "blob"}
+
+
+def test_sqlite_garbage_collection_knows_every_reference_to_a_blob(store: Store) -> None:
+    if store.backend != "sqlite":
+        pytest.skip("SQLite schema introspection")
+    from refman.store.sqlite.citation import BLOB_REFERENCES
+
+    assert _foreign_keys_to_blob(store.conn) == set(BLOB_REFERENCES)  # type: ignore[attr-defined]
