@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from refman.search import SearchFilters, SearchHit
+    from refman.store.citation import CatalogCheck
     from refman.store.sqlite import SqliteStore
 
 ProgressCallback = Callable[..., None]
@@ -374,7 +375,7 @@ class Catalog:
         """Delete sources with everything that hangs on them, in one transaction; returns what went."""
         from refman.maintenance import delete_sources
 
-        return delete_sources(self.store.conn, [self.resolve(r) for r in refs], dry_run=dry_run)
+        return delete_sources(self.store, [self.resolve(r) for r in refs], dry_run=dry_run)
 
     @_storage_errors_translated
     def duplicates(self) -> list[dict[str, Any]]:
@@ -512,21 +513,20 @@ class Catalog:
             gc_paused,
             item_chunks,
             iter_export,
-            read_snapshot,
             selected_ids,
             write_pieces,
         )
         from refman.errors import NotFoundError
 
         fmt = export_format(fmt)
-        conn = self.store.conn
+        store = self.store
         with gc_paused():
-            ids = selected_ids(conn, self._selection(refs, tags, cited_in, query))
+            ids = selected_ids(store, self._selection(refs, tags, cited_in, query))
             if not ids and not allow_empty:
                 raise NotFoundError("no source matches the selection: nothing written (--allow-empty writes an"
                                     " empty file)")
-            pieces = iter_export(item_chunks(conn, ids), fmt, ascii)
-            with read_snapshot(conn), contextlib.closing(pieces):  # type: ignore[type-var]  # a generator closes
+            pieces = iter_export(item_chunks(store, ids), fmt, ascii)
+            with store.read_snapshot(), contextlib.closing(pieces):  # type: ignore[type-var]  # a generator closes
                 if to is None:
                     buffer = io.StringIO()
                     write_pieces(pieces, buffer)
@@ -566,7 +566,7 @@ class Catalog:
         sel = self._selection(refs, tags, cited_in, query)
         if sel.empty:
             raise UsageError("say what to cite: refs, tags, cited_in or query")
-        items = selected_items(self.store.conn, sel, default_all=False)
+        items = selected_items(self.store, sel, default_all=False)
         if not items:
             raise NotFoundError("no source matches the selection: nothing to cite")
         return items
@@ -580,8 +580,8 @@ class Catalog:
         from refman.citation.selection import resolve
 
         sel = self._selection(refs, tags, cited_in, query)
-        ids = None if sel.empty else resolve(self.store.conn, sel, default_all=False)
-        return rekey(self.store.conn, ids, dry_run=dry_run)
+        ids = None if sel.empty else resolve(self.store, sel, default_all=False)
+        return rekey(self.store, ids, dry_run=dry_run)
 
     # --- registered exports (kept up to date by every change) ------------------------------------------
 
@@ -591,46 +591,46 @@ class Catalog:
         (the stored export with its name, the write's result)."""
         from refman.exports_registry import register
 
-        return register(self.store.conn, export)
+        return register(self.store, export)
 
     @_storage_errors_translated
     def write_export_once(self, export: Any) -> Any:
         """Write an export (a file or a per-note mirror) without registering it."""
         from refman.exports_registry import write_once
 
-        return write_once(self.store.conn, export)
+        return write_once(self.store, export)
 
     @_storage_errors_translated
     def registered_exports(self) -> list[tuple[Any, str]]:
         """Every registered export with its state: current | stale | missing | error."""
         from refman.exports_registry import check, list_exports
 
-        return [(export, check(self.store.conn, export)) for export in list_exports(self.store.conn)]
+        return [(export, check(self.store, export)) for export in list_exports(self.store)]
 
     @_storage_errors_translated
     def remove_exports(self, names: Sequence[str]) -> list[Any]:
         """Stop keeping these exports up to date (their files stay); every name must exist, or none goes."""
         from refman.exports_registry import list_exports, remove
 
-        list_exports(self.store.conn, names)  # NotFoundError for an unknown name, before anything is removed
-        return [remove(self.store.conn, name) for name in names]
+        list_exports(self.store, names)  # NotFoundError for an unknown name, before anything is removed
+        return [remove(self.store, name) for name in names]
 
     @_storage_errors_translated
     def refresh_exports(self, names: Sequence[str] | None = None) -> list[Any]:
         """Re-write the registered exports (these, or all) whose bytes changed; one result each."""
         from refman.exports_registry import refresh
 
-        return refresh(self.store.conn, names)
+        return refresh(self.store, names)
 
     # --- maintenance -------------------------------------------------------------------------------------
 
     @_storage_errors_translated
-    def check_integrity(self) -> dict[str, Any]:
+    def check_integrity(self) -> CatalogCheck:
         """`refman db check`: the storage's integrity check, broken references, the search index's check:
         {ok, integrity, foreign_keys, search_index}. A file too damaged to check is CatalogCorruptError."""
         from refman.maintenance import check_catalog
 
-        return check_catalog(self.store.conn)
+        return check_catalog(self.store)
 
     @_storage_errors_translated
     def backup(self, target: str | Path, *, replace: bool = False) -> dict[str, Any]:
@@ -642,14 +642,14 @@ class Catalog:
             from refman.errors import UsageError
 
             raise UsageError("only a catalog file can be backed up this way")
-        return backup_catalog(self.store.conn, self.path, Path(target).expanduser(), replace=replace)
+        return backup_catalog(self.store, self.path, Path(target).expanduser(), replace=replace)
 
     @_storage_errors_translated
     def collect_garbage(self, *, dry_run: bool = False) -> dict[str, int]:
         """Remove archived bodies nothing references any more: {blobs, stored_bytes}."""
         from refman.maintenance import collect_garbage
 
-        return collect_garbage(self.store.conn, dry_run=dry_run)
+        return collect_garbage(self.store, dry_run=dry_run)
 
     @_storage_errors_translated
     def notes(self) -> list[dict[str, Any]]:

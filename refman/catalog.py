@@ -77,7 +77,7 @@ def _with_all_keys(store: Store, key: str) -> int | None:
 
     try:
         with store.transaction():
-            assign_citekeys(store.conn, None)  # type: ignore[attr-defined]  # until refman.citation.keys takes a store
+            assign_citekeys(store, None)
             found = store.source_with_citekey(key)
             if found is None:
                 raise _NoSuchKey(key)
@@ -264,7 +264,7 @@ def set_fields(store: Store, source_id: int, assignments: Sequence[str]) -> dict
             if field == "citekey":
                 from refman.citation.keys import pin_citekey
 
-                pin_citekey(store.conn, source_id, text.strip())  # type: ignore[attr-defined]  # until keys takes a store
+                pin_citekey(store, source_id, text.strip())
                 done[field] = text.strip()
             elif field == "note":
                 store.set_user_note(source_id, text.strip() or None, now)
@@ -469,8 +469,7 @@ def import_bibliographies(store: Store, paths: Sequence[Any]) -> dict[str, Any]:
                     store.give_url_if_none(source_id, ident.url, str(url), ident.host)
                 if isbn:
                     store.give_isbn_if_none(source_id, isbn)
-            if key and store.citekey_of(source_id) is None and citekey_is_free(
-                    store.conn, key):  # type: ignore[attr-defined]  # until refman.citation.keys takes a store
+            if key and store.citekey_of(source_id) is None and citekey_is_free(store, key):
                 store.store_citekey(source_id, key)
             # Zotero tags may contain spaces; refman tags are single words. The file's own keywords are kept to be
             # written back while the tags stay those (refman.citation.item: verbatim["keywords"]).

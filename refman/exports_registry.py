@@ -18,17 +18,20 @@ import contextlib
 import hashlib
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from refman.errors import NotFoundError, RefmanError, UsageError
 
+if TYPE_CHECKING:
+    from refman.citation.selection import Selection
+    from refman.store.citation import CitationStore, ExportRecord
+    from refman.store.protocol import Store
+
 PER_NOTE_SUFFIXES = {"biblatex": ".bib", "bibtex": ".bib", "csljson": ".json"}
-TABLE = "registered_export"
 
 
 @dataclass
@@ -54,7 +57,7 @@ class RegisteredExport:
         return json.dumps({"refs": self.refs, "tags": self.tags, "cited_in": self.cited_in, "query": self.query,
                            "all": self.all, "ascii": self.ascii}, ensure_ascii=False, sort_keys=True)
 
-    def selection(self):  # type: ignore[no-untyped-def]
+    def selection(self) -> Selection:
         from refman.citation.selection import Selection
 
         return Selection(refs=self.refs, tags=self.tags, cited_in=self.cited_in, query=self.query, all=self.all)
@@ -87,42 +90,39 @@ class RefreshResult:
 # ---------------------------------------------------------------- the registry
 
 
-def _row_to_export(row: Sequence[Any]) -> RegisteredExport:
-    rid, name, path, fmt, per_note, options, files, written_hash, written_at, created_at = row
-    opts = json.loads(options)
+def _from_record(record: ExportRecord) -> RegisteredExport:
+    opts = json.loads(record.options)
     return RegisteredExport(
-        id=rid, name=name, path=path, format=fmt, per_note=bool(per_note), refs=list(opts.get("refs") or []),
-        tags=list(opts.get("tags") or []), cited_in=opts.get("cited_in"), query=opts.get("query"),
-        all=bool(opts.get("all")), ascii=opts.get("ascii"), files=json.loads(files) if files else {},
-        written_hash=written_hash, written_at=written_at, created_at=created_at,
+        id=record.id, name=record.name, path=record.path, format=record.format, per_note=record.per_note,
+        refs=list(opts.get("refs") or []), tags=list(opts.get("tags") or []), cited_in=opts.get("cited_in"),
+        query=opts.get("query"), all=bool(opts.get("all")), ascii=opts.get("ascii"),
+        files=json.loads(record.files) if record.files else {}, written_hash=record.written_hash,
+        written_at=record.written_at, created_at=record.created_at,
     )
 
 
-_COLUMNS = "id, name, path, format, per_note, options, files, written_hash, written_at, created_at"
+def _to_record(export: RegisteredExport) -> ExportRecord:
+    from refman.store.citation import ExportRecord
+
+    return ExportRecord(export.id, export.name, export.path, export.format, export.per_note, export.options_json,
+                        json.dumps(export.files) if export.files else None, export.written_hash,
+                        export.written_at, export.created_at)
 
 
-def has_registry(conn: sqlite3.Connection) -> bool:
+def has_registry(store: CitationStore) -> bool:
     """Whether the catalog has the registry table (an older catalog that was not upgraded has none)."""
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)).fetchone() \
-        is not None
+    return store.has_export_registry()
 
 
-def has_registered_exports(conn: sqlite3.Connection) -> bool:
+def has_registered_exports(store: CitationStore) -> bool:
     """Whether an up-to-date catalog has any registered export. An older catalog (`db status` on one) says no:
     refreshing it would need an upgrade that the command did not ask for."""
-    from refman.store import HEAD_REVISION, schema_revision
-
-    try:
-        if schema_revision(conn) != HEAD_REVISION:
-            return False
-        return conn.execute(f"SELECT 1 FROM {TABLE} LIMIT 1").fetchone() is not None
-    except sqlite3.Error:
-        return False
+    return store.registered_exports_exist()
 
 
-def list_exports(conn: sqlite3.Connection, names: Sequence[str] | None = None) -> list[RegisteredExport]:
+def list_exports(store: CitationStore, names: Sequence[str] | None = None) -> list[RegisteredExport]:
     """Registered exports by name; NotFoundError for a name that is not registered."""
-    exports = [_row_to_export(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY name")]
+    exports = [_from_record(r) for r in store.registered_exports()]
     if not names:
         return exports
     by_name = {e.name: e for e in exports}
@@ -153,55 +153,49 @@ def _validate(export: RegisteredExport) -> Path:
     return path
 
 
-def write_once(conn: sqlite3.Connection, export: RegisteredExport) -> RefreshResult:
+def write_once(store: Store, export: RegisteredExport) -> RefreshResult:
     """Write an export (a file or a per-note mirror) the way a registered one is written, without registering
     it: `refman export --per-note DIR` without --keep-updated."""
     _validate(export)
-    with refresh_lock(conn):
-        return _apply(conn, export, render(conn, export), record=False)
+    with refresh_lock(store):
+        return _apply(store, export, render(store, export), record=False)
 
 
-def register(conn: sqlite3.Connection, export: RegisteredExport) -> tuple[RegisteredExport, RefreshResult]:
+def register(store: Store, export: RegisteredExport) -> tuple[RegisteredExport, RefreshResult]:
     """Store `export` and write it now; returns it as stored and what the write did.
 
     The name is `export.name` when given (an existing export of that name is redefined), else that of the export
     already registered for the same path, else the file's name (made unique with -2, -3 …). A path belongs to
     one registered export: two of them writing one file would undo each other. The selection is rendered before
     anything is stored, so one that cannot be exported (an unknown note, id or key) registers nothing."""
-    from refman.store.sqlite.base import transaction
     from refman.timeutil import utc_now
 
     path = _validate(export)
-    with refresh_lock(conn):
-        with transaction(conn):
-            by_path = conn.execute(f"SELECT name FROM {TABLE} WHERE path = ?", (export.path,)).fetchone()
-            if export.name and by_path and by_path[0] != export.name:
-                raise UsageError(f"{export.path} is already registered as {by_path[0]!r}: remove it first or use "
+    with refresh_lock(store):
+        with store.transaction():
+            by_path = store.registered_export_at(export.path)
+            if export.name and by_path and by_path != export.name:
+                raise UsageError(f"{export.path} is already registered as {by_path!r}: remove it first or use "
                                  "that name")
             if not export.name:
-                export.name = by_path[0] if by_path else _free_name(conn, path.name)
-            rendered = render(conn, export)  # raises for a selection that cannot be exported: nothing stored
-            old = conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} WHERE name = ?", (export.name,)).fetchone()
+                export.name = by_path if by_path else _free_name(store, path.name)
+            rendered = render(store, export)  # raises for a selection that cannot be exported: nothing stored
+            old = store.registered_export_named(export.name)
             if old is None:
                 export.created_at = utc_now()
-                conn.execute(f"INSERT INTO {TABLE} (name, path, format, per_note, options, created_at) VALUES "
-                             "(?, ?, ?, ?, ?, ?)", (export.name, export.path, export.format, int(export.per_note),
-                                                    export.options_json, export.created_at))
+                store.add_registered_export(_to_record(export))
             else:
-                previous = _row_to_export(old)
+                previous = _from_record(old)
                 export.created_at = previous.created_at
                 if previous.path == export.path and previous.per_note == export.per_note:
                     export.files = previous.files  # still this mirror's files: remove them when their note goes
-                conn.execute(f"UPDATE {TABLE} SET path = ?, format = ?, per_note = ?, options = ?, files = ?, "
-                             "written_hash = NULL, written_at = NULL WHERE name = ?",
-                             (export.path, export.format, int(export.per_note), export.options_json,
-                              json.dumps(export.files) if export.files else None, export.name))
-        stored = list_exports(conn, [export.name])[0]
-        return stored, _apply(conn, stored, rendered)
+                store.redefine_registered_export(_to_record(export))
+        stored = list_exports(store, [export.name])[0]
+        return stored, _apply(store, stored, rendered)
 
 
-def _free_name(conn: sqlite3.Connection, base: str) -> str:
-    taken = {r[0] for r in conn.execute(f"SELECT name FROM {TABLE}")}
+def _free_name(store: CitationStore, base: str) -> str:
+    taken = {r.name for r in store.registered_exports()}
     name, n = base, 1
     while name in taken:
         n += 1
@@ -209,13 +203,10 @@ def _free_name(conn: sqlite3.Connection, base: str) -> str:
     return name
 
 
-def remove(conn: sqlite3.Connection, name: str) -> RegisteredExport:
+def remove(store: CitationStore, name: str) -> RegisteredExport:
     """Forget a registered export (its files stay where they are). NotFoundError when there is none."""
-    from refman.store.sqlite.base import transaction
-
-    export = list_exports(conn, [name])[0]
-    with transaction(conn):
-        conn.execute(f"DELETE FROM {TABLE} WHERE name = ?", (name,))
+    export = list_exports(store, [name])[0]
+    store.remove_registered_export(name)
     return export
 
 
@@ -231,49 +222,40 @@ class Rendered:
     entries: int
 
 
-def render(conn: sqlite3.Connection, export: RegisteredExport) -> Rendered:
+def render(store: Store, export: RegisteredExport) -> Rendered:
     """Render the export from the catalog as it is now (`refman export`'s bytes for the same options). Citation
     keys are assigned to sources that have none, as any export does."""
-    from refman.citation.export import gc_paused, item_chunks, iter_export, read_snapshot, selected_ids
+    from refman.citation.export import gc_paused, item_chunks, iter_export, selected_ids
 
     with gc_paused():
         if export.per_note:
-            return _render_per_note(conn, export)
-        ids = selected_ids(conn, export.selection())
-        with read_snapshot(conn):
-            text = "".join(iter_export(item_chunks(conn, ids), export.format, export.ascii))
+            return _render_per_note(store, export)
+        ids = selected_ids(store, export.selection())
+        with store.read_snapshot():
+            text = "".join(iter_export(item_chunks(store, ids), export.format, export.ascii))
         return Rendered({"": text.encode("utf-8")}, len(ids))
 
 
-def _render_per_note(conn: sqlite3.Connection, export: RegisteredExport) -> Rendered:
+def _render_per_note(store: Store, export: RegisteredExport) -> Rendered:
     """One bibliography per note (the sources it cites, in its order), at the note's path relative to its vault
     with the format's suffix. Items are built once for all the notes."""
     from refman.citation.build import load_items
-    from refman.citation.export import CHUNK, iter_export, read_snapshot
+    from refman.citation.export import CHUNK, iter_export
     from refman.citation.keys import ensure_citekeys
     from refman.citation.selection import notes_for
 
     suffix = PER_NOTE_SUFFIXES[export.format]
-    if export.cited_in:
-        note_ids = notes_for(conn, export.cited_in)
-    else:
-        note_ids = [r[0] for r in conn.execute("SELECT id FROM note ORDER BY path, root, id")]
-    cites: dict[int, dict[int, None]] = {nid: {} for nid in note_ids}
-    paths: dict[int, str] = {}
-    for start in range(0, len(note_ids), 500):
-        part = note_ids[start: start + 500]
-        marks = ",".join("?" * len(part))
-        paths.update(conn.execute(f"SELECT id, path FROM note WHERE id IN ({marks})", part).fetchall())
-        for nid, sid in conn.execute(f"SELECT note_id, source_id FROM mention WHERE note_id IN ({marks}) "
-                                     "ORDER BY note_id, ordinal, id", part):
-            cites[nid].setdefault(sid, None)
+    notes = store.notes_by_path()
+    paths = {nid: path for nid, _root, path in notes}
+    note_ids = notes_for(store, export.cited_in) if export.cited_in else list(paths)
+    cites = store.sources_cited_by_note(note_ids)
     wanted = list(dict.fromkeys(sid for ids in cites.values() for sid in ids))
-    keys = ensure_citekeys(conn, wanted)
+    keys = ensure_citekeys(store, wanted)
     ids = [sid for sid in wanted if sid in keys]
     items: dict[int, Any] = {}
-    with read_snapshot(conn):
+    with store.read_snapshot():
         for start in range(0, len(ids), CHUNK):
-            items.update(load_items(conn, ids[start: start + CHUNK]))
+            items.update(load_items(store, ids[start: start + CHUNK]))
     out: dict[str, bytes] = {}
     entries = 0
     for nid in note_ids:
@@ -309,7 +291,7 @@ def _write_bytes(path: Path, data: bytes) -> None:
         handle.write(data.decode("utf-8"))
 
 
-def _apply(conn: sqlite3.Connection, export: RegisteredExport, rendered: Rendered,
+def _apply(store: CitationStore, export: RegisteredExport, rendered: Rendered,
            record: bool = True) -> RefreshResult:
     """Write the files whose bytes differ from the disk; remove the files of a mirror's notes that are gone; and,
     when `record`, store what was written in the registry (only when it changed: a refresh that changes nothing
@@ -348,8 +330,7 @@ def _apply(conn: sqlite3.Connection, export: RegisteredExport, rendered: Rendere
         if result.status == "written" or export.written_at is None:
             export.written_at = utc_now()
         export.written_hash, export.files = new_hash, files_map if export.per_note else {}
-        conn.execute(f"UPDATE {TABLE} SET written_hash = ?, written_at = ?, files = ? WHERE name = ?",
-                     (new_hash, export.written_at, files, export.name))
+        store.record_export_written(export.name, new_hash, export.written_at, files)
     return result
 
 
@@ -373,18 +354,18 @@ def _remove_own_file(folder: Path, rel: str, sha: str) -> int:
     return 1
 
 
-def refresh(conn: sqlite3.Connection, names: Sequence[str] | None = None) -> list[RefreshResult]:
+def refresh(store: Store, names: Sequence[str] | None = None) -> list[RefreshResult]:
     """Render every registered export (or those named) from the catalog as it is now and write those whose
     bytes changed. One export that cannot be written (its folder is gone, its note was deleted, a disk error)
     is reported in its result; the others are still written."""
-    if not has_registry(conn):
+    if not has_registry(store):
         return []
     results = []
-    with refresh_lock(conn):
-        for export in list_exports(conn, names):
+    with refresh_lock(store):
+        for export in list_exports(store, names):
             start = time.perf_counter()
             try:
-                result = _apply(conn, export, render(conn, export))
+                result = _apply(store, export, render(store, export))
             except RefmanError as exc:
                 result = RefreshResult(export.name, export.path, "error", f"{exc}: not written")
             except OSError as exc:
@@ -394,14 +375,14 @@ def refresh(conn: sqlite3.Connection, names: Sequence[str] | None = None) -> lis
     return results
 
 
-def check(conn: sqlite3.Connection, export: RegisteredExport) -> str:
+def check(store: Store, export: RegisteredExport) -> str:
     """Whether the files on disk are what the export would write now: current | stale | missing (the folder is
     gone) | error (the selection cannot be exported now)."""
     folder = Path(export.path) if export.per_note else Path(export.path).parent
     if not folder.is_dir():
         return "missing"
     try:
-        rendered = render(conn, export)
+        rendered = render(store, export)
     except RefmanError:
         return "error"
     if export.per_note:
@@ -411,17 +392,10 @@ def check(conn: sqlite3.Connection, export: RegisteredExport) -> str:
     return "current" if _same_bytes(Path(export.path), rendered.files[""]) else "stale"
 
 
-def catalog_file(conn: sqlite3.Connection) -> Path | None:
-    for _seq, name, file in conn.execute("PRAGMA database_list"):
-        if name == "main" and file:
-            return Path(file)
-    return None
-
-
 @contextlib.contextmanager
-def refresh_lock(conn: sqlite3.Connection) -> Iterator[None]:
+def refresh_lock(store: CitationStore) -> Iterator[None]:
     """Serialise refreshes of one catalog across processes (an exclusive lock on CATALOG.exports-lock)."""
-    db = catalog_file(conn)
+    db = store.catalog_file()
     try:
         import fcntl
     except ImportError:  # not POSIX: refreshes are not serialised, each still writes atomically

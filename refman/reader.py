@@ -175,9 +175,8 @@ def note_bibliography(store: Store, note: str) -> dict[str, Any]:
     from refman.catalog import list_sources
     from refman.citation.selection import cited_in, notes_for
 
-    conn = store.conn  # type: ignore[attr-defined]  # until citation.selection takes a store
-    note_ids = notes_for(conn, note)
-    ids = cited_in(conn, note)
+    note_ids = notes_for(store, note)
+    ids = cited_in(store, note)
     paths = store.note_paths(note_ids)
     by_id = {item["id"]: item for item in _list_in_chunks(store, ids, list_sources)}
     sources = []
@@ -282,7 +281,7 @@ def citations(store: Store, source_id: int) -> list[dict[str, str]]:
     from refman.citation.selection import Selection
     from refman.citation.styles import STYLES, format_entries
 
-    items = selected_items(store.conn, Selection(refs=[str(source_id)]),  # type: ignore[attr-defined]  # until citation.export takes a store
+    items = selected_items(store, Selection(refs=[str(source_id)]),
                            default_all=False)
     out = [{"style": style, "label": label, "text": format_entries(items, style, "text")[0][1]}
            for style, label in CITE_STYLES if style in STYLES]

@@ -94,7 +94,7 @@ class SearchFilters:
             # The one resolver of NOTE (path, absolute path, unique suffix, folder), shared with export and cite.
             from refman.citation.selection import notes_for
 
-            note_ids = tuple(notes_for(store.conn, self.cited_in))  # type: ignore[attr-defined]  # until selection takes a store
+            note_ids = tuple(notes_for(store, self.cited_in))
         return SourceFilter(tags=tuple(self.tags),
                             since=_check_date(self.since, "--since") if self.since else None,
                             until=_check_date(self.until, "--until") if self.until else None,

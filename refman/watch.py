@@ -281,7 +281,7 @@ class Watcher:
         from refman.exports_registry import refresh
 
         try:
-            results = refresh(self.store.conn)  # until exports_registry takes a store
+            results = refresh(self.store)
         except (RefmanError, sqlite3.Error) as exc:
             self._event("error", message=f"registered exports not refreshed: {exc}")
             self._changed(time.monotonic() + RETRY_S - self.delay)  # try again in RETRY_S

@@ -200,7 +200,7 @@ def roundtrip_bib(files: list[Path], source: str, template: Path) -> Report:
             ids = result["ids"]
             report.imported += sum(1 for i in ids if i is not None)
             ours = _ours_in_reference_order(ref, ids, text)
-            items = load_items(conn, sorted({i for i in ids if i is not None}))
+            items = load_items(SqliteStore(conn), sorted({i for i in ids if i is not None}))
             exported = _reference("\n".join(biblatex_entry(it.model_copy(update={"id": f"s{sid}"}))
                                              for sid, it in items))
             back = {int(e.key[1:]): e for e in exported.entries}
@@ -308,7 +308,7 @@ def roundtrip_csl(files: list[Path], source: str, template: Path) -> Report:
                 conn.close()
                 continue
             report.imported += sum(1 for i in ids if i is not None)
-            built = dict(load_items(conn, [i for i in set(ids) if i is not None]))
+            built = dict(load_items(SqliteStore(conn), [i for i in set(ids) if i is not None]))
             shared = Counter(i for i in ids if i is not None)
             for original, sid in zip(items_in, ids, strict=True):
                 if sid is None:

@@ -20,7 +20,8 @@ from refman.citation.importer import decode_file, load_bibliography
 from refman.citation.selection import Selection
 from refman.errors import UsageError
 from refman.fetch.pipeline import select_source_ids
-from refman.store import open_store
+from refman.store import connect, open_store
+from refman.store.sqlite import SqliteStore
 
 ZOTERO_BIB = r"""@string{jgr = "J. Geophys. " # "Res."}
 @article{leinaas1977,
@@ -167,10 +168,9 @@ def test_csljson_types_dates_and_verbatim(tmp_path: Path) -> None:
     ]
     path = tmp_path / "items.json"
     path.write_text(json.dumps(items), encoding="utf-8")
-    store = open_store(tmp_path / "c.db")
-    conn = store.conn
-    import_bibliographies(store, [path])
-    out = json.loads(render_export(selected_items(conn, Selection()), "csljson"))
+    conn = connect(tmp_path / "c.db")
+    import_bibliographies(SqliteStore(conn), [path])
+    out = json.loads(render_export(selected_items(SqliteStore(conn), Selection()), "csljson"))
     by_id = {i["id"]: i for i in out}
     for original in items:
         got = by_id[original["id"]]
@@ -232,10 +232,9 @@ def test_ris_import_and_round_trip(tmp_path: Path) -> None:
     assert a["verbatim"]["ris"]["fields"] == [["L1", "file:///home/u/leinaas.pdf"], ["C1", "Oslo"]]
     assert b["isbn"] == "9780201134476" and b["url"] is None and b["editor"] == [{"family": "Editor",
                                                                                   "given": "Some"}]
-    store = open_store(tmp_path / "c.db")
-    conn = store.conn
-    import_bibliographies(store, [path])
-    out = render_export(selected_items(conn, Selection()), "ris")
+    conn = connect(tmp_path / "c.db")
+    import_bibliographies(SqliteStore(conn), [path])
+    out = render_export(selected_items(SqliteStore(conn), Selection()), "ris")
     again = tmp_path / "again.ris"
     again.write_text(out, encoding="utf-8")
     back = load_bibliography(again).entries
@@ -324,7 +323,7 @@ def test_set_url_gives_a_url_and_merges_with_the_source_of_that_url(tmp_path: Pa
     leinaas = resolve_source(store, "leinaas1977")
     done = set_fields(store, leinaas, ["url=https://example.com/leinaas"])
     assert done["merged"]["kept"] == page and done["merged"]["dropped"] == [leinaas]
-    item = dict(selected_items(conn, Selection(refs=[str(page)]))[0])
+    item = dict(selected_items(SqliteStore(conn), Selection(refs=[str(page)]))[0])
     assert item["volume"] == "37" and item["page"] == "1-23" and item["DOI"] == "10.1007/BF02727953"
     assert item["more"]["ISSN"] == "1826-9877" and item["keyword"] == ["physics"]
     assert item["id"] == "leinaas1977"  # the page had no key yet: the work's key survives

@@ -24,6 +24,7 @@ from refman.citation.markdown import write_markdown
 from refman.citation.ris import write_ris
 from refman.citation.selection import Selection
 from refman.citation.styles import render
+from refman.store.sqlite import SqliteStore
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "csl-data.json").read_text(encoding="utf-8"))
 
@@ -114,7 +115,7 @@ def test_url_escaping_in_howpublished() -> None:
 
 def test_entry_types_every_format(tmp_path: Path) -> None:
     conn = sample_catalog(tmp_path / "c.db")
-    items = {it.URL: it for it in selected_items(conn, Selection())}
+    items = {it.URL: it for it in selected_items(SqliteStore(conn), Selection())}
     expect = {  # url: (csl type, biblatex, bibtex, ris)
         "https://www.felicis.com/insight/ai-data-infrastructure": ("webpage", "online", "misc", "ELEC"),
         "https://www.intelcapital.com/demystifying": ("post-weblog", "online", "misc", "BLOG"),
@@ -152,7 +153,7 @@ def test_entry_types_every_format(tmp_path: Path) -> None:
 
 def test_markdown_note_style(tmp_path: Path) -> None:
     conn = sample_catalog(tmp_path / "c.db")
-    out = write_markdown(selected_items(conn, Selection(refs=["1", "3", "8"])))
+    out = write_markdown(selected_items(SqliteStore(conn), Selection(refs=["1", "3", "8"])))
     assert out.splitlines() == [
         "[The Rise of AI Data Infrastructure (6/24/2024)]: https://www.felicis.com/insight/ai-data-infrastructure",
         "[Nvidia’s GPU Market — Café naïve (5/2024)]: https://www.nytimes.com/2024/05/01/technology/gpu.html",
@@ -165,10 +166,11 @@ def test_markdown_note_style(tmp_path: Path) -> None:
 
 def test_deterministic_and_sorted_by_key(tmp_path: Path) -> None:
     conn = sample_catalog(tmp_path / "c.db")
-    first = {f: render_export(selected_items(conn, Selection()), f) for f in ("biblatex", "bibtex", "csljson", "ris")}
+    first = {f: render_export(selected_items(SqliteStore(conn), Selection()), f)
+             for f in ("biblatex", "bibtex", "csljson", "ris")}
     conn.close()
     conn = catalog(tmp_path / "c.db")
-    second = {f: render_export(selected_items(conn, Selection()), f) for f in first}
+    second = {f: render_export(selected_items(SqliteStore(conn), Selection()), f) for f in first}
     assert first == second
     ids = [d["id"] for d in json.loads(first["csljson"])]
     assert ids == sorted(ids, key=str.lower)
@@ -179,17 +181,17 @@ def test_cited_in_order_suffix_and_folder(tmp_path: Path) -> None:
     add_note(conn, "notes/GPU Market.md", [3, 1, 11, 3, 2])
     add_note(conn, "notes/sub/Other.md", [5, 1])
     add_note(conn, "elsewhere/Other.md", [6])
-    ids = [it.URL for it in selected_items(conn, Selection(cited_in="GPU Market.md"), default_all=False)]
+    ids = [it.URL for it in selected_items(SqliteStore(conn), Selection(cited_in="GPU Market.md"), default_all=False)]
     assert ids == ["https://www.nytimes.com/2024/05/01/technology/gpu.html",
                    "https://www.felicis.com/insight/ai-data-infrastructure", "https://www.36kr.com/p/123",
                    "https://www.intelcapital.com/demystifying"]
-    folder = selected_items(conn, Selection(cited_in="notes/"), default_all=False)
+    folder = selected_items(SqliteStore(conn), Selection(cited_in="notes/"), default_all=False)
     assert [it.URL for it in folder][-1] == "https://github.com/pandas-dev/pandas"
     from refman.errors import UsageError
 
     with pytest.raises(UsageError):
-        selected_items(conn, Selection(cited_in="Other.md"), default_all=False)
-    tagged = selected_items(conn, Selection(tags=["gpu"]), default_all=False)
+        selected_items(SqliteStore(conn), Selection(cited_in="Other.md"), default_all=False)
+    tagged = selected_items(SqliteStore(conn), Selection(tags=["gpu"]), default_all=False)
     assert [it.id for it in tagged] == ["muller2024nvidiasgpumarket"]
 
 
@@ -222,10 +224,10 @@ def test_streamed_export_is_the_same_bytes(tmp_path: Path, fmt: str, monkeypatch
                   Selection(tags=["ai"]), Selection(tags=["nosuchtag"])]
     for sel in selections:
         for ascii_ in (None, True, False):
-            whole = render_export(selected_items(conn, sel, default_all=False), fmt, ascii_)
+            whole = render_export(selected_items(SqliteStore(conn), sel, default_all=False), fmt, ascii_)
             for chunk in (1, 2, 5, 2000):
                 sizes.clear()
-                pieces = list(export_pieces(conn, sel, fmt, ascii_, default_all=False, chunk=chunk))
+                pieces = list(export_pieces(SqliteStore(conn), sel, fmt, ascii_, default_all=False, chunk=chunk))
                 assert "".join(pieces) == whole, (sel, chunk)
                 assert max(sizes, default=0) <= chunk
     assert not conn.in_transaction
@@ -243,11 +245,11 @@ def test_whole_catalog_order_from_the_index_is_sort_by_key(tmp_path: Path) -> No
     for i, key in enumerate(["Zeta", "alpha", "a_b", "aZ", "A:b", "a.b", "a-b", "a+b", "B2", "b10", "_x", "Mu"]):
         sid = add_source(conn, f"https://k.example/{i}", title=f"K {i}")
         conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, sid))
-    keys = ensure_citekeys(conn)
-    assert ids_by_key(conn) == sort_by_key(sorted(keys), keys)
+    keys = ensure_citekeys(SqliteStore(conn))
+    assert ids_by_key(SqliteStore(conn)) == sort_by_key(sorted(keys), keys)
     conn.execute("UPDATE source SET citekey = 'Ärger' WHERE id = 1")  # only by hand: refman never writes one
-    keys = ensure_citekeys(conn)
-    assert ids_by_key(conn) == sort_by_key(sorted(keys), keys)
+    keys = ensure_citekeys(SqliteStore(conn))
+    assert ids_by_key(SqliteStore(conn)) == sort_by_key(sorted(keys), keys)
 
 
 def test_cli_export_to_file_is_atomic_when_streaming_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -280,7 +282,8 @@ def test_cli_export_to_file_is_atomic_when_streaming_fails(tmp_path: Path, monke
     res = CliRunner().invoke(app, ["--db", str(db), "export", "-o", str(target)])
     assert res.exit_code == 0, res.output
     conn = catalog(db)
-    assert target.read_text(encoding="utf-8") == render_export(selected_items(conn, Selection()), "biblatex")
+    expected = render_export(selected_items(SqliteStore(conn), Selection()), "biblatex")
+    assert target.read_text(encoding="utf-8") == expected
 
 
 def test_cli_export_and_cite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -303,7 +306,7 @@ def test_cli_export_and_cite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     res = runner.invoke(app, ["cite", "1", "ZHANG2023shujukuyu", "--style", "apa", "--json"])
     assert res.exit_code == 0, res.output
     texts = {e["id"]: e["text"] for e in json.loads(res.output)}
-    myers = selected_items(catalog(db), Selection(refs=["1"]))[0].id
+    myers = selected_items(SqliteStore(catalog(db)), Selection(refs=["1"]))[0].id
     assert set(texts) == {"zhang2023shujukuyu", myers}  # the stored keys, whatever case was typed
     assert "数据库与数据仓库的区别与联系" in texts["zhang2023shujukuyu"] and "数据库" not in texts[myers]
     res = runner.invoke(app, ["rekey", "--all", "--dry-run", "--json"])
@@ -318,7 +321,7 @@ def test_cli_export_and_cite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.mark.parametrize("style", ["apa", "chicago-author-date", "ieee", "mla"])
 def test_cite_styles_with_chinese(tmp_path: Path, style: str) -> None:
     conn = sample_catalog(tmp_path / "c.db")
-    items = selected_items(conn, Selection(refs=["https://www.36kr.com/p/123", "1"]), default_all=False)
+    items = selected_items(SqliteStore(conn), Selection(refs=["https://www.36kr.com/p/123", "1"]), default_all=False)
     text = render(items, style, "text")
     assert "数据库与数据仓库的区别与联系" in text and "张三" in text and "Myers" in text
     html = render(items, style, "html")
@@ -353,7 +356,7 @@ def test_cite_escapes_html_and_markdown(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt,suffix", [("biblatex", "bib"), ("bibtex", "bib"), ("csljson", "json")])
 def test_import_reads_our_exports(tmp_path: Path, fmt: str, suffix: str) -> None:
     conn = sample_catalog(tmp_path / "c.db")
-    items = selected_items(conn, Selection())
+    items = selected_items(SqliteStore(conn), Selection())
     path = tmp_path / f"refs.{suffix}"
     path.write_text(render_export(items, fmt), encoding="utf-8")
     back = {d["citekey"]: d for d in read_bibliography(path)}
@@ -402,7 +405,7 @@ def test_unknown_ids_and_add_source_helper(tmp_path: Path) -> None:
     from refman.errors import NotFoundError
 
     with pytest.raises(NotFoundError):
-        selected_items(conn, Selection(refs=[str(sid + 1)]))
+        selected_items(SqliteStore(conn), Selection(refs=[str(sid + 1)]))
 
 
 @pytest.mark.parametrize("style", ["apa", "chicago-author-date", "mla"])

@@ -62,48 +62,48 @@ def test_suffix_sequence() -> None:
 
 def test_ensure_assigns_once_and_keeps_keys(tmp_path: Path) -> None:
     conn = sample_catalog(tmp_path / "c.db")
-    keys = ensure_citekeys(conn)
+    keys = ensure_citekeys(SqliteStore(conn))
     assert keys[1] == "myers2024riseaidata"
     assert len({k.lower() for k in keys.values()}) == len(keys)
     # metadata changes (a fetch) never change a stored key
     conn.execute("UPDATE source SET title = 'Something Else', issued = '1999' WHERE id = 1")
-    assert ensure_citekeys(conn, [1]) == {1: "myers2024riseaidata"}
+    assert ensure_citekeys(SqliteStore(conn), [1]) == {1: "myers2024riseaidata"}
 
 
 def test_clashing_source_gets_suffix_and_old_key_stays(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
     a = add_source(conn, "https://a.example/1", title="The Rise of AI Data Infrastructure", issued="2024",
                    author=[{"family": "Myers"}])
-    assert ensure_citekeys(conn, [a])[a] == "myers2024riseaidata"
+    assert ensure_citekeys(SqliteStore(conn), [a])[a] == "myers2024riseaidata"
     b = add_source(conn, "https://a.example/2", title="Rise of AI data infrastructure!", issued="2024-01",
                    author=[{"family": "MYERS"}])
-    assert ensure_citekeys(conn)[b] == "myers2024riseaidataa"
-    assert ensure_citekeys(conn, [a])[a] == "myers2024riseaidata"
+    assert ensure_citekeys(SqliteStore(conn))[b] == "myers2024riseaidataa"
+    assert ensure_citekeys(SqliteStore(conn), [a])[a] == "myers2024riseaidata"
 
 
 def test_case_insensitive_uniqueness_against_pinned(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
     a = add_source(conn, "https://a.example/1", title="x")
-    pin_citekey(conn, a, "Myers2024RiseAIData")
+    pin_citekey(SqliteStore(conn), a, "Myers2024RiseAIData")
     b = add_source(conn, "https://a.example/2", title="Rise AI Data", issued="2024", author=[{"family": "Myers"}])
-    assert ensure_citekeys(conn, [b])[b] == "myers2024riseaidataa"
+    assert ensure_citekeys(SqliteStore(conn), [b])[b] == "myers2024riseaidataa"
 
 
 def test_pin_validation(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
     a = add_source(conn, "https://a.example/1", title="x")
     b = add_source(conn, "https://a.example/2", title="y")
-    assert pin_citekey(conn, a, "smith:2024") == "smith:2024"
+    assert pin_citekey(SqliteStore(conn), a, "smith:2024") == "smith:2024"
     for bad in ("", "has space", "naïve", "a{b}", "12345", "a,b", "%x", "a/b"):
         with pytest.raises(UsageError):
-            pin_citekey(conn, b, bad)
+            pin_citekey(SqliteStore(conn), b, bad)
     with pytest.raises(UsageError):
-        pin_citekey(conn, b, "SMITH:2024")  # taken, case-insensitively
+        pin_citekey(SqliteStore(conn), b, "SMITH:2024")  # taken, case-insensitively
     with pytest.raises(NotFoundError):
-        pin_citekey(conn, 999, "free")
-    assert pin_citekey(conn, a, "Smith:2024") == "Smith:2024"  # re-pinning its own key in another case
-    assert not citekey_is_free(conn, "SMITH:2024") and citekey_is_free(conn, "smith:2024", a)
-    assert citekey_is_free(conn, "other2024") and not citekey_is_free(conn, "bad key")
+        pin_citekey(SqliteStore(conn), 999, "free")
+    assert pin_citekey(SqliteStore(conn), a, "Smith:2024") == "Smith:2024"  # re-pinning its own key in another case
+    assert not citekey_is_free(SqliteStore(conn), "SMITH:2024") and citekey_is_free(SqliteStore(conn), "smith:2024", a)
+    assert citekey_is_free(SqliteStore(conn), "other2024") and not citekey_is_free(SqliteStore(conn), "bad key")
 
 
 def test_stored_key_survives_algorithm_change(tmp_path: Path) -> None:
@@ -111,43 +111,42 @@ def test_stored_key_survives_algorithm_change(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
     a = add_source(conn, "https://a.example/1", title="Old Style", issued="2020", author=[{"family": "Lee"}])
     conn.execute("UPDATE source SET citekey = 'Lee_2020_OldStyle' WHERE id = ?", (a,))
-    assert ensure_citekeys(conn)[a] == "Lee_2020_OldStyle"
+    assert ensure_citekeys(SqliteStore(conn))[a] == "Lee_2020_OldStyle"
 
 
 def test_rekey_only_when_asked(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
     a = add_source(conn, "https://a.example/1", title="Old Title", issued="2020", author=[{"family": "Lee"}])
-    ensure_citekeys(conn)
+    ensure_citekeys(SqliteStore(conn))
     conn.execute("UPDATE source SET title = 'New Title' WHERE id = ?", (a,))
-    assert ensure_citekeys(conn)[a] == "lee2020oldtitle"
-    dry = rekey(conn, [a], dry_run=True)
+    assert ensure_citekeys(SqliteStore(conn))[a] == "lee2020oldtitle"
+    dry = rekey(SqliteStore(conn), [a], dry_run=True)
     assert [(r.old, r.new) for r in dry] == [("lee2020oldtitle", "lee2020newtitle")]
-    assert ensure_citekeys(conn)[a] == "lee2020oldtitle"
-    rekey(conn, [a])
-    assert ensure_citekeys(conn)[a] == "lee2020newtitle"
+    assert ensure_citekeys(SqliteStore(conn))[a] == "lee2020oldtitle"
+    rekey(SqliteStore(conn), [a])
+    assert ensure_citekeys(SqliteStore(conn))[a] == "lee2020newtitle"
     # a second rekey is a no-op: a key that is already the default stays
-    assert not any(r.changed for r in rekey(conn, None))
+    assert not any(r.changed for r in rekey(SqliteStore(conn), None))
 
 
 def test_rekey_swap_does_not_trip_unique(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
     a = add_source(conn, "https://a.example/1", title="One", issued="2020", author=[{"family": "Lee"}])
     b = add_source(conn, "https://a.example/2", title="Two", issued="2020", author=[{"family": "Lee"}])
-    pin_citekey(conn, a, "lee2020two")
-    pin_citekey(conn, b, "lee2020one")
-    results = {r.source_id: r.new for r in rekey(conn, [a, b])}
+    pin_citekey(SqliteStore(conn), a, "lee2020two")
+    pin_citekey(SqliteStore(conn), b, "lee2020one")
+    results = {r.source_id: r.new for r in rekey(SqliteStore(conn), [a, b])}
     assert results == {a: "lee2020one", b: "lee2020two"}
 
 
 def test_resolve_by_id_key_url(tmp_path: Path) -> None:
     conn = sample_catalog(tmp_path / "c.db")
-    ensure_citekeys(conn)
-    store = SqliteStore(conn)  # until citation_helpers opens a store
-    assert resolve_source(store, "1") == 1
-    assert resolve_source(store, "MYERS2024riseaidata") == 1
-    assert resolve_source(store, "https://www.felicis.com/insight/ai-data-infrastructure") == 1
+    ensure_citekeys(SqliteStore(conn))
+    assert resolve_source(SqliteStore(conn), "1") == 1
+    assert resolve_source(SqliteStore(conn), "MYERS2024riseaidata") == 1
+    assert resolve_source(SqliteStore(conn), "https://www.felicis.com/insight/ai-data-infrastructure") == 1
     with pytest.raises(NotFoundError):
-        resolve_source(store, "nosuchkey")
+        resolve_source(SqliteStore(conn), "nosuchkey")
 
 
 # ---- transactions: catalog.transaction joins an open one ------------------------------------------------------
@@ -184,7 +183,7 @@ def test_transaction_joins_the_callers_transaction(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert conn.in_transaction
     # ensure_citekeys joins too: its keys land (or not) with the caller's transaction
-    assert ensure_citekeys(conn, [a]) == {a: "aouter"}
+    assert ensure_citekeys(SqliteStore(conn), [a]) == {a: "aouter"}
     assert conn.in_transaction and other.execute("SELECT count(*) FROM source").fetchone()[0] == 0
     conn.execute("COMMIT")
     assert [tuple(r) for r in other.execute("SELECT title, citekey FROM source ORDER BY id")] == [
@@ -195,8 +194,8 @@ def test_callers_rollback_undoes_joined_keys(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
     a = add_source(conn, "https://a.example/1", title="One")
     conn.execute("BEGIN IMMEDIATE")
-    assert ensure_citekeys(conn)[a] == "aone"
-    rekey(conn, [a])
+    assert ensure_citekeys(SqliteStore(conn))[a] == "aone"
+    rekey(SqliteStore(conn), [a])
     conn.execute("ROLLBACK")
     assert conn.execute("SELECT citekey FROM source").fetchone()[0] is None
 
@@ -221,35 +220,35 @@ def test_ensure_citekeys_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr(keys_mod, "unique_key", failing)
     with pytest.raises(RuntimeError):
-        ensure_citekeys(conn)
+        ensure_citekeys(SqliteStore(conn))
     assert not conn.in_transaction
     assert conn.execute("SELECT count(*) FROM source WHERE citekey IS NOT NULL").fetchone()[0] == 0
     monkeypatch.setattr(keys_mod, "unique_key", real)
-    keys = ensure_citekeys(conn)
+    keys = ensure_citekeys(SqliteStore(conn))
     assert len(keys) == 4500 and keys[1] == "etitle0" and keys[4500] == "etitle4499"
 
 
 def test_rekey_dry_run_writes_nothing(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
     a = add_source(conn, "https://a.example/1", title="Old Title", issued="2020", author=[{"family": "Lee"}])
-    ensure_citekeys(conn)
+    ensure_citekeys(SqliteStore(conn))
     conn.execute("UPDATE source SET title = 'New Title' WHERE id = ?", (a,))
     before = conn.total_changes
-    assert [r.new for r in rekey(conn, None, dry_run=True)] == ["lee2020newtitle"]
+    assert [r.new for r in rekey(SqliteStore(conn), None, dry_run=True)] == ["lee2020newtitle"]
     assert conn.total_changes == before and not conn.in_transaction
     assert conn.execute("SELECT citekey FROM source").fetchone()[0] == "lee2020oldtitle"
 
 
 def test_key_from_row_equals_key_from_item(tmp_path: Path) -> None:
     """ensure_citekeys computes keys from a few columns (KeySource), not from built items: same keys."""
-    from refman.citation.build import KEY_COLUMNS, SOURCE_COLUMNS, item_from_row, key_source_from_row
+    from refman.citation.build import item_from_row, key_source_from_row
 
     conn = sample_catalog(tmp_path / "c.db")
     add_source(conn, "https://a.example/odd", title="  Spaced  ", issued="2024-13-40", publisher=" ",
                author=[{"given": "Mononym"}, {"family": "Second"}])
     add_source(conn, "https://a.example/junk", title="Junk Authors", author=["", 3, {"family": ""}])
-    cur = conn.cursor()
-    cur.row_factory = None
-    full = {r[0]: item_from_row(r) for r in cur.execute(f"SELECT {SOURCE_COLUMNS} FROM source")}
-    light = {r[0]: key_source_from_row(r) for r in cur.execute(f"SELECT {KEY_COLUMNS} FROM source")}
+    store = SqliteStore(conn)
+    full = {r[0]: item_from_row(r) for r in store.citation_rows(None, ()).sources}
+    light = {r[0]: key_source_from_row(r) for page in store.keyless_key_rows(None) for r in page}
+    assert len(light) == len(full) == 13
     assert {sid: base_key(it) for sid, it in full.items()} == {sid: base_key(ks) for sid, ks in light.items()}

@@ -59,13 +59,13 @@ def test_clash_suffix_is_dropped_by_rekey_only(tmp_path: Path) -> None:
         return sid
 
     a, b = source("https://a.example/1"), source("https://b.example/2")
-    keys = ensure_citekeys(conn, [a, b])
+    keys = ensure_citekeys(SqliteStore(conn), [a, b])
     assert keys == {a: "myers2024sametitle", b: "myers2024sametitlea"}
     c = source("https://c.example/3")
-    merge_sources(store, c, [a])  # the plain key's source is merged away: its key goes to c
-    assert ensure_citekeys(conn, [b, c]) == {b: "myers2024sametitlea", c: "myers2024sametitle"}
-    merge_sources(store, b, [c])  # now b is the only one; its suffix stays until rekey
-    assert ensure_citekeys(conn, [b]) == {b: "myers2024sametitlea"}
-    (change,) = rekey(conn, [b])
+    merge_sources(SqliteStore(conn), c, [a])  # the plain key's source is merged away: its key goes to c
+    assert ensure_citekeys(SqliteStore(conn), [b, c]) == {b: "myers2024sametitlea", c: "myers2024sametitle"}
+    merge_sources(SqliteStore(conn), b, [c])  # now b is the only one; its suffix stays until rekey
+    assert ensure_citekeys(SqliteStore(conn), [b]) == {b: "myers2024sametitlea"}
+    (change,) = rekey(SqliteStore(conn), [b])
     assert (change.old, change.new) == ("myers2024sametitlea", "myers2024sametitle")
-    assert ensure_citekeys(conn, [b]) == {b: "myers2024sametitle"}
+    assert ensure_citekeys(SqliteStore(conn), [b]) == {b: "myers2024sametitle"}

@@ -14,6 +14,7 @@ from citation_helpers import add_source, sample_catalog
 
 from refman.citation.export import render_export, selected_items
 from refman.citation.selection import Selection
+from refman.store.sqlite import SqliteStore
 
 # The Debian packages: texlive-latex-base texlive-latex-recommended texlive-fonts-recommended
 # texlive-bibtex-extra biber lmodern pandoc (+ texlive-xetex texlive-lang-chinese for the CJK test).
@@ -70,7 +71,7 @@ def _export(tmp_path: Path, fmt: str, chinese: bool) -> Path:
     conn = sample_catalog(tmp_path / "c.db", chinese=chinese)
     ext = "json" if fmt == "csljson" else "bib"
     path = tmp_path / f"refs.{ext}"
-    path.write_text(render_export(selected_items(conn, Selection()), fmt), encoding="utf-8")
+    path.write_text(render_export(selected_items(SqliteStore(conn), Selection()), fmt), encoding="utf-8")
     return path
 
 
@@ -129,7 +130,7 @@ def test_biber_datamodel_only_misses_what_the_catalog_lacks(tmp_path: Path) -> N
     @report…; `urldate` does not count), a report's `author` and `type`."""
     conn = sample_catalog(tmp_path / "c.db", chinese=True)
     _add_undated(conn)
-    (tmp_path / "refs.bib").write_text(render_export(selected_items(conn, Selection()), "biblatex"),
+    (tmp_path / "refs.bib").write_text(render_export(selected_items(SqliteStore(conn), Selection()), "biblatex"),
                                        encoding="utf-8")
     out = _run(["biber", "--tool", "--validate-datamodel", "refs.bib"], tmp_path)
     problems = [line for line in out.splitlines() if re.search(r"(?i)^(warn|error)", line)]
@@ -146,7 +147,7 @@ def test_undated_pages_compile_with_biber(tmp_path: Path) -> None:
     falls back to the access year, or n.d.)."""
     conn = sample_catalog(tmp_path / "c.db", chinese=False)
     _add_undated(conn)
-    (tmp_path / "refs.bib").write_text(render_export(selected_items(conn, Selection()), "biblatex"),
+    (tmp_path / "refs.bib").write_text(render_export(selected_items(SqliteStore(conn), Selection()), "biblatex"),
                                        encoding="utf-8")
     _latex(tmp_path, "pdflatex", "biber", BIBLATEX_DOC)
 

@@ -48,7 +48,7 @@ def conn(db_path: Path, vault: Path):  # type: ignore[no-untyped-def]
 
 
 def _export_text(conn: sqlite3.Connection, sel: Selection, fmt: str = "biblatex") -> bytes:
-    return "".join(export_pieces(conn, sel, fmt)).encode()
+    return "".join(export_pieces(SqliteStore(conn), sel, fmt)).encode()
 
 
 def _previous_revision() -> str:
@@ -76,7 +76,7 @@ def test_upgrade_populated_catalog_to_0009_and_back(db_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM source_alias").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM registered_export").fetchone()[0] == 0
     target = db_path.parent / "out.bib"
-    register(conn, RegisteredExport(name="", path=str(target), format="biblatex"))
+    register(SqliteStore(conn), RegisteredExport(name="", path=str(target), format="biblatex"))
     assert "apage" in target.read_text()
     conn.close()
     from tests.test_db import _downgrade
@@ -95,97 +95,99 @@ def test_register_writes_what_export_writes_and_refresh_follows_changes(conn: sq
                                                                         tmp_path: Path) -> None:
     target = tmp_path / "out" / "refs.bib"
     target.parent.mkdir()
-    stored, result = register(conn, RegisteredExport(name="", path=str(target), format="biblatex"))
+    stored, result = register(SqliteStore(conn), RegisteredExport(name="", path=str(target), format="biblatex"))
     assert stored.name == "refs.bib" and result.status == "written" and result.files_written == 1
     assert target.read_bytes() == _export_text(conn, Selection())
     assert result.entries == conn.execute("SELECT count(*) FROM source").fetchone()[0]
-    assert check(conn, stored) == "current"
+    assert check(SqliteStore(conn), stored) == "current"
     before = target.stat().st_mtime_ns
     # nothing changed: nothing written, and nothing recorded in the catalog either
     changes_before = conn.total_changes
-    assert [r.status for r in refresh(conn)] == ["unchanged"]
+    assert [r.status for r in refresh(SqliteStore(conn))] == ["unchanged"]
     assert target.stat().st_mtime_ns == before and conn.total_changes == changes_before
     with transaction(conn):
         conn.execute("UPDATE source SET title = 'A brand new title' WHERE id = 1")
-    assert check(conn, list_exports(conn)[0]) == "stale"
-    assert [r.status for r in refresh(conn)] == ["written"]
+    assert check(SqliteStore(conn), list_exports(SqliteStore(conn))[0]) == "stale"
+    assert [r.status for r in refresh(SqliteStore(conn))] == ["written"]
     assert "A brand new title" in target.read_text()
     assert target.read_bytes() == _export_text(conn, Selection())
     # the user's edit of the file is overwritten: the registered export owns it
     target.write_text("garbage")
-    assert [r.status for r in refresh(conn)] == ["written"]
+    assert [r.status for r in refresh(SqliteStore(conn))] == ["written"]
     assert target.read_bytes() == _export_text(conn, Selection())
     assert not [p for p in target.parent.iterdir() if p.name != "refs.bib"]  # no temp file left
 
 
 def test_cited_in_export_is_untouched_by_an_unrelated_change(conn: sqlite3.Connection, tmp_path: Path) -> None:
     target = tmp_path / "rdma.json"
-    register(conn, RegisteredExport(name="rdma", path=str(target), format="csljson", cited_in="Networking/RDMA.md"))
+    register(SqliteStore(conn), RegisteredExport(name="rdma", path=str(target), format="csljson",
+                                                 cited_in="Networking/RDMA.md"))
     before = (target.stat().st_mtime_ns, target.read_bytes())
     rdma = {r[0] for r in conn.execute("SELECT source_id FROM mention JOIN note ON note.id = note_id "
                                        "WHERE note.path = 'Networking/RDMA.md'")}
     other = conn.execute(f"SELECT min(id) FROM source WHERE id NOT IN ({','.join(map(str, rdma))})").fetchone()[0]
     with transaction(conn):
         conn.execute("UPDATE source SET title = 'Elsewhere' WHERE id = ?", (other,))
-    assert [r.status for r in refresh(conn)] == ["unchanged"]
+    assert [r.status for r in refresh(SqliteStore(conn))] == ["unchanged"]
     assert (target.stat().st_mtime_ns, target.read_bytes()) == before
     with transaction(conn):
         conn.execute("UPDATE source SET title = 'Cited by RDMA' WHERE id = ?", (min(rdma),))
-    assert [r.status for r in refresh(conn)] == ["written"]
+    assert [r.status for r in refresh(SqliteStore(conn))] == ["written"]
     assert any(item["title"] == "Cited by RDMA" for item in json.loads(target.read_text()))
 
 
 def test_names_paths_and_bad_selections(conn: sqlite3.Connection, tmp_path: Path) -> None:
     a, b = tmp_path / "a.bib", tmp_path / "sub" / "a.bib"
     b.parent.mkdir()
-    assert register(conn, RegisteredExport(name="", path=str(a), format="biblatex"))[0].name == "a.bib"
-    assert register(conn, RegisteredExport(name="", path=str(b), format="biblatex"))[0].name == "a.bib-2"
+    assert register(SqliteStore(conn), RegisteredExport(name="", path=str(a), format="biblatex"))[0].name == "a.bib"
+    assert register(SqliteStore(conn), RegisteredExport(name="", path=str(b), format="biblatex"))[0].name == "a.bib-2"
     # the same path again: the same registration, redefined (now BibTeX of one tag)
-    again, _ = register(conn, RegisteredExport(name="", path=str(a), format="bibtex", tags=["none-yet"]))
-    assert again.name == "a.bib" and again.format == "bibtex" and len(list_exports(conn)) == 2
+    again, _ = register(SqliteStore(conn), RegisteredExport(name="", path=str(a), format="bibtex", tags=["none-yet"]))
+    assert again.name == "a.bib" and again.format == "bibtex" and len(list_exports(SqliteStore(conn))) == 2
     with pytest.raises(UsageError):  # a path belongs to one registration
-        register(conn, RegisteredExport(name="other", path=str(a), format="biblatex"))
+        register(SqliteStore(conn), RegisteredExport(name="other", path=str(a), format="biblatex"))
     with pytest.raises(NotFoundError):  # a selection that cannot be exported registers nothing
-        register(conn, RegisteredExport(name="x", path=str(tmp_path / "x.bib"), format="biblatex",
+        register(SqliteStore(conn), RegisteredExport(name="x", path=str(tmp_path / "x.bib"), format="biblatex",
                                         cited_in="no/such/note.md"))
     with pytest.raises(NotFoundError):
-        register(conn, RegisteredExport(name="y", path=str(tmp_path / "gone" / "y.bib"), format="biblatex"))
+        register(SqliteStore(conn), RegisteredExport(name="y", path=str(tmp_path / "gone" / "y.bib"),
+                                                     format="biblatex"))
     with pytest.raises(UsageError):
-        register(conn, RegisteredExport(name="z", path=str(tmp_path), format="biblatex"))
+        register(SqliteStore(conn), RegisteredExport(name="z", path=str(tmp_path), format="biblatex"))
     with pytest.raises(UsageError):
-        register(conn, RegisteredExport(name="z", path=str(tmp_path), format="ris", per_note=True))
-    assert sorted(e.name for e in list_exports(conn)) == ["a.bib", "a.bib-2"]
-    assert remove(conn, "a.bib-2").path == str(b)
+        register(SqliteStore(conn), RegisteredExport(name="z", path=str(tmp_path), format="ris", per_note=True))
+    assert sorted(e.name for e in list_exports(SqliteStore(conn))) == ["a.bib", "a.bib-2"]
+    assert remove(SqliteStore(conn), "a.bib-2").path == str(b)
     assert b.exists()  # removing a registration keeps its file
     with pytest.raises(NotFoundError):
-        remove(conn, "a.bib-2")
+        remove(SqliteStore(conn), "a.bib-2")
 
 
 def test_vanished_folder_is_reported_and_the_others_are_written(conn: sqlite3.Connection, tmp_path: Path) -> None:
     gone, kept = tmp_path / "gone", tmp_path / "kept"
     gone.mkdir()
     kept.mkdir()
-    register(conn, RegisteredExport(name="gone", path=str(gone / "refs.bib"), format="biblatex"))
-    register(conn, RegisteredExport(name="kept", path=str(kept / "refs.bib"), format="biblatex"))
+    register(SqliteStore(conn), RegisteredExport(name="gone", path=str(gone / "refs.bib"), format="biblatex"))
+    register(SqliteStore(conn), RegisteredExport(name="kept", path=str(kept / "refs.bib"), format="biblatex"))
     shutil.rmtree(gone)
     with transaction(conn):
         conn.execute("UPDATE source SET title = 'Changed' WHERE id = 1")
-    results = {r.name: r for r in refresh(conn)}
+    results = {r.name: r for r in refresh(SqliteStore(conn))}
     assert results["gone"].status == "missing" and "is gone" in (results["gone"].detail or "")
     assert results["kept"].status == "written" and "Changed" in (kept / "refs.bib").read_text()
     assert not gone.exists()  # not re-created
-    assert check(conn, list_exports(conn, ["gone"])[0]) == "missing"
+    assert check(SqliteStore(conn), list_exports(SqliteStore(conn), ["gone"])[0]) == "missing"
 
 
 def test_deleted_note_makes_a_cited_in_export_an_error_not_an_empty_file(conn: sqlite3.Connection,
                                                                          vault: Path, tmp_path: Path) -> None:
     target = tmp_path / "gpu.bib"
-    register(conn, RegisteredExport(name="gpu", path=str(target), format="biblatex",
+    register(SqliteStore(conn), RegisteredExport(name="gpu", path=str(target), format="biblatex",
                                     cited_in="AI Infrastructure/GPU Market.md"))
     before = target.read_bytes()
     (vault / "AI Infrastructure" / "GPU Market.md").unlink()
     import_vault(SqliteStore(conn), [vault])
-    [result] = refresh(conn)
+    [result] = refresh(SqliteStore(conn))
     assert result.status == "error" and "no imported note" in (result.detail or "")
     assert target.read_bytes() == before
 
@@ -193,7 +195,8 @@ def test_deleted_note_makes_a_cited_in_export_an_error_not_an_empty_file(conn: s
 def test_per_note_mirror_follows_notes(conn: sqlite3.Connection, vault: Path, tmp_path: Path) -> None:
     out = tmp_path / "bib"
     out.mkdir()
-    stored, result = register(conn, RegisteredExport(name="notes", path=str(out), format="csljson", per_note=True))
+    stored, result = register(SqliteStore(conn), RegisteredExport(name="notes", path=str(out), format="csljson",
+                                                                  per_note=True))
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert files == ["AI Infrastructure/AI Data Infrastructure.json", "AI Infrastructure/GPU Market.json",
                      "Networking/Overlay Network.json", "Networking/RDMA.json"]
@@ -207,7 +210,7 @@ def test_per_note_mirror_follows_notes(conn: sqlite3.Connection, vault: Path, tm
     rdma = vault / "Networking" / "RDMA.md"
     rdma.write_text(rdma.read_text() + "\n[A new page]: https://new.example.org/page\n")
     import_vault(SqliteStore(conn), [vault])
-    [r] = refresh(conn)
+    [r] = refresh(SqliteStore(conn))
     assert (r.status, r.files_written, r.files_removed) == ("written", 1, 0)
     assert "https://new.example.org/page" in (out / "Networking" / "RDMA.json").read_text()
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.json") if p.name != "RDMA.json"} == \
@@ -216,18 +219,19 @@ def test_per_note_mirror_follows_notes(conn: sqlite3.Connection, vault: Path, tm
     (out / "AI Infrastructure" / "GPU Market.json").write_text("[]\n")
     shutil.rmtree(vault / "AI Infrastructure")
     import_vault(SqliteStore(conn), [vault])
-    [r] = refresh(conn)
+    [r] = refresh(SqliteStore(conn))
     assert r.files_removed == 1
     assert not (out / "AI Infrastructure" / "AI Data Infrastructure.json").exists()
     assert (out / "AI Infrastructure" / "GPU Market.json").read_text() == "[]\n"
-    assert check(conn, list_exports(conn)[0]) == "current"  # the leftover is the user's file now
-    assert "AI Infrastructure/GPU Market.json" not in list_exports(conn)[0].files
+    # the leftover is the user's file now
+    assert check(SqliteStore(conn), list_exports(SqliteStore(conn))[0]) == "current"
+    assert "AI Infrastructure/GPU Market.json" not in list_exports(SqliteStore(conn))[0].files
 
 
 def test_per_note_of_a_folder(conn: sqlite3.Connection, tmp_path: Path) -> None:
     out = tmp_path / "bib"
     out.mkdir()
-    register(conn, RegisteredExport(name="net", path=str(out), format="biblatex", per_note=True,
+    register(SqliteStore(conn), RegisteredExport(name="net", path=str(out), format="biblatex", per_note=True,
                                     cited_in="Networking/"))
     assert sorted(p.name for p in out.rglob("*.bib")) == ["Overlay Network.bib", "RDMA.bib"]
 

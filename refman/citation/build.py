@@ -1,4 +1,5 @@
-"""Source rows + evidence → CitationItem, on the light sqlite3 path (no ORM: exports read 100,000 rows).
+"""Source rows + evidence → CitationItem, from the plain rows of the store (refman.store.citation.CitationRows;
+no ORM: exports read 100,000 rows).
 
 What comes from where:
 - the `source` cache columns (merged by refman.merge): type, title, author, issued, container-title, publisher,
@@ -20,17 +21,18 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from refman.citation.item import CitationItem, CSLName, _trusted
 from refman.evidence import pick
 
+if TYPE_CHECKING:
+    from refman.store.citation import CitationStore
+
 EXTRA_FIELDS = ("volume", "issue", "page", "archive_id", "genre", "editor", "accessed", "csl", "verbatim")
-_CHUNK = 900  # stay under SQLite's host-parameter limit
 
 _ARXIV = re.compile(r"^/(?:abs|pdf)/([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?/?$")
 _CODE_HOSTS = {"github.com", "gitlab.com", "codeberg.org", "bitbucket.org"}
@@ -39,31 +41,6 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _NAME_KEYS = ("family", "given", "literal", "non-dropping-particle", "dropping-particle", "suffix")
 _KNOWN_TYPES = set(CitationItem.model_fields["type"].annotation.__args__)  # type: ignore[union-attr]
-
-SOURCE_COLUMNS = (
-    "id, url, host, citekey, type, title, issued, container_title, publisher, author, doi, language, "
-    "abstract, last_ok_at, user_note"
-)
-
-
-def chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
-def _select(conn: sqlite3.Connection, table_sql: str, col: str, ids: Sequence[int] | None) -> list[Any]:
-    """Rows as plain tuples (a cursor without the connection's sqlite3.Row factory: faster to index), for all
-    rows (`{where}` → 1) or for `ids` in chunks of IN lists."""
-    cur = conn.cursor()
-    cur.row_factory = None
-    if ids is None:
-        return cur.execute(table_sql.replace("{where}", "1")).fetchall()
-    out: list[Any] = []
-    for part in chunks(list(ids)):
-        marks = ",".join("?" * len(part))
-        out.extend(cur.execute(table_sql.replace("{where}", f"{col} IN ({marks})"), tuple(part)).fetchall())
-    return out
-
 
 def names_from_json(raw: str | None) -> list[CSLName]:
     """The cached author column (JSON list of CSL names) → CSLName objects; junk entries are dropped.
@@ -174,11 +151,9 @@ def type_from_url(url: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _extras(conn: sqlite3.Connection, ids: Sequence[int] | None) -> dict[int, dict[str, Any]]:
-    fields = ",".join(f"'{f}'" for f in EXTRA_FIELDS)
-    sql = f"SELECT source_id, field, origin, value FROM field_value WHERE field IN ({fields}) AND {{where}}"
+def _extras(evidence: list[tuple[int, str, str, str]]) -> dict[int, dict[str, Any]]:
     grouped: dict[int, list[tuple[str, str, Any]]] = {}
-    for sid, field, origin, value in _select(conn, sql, "source_id", ids):
+    for sid, field, origin, value in evidence:
         try:
             decoded = json.loads(value)
         except ValueError:
@@ -187,21 +162,22 @@ def _extras(conn: sqlite3.Connection, ids: Sequence[int] | None) -> dict[int, di
     return {sid: {f: v for f, (v, _o) in pick(ev).items()} for sid, ev in grouped.items()}
 
 
-def _add_archived_copies(conn: sqlite3.Connection, by_id: dict[int, CitationItem]) -> None:
+def _add_archived_copies(store: CitationStore, by_id: dict[int, CitationItem]) -> None:
     """The newest Internet Archive copy of each item's source (refman.fetch.wayback.archived_copy), if any."""
-    if not conn.execute("SELECT 1 FROM snapshot WHERE memento_url IS NOT NULL LIMIT 1").fetchone():
+    if not store.has_archived_copies():
         return  # the usual catalog: no archive copies, no per-source queries
     from refman.fetch.wayback import archived_copy
 
+    conn = store.conn  # type: ignore[attr-defined]  # until refman.fetch.wayback takes a store
     for sid, item in by_id.items():
         copy = archived_copy(conn, sid)
         if copy:
             item.archive_url, item.archive_date = copy["url"], (copy["at"] or "")[:10] or None
 
 
-def _tags(conn: sqlite3.Connection, ids: Sequence[int] | None) -> dict[int, list[str]]:
+def _tags(rows: list[tuple[int, str]]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
-    for sid, tag in _select(conn, "SELECT source_id, tag FROM source_tag WHERE {where} ORDER BY tag", "source_id", ids):
+    for sid, tag in rows:
         out.setdefault(sid, []).append(tag)
     return out
 
@@ -216,8 +192,9 @@ def _text(value: Any) -> str | None:
 
 
 def item_from_row(row: Any, extras: dict[str, Any] | None = None, tags: list[str] | None = None) -> CitationItem:
-    """One `source` row (selected with SOURCE_COLUMNS) → CitationItem, built without pydantic validation after
-    cleaning each value here: validating 100,000 items costs more than writing the whole BibLaTeX file."""
+    """One `source` row (refman.store.citation.SOURCE_ROW_COLUMNS) → CitationItem, built without pydantic
+    validation after cleaning each value here: validating 100,000 items costs more than writing the whole BibLaTeX
+    file."""
     extras = extras or {}
     sid, url, host = row[0], row[1], row[2]
     ctype = row[4] if row[4] in _KNOWN_TYPES else "webpage"
@@ -228,7 +205,7 @@ def item_from_row(row: Any, extras: dict[str, Any] | None = None, tags: list[str
             ctype = guessed
             archive_id = archive_id or arxiv_id
     title = _text(row[5])
-    return _trusted(CitationItem, {
+    item: CitationItem = _trusted(CitationItem, {
         "id": row[3] or f"source-{sid}",
         "type": ctype,
         "title": title,
@@ -254,6 +231,7 @@ def item_from_row(row: Any, extras: dict[str, Any] | None = None, tags: list[str
         "archive_url": None,
         "archive_date": None,
     })
+    return item
 
 
 def names_from_list(value: Any) -> list[CSLName]:
@@ -312,20 +290,17 @@ class KeySource(NamedTuple):
     URL: str | None
 
 
-KEY_COLUMNS = "id, url, title, issued, container_title, publisher, author"
-
-
 def key_source_from_row(row: Any) -> KeySource:
-    """One `source` row selected with KEY_COLUMNS → KeySource."""
+    """One `source` row (refman.store.citation.KEY_ROW_COLUMNS) → KeySource."""
     return KeySource(names_from_json(row[6]), _date(row[3]), _text(row[2]), _text(row[5]), _text(row[4]), row[1])
 
 
-def load_items(conn: sqlite3.Connection, ids: Sequence[int] | None = None) -> list[tuple[int, CitationItem]]:
+def load_items(store: CitationStore, ids: Sequence[int] | None = None) -> list[tuple[int, CitationItem]]:
     """(source id, item) for `ids` in the given order (unknown ids are skipped), or for every source by id."""
-    rows = _select(conn, f"SELECT {SOURCE_COLUMNS} FROM source WHERE {{where}} ORDER BY id", "id", ids)
-    extras = _extras(conn, ids)
-    tags = _tags(conn, ids)
-    by_id = {row[0]: item_from_row(row, extras.get(row[0]), tags.get(row[0])) for row in rows}
-    _add_archived_copies(conn, by_id)
+    rows = store.citation_rows(ids, EXTRA_FIELDS)
+    extras = _extras(rows.evidence)
+    tags = _tags(rows.tags)
+    by_id = {row[0]: item_from_row(row, extras.get(row[0]), tags.get(row[0])) for row in rows.sources}
+    _add_archived_copies(store, by_id)
     order = ids if ids is not None else sorted(by_id)
     return [(sid, by_id[sid]) for sid in order if sid in by_id]

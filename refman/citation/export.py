@@ -10,21 +10,24 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from refman.citation.item import CitationItem
 from refman.citation.selection import Selection, keeps_order, resolve, sort_by_key
 from refman.errors import UsageError
 
+if TYPE_CHECKING:
+    from refman.store.citation import CitationStore
+    from refman.store.protocol import Store
+
 EXPORT_FORMATS = ("biblatex", "bibtex", "csljson", "ris", "markdown")
 CHUNK = 2000  # items built and written at a time
 
 
-def selected_ids(conn: sqlite3.Connection, sel: Selection, default_all: bool = True) -> list[int]:
+def selected_ids(store: Store, sel: Selection, default_all: bool = True) -> list[int]:
     """The selected source ids, in the order documented in refman.citation.selection, each with a stored
     citation key (assigned now if it had none)."""
     from refman.citation.keys import assign_citekeys, ensure_citekeys
@@ -32,49 +35,44 @@ def selected_ids(conn: sqlite3.Connection, sel: Selection, default_all: bool = T
     if (sel.empty and default_all) or (sel.all and not (sel.refs or sel.tags or sel.cited_in or sel.query)):
         # The whole catalog: keys assigned page by page, the order read from the citekey index. Only the
         # ids are held (not a key per source, nor a sort key each).
-        assign_citekeys(conn, None)
-        return ids_by_key(conn)
-    ids = resolve(conn, sel, default_all=default_all)
-    keys = ensure_citekeys(conn, ids)
+        assign_citekeys(store, None)
+        return ids_by_key(store)
+    ids = resolve(store, sel, default_all=default_all)
+    keys = ensure_citekeys(store, ids)
     ids = [sid for sid in ids if sid in keys]  # sources deleted meanwhile
     if not keeps_order(sel):
         ids = sort_by_key(ids, keys)
     return ids
 
 
-def ids_by_key(conn: sqlite3.Connection) -> list[int]:
-    """Every source that has a key, in sort_by_key's order (case-insensitive key, then key, then id). SQLite's
-    NOCASE folds ASCII letters only, which is str.lower() on the ASCII keys that refman writes and accepts;
+def ids_by_key(store: CitationStore) -> list[int]:
+    """Every source that has a key, in sort_by_key's order (case-insensitive key, then key, then id). The store
+    orders keys with ASCII case folding, which is str.lower() on the ASCII keys that refman writes and accepts;
     should a stored key not be ASCII, the ids are sorted in Python instead."""
-    cur = conn.cursor()
-    cur.row_factory = None
     ids: list[int] = []
-    for sid, key in cur.execute(
-        "SELECT id, citekey FROM source WHERE citekey IS NOT NULL ORDER BY citekey COLLATE NOCASE, "
-        "citekey COLLATE BINARY, id"
-    ):
+    for sid, key in store.citekey_order():
         if not key.isascii():
-            keys = dict(cur.execute("SELECT id, citekey FROM source WHERE citekey IS NOT NULL").fetchall())
+            keys = store.citekeys_of(None)
             return sort_by_key(list(keys), keys)
         ids.append(sid)
     return ids
 
 
-def item_chunks(conn: sqlite3.Connection, ids: Sequence[int], size: int | None = None) -> Iterator[list[CitationItem]]:
+def item_chunks(store: CitationStore, ids: Sequence[int], size: int | None = None) -> Iterator[list[CitationItem]]:
     """The items of `ids`, in that order, `size` (default CHUNK) at a time."""
     from refman.citation.build import load_items
 
     size = size or CHUNK
     for start in range(0, len(ids), size):
-        yield [item for _sid, item in load_items(conn, ids[start : start + size])]
+        yield [item for _sid, item in load_items(store, ids[start : start + size])]
 
 
-def selected_items(conn: sqlite3.Connection, sel: Selection, default_all: bool = True) -> list[CitationItem]:
+def selected_items(store: Store, sel: Selection, default_all: bool = True) -> list[CitationItem]:
     """The selected sources as items, each with its stored citation key (assigned now if it had none), in the
     order documented in refman.citation.selection."""
-    ids = selected_ids(conn, sel, default_all)
-    with read_snapshot(conn):
-        return [item for chunk in item_chunks(conn, ids) for item in chunk]
+    ids = selected_ids(store, sel, default_all)
+    with store.read_snapshot():
+        return [item for chunk in item_chunks(store, ids) for item in chunk]
 
 
 def iter_export(chunks: Iterable[Iterable[CitationItem]], fmt: str = "biblatex",
@@ -109,32 +107,17 @@ def render_export(items: Sequence[CitationItem], fmt: str = "biblatex", ascii: b
     return "".join(iter_export([items], fmt, ascii))
 
 
-def export_pieces(conn: sqlite3.Connection, sel: Selection, fmt: str = "biblatex", ascii: bool | None = None,
+def export_pieces(store: Store, sel: Selection, fmt: str = "biblatex", ascii: bool | None = None,
                   default_all: bool = True, chunk: int | None = None) -> Iterator[str]:
     """The export of a selection as text pieces, built `chunk` (default CHUNK) items at a time: what
-    `render_export(selected_items(conn, sel, default_all), fmt, ascii)` returns, without ever holding all the
+    `render_export(selected_items(store, sel, default_all), fmt, ascii)` returns, without ever holding all the
     items. Keys are assigned (and the format checked) before the first piece is yielded, and the pieces are
     read in one read transaction."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
-    ids = selected_ids(conn, sel, default_all)
-    with read_snapshot(conn):
-        yield from iter_export(item_chunks(conn, ids, chunk or CHUNK), fmt, ascii)
-
-
-@contextlib.contextmanager
-def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction (WAL: a consistent snapshot that does not block writers) around a multi-query
-    read, unless the caller already has a transaction open."""
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        if conn.in_transaction:
-            conn.execute("COMMIT")  # nothing was written: ends the read
+    ids = selected_ids(store, sel, default_all)
+    with store.read_snapshot():
+        yield from iter_export(item_chunks(store, ids, chunk or CHUNK), fmt, ascii)
 
 
 @contextlib.contextmanager

@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import contextlib
 import re
-import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from refman.citation.item import CitationItem, CSLName
 from refman.errors import NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from refman.store.citation import CitationStore
+    from refman.store.protocol import Store
 
 MAX_BASE = 30
 MAX_AUTH = 16
@@ -231,27 +234,20 @@ def unique_key(base: str, taken: set[str]) -> str:
     raise AssertionError("unreachable")
 
 
-def _taken(conn: sqlite3.Connection) -> set[str]:
-    return {row[0].lower() for row in conn.execute("SELECT citekey FROM source WHERE citekey IS NOT NULL")}
-
-
 def ensure_citekeys(
-    conn: sqlite3.Connection,
+    store: Store,
     source_ids: Sequence[int] | None = None,
     items: Mapping[int, CitationItem] | None = None,
 ) -> dict[int, str]:
     """Give every source in `source_ids` (None: every source) that has no citation key its default key, store
     it (assign_citekeys), and return {source id: key} for all of them (existing keys included, unknown ids
     left out)."""
-    from refman.citation.build import _select
-
-    assign_citekeys(conn, source_ids, items)
-    rows = _select(conn, "SELECT id, citekey FROM source WHERE {where}", "id", source_ids)
-    return {row[0]: row[1] for row in rows if row[1] is not None}
+    assign_citekeys(store, source_ids, items)
+    return store.citekeys_of(source_ids)
 
 
 def assign_citekeys(
-    conn: sqlite3.Connection,
+    store: Store,
     source_ids: Sequence[int] | None = None,
     items: Mapping[int, CitationItem] | None = None,
 ) -> int:
@@ -261,54 +257,30 @@ def assign_citekeys(
     Keys are computed from the few columns they are made of (refman.citation.build.KeySource), a page of
     sources at a time: nothing but the keys already taken is held for the whole catalog. `items` may hold
     already-built items of some of the sources."""
-    from refman.citation.build import _select, key_source_from_row
-    from refman.store.sqlite.base import transaction
+    from refman.citation.build import key_source_from_row
 
     wanted: list[int] | None = None
     if source_ids is None:
-        if conn.execute("SELECT 1 FROM source WHERE citekey IS NULL LIMIT 1").fetchone() is None:
+        if not store.has_keyless_sources():
             return 0
     else:
-        rows = _select(conn, "SELECT id FROM source WHERE citekey IS NULL AND {where}", "id", source_ids)
-        if not rows:
+        wanted = store.keyless_source_ids(source_ids)
+        if not wanted:
             return 0
-        wanted = sorted({row[0] for row in rows})
     assigned = 0
     known = items or {}
-    with transaction(conn):
+    with store.transaction():
         # Read again inside the write lock: another process may have assigned keys meanwhile.
-        taken = _taken(conn)
-        for page in _keyless_rows(conn, wanted):
+        taken = store.taken_citekeys()
+        for page in store.keyless_key_rows(wanted):
             updates: list[tuple[str, int]] = []
             for row in page:
                 item = known.get(row[0])
                 key = unique_key(base_key(item if item is not None else key_source_from_row(row)), taken)
                 updates.append((key, row[0]))
-            conn.executemany("UPDATE source SET citekey = ? WHERE id = ?", updates)
+            store.store_citekeys(updates)
             assigned += len(updates)
     return assigned
-
-
-def _keyless_rows(conn: sqlite3.Connection, ids: Sequence[int] | None, size: int = 2000) -> Iterator[list[Any]]:
-    """Rows (refman.citation.build.KEY_COLUMNS) of the sources without a key among `ids` (None: all), in id
-    order, `size` at a time; each batch is read completely before the caller writes (keyset pages)."""
-    from refman.citation.build import KEY_COLUMNS, chunks
-
-    cur = conn.cursor()
-    cur.row_factory = None
-    sql = f"SELECT {KEY_COLUMNS} FROM source WHERE citekey IS NULL AND "
-    if ids is None:
-        last = -(2**63)
-        while True:
-            rows = cur.execute(sql + "id > ? ORDER BY id LIMIT ?", (last, size)).fetchall()
-            if not rows:
-                return
-            yield rows
-            last = rows[-1][0]
-    else:
-        for part in chunks(ids):  # sorted ids: the pages come in id order
-            marks = ",".join("?" * len(part))
-            yield cur.execute(sql + f"id IN ({marks}) ORDER BY id", tuple(part)).fetchall()
 
 
 def validate_citekey(key: str) -> str:
@@ -329,48 +301,43 @@ def validate_citekey(key: str) -> str:
     return key
 
 
-def citekey_is_free(conn: sqlite3.Connection, key: str, source_id: int | None = None) -> bool:
+def citekey_is_free(store: CitationStore, key: str, source_id: int | None = None) -> bool:
     """Is `key` a valid citation key (validate_citekey) that no source (other than `source_id`) uses,
     compared case-insensitively? For imports that keep incoming keys where free."""
     try:
         key = validate_citekey(key)
     except UsageError:
         return False
-    row = conn.execute(
-        "SELECT id FROM source WHERE citekey = ? COLLATE NOCASE AND id IS NOT ?", (key, source_id)
-    ).fetchone()
-    return row is None
+    return store.citekey_holder(key, source_id) is None
 
 
-def pin_citekey(conn: sqlite3.Connection, source_id: int, key: str) -> str:
+def pin_citekey(store: CitationStore, source_id: int, key: str) -> str:
     """Set a source's citation key to the user's `key` (validated, unique case-insensitively among the other
     sources). Returns the stored key. Raises UsageError (bad or taken key) or NotFoundError (no such source)."""
     key = validate_citekey(key)
-    if conn.execute("SELECT 1 FROM source WHERE id = ?", (source_id,)).fetchone() is None:
-        raise NotFoundError(f"no source with id {source_id}")
-    other = conn.execute(
-        "SELECT id FROM source WHERE citekey = ? COLLATE NOCASE AND id != ?", (key, source_id)
-    ).fetchone()
+    store.citekey_of_source(source_id)  # NotFoundError when there is no such source
+    other = store.citekey_holder(key, source_id)
     if other is not None:
-        raise UsageError(f"citation key {key!r} is already used by source {other[0]}")
-    try:
-        conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, source_id))
-    except sqlite3.IntegrityError as exc:  # a concurrent writer took it between the check and the update
-        raise UsageError(f"citation key {key!r} is already used") from exc
+        raise UsageError(f"citation key {key!r} is already used by source {other}")
+    if not store.set_citekey(source_id, key):  # a concurrent writer took it between the check and the update
+        raise UsageError(f"citation key {key!r} is already used")
     return key
 
 
-def claim_citekey(conn: sqlite3.Connection, source_id: int, wanted: str | None) -> str | None:
+def claim_citekey(store: CitationStore, source_id: int, wanted: str | None) -> str | None:
     """For imports: keep an incoming key (e.g. from Better BibTeX) when it is valid and free, else leave the
     source without a key (it gets the default one when first needed). Returns the key stored, or None.
     Never changes a key the source already has."""
     if not wanted:
         return None
-    row = conn.execute("SELECT citekey FROM source WHERE id = ?", (source_id,)).fetchone()
-    if row is None or row[0]:
-        return row[0] if row else None
     try:
-        return pin_citekey(conn, source_id, wanted)
+        current = store.citekey_of_source(source_id)
+    except NotFoundError:
+        return None
+    if current:
+        return current
+    try:
+        return pin_citekey(store, source_id, wanted)
     except UsageError:
         return None
 
@@ -386,23 +353,22 @@ class Rekey:
         return self.old != self.new
 
 
-def rekey(conn: sqlite3.Connection, source_ids: Sequence[int] | None = None, dry_run: bool = False) -> list[Rekey]:
+def rekey(store: Store, source_ids: Sequence[int] | None = None, dry_run: bool = False) -> list[Rekey]:
     """Recompute the default key of `source_ids` (None: all), ignoring their current keys, and store the new
     ones unless `dry_run`. Keys of other sources are kept and still count as taken. Returns one Rekey per
     source, in id order."""
     from refman.citation.build import load_items
-    from refman.store.sqlite.base import transaction
 
-    with contextlib.nullcontext() if dry_run else transaction(conn):
-        items = load_items(conn, None if source_ids is None else sorted(set(source_ids)))
+    with contextlib.nullcontext() if dry_run else store.transaction():
+        items = load_items(store, None if source_ids is None else sorted(set(source_ids)))
         old = {sid: (item.id if not item.id.startswith("source-") else None) for sid, item in items}
         mine = {k.lower() for k in old.values() if k}
-        taken = _taken(conn) - mine
+        taken = store.taken_citekeys() - mine
         results: list[Rekey] = []
         # A source whose current key is still its default keeps it: reserve those first so that rekeying
         # never shuffles suffixes between unchanged sources.
         bases = {sid: base_key(item) for sid, item in items}
-        exact = {sid for sid, _ in items if old[sid] and old[sid].lower() == bases[sid]}
+        exact = {sid for sid, _ in items if (old[sid] or "").lower() == bases[sid]}
         for sid in sorted(exact):
             taken.add(old[sid].lower())  # type: ignore[union-attr]
         # A key with a clash suffix (smith2020b) keeps it only while the plain key is someone else's: after a
@@ -417,10 +383,7 @@ def rekey(conn: sqlite3.Connection, source_ids: Sequence[int] | None = None, dry
             new = old[sid] if sid in keep else unique_key(bases[sid], taken)
             results.append(Rekey(sid, old[sid], new))  # type: ignore[arg-type]
         if not dry_run:
-            changed = [r for r in results if r.changed]
-            # Two passes so that swapping keys between selected sources never trips the UNIQUE constraint.
-            conn.executemany("UPDATE source SET citekey = NULL WHERE id = ?", [(r.source_id,) for r in changed])
-            conn.executemany("UPDATE source SET citekey = ? WHERE id = ?", [(r.new, r.source_id) for r in changed])
+            store.replace_citekeys([(r.source_id, r.new) for r in results if r.changed])
     return results
 
 

@@ -15,11 +15,15 @@ order) or explicit references (the order given), so that numbered styles such as
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from refman.errors import NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from refman.store.citation import CitationStore
+    from refman.store.protocol import Store
 
 
 @dataclass
@@ -37,12 +41,12 @@ class Selection:
         return not (self.refs or self.tags or self.cited_in or self.query or self.all)
 
 
-def notes_for(conn: sqlite3.Connection, note: str) -> list[int]:
+def notes_for(store: CitationStore, note: str) -> list[int]:
     """Note ids for NOTE (see the module docstring), in path order. Raises NotFoundError or UsageError."""
     wanted = note.strip().replace("\\", "/")
     while wanted.startswith("./"):
         wanted = wanted[2:]
-    rows = conn.execute("SELECT id, root, path FROM note ORDER BY path, root, id").fetchall()
+    rows = store.notes_by_path()
     absolute = os.path.abspath(os.path.expanduser(note)).replace("\\", "/")
 
     def full(root: str, path: str) -> str:
@@ -67,47 +71,34 @@ def notes_for(conn: sqlite3.Connection, note: str) -> list[int]:
     raise NotFoundError(f"no imported note matches {note!r}")
 
 
-def cited_in(conn: sqlite3.Connection, note: str) -> list[int]:
+def cited_in(store: CitationStore, note: str) -> list[int]:
     """Source ids the note(s) cite, in order of first appearance."""
-    order: dict[int, None] = {}
-    for note_id in notes_for(conn, note):
-        for (sid,) in conn.execute(
-            "SELECT source_id FROM mention WHERE note_id = ? ORDER BY ordinal, id", (note_id,)
-        ):
-            order.setdefault(sid, None)
-    return list(order)
+    return store.sources_cited_in(notes_for(store, note))
 
 
-def search_ids(conn: sqlite3.Connection, query: str) -> list[int]:
+def search_ids(store: Store, query: str) -> list[int]:
     try:
         from refman.search import search
     except ImportError as exc:
         raise UsageError("search is not available in this version of refman") from exc
-    from refman.store.sqlite import SqliteStore
-
-    return [hit.id for hit in search(SqliteStore(conn), query, limit=10_000_000)]  # until selection takes a store
+    return [hit.id for hit in search(store, query, limit=10_000_000)]
 
 
-def resolve(conn: sqlite3.Connection, sel: Selection, default_all: bool = True) -> list[int]:
+def resolve(store: Store, sel: Selection, default_all: bool = True) -> list[int]:
     """Source ids for a selection, in the documented order."""
     from refman.catalog import resolve_source
-    from refman.store.sqlite import SqliteStore
 
     parts: list[tuple[str, list[int]]] = []
     if sel.refs:
-        store = SqliteStore(conn)  # until selection takes a store
         parts.append(("refs", [resolve_source(store, ref) for ref in sel.refs]))
     if sel.cited_in:
-        parts.append(("cited_in", cited_in(conn, sel.cited_in)))
+        parts.append(("cited_in", cited_in(store, sel.cited_in)))
     if sel.tags:
-        marks = ",".join("?" * len(sel.tags))
-        ids = [r[0] for r in conn.execute(f"SELECT DISTINCT source_id FROM source_tag WHERE tag IN ({marks})",
-                                          tuple(sel.tags))]
-        parts.append(("tags", ids))
+        parts.append(("tags", store.sources_tagged(sel.tags)))
     if sel.query:
-        parts.append(("query", search_ids(conn, sel.query)))
+        parts.append(("query", search_ids(store, sel.query)))
     if sel.all or (not parts and default_all):
-        parts.append(("all", [r[0] for r in conn.execute("SELECT id FROM source")]))
+        parts.append(("all", store.citable_source_ids()))
     merged: dict[int, None] = {}
     for _name, ids in parts:
         for sid in ids:

@@ -53,8 +53,9 @@ def _refresh_if_changed() -> None:
         if not changes.changed():
             return
         from refman.exports_registry import has_registered_exports
+        from refman.store.sqlite import SqliteStore
 
-        if not has_registered_exports(changes.conn):
+        if not has_registered_exports(SqliteStore(changes.conn)):  # the change signal's own connection
             return
         cat = open_catalog()  # a missing catalog is "no catalog at PATH"
         report_refresh(cat.refresh_exports(), quiet=not stderr_is_terminal())

@@ -509,7 +509,7 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
         if format not in EXPORT_TYPES:
             raise UsageError(f"unknown export format {format!r}: use one of {', '.join(EXPORT_TYPES)}")
         sel = Selection(refs=ref, tags=tag, cited_in=cited_in or None, query=q or None, all=False)
-        text = "".join(export_pieces(catalog.conn(), sel, format))
+        text = "".join(export_pieces(catalog.store(), sel, format))
         media, ext = EXPORT_TYPES[format]
         headers = {}
         if download:

@@ -109,7 +109,7 @@ def test_deleted_sources_leave_the_index(store: Store) -> None:
 
     sid = archive(store, "https://example.org/gone", "Vanishing page", "ephemeral words here")
     assert ids(store, "ephemeral") == [sid]
-    delete_sources(_conn(store), [sid])
+    delete_sources(store, [sid])
     assert ids(store, "ephemeral") == [] and list(store.sources_to_index([sid])) == []
     rebuild_index(store)
     assert ids(store, "ephemeral") == []

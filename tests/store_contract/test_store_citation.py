@@ -1,0 +1,187 @@
+"""Contract of the citation group of the Store (refman.store.citation.CitationStore): keys, selections, the export
+stream, registered exports, maintenance. Behaviour only; a second backend adds its own `store` fixture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from refman.catalog import add_source, set_fields
+from refman.notes.importer import import_vault
+from refman.store import open_store
+from refman.store.citation import ExportRecord
+from refman.store.protocol import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(tmp_path / "catalog.db") as opened:
+        yield opened
+
+
+def _add(store: Store, url: str, title: str | None = None, tags: tuple[str, ...] = ()) -> int:
+    sid, _created = add_source(store, url, title=title, tags=tags)
+    return sid
+
+
+def _vault(store: Store, tmp_path: Path) -> dict[str, int]:
+    """Two notes citing three URLs; returns {url: source id}."""
+    root = tmp_path / "vault"
+    (root / "b").mkdir(parents=True)
+    (root / "a.md").write_text("[one] [three]\n\n[one]: https://one.example/\n[three]: https://three.example/\n")
+    (root / "b" / "c.md").write_text("[two] [one]\n\n[two]: https://two.example/\n[one]: https://one.example/\n")
+    import_vault(store, [root])
+    return {url: _add(store, url) for url in ("https://one.example/", "https://two.example/", "https://three.example/")}
+
+
+def test_keys_are_stored_listed_and_unique_case_insensitively(store: Store) -> None:
+    a, b, c = (_add(store, f"https://k.example/{i}") for i in range(3))
+    assert store.has_keyless_sources()
+    assert store.keyless_source_ids([c, a, 999]) == [a, c]
+    with store.transaction():
+        store.store_citekeys([("Smith2020", a), ("lee2021", b)])
+    assert store.citekeys_of(None) == {a: "Smith2020", b: "lee2021"}
+    assert store.citekeys_of([b, c]) == {b: "lee2021"}
+    assert store.taken_citekeys() == {"smith2020", "lee2021"}
+    assert store.citekey_holder("SMITH2020") == a
+    assert store.citekey_holder("smith2020", other_than=a) is None
+    assert store.citekey_of_source(c) is None
+    with store.transaction():
+        assert not store.set_citekey(c, "SMITH2020")  # taken, whatever the case
+        assert store.set_citekey(c, "zed")
+    assert store.citekey_of_source(c) == "zed" and not store.has_keyless_sources()
+
+
+def test_citekey_of_an_unknown_source_is_not_found(store: Store) -> None:
+    from refman.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        store.citekey_of_source(42)
+
+
+def test_replace_citekeys_swaps_keys_within_the_batch(store: Store) -> None:
+    a, b = _add(store, "https://s.example/a"), _add(store, "https://s.example/b")
+    with store.transaction():
+        store.store_citekeys([("one", a), ("two", b)])
+    store.replace_citekeys([(a, "two"), (b, "one")])
+    assert store.citekeys_of(None) == {a: "two", b: "one"}
+
+
+def test_keyless_rows_come_in_id_order_and_pages(store: Store) -> None:
+    ids = [_add(store, f"https://p.example/{i}", title=f"Page {i}") for i in range(5)]
+    with store.transaction():
+        store.store_citekeys([("kept", ids[2])])
+    pages = list(store.keyless_key_rows(None, size=2))
+    assert [len(p) for p in pages] == [2, 2]
+    assert [row[0] for page in pages for row in page] == [ids[0], ids[1], ids[3], ids[4]]
+    assert [row[0] for page in store.keyless_key_rows([ids[4], ids[0]]) for row in page] == [ids[0], ids[4]]
+    assert pages[0][0][1] == "https://p.example/0"  # KEY_ROW_COLUMNS: id, url, …
+
+
+def test_citekey_order_is_case_insensitive_then_exact_then_id(store: Store) -> None:
+    ids = [_add(store, f"https://o.example/{i}") for i in range(4)]
+    with store.transaction():
+        store.store_citekeys([("beta", ids[0]), ("Alpha", ids[1]), ("alphb", ids[2]), ("ALPHA2", ids[3])])
+    assert [key for _sid, key in store.citekey_order()] == ["Alpha", "ALPHA2", "alphb", "beta"]
+
+
+def test_selections_by_note_tag_and_all(store: Store, tmp_path: Path) -> None:
+    urls = _vault(store, tmp_path)
+    one, two, three = urls["https://one.example/"], urls["https://two.example/"], urls["https://three.example/"]
+    notes = store.notes_by_path()
+    assert [path for _id, _root, path in notes] == ["a.md", "b/c.md"]
+    a_md, c_md = notes[0][0], notes[1][0]
+    assert store.sources_cited_by_note([c_md, a_md]) == {c_md: [two, one], a_md: [one, three]}
+    assert store.sources_cited_in([c_md, a_md]) == [two, one, three]
+    tagged = _add(store, "https://t.example/", tags=("gpu",))
+    assert store.sources_tagged(["gpu", "none"]) == [tagged]
+    assert sorted(store.citable_source_ids()) == sorted([one, two, three, tagged])
+
+
+def test_citation_rows_carry_columns_evidence_and_tags(store: Store) -> None:
+    sid = _add(store, "https://r.example/", title="A Title", tags=("b-tag", "a-tag"))
+    set_fields(store, sid, ["volume=12"])
+    other = _add(store, "https://r.example/other")
+    rows = store.citation_rows([sid], ["volume"])
+    assert [row[0] for row in rows.sources] == [sid]
+    assert rows.sources[0][1] == "https://r.example/"  # SOURCE_ROW_COLUMNS: id, url, …
+    assert [(s, f, o) for s, f, o, _v in rows.evidence] == [(sid, "volume", "user")]
+    assert rows.tags == [(sid, "a-tag"), (sid, "b-tag")]
+    everything = store.citation_rows(None, [])
+    assert [row[0] for row in everything.sources] == [sid, other] and everything.evidence == []
+    assert not store.has_archived_copies()
+
+
+def test_read_snapshot_sees_one_state(store: Store, tmp_path: Path) -> None:
+    _add(store, "https://snap.example/1")
+    with open_store(tmp_path / "catalog.db") as other, store.read_snapshot():
+        before = store.citable_source_ids()
+        _add(other, "https://snap.example/2")
+        assert store.citable_source_ids() == before
+    assert len(store.citable_source_ids()) == 2 and not store.in_transaction
+
+
+def test_registered_exports_round_trip(store: Store) -> None:
+    assert store.has_export_registry() and not store.registered_exports_exist()
+    record = ExportRecord(None, "refs", "/tmp/refs.bib", "biblatex", False, '{"all": true}', None, None, None, "t0")
+    with store.transaction():
+        store.add_registered_export(record)
+        store.add_registered_export(record._replace(name="notes", path="/tmp/notes", per_note=True))
+    assert store.registered_exports_exist()
+    assert [r.name for r in store.registered_exports()] == ["notes", "refs"]
+    assert store.registered_export_at("/tmp/refs.bib") == "refs" and store.registered_export_at("/x") is None
+    with store.transaction():
+        store.record_export_written("refs", "abc", "t1", None)
+    stored = store.registered_export_named("refs")
+    assert stored is not None and stored.id is not None
+    assert (stored.written_hash, stored.written_at, stored.options, stored.created_at) == ("abc", "t1",
+                                                                                          '{"all": true}', "t0")
+    with store.transaction():
+        store.redefine_registered_export(stored._replace(format="csljson", files='{"a": "b"}'))
+    again = store.registered_export_named("refs")
+    assert again is not None and (again.format, again.files, again.written_hash) == ("csljson", '{"a": "b"}', None)
+    store.remove_registered_export("refs")
+    assert store.registered_export_named("refs") is None and [r.name for r in store.registered_exports()] == ["notes"]
+
+
+def test_catalog_file_is_the_catalog(store: Store, tmp_path: Path) -> None:
+    assert store.catalog_file() == (tmp_path / "catalog.db").resolve()
+
+
+def test_check_backup_and_delete(store: Store, tmp_path: Path) -> None:
+    urls = _vault(store, tmp_path)
+    one = urls["https://one.example/"]
+    set_fields(store, one, ["title=Pinned"])
+    report = store.check_catalog_integrity()
+    assert report["ok"] and report["integrity"] == "ok" and report["search_index"] == "ok"
+    copy = tmp_path / "copy.db"
+    assert store.copy_catalog_to(copy) > 0
+    with open_store(copy, create=False) as restored:
+        assert sorted(restored.citable_source_ids()) == sorted(store.citable_source_ids())
+    assert store.sources_to_delete([one, 999])[0].url == "https://one.example/"
+    assert len(store.sources_to_delete([one, 999])) == 1
+    assert store.source_dependents([one]) == (2, 0, 0, 1)  # mentions, tags, snapshots, pins
+    store.delete_sources_cascading([one])
+    assert one not in store.citable_source_ids()
+    assert store.source_dependents([one]) == (0, 0, 0, 0)
+    assert store.unreferenced_blobs() == (0, 0)
+    store.delete_unreferenced_blobs()
+    assert store.check_catalog_integrity()["ok"]
+
+
+def _foreign_keys_to_blob(conn: Any) -> set[tuple[str, str]]:
+    """(table, column) of every foreign key to `blob` in a SQLite catalog."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {(table, fk[3]) for table in tables for fk in conn.execute(f"PRAGMA foreign_key_list({table})")
+            if fk[2] == "blob"}
+
+
+def test_sqlite_garbage_collection_knows_every_reference_to_a_blob(store: Store) -> None:
+    if store.backend != "sqlite":
+        pytest.skip("SQLite schema introspection")
+    from refman.store.sqlite.citation import BLOB_REFERENCES
+
+    assert _foreign_keys_to_blob(store.conn) == set(BLOB_REFERENCES)  # type: ignore[attr-defined]
