@@ -529,8 +529,9 @@ def show_source(conn: sqlite3.Connection, source_id: int, snapshots: int = 10) -
     text = conn.execute("SELECT length(text) FROM source_text WHERE source_id = ?", (source_id,)).fetchone()
     item["archived_chars"] = text[0] if text else 0
     from refman.fetch.fallback import copy_facts
+    from refman.store.sqlite import SqliteStore
 
-    item.update(copy_facts(conn, source_id))  # archive, text_origin, thin (refman.fetch.fallback)
+    item.update(copy_facts(SqliteStore(conn), source_id))  # until catalog takes a store
     return item
 
 

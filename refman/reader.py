@@ -81,18 +81,20 @@ def snapshot_by_id(conn: sqlite3.Connection, snapshot_id: int) -> sqlite3.Row:
 def snapshot_markdown(conn: sqlite3.Connection, source_id: int, snap: sqlite3.Row) -> str:
     """The Markdown of one copy: the stored text when it is the current copy's body, else extracted again."""
     from refman.fetch.archive import read_blob
+    from refman.store.sqlite import SqliteStore
 
+    store = SqliteStore(conn)  # until reader takes a store
     current = conn.execute(
         "SELECT t.markdown_hash, t.text, s.body_hash FROM source_text t JOIN snapshot s ON s.id = t.snapshot_id "
         "WHERE t.source_id = ?", (source_id,),
     ).fetchone()
     if current is not None and current["body_hash"] == snap["body_hash"]:
         if current["markdown_hash"]:
-            return read_blob(conn, current["markdown_hash"]).decode("utf-8")
+            return read_blob(store, current["markdown_hash"]).decode("utf-8")
         return current["text"] or ""
     from refman.fetch.extract import extract
 
-    body = read_blob(conn, snap["body_hash"])
+    body = read_blob(store, snap["body_hash"])
     url = snap["final_url"] or conn.execute("SELECT url FROM source WHERE id = ?", (source_id,)).fetchone()[0]
     ext = extract(body, url, snap["content_type"], snap["charset"])
     return ext.markdown or ext.text or ""
@@ -116,16 +118,20 @@ def _text_of(conn: sqlite3.Connection, source_id: int, snap: sqlite3.Row) -> Sna
 def raw_page(conn: sqlite3.Connection, source_id: int, which: str | int | None = None) -> tuple[bytes, str, int]:
     """(body, content type, snapshot id) of a copy as it was archived: data for a browser, never for the app."""
     from refman.fetch.archive import read_blob
+    from refman.store.sqlite import SqliteStore
 
     snap = pick_snapshot(conn, source_id, which)
-    return read_blob(conn, snap["body_hash"]), snap["content_type"] or "application/octet-stream", snap["id"]
+    store = SqliteStore(conn)  # until reader takes a store
+    return read_blob(store, snap["body_hash"]), snap["content_type"] or "application/octet-stream", snap["id"]
 
 
 def raw_snapshot(conn: sqlite3.Connection, snapshot_id: int) -> tuple[bytes, str]:
     from refman.fetch.archive import read_blob
+    from refman.store.sqlite import SqliteStore
 
     snap = snapshot_by_id(conn, snapshot_id)
-    return read_blob(conn, snap["body_hash"]), snap["content_type"] or "application/octet-stream"
+    store = SqliteStore(conn)  # until reader takes a store
+    return read_blob(store, snap["body_hash"]), snap["content_type"] or "application/octet-stream"
 
 
 @dataclass
@@ -201,10 +207,11 @@ def _list_in_chunks(conn: sqlite3.Connection, ids: Sequence[int], list_sources: 
 def link_health(conn: sqlite3.Connection) -> dict[str, Any]:
     """`refman check`'s report over the whole catalog (dead, failing, redirected, changed sources grouped by
     note), each source with its title and the date it was last checked (`fetched_at`)."""
-    from refman.fetch.pipeline import check_report
+    from refman.fetch.check import check_report
+    from refman.store.sqlite import SqliteStore
 
     ids = [r[0] for r in conn.execute("SELECT id FROM source WHERE fetched_at IS NOT NULL")]
-    report = check_report(conn, ids)
+    report = check_report(SqliteStore(conn), ids)  # until reader takes a store
     wanted = {s["id"] for note in report["notes"] for s in note["sources"]}
     facts: dict[int, tuple[str | None, str | None]] = {}
     listed = sorted(wanted)

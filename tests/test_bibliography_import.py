@@ -21,6 +21,7 @@ from refman.citation.selection import Selection
 from refman.errors import UsageError
 from refman.fetch.pipeline import select_source_ids
 from refman.store import connect
+from refman.store.sqlite import SqliteStore
 
 ZOTERO_BIB = r"""@string{jgr = "J. Geophys. " # "Res."}
 @article{leinaas1977,
@@ -300,9 +301,10 @@ def test_urlless_works_identity_and_reimport(tmp_path: Path) -> None:
     # two URL-less works cannot share a DOI
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO source (created_at, updated_at, doi) VALUES ('t', 't', '10.1007/BF02727953')")
-    assert select_source_ids(conn) == [resolve_source(conn, "dourish")]  # only the one with a URL is fetched
-    assert select_source_ids(conn, all_sources=True) == [resolve_source(conn, "dourish")]
-    assert select_source_ids(conn, ["knuth"]) == []
+    store = SqliteStore(conn)
+    assert select_source_ids(store) == [resolve_source(conn, "dourish")]  # only the one with a URL is fetched
+    assert select_source_ids(store, all_sources=True) == [resolve_source(conn, "dourish")]
+    assert select_source_ids(store, ["knuth"]) == []
 
 
 def test_set_url_gives_a_url_and_merges_with_the_source_of_that_url(tmp_path: Path) -> None:

@@ -46,10 +46,10 @@ def snapshot(conn: sqlite3.Connection, sid: int, fetched_at: str, *, outcome: st
              unchanged: bool = False) -> int:
     """A fetch attempt as the pipeline records it (final URL, redirect chain, canonical in metadata_json), and
     optionally the archived text it gave; the source's fetch columns follow."""
-    from refman.fetch.archive import insert_snapshot
+    from refman.store.sqlite import SqliteStore
 
     meta = None if unchanged else json.dumps({"kind": "html", "canonical_url": canonical})
-    snap = insert_snapshot(conn, {
+    snap = SqliteStore(conn).add_snapshot({
         "source_id": sid, "fetched_at": fetched_at, "outcome": outcome, "http_status": 200,
         "final_url": final_url, "unchanged": unchanged, "metadata_json": meta,
         "redirects": json.dumps([{"url": u, "status": 301} for u in hops]) if hops else None,

@@ -192,9 +192,11 @@ def _add_archived_copies(conn: sqlite3.Connection, by_id: dict[int, CitationItem
     if not conn.execute("SELECT 1 FROM snapshot WHERE memento_url IS NOT NULL LIMIT 1").fetchone():
         return  # the usual catalog: no archive copies, no per-source queries
     from refman.fetch.wayback import archived_copy
+    from refman.store.sqlite import SqliteStore
 
+    store = SqliteStore(conn)  # until citation.build takes a store
     for sid, item in by_id.items():
-        copy = archived_copy(conn, sid)
+        copy = archived_copy(store, sid)
         if copy:
             item.archive_url, item.archive_date = copy["url"], (copy["at"] or "")[:10] or None
 

@@ -27,7 +27,7 @@ def save(
     snapshot: `refman show` names it, exports carry it). Runs only when asked; at most 4 requests a minute by
     default; uses the keys in \\[wayback] access_key/secret_key or $REFMAN_IA_ACCESS_KEY/$REFMAN_IA_SECRET_KEY."""
     from refman.fetch.wayback import WaybackSettings, save_sources
-    from refman.store import connect
+    from refman.store import open_store
 
     settings = WaybackSettings.load()
     if per_minute is not None:
@@ -44,11 +44,8 @@ def save(
             else:
                 error(f"[{result.source_id}] {result.url}: {result.reason}")
 
-    conn = connect(options.db_path, create=False)  # nothing to save in a catalog that does not exist
-    try:
-        save_sources(conn, refs or (), all_ok=all_ok, settings=settings, on_result=report)
-    finally:
-        conn.close()
+    with open_store(options.db_path, create=False) as store:  # nothing to save in a catalog that does not exist
+        save_sources(store, refs or (), all_ok=all_ok, settings=settings, on_result=report)
     if as_json:
         emit_json(results)
     elif not results:

@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from refman.cli.common import app, catalog_conn, counted, emit_json, handle_errors, options, progress_bar
+from refman.cli.common import app, catalog_conn, catalog_store, counted, emit_json, handle_errors, options, progress_bar
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
 
@@ -105,8 +105,8 @@ def _nothing_due(summary: dict[str, Any]) -> str:
     """Why a fetch found nothing to do, and what would."""
     from refman.fetch.pipeline import fetch_backlog
 
-    with contextlib.closing(catalog_conn()) as conn:
-        backlog = fetch_backlog(conn)
+    with contextlib.closing(catalog_store()) as store:
+        backlog = fetch_backlog(store)
     if summary.get("claimed_elsewhere"):
         return (f"nothing to fetch here: {counted(summary['claimed_elsewhere'], 'source')} being fetched by"
                 " another refman")
@@ -216,28 +216,19 @@ def check(
     exists, on two checks in a row at least --dead-after days apart), failing (any other failure: 429, 5xx,
     timeouts, never dead by themselves), redirected elsewhere, or changed since the previous good snapshot.
     A run in which no server could be reached (offline) records nothing and says so."""
-    from refman.fetch.pipeline import check_report, select_source_ids
+    from refman.fetch.check import check_report, sources_to_check
 
     summary: dict[str, Any] | None = None
-    conn = catalog_conn()
-    try:
-        if stale is not None and not targets:
-            ids = select_source_ids(conn, stale_days=stale)
-        else:  # the named sources, or every one
-            ids = select_source_ids(conn, targets or (), all_sources=not targets)
-    finally:
-        conn.close()
+    with contextlib.closing(catalog_store()) as store:
+        ids = sources_to_check(store, targets or (), stale_days=stale)
     if not offline and ids:
         from refman.fetch.pipeline import fetch_sources
 
         policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
         with _progress("check", quiet=as_json) as progress:
             summary = fetch_sources(options.db_path, ids, policy, progress=progress)
-    conn = catalog_conn()
-    try:
-        report = check_report(conn, ids, dead_after_days=dead_after)
-    finally:
-        conn.close()
+    with contextlib.closing(catalog_store()) as store:
+        report = check_report(store, ids, dead_after_days=dead_after)
     if as_json:
         emit_json({"checked": len(ids), "summary": summary, **report})
     else:

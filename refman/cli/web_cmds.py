@@ -114,19 +114,19 @@ def capture(
     """Archive pages saved in your browser as snapshots of origin `capture`, with their text and metadata."""
     from refman.capture import capture_page
     from refman.errors import NotFoundError, RefmanError, UsageError
-    from refman.store import connect
+    from refman.store import open_store
 
     if url and len(files) > 1:
         raise UsageError("--url names the page of one file: give one file with it")
     for path in files:
         if not path.is_file():
             raise NotFoundError(f"no such file: {path}")
-    conn = connect(options.db_path)
+    store = open_store(options.db_path)
     results = []
     failed = 0
     for path in files:
         try:
-            result = capture_page(conn, path.read_bytes(), url)
+            result = capture_page(store, path.read_bytes(), url)
         except RefmanError as exc:  # one bad file does not stop the others
             error(f"{path}: {exc}")
             failed += 1

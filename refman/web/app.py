@@ -394,9 +394,11 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
         import anyio
 
         from refman.capture import MAX_CAPTURE_BYTES, capture_page
+        from refman.store.sqlite import SqliteStore
 
         data = await file.read(MAX_CAPTURE_BYTES + 1)
-        return await anyio.to_thread.run_sync(lambda: capture_page(catalog.conn(), data, url or None))
+        return await anyio.to_thread.run_sync(
+            lambda: capture_page(SqliteStore(catalog.conn()), data, url or None))  # until web takes a store
 
     # --- JSON API --------------------------------------------------------------------------------------
 
