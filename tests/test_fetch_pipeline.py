@@ -3,6 +3,7 @@ the dead-after-two rule, interruption and resumption, concurrent readers, and th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -435,3 +436,26 @@ def test_cli_fetch_bar_on_a_terminal_but_not_with_json(db_path: Path, server: HT
     assert proc.returncode == 0 and json.loads(proc.stdout)["total"] == 3
     assert drawn == b""  # --json: quiet even on a terminal
 
+
+def test_a_changed_fetch_keeps_the_evidence_of_an_imported_bibliography(db_path: Path, server: HTTPServer,
+                                                                         pool: Any, tmp_path: Path) -> None:
+    from refman.catalog import import_bibliographies, resolve_source
+
+    url = server.url_for("/imported")
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{curated, title = {The Curated Title}, author = {Doe, Jane}, year = {2019},"
+                   f" url = {{{url}}}}}\n", encoding="utf-8")
+    with contextlib.closing(connect(db_path)) as conn:
+        import_bibliographies(conn, [bib])
+        sid = resolve_source(conn, "curated")
+    server.expect_request("/imported").respond_with_data(page("Page Title v1"), content_type="text/html")
+    fetch_sources(db_path, [sid], policy(), pool=pool)
+    server.clear()
+    server.expect_request("/imported").respond_with_data(page("Page Title v2", "changed text"),
+                                                         content_type="text/html")
+    fetch_sources(db_path, [sid], policy(), pool=pool)  # a changed page: its evidence is replaced, not the import's
+    origins = {r[0] for r in rows(db_path, "SELECT origin FROM field_value WHERE source_id = ? AND field = 'title'",
+                                  sid)}
+    assert "import" in origins and len(origins) > 1  # the user's bibliography and the page's own metadata
+    assert row(db_path, "SELECT title FROM source WHERE id = ?", sid)[0] == "The Curated Title"
+    assert "Page Title v2" in row(db_path, "SELECT text FROM source_text WHERE source_id = ?", sid)[0]

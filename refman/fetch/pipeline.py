@@ -22,8 +22,8 @@ fetches under way, commits what was already extracted and returns a summary mark
 Each attempt is one `snapshot` row. A body whose hash equals the previous good snapshot's (or a 304 to our
 conditional request) is recorded as `unchanged`, pointing at the stored blob: no copy, no re-extraction, the
 page evidence is left as it is. A changed good body replaces the archived text (`source_text`, Markdown as a
-blob) and the page's evidence (origins other than refman.fetch.writer.KEPT_ORIGINS: the user's and the
-notes'; pinned user values are never touched), then `refman.merge.refresh_source`
+blob) and the page's evidence (origins other than refman.fetch.writer.KEPT_ORIGINS: the user's, an imported
+bibliography's, the notes'; pinned user values are never touched), then `refman.merge.refresh_source`
 recomputes the cached citation columns.
 
 Status words: `source.status` is the latest attempt's outcome: ok, thin (archived, almost no text), unsupported,

@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
 BATCH_SECONDS = 1.0
-# Page evidence is replaced on every changed fetch; these origins are not the page's and are kept.
-KEPT_ORIGINS = ("user", "label", "link-text")
+# Page evidence is replaced on every changed fetch; these origins are not the page's and are kept: the user's
+# values, a bibliography the user imported, the notes' labels and link texts.
+KEPT_ORIGINS = ("user", "import", "label", "link-text")
 
 
 class Writer(threading.Thread):
