@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import logging
 import os
 import pickle
@@ -50,7 +49,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -502,4 +501,4 @@ def run_fetch(
 
 def fetch_backlog(store: FetchStore) -> dict[str, Any]:
     """Why a default `refman fetch` has nothing to do: {sources, never_fetched, failed, claimed, oldest_fetch}."""
-    return dataclasses.asdict(store.fetch_backlog())
+    return asdict(store.fetch_backlog())
