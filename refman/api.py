@@ -422,7 +422,7 @@ class Catalog:
         """Why a default fetch has nothing to do: {sources, never_fetched, failed, claimed, oldest_fetch}."""
         from refman.fetch.pipeline import fetch_backlog
 
-        return fetch_backlog(self.store.conn)
+        return fetch_backlog(self.store)
 
     @_storage_errors_translated
     def check(self, refs: Sequence[str | int] = (), *, stale_days: float | None = None, offline: bool = False,
@@ -431,14 +431,10 @@ class Catalog:
         """Re-check sources (the named ones; else those checked more than `stale_days` ago; else all) and report
         per note those dead, failing, redirected or changed (`refman check --json`: checked, summary, notes,
         counts). `offline`: report from the last checks, fetch nothing."""
-        from refman.fetch.pipeline import check_report, fetch_sources, select_source_ids
+        from refman.fetch.check import check_report, sources_to_check
+        from refman.fetch.pipeline import fetch_sources
 
-        conn = self.store.conn
-        targets = [str(r) for r in refs]
-        if stale_days is not None and not targets:
-            ids = select_source_ids(conn, stale_days=stale_days)
-        else:
-            ids = select_source_ids(conn, targets, all_sources=not targets)
+        ids = sources_to_check(self.store, [str(r) for r in refs], stale_days=stale_days)
         summary = None
         if not offline and ids:
             if self.path is None:
@@ -446,7 +442,8 @@ class Catalog:
 
                 raise UsageError("fetching needs a catalog file")
             summary = fetch_sources(self.path, ids, policy, progress=progress)
-        return {"checked": len(ids), "summary": summary, **check_report(conn, ids, dead_after_days=dead_after_days)}
+        report = check_report(self.store, ids, dead_after_days=dead_after_days)
+        return {"checked": len(ids), "summary": summary, **report}
 
     @_storage_errors_translated
     def wayback_save(self, refs: Sequence[str | int] = (), *, all_ok: bool = False, settings: Any = None,
@@ -455,7 +452,7 @@ class Catalog:
         record each new memento; `on_result` gets each refman.fetch.wayback result as it comes."""
         from refman.fetch.wayback import WaybackSettings, save_sources
 
-        save_sources(self.store.conn, [str(r) for r in refs], all_ok=all_ok,
+        save_sources(self.store, [str(r) for r in refs], all_ok=all_ok,
                      settings=settings or WaybackSettings.load(), on_result=on_result)
 
     @_storage_errors_translated
@@ -464,7 +461,7 @@ class Catalog:
         `url` defaults to the one the file names. Returns refman.capture's result (id, url, created, outcome…)."""
         from refman.capture import capture_page
 
-        return capture_page(self.store.conn, page, url)
+        return capture_page(self.store, page, url)
 
     # --- reading the archive ---------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Some pages refuse a server's fetch (logins, paywalls, anti-bot walls, pages built by JavaScript); the user's
 browser has them. A page saved by the SingleFile extension (one self-contained HTML file, sent to
 `POST /api/capture` or given to `refman capture`) or by "Save page as" is archived like a fetched body: the
-fetch pipeline's extractor (`process_body`) gives its text and metadata, `content_record`/`apply_record`
+fetch pipeline's extractor (`process_body`) gives its text and metadata, `content_record` and
+`refman.fetch.writer.apply_record`
 write the blob, the snapshot, the text and the evidence, so a capture is read, searched and cited like any
 other copy. The capture never changes what the catalog knows about the live URL (its status, fail count,
 fetch date), except that a never-fetched source becomes `ok`.
@@ -14,11 +15,14 @@ The page's URL: given by the caller, else the comment SingleFile writes at the t
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from refman.errors import UsageError
+
+if TYPE_CHECKING:
+    from refman.store.protocol import Store
 
 # SingleFile: "<!--\n Page saved with SingleFile \n url: https://… \n saved date: Thu Dec 07 2023 10:20:30
 # GMT+0100 (Central European Standard Time)\n-->", near the top of the file.
@@ -88,7 +92,7 @@ def _declared_url(html: bytes) -> str | None:
 
     try:
         doc = lxml.html.fromstring(html[:2_000_000])
-    except (ValueError, lxml.etree.ParserError):  # type: ignore[attr-defined]
+    except (ValueError, lxml.etree.ParserError):
         return None
     for xpath in ("//meta[@property='og:url']/@content", "//link[@rel='canonical']/@href"):
         for value in doc.xpath(xpath):
@@ -98,14 +102,14 @@ def _declared_url(html: bytes) -> str | None:
     return None
 
 
-def capture_page(conn: sqlite3.Connection, html: bytes, url: str | None = None) -> CaptureResult:
+def capture_page(store: Store, html: bytes, url: str | None = None) -> CaptureResult:
     """Archive a page saved in a browser as a `capture` snapshot of its source (registered if new)."""
     from refman.catalog import add_source
     from refman.fetch.archive import content_hash
     from refman.fetch.client import FetchResult
-    from refman.fetch.pipeline import Job, apply_record, content_record, process_body
-    from refman.store.sqlite import SqliteStore
-    from refman.store.sqlite.base import transaction
+    from refman.fetch.pipeline import process_body
+    from refman.fetch.records import Job, content_record
+    from refman.fetch.writer import apply_record
     from refman.timeutil import utc_now
     from refman.urls import normalise_url
 
@@ -122,14 +126,14 @@ def capture_page(conn: sqlite3.Connection, html: bytes, url: str | None = None) 
     digest = content_hash(html)
     proc = process_body(html, digest, page_url, "text/html", None)
     res = FetchResult(url=page_url, final_url=page_url, content_type="text/html", body=html, outcome="ok")
-    with transaction(conn):
-        source_id, created = add_source(SqliteStore(conn), page_url)  # until capture takes a store
+    with store.transaction():
+        source_id, created = add_source(store, page_url)
         job = Job(source_id=source_id, url=ident.url, host=ident.host)
         rec = content_record(job, res, digest, proc)
         rec.fetched_at = utc_now()
         rec.snapshot.update(origin="capture", memento_at=facts.saved_at)
         rec.keep_status = True  # the live URL's status stays what its last fetch said
-        snap_id = apply_record(conn, rec)
-    title = conn.execute("SELECT title FROM source WHERE id = ?", (source_id,)).fetchone()[0]
+        snap_id = apply_record(store, rec)
+    title = store.title_after_fetch(source_id)
     return CaptureResult(id=source_id, url=ident.url, created=created, snapshot_id=snap_id, outcome=proc.outcome,
                          reason=proc.reason, title=title, saved_at=facts.saved_at)

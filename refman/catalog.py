@@ -386,7 +386,6 @@ def show_source(store: Store, source_id: int, snapshots: int = 10) -> dict[str, 
     item["mentions"] = store.mentions_of(source_id)
     from refman.notes.importer import label_report
 
-    conn = store.conn  # type: ignore[attr-defined]  # until refman.fetch.fallback takes a store
     roles, item["label_conflicts"] = label_report(store, source_id)
     for m in item["mentions"]:
         m["label_id"] = roles.get((m["path"], m["line"]))  # why the label is a link id; None: a title
@@ -394,7 +393,7 @@ def show_source(store: Store, source_id: int, snapshots: int = 10) -> dict[str, 
     item["archived_chars"] = store.archived_chars(source_id)
     from refman.fetch.fallback import copy_facts
 
-    item.update(copy_facts(conn, source_id))  # archive, text_origin, thin (refman.fetch.fallback)
+    item.update(copy_facts(store, source_id))
     return item
 
 

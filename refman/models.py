@@ -35,7 +35,7 @@ class Note(SQLModel, table=True):
 class Source(SQLModel, table=True):
     """One work: a web page identified by its normalised URL, or a work without a URL identified by its DOI
     (case-insensitive), else its ISBN-13, else its citation key (migration 0006). The merged citation fields
-    are a cache of `field_value` rows, recomputed by refman.merge whenever evidence changes."""
+    are a cache of `field_value` rows, recomputed by refman.evidence whenever evidence changes."""
 
     __tablename__ = "source"
     __table_args__ = (

@@ -88,7 +88,7 @@ def source_brief(store: Store, source_id: int) -> SourceHeading:
 def _read_blob(store: Store, digest: str) -> bytes:
     from refman.fetch.archive import read_blob
 
-    return read_blob(store.conn, digest)  # type: ignore[attr-defined]  # until fetch.archive takes a store
+    return read_blob(store, digest)
 
 
 def snapshot_markdown(store: Store, source_id: int, snap: ArchivedCopy) -> str:
@@ -197,9 +197,9 @@ def _list_in_chunks(store: Any, ids: Sequence[int], list_sources: Any) -> list[d
 def link_health(store: Store) -> dict[str, Any]:
     """`refman check`'s report over the whole catalog (dead, failing, redirected, changed sources grouped by
     note), each source with its title and the date it was last checked (`fetched_at`)."""
-    from refman.fetch.pipeline import check_report
+    from refman.fetch.check import check_report
 
-    report = check_report(store.conn, store.checked_source_ids())  # type: ignore[attr-defined]  # until fetch.pipeline takes a store
+    report = check_report(store, store.checked_source_ids())
     wanted = {s["id"] for note in report["notes"] for s in note["sources"]}
     facts = store.check_dates(sorted(wanted))
     for note in report["notes"]:

@@ -9,7 +9,8 @@ import pytest
 
 from refman.errors import CatalogError
 from refman.fetch import archive
-from refman.store import connect
+from refman.store import open_store
+from refman.store.sqlite import SqliteStore
 
 HTML = ("<html><body>" + "<p>Some repeated paragraph of archived text.</p>" * 200 + "</body></html>").encode()
 
@@ -36,42 +37,41 @@ def test_pack_hashes_raw_bytes() -> None:
     assert blob.size == len(HTML) and blob.stored_size == len(blob.data) < len(HTML)
 
 
-def _source(conn, url: str = "https://example.org/") -> int:  # type: ignore[no-untyped-def]
-    cur = conn.execute(
-        "INSERT INTO source (url, url_as_written, host, created_at, updated_at) VALUES (?, ?, 'example.org', "
-        "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')", (url, url))
-    return int(cur.lastrowid)
+def _source(store: SqliteStore, url: str = "https://example.org/") -> int:
+    from refman.catalog import add_source
+
+    return add_source(store, url)[0]
 
 
 def test_blobs_are_stored_once_and_verified(db_path: Path) -> None:
-    conn = connect(db_path)
+    store = open_store(db_path)
     blob = archive.pack(HTML)
-    assert archive.put_blob(conn, blob) is True
-    assert archive.put_blob(conn, archive.pack(HTML)) is False  # same content: no second copy
-    assert conn.execute("SELECT COUNT(*) FROM blob").fetchone()[0] == 1
-    assert archive.read_blob(conn, blob.hash) == HTML
-    assert archive.store_bytes(conn, HTML) == blob.hash
-    stats = archive.archive_stats(conn)
+    assert store.put_blob(blob) is True
+    assert store.put_blob(archive.pack(HTML)) is False  # same content: no second copy
+    assert store.archive_stats()["blobs"] == 1
+    assert archive.read_blob(store, blob.hash) == HTML
+    assert archive.store_bytes(store, HTML) == blob.hash
+    stats = store.archive_stats()
     assert stats == {"blobs": 1, "raw_bytes": len(HTML), "stored_bytes": blob.stored_size}
-    conn.execute("UPDATE blob SET data = ?, codec = 'identity' WHERE hash = ?", (b"tampered", blob.hash))
+    store.conn.execute("UPDATE blob SET data = ?, codec = 'identity' WHERE hash = ?", (b"tampered", blob.hash))
     with pytest.raises(CatalogError, match="damaged"):
-        archive.read_blob(conn, blob.hash)
+        archive.read_blob(store, blob.hash)
     with pytest.raises(CatalogError, match="missing"):
-        archive.read_blob(conn, "0" * 64)
+        archive.read_blob(store, "0" * 64)
 
 
 def test_snapshots_and_latest_good(db_path: Path) -> None:
-    conn = connect(db_path)
-    sid = _source(conn)
+    store = open_store(db_path)
+    sid = _source(store)
     blob = archive.pack(HTML)
-    archive.put_blob(conn, blob)
-    first = archive.insert_snapshot(conn, {"source_id": sid, "fetched_at": "2026-01-01T00:00:00Z", "outcome": "ok",
-                                           "http_status": 200, "body_hash": blob.hash, "size": blob.size})
-    archive.insert_snapshot(conn, {"source_id": sid, "fetched_at": "2026-01-02T00:00:00Z", "outcome": "timeout",
-                                   "error_class": "ReadTimeout", "reason": "read timed out"})
-    good = archive.latest_good_snapshot(conn, sid)
+    store.put_blob(blob)
+    first = store.add_snapshot({"source_id": sid, "fetched_at": "2026-01-01T00:00:00Z", "outcome": "ok",
+                                "http_status": 200, "body_hash": blob.hash, "size": blob.size})
+    store.add_snapshot({"source_id": sid, "fetched_at": "2026-01-02T00:00:00Z", "outcome": "timeout",
+                        "error_class": "ReadTimeout", "reason": "read timed out"})
+    good = store.latest_good_snapshot(sid)
     assert good is not None and good["id"] == first
-    history = archive.snapshots(conn, sid)
+    history = store.snapshot_history(sid)
     assert [s["outcome"] for s in history] == ["timeout", "ok"]
     with pytest.raises(ValueError):
-        archive.insert_snapshot(conn, {"source_id": sid, "fetched_at": "x", "outcome": "ok", "bogus": 1})
+        store.add_snapshot({"source_id": sid, "fetched_at": "x", "outcome": "ok", "bogus": 1})

@@ -303,9 +303,9 @@ def test_urlless_works_identity_and_reimport(tmp_path: Path) -> None:
     # two URL-less works cannot share a DOI
     with pytest.raises(sqlite3.IntegrityError):
         store.insert_source(None, None, None, "t", added_by="add", fields={"doi": "10.1007/BF02727953"})
-    assert select_source_ids(conn) == [resolve_source(store, "dourish")]  # only the one with a URL is fetched
-    assert select_source_ids(conn, all_sources=True) == [resolve_source(store, "dourish")]
-    assert select_source_ids(conn, ["knuth"]) == []
+    assert select_source_ids(store) == [resolve_source(store, "dourish")]  # only the one with a URL is fetched
+    assert select_source_ids(store, all_sources=True) == [resolve_source(store, "dourish")]
+    assert select_source_ids(store, ["knuth"]) == []
 
 
 def test_set_url_gives_a_url_and_merges_with_the_source_of_that_url(tmp_path: Path) -> None:

@@ -52,10 +52,8 @@ def snapshot(store: SqliteStore, sid: int, fetched_at: str, *, outcome: str = "o
     """A fetch attempt as the pipeline records it (final URL, redirect chain, canonical in metadata_json), and
     optionally the archived text it gave; the source's fetch columns follow."""
     conn = store.conn
-    from refman.fetch.archive import insert_snapshot
-
     meta = None if unchanged else json.dumps({"kind": "html", "canonical_url": canonical})
-    snap = insert_snapshot(store.conn, {
+    snap = store.add_snapshot({
         "source_id": sid, "fetched_at": fetched_at, "outcome": outcome, "http_status": 200,
         "final_url": final_url, "unchanged": unchanged, "metadata_json": meta,
         "redirects": json.dumps([{"url": u, "status": 301} for u in hops]) if hops else None,

@@ -19,9 +19,10 @@ from conftest import fetch_policy
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from refman.fetch.check import check_report
 from refman.fetch.client import FetchPolicy
-from refman.fetch.pipeline import check_report, fetch_sources, run_fetch, select_source_ids
-from refman.store import connect
+from refman.fetch.pipeline import fetch_sources, run_fetch, select_source_ids
+from refman.store import connect, open_store
 
 REFMAN = Path(sys.executable).with_name("refman")
 NOW = "2026-01-01T00:00:00Z"
@@ -163,16 +164,14 @@ def test_dead_only_after_two_failed_checks(db_path: Path, server: HTTPServer, po
     fetch_sources(db_path, [sid], policy(), pool=pool)
     src = row(db_path, "SELECT status, fail_count, reason FROM source WHERE id = ?", sid)
     assert (src[0], src[1]) == ("dead", 1) and "404" in src[2]
-    conn = connect(db_path)
-    assert check_report(conn, [sid])["counts"]["dead"] == 0
-    assert check_report(conn, [sid])["counts"]["failing"] == 1
-    conn.close()
+    with open_store(db_path) as store:
+        assert check_report(store, [sid])["counts"]["dead"] == 0
+        assert check_report(store, [sid])["counts"]["failing"] == 1
     fetch_sources(db_path, [sid], policy(), pool=pool)
     assert row(db_path, "SELECT fail_count FROM source WHERE id = ?", sid)[0] == 2
-    conn = connect(db_path)
-    assert check_report(conn, [sid])["counts"]["dead"] == 0  # two 404s minutes apart: not yet a day
-    report = check_report(conn, [sid], dead_after_days=0)
-    conn.close()
+    with open_store(db_path) as store:
+        assert check_report(store, [sid])["counts"]["dead"] == 0  # two 404s minutes apart: not yet a day
+        report = check_report(store, [sid], dead_after_days=0)
     assert report["counts"]["dead"] == 1
     assert report["notes"][0]["path"] == "(no note)" and report["notes"][0]["sources"][0]["problem"] == "dead"
     state["alive"] = True
@@ -250,9 +249,8 @@ def test_redirect_and_change_are_reported_per_note(db_path: Path, server: HTTPSe
     snap = row(db_path, "SELECT final_url, redirects FROM snapshot WHERE source_id = ? ORDER BY id DESC", moved)
     assert snap[0] == server.url_for("/new")
     assert json.loads(snap[1]) == [{"url": server.url_for("/old"), "status": 301}]
-    conn = connect(db_path)
-    report = check_report(conn, [moved, live])
-    conn.close()
+    with open_store(db_path) as store:
+        report = check_report(store, [moved, live])
     assert report["counts"] == {"dead": 0, "failing": 0, "redirected": 1, "changed": 1}
     assert [n["path"] for n in report["notes"]] == ["notes/a.md"]
     problems = {(i["id"], i["problem"]) for i in report["notes"][0]["sources"]}
@@ -267,12 +265,13 @@ def test_selection(db_path: Path) -> None:
                  (ids[2],))
     conn.execute("UPDATE source SET status = 'timeout', fetched_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') "
                  "WHERE id = ?", (ids[3],))
-    assert select_source_ids(conn) == [ids[0]]
-    assert select_source_ids(conn, stale_days=30) == [ids[0], ids[1]]
-    assert select_source_ids(conn, failed=True) == [ids[0], ids[3]]
-    assert select_source_ids(conn, all_sources=True) == ids
-    assert select_source_ids(conn, [str(ids[2]), "https://example.org/3"]) == [ids[2], ids[3]]
     conn.close()
+    with open_store(db_path) as store:
+        assert select_source_ids(store) == [ids[0]]
+        assert select_source_ids(store, stale_days=30) == [ids[0], ids[1]]
+        assert select_source_ids(store, failed=True) == [ids[0], ids[3]]
+        assert select_source_ids(store, all_sources=True) == ids
+        assert select_source_ids(store, [str(ids[2]), "https://example.org/3"]) == [ids[2], ids[3]]
 
 
 def test_concurrent_reader_never_sees_locked(db_path: Path, server: HTTPServer, pool: Any) -> None:
@@ -404,7 +403,7 @@ def test_single_source_extracts_in_process(db_path: Path, server: HTTPServer) ->
 
 
 def test_writer_failing_on_its_last_batch_still_closes(db_path: Path) -> None:
-    from refman.fetch.pipeline import Writer
+    from refman.fetch.writer import Writer
     from refman.store.sqlite.schema import upgrade_catalog
 
     upgrade_catalog(db_path)
@@ -435,3 +434,27 @@ def test_cli_fetch_bar_on_a_terminal_but_not_with_json(db_path: Path, server: HT
     proc, drawn = _stderr_on_a_terminal(db_path, "fetch", "--all", "--json", "--delay", "0", "--ignore-robots")
     assert proc.returncode == 0 and json.loads(proc.stdout)["total"] == 3
     assert drawn == b""  # --json: quiet even on a terminal
+
+
+def test_a_changed_fetch_keeps_the_evidence_of_an_imported_bibliography(db_path: Path, server: HTTPServer,
+                                                                         pool: Any, tmp_path: Path) -> None:
+    from refman.catalog import import_bibliographies, resolve_source
+
+    url = server.url_for("/imported")
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{curated, title = {The Curated Title}, author = {Doe, Jane}, year = {2019},"
+                   f" url = {{{url}}}}}\n", encoding="utf-8")
+    with open_store(db_path) as store:
+        import_bibliographies(store, [bib])
+        sid = resolve_source(store, "curated")
+    server.expect_request("/imported").respond_with_data(page("Page Title v1"), content_type="text/html")
+    fetch_sources(db_path, [sid], policy(), pool=pool)
+    server.clear()
+    server.expect_request("/imported").respond_with_data(page("Page Title v2", "changed text"),
+                                                         content_type="text/html")
+    fetch_sources(db_path, [sid], policy(), pool=pool)  # a changed page: its evidence is replaced, not the import's
+    origins = {r[0] for r in rows(db_path, "SELECT origin FROM field_value WHERE source_id = ? AND field = 'title'",
+                                  sid)}
+    assert "import" in origins and len(origins) > 1  # the user's bibliography and the page's own metadata
+    assert row(db_path, "SELECT title FROM source WHERE id = ?", sid)[0] == "The Curated Title"
+    assert "Page Title v2" in row(db_path, "SELECT text FROM source_text WHERE source_id = ?", sid)[0]

@@ -5,7 +5,6 @@ logger, never to the root logger."""
 from __future__ import annotations
 
 import ast
-import re
 import shutil
 import subprocess
 import sys
@@ -15,15 +14,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "refman"
-
-# Modules whose mypy errors are still being fixed (issue #13: they were being rewritten when mypy came in).
-# The list only shrinks: a module without errors must leave it (test_not_typed_yet_still_has_errors says so).
-NOT_TYPED_YET: set[str] = {
-    "capture.py", "cli/web_cmds.py",
-    "fetch/archive.py", "fetch/pipeline.py",
-    "notes/scan.py", "web/app.py",
-}
-
 
 def _tool(name: str) -> str:
     exe = Path(sys.executable).parent / name
@@ -39,32 +29,10 @@ def test_ruff_is_clean() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.fixture(scope="module")
-def mypy_errors() -> dict[str, list[str]]:
-    """mypy's errors on refman, by module path relative to refman/."""
+@pytest.mark.slow
+def test_mypy_is_clean() -> None:
     proc = subprocess.run([_tool("mypy"), "refman"], cwd=REPO, capture_output=True, text=True, timeout=900)
-    if proc.returncode not in (0, 1):  # 2: mypy itself failed (bad configuration, crash)
-        pytest.fail(proc.stdout + proc.stderr)
-    errors: dict[str, list[str]] = {}
-    for line in proc.stdout.splitlines():
-        match = re.match(r"refman/(\S+\.py):\d+: error: ", line)
-        if match:
-            errors.setdefault(match.group(1), []).append(line)
-        elif ": error: " in line:  # outside refman/ (pyproject.toml, a stub): always a failure
-            errors.setdefault("<config>", []).append(line)
-    return errors
-
-
-@pytest.mark.slow
-def test_mypy_is_clean(mypy_errors: dict[str, list[str]]) -> None:
-    found = [line for module, lines in sorted(mypy_errors.items()) if module not in NOT_TYPED_YET for line in lines]
-    assert not found, "mypy refman:\n" + "\n".join(found)
-
-
-@pytest.mark.slow
-def test_not_typed_yet_still_has_errors(mypy_errors: dict[str, list[str]]) -> None:
-    clean = sorted(name for name in NOT_TYPED_YET if name not in mypy_errors)
-    assert not clean, f"no mypy error left in these: remove them from NOT_TYPED_YET: {clean}"
+    assert proc.returncode == 0, "mypy refman:\n" + proc.stdout + proc.stderr
 
 
 ROOT_LOGGER_CALLS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "basicConfig"}

@@ -149,7 +149,8 @@ def test_capture_archives_text_and_metadata_without_touching_live_status(tmp_pat
     dead_id, _ = add_source(store, "https://example.org/paywalled")
     conn.execute("UPDATE source SET status = 'dead', fail_count = 2, fetched_at = '2026-01-01T00:00:00Z' "
                  "WHERE id = ?", (dead_id,))
-    result = capture_page(conn, singlefile("https://example.org/paywalled", "Sun Jan 05 2025 08:00:00 GMT+0000"))
+    store = SqliteStore(conn)
+    result = capture_page(store, singlefile("https://example.org/paywalled", "Sun Jan 05 2025 08:00:00 GMT+0000"))
     assert (result.id, result.created, result.outcome) == (dead_id, False, "ok")
     row = conn.execute("SELECT status, fail_count, fetched_at, title FROM source WHERE id = ?", (dead_id,)).fetchone()
     assert tuple(row) == ("dead", 2, "2026-01-01T00:00:00Z", "Saved story")
@@ -160,17 +161,17 @@ def test_capture_archives_text_and_metadata_without_touching_live_status(tmp_pat
     assert text.origin == "capture" and "login wall" in text.markdown
     from refman.search import search
 
-    assert [h.id for h in search(SqliteStore(conn), "login wall")] == [dead_id]
-    fresh = capture_page(conn, singlefile("https://example.org/new", "x"), url="https://example.org/given")
+    assert [h.id for h in search(store, "login wall")] == [dead_id]
+    fresh = capture_page(store, singlefile("https://example.org/new", "x"), url="https://example.org/given")
     assert fresh.created and fresh.url == "https://example.org/given" and fresh.saved_at is None
     status = conn.execute("SELECT status FROM source WHERE id = ?", (fresh.id,)).fetchone()[0]
     assert status == "ok"  # a never-fetched source has an archived copy now
     with pytest.raises(UsageError, match="does not say its URL"):
-        capture_page(conn, b"<html><body><p>no url here</p></body></html>")
+        capture_page(store, b"<html><body><p>no url here</p></body></html>")
     with pytest.raises(InvalidURLError):
-        capture_page(conn, b"<html><body>x</body></html>", url="javascript:alert(1)")
+        capture_page(store, b"<html><body>x</body></html>", url="javascript:alert(1)")
     with pytest.raises(UsageError, match="empty"):
-        capture_page(conn, b"  ")
+        capture_page(store, b"  ")
 
 
 # --- the CLI -----------------------------------------------------------------------------------------------

@@ -16,14 +16,6 @@ SQL = re.compile(
     # SQL keywords are upper case in refman, as in its SQL; prose that starts with "Select" is not SQL
 )
 
-# Modules whose SQL has not moved into refman/store/ yet. The list only shrinks: a module that no longer has
-# SQL must leave it (the second test says so).
-NOT_MOVED_YET: set[str] = {
-    "capture.py", "fetch/archive.py",
-    "fetch/claims.py", "fetch/fallback.py", "fetch/pipeline.py", "fetch/wayback.py",
-}
-
-
 def _sql_lines(path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")  # whole text: a statement may start on the line after its quotes
     lines = text.splitlines()
@@ -36,14 +28,8 @@ def _modules() -> list[Path]:
 
 
 def test_no_sql_outside_the_store() -> None:
-    found = [line for p in _modules() if p.relative_to(PACKAGE).as_posix() not in NOT_MOVED_YET
-             for line in _sql_lines(p)]
+    found = [line for p in _modules() for line in _sql_lines(p)]
     assert not found, "SQL outside refman/store/:\n" + "\n".join(found)
-
-
-def test_modules_not_moved_yet_still_exist_and_have_sql() -> None:
-    stale = [name for name in sorted(NOT_MOVED_YET) if not (PACKAGE / name).exists() or not _sql_lines(PACKAGE / name)]
-    assert not stale, f"no SQL left in these: remove them from NOT_MOVED_YET: {stale}"
 
 
 def test_the_pattern_finds_sql_and_not_prose() -> None:

@@ -20,8 +20,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
+from refman.fetch.check import check_report
 from refman.fetch.fallback import FallbackOptions
-from refman.fetch.pipeline import check_report, fetch_sources
+from refman.fetch.pipeline import fetch_sources
 from refman.fetch.wayback import (
     WaybackError,
     WaybackSettings,
@@ -34,6 +35,7 @@ from refman.fetch.wayback import (
     wayback_timestamp,
 )
 from refman.store import connect
+from refman.store.sqlite import SqliteStore
 
 REFMAN = Path(sys.executable).with_name("refman")
 
@@ -117,13 +119,14 @@ def test_cited_day_prefers_label_then_first_citation_then_note_mtime(db_path: Pa
     conn = connect(db_path)
     try:
         ids = dict(conn.execute("SELECT url, id FROM source"))
-        dates = cited_dates(conn, ids.values())
+        store = SqliteStore(conn)
+        dates = cited_dates(store, ids.values())
         assert dates[ids["https://a.example/1"]] == "20190624"  # the label's date
         first = conn.execute("SELECT first_cited_at FROM source WHERE id = ?", (ids["https://a.example/2"],)).fetchone()[0]
         assert dates[ids["https://a.example/2"]] == wayback_timestamp(first)  # no label date: first citation
         conn.execute("UPDATE source SET first_cited_at = NULL")
         conn.commit()
-        assert cited_dates(conn, [ids["https://a.example/2"]])[ids["https://a.example/2"]] == "20100101120000"
+        assert cited_dates(store, [ids["https://a.example/2"]])[ids["https://a.example/2"]] == "20100101120000"
     finally:
         conn.close()
 
@@ -160,7 +163,7 @@ def test_dead_page_gets_the_capture_closest_to_the_cited_day(db_path: Path, site
     # `refman check` compares live fetches only: still failing, not "redirected" to the archive
     conn = connect(db_path)
     try:
-        report = check_report(conn, [sid])
+        report = check_report(SqliteStore(conn), [sid])
     finally:
         conn.close()
     assert report["counts"]["failing"] == 1 and report["counts"]["redirected"] == 0
@@ -344,7 +347,7 @@ def test_save_all_ok_takes_only_sources_fetched_fine(db_path: Path, archive: Fak
         conn.execute("UPDATE source SET status = 'dead' WHERE id = ?", (dead,))
         conn.commit()
         settings = WaybackSettings(save_url=f"{archive.base}/save", saves_per_minute=600, poll_seconds=0.01)
-        results = save_sources(conn, all_ok=True, settings=settings)
+        results = save_sources(SqliteStore(conn), all_ok=True, settings=settings)
     finally:
         conn.close()
     assert [(r.source_id, r.status) for r in results] == [(good, "saved")]

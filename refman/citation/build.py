@@ -2,10 +2,10 @@
 no ORM: exports read 100,000 rows).
 
 What comes from where:
-- the `source` cache columns (merged by refman.merge): type, title, author, issued, container-title, publisher,
+- the `source` cache columns (merged by refman.evidence): type, title, author, issued, container-title, publisher,
   DOI, language, abstract; `url` (the normalised identity) is the URL; `last_ok_at` is the access date;
   `user_note` is the note; `source_tag` rows are the keywords;
-- `field_value` evidence, merged with refman.merge.pick, for the fields that have no cache column: volume,
+- `field_value` evidence, merged with refman.evidence.pick, for the fields that have no cache column: volume,
   issue, page, archive_id, genre, editor, accessed (an imported access date: a later fetch's date wins), `csl`
   (every other CSL variable: the item's `more`) and `verbatim` (what an imported file said that refman cannot
   map, written back in that file's format).
@@ -166,13 +166,12 @@ def _add_archived_copies(store: CitationStore, by_id: dict[int, CitationItem]) -
     """The newest Internet Archive copy of each item's source (refman.fetch.wayback.archived_copy), if any."""
     if not store.has_archived_copies():
         return  # the usual catalog: no archive copies, no per-source queries
-    from refman.fetch.wayback import archived_copy
+    from refman.fetch.wayback import plain_memento
 
-    conn = store.conn  # type: ignore[attr-defined]  # until refman.fetch.wayback takes a store
     for sid, item in by_id.items():
-        copy = archived_copy(conn, sid)
-        if copy:
-            item.archive_url, item.archive_date = copy["url"], (copy["at"] or "")[:10] or None
+        found = store.newest_archive_copy(sid)
+        if found:
+            item.archive_url, item.archive_date = plain_memento(found[0]), (found[1] or "")[:10] or None
 
 
 def _tags(rows: list[tuple[int, str]]) -> dict[int, list[str]]:

@@ -77,7 +77,7 @@ def _read(cat: Catalog, ref: str, snapshot: str | None, html: bool, output: Path
         body, content_type, snap_id = cat.raw_page(source_id, snapshot)
         target = output or Path(f"refman-{source_id}-{snap_id}.{_extension(content_type)}")
         with atomic_writer(target) as handle:
-            handle.buffer.write(body)
+            handle.buffer.write(body)  # type: ignore[attr-defined]  # a text file opened by refman: it has one
         if as_json:
             emit_json({"id": source_id, "snapshot_id": snap_id, "content_type": content_type, "path": str(target),
                        "size": len(body)})

@@ -8,18 +8,20 @@ the 295 real pages of the shared corpus (183 KB of HTML on average), zstd-9 keep
 `pack`), so the single catalog writer only inserts bytes. zlib is the fallback when zstandard is missing, and
 both codecs are always readable.
 
-Functions taking `conn` expect a plain sqlite3 connection (refman.store.connect) and do not commit: the
-caller owns the transaction."""
+Storing and reading blobs goes through the store (refman.store.fetch.FetchStore); the functions here that take
+a store do not commit: the caller owns the transaction."""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import zlib
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from refman.errors import CatalogError
+from refman.store.fetch import PackedBlob
+
+if TYPE_CHECKING:
+    from refman.store.fetch import FetchStore
 
 ZSTD_LEVEL = 9
 ZLIB_LEVEL = 6
@@ -29,21 +31,7 @@ MIN_COMPRESS = 64
 try:  # zstandard is optional: zlib is good enough and always there
     import zstandard as _zstd
 except ImportError:  # pragma: no cover - depends on the environment
-    _zstd = None
-
-
-@dataclass(frozen=True)
-class PackedBlob:
-    """A body ready to insert: its hash, codec, sizes and compressed bytes. Built in worker processes."""
-
-    hash: str
-    codec: str
-    size: int
-    data: bytes
-
-    @property
-    def stored_size(self) -> int:
-        return len(self.data)
+    _zstd = None  # type: ignore[assignment]
 
 
 def content_hash(data: bytes) -> str:
@@ -90,86 +78,20 @@ def pack(data: bytes, digest: str | None = None) -> PackedBlob:
     return PackedBlob(hash=digest or content_hash(data), codec=codec, size=len(data), data=stored)
 
 
-def blob_exists(conn: sqlite3.Connection, digest: str) -> bool:
-    return conn.execute("SELECT 1 FROM blob WHERE hash = ?", (digest,)).fetchone() is not None
-
-
-def put_blob(conn: sqlite3.Connection, blob: PackedBlob) -> bool:
-    """Insert `blob` unless a blob with its hash is stored already. True when a new copy was written."""
-    cur = conn.execute(
-        "INSERT OR IGNORE INTO blob (hash, codec, size, stored_size, data) VALUES (?, ?, ?, ?, ?)",
-        (blob.hash, blob.codec, blob.size, blob.stored_size, blob.data),
-    )
-    return cur.rowcount > 0
-
-
-def store_bytes(conn: sqlite3.Connection, data: bytes) -> str:
+def store_bytes(store: FetchStore, data: bytes) -> str:
     """Hash, compress and store `data` (in this process); returns the hash."""
     digest = content_hash(data)
-    if not blob_exists(conn, digest):
-        put_blob(conn, pack(data, digest))
+    if not store.has_blob(digest):
+        store.put_blob(pack(data, digest))
     return digest
 
 
-def read_blob(conn: sqlite3.Connection, digest: str) -> bytes:
+def read_blob(store: FetchStore, digest: str) -> bytes:
     """The uncompressed bytes of a stored blob; integrity checked against its hash."""
-    row = conn.execute("SELECT codec, data FROM blob WHERE hash = ?", (digest,)).fetchone()
-    if row is None:
+    found = store.blob_data(digest)
+    if found is None:
         raise CatalogError(f"blob {digest[:12]} is missing from the archive")
-    data = decompress(row[0], row[1])
+    data = decompress(*found)
     if content_hash(data) != digest:
         raise CatalogError(f"blob {digest[:12]} is damaged (hash mismatch)")
     return data
-
-
-SNAPSHOT_COLUMNS: tuple[str, ...] = (
-    "source_id", "fetched_at", "outcome", "http_status", "final_url", "redirects", "content_type", "charset",
-    "size", "body_hash", "unchanged", "elapsed_ms", "error_class", "reason", "etag", "last_modified",
-    "metadata_json", "origin", "memento_url", "memento_at",
-)
-
-# Where a snapshot's body came from (migration 0005): a live fetch, an Internet Archive capture, a page rendered in
-# a browser, a site adapter's JSON endpoint, or a page the user saved in their browser.
-SNAPSHOT_ORIGINS: tuple[str, ...] = ("live", "wayback", "render", "adapter", "capture")
-
-
-def insert_snapshot(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    """Insert one snapshot (keys from SNAPSHOT_COLUMNS; missing ones are NULL); returns its id."""
-    unknown = set(row) - set(SNAPSHOT_COLUMNS)
-    if unknown:
-        raise ValueError(f"unknown snapshot columns: {sorted(unknown)}")
-    values = [row.get(name) for name in SNAPSHOT_COLUMNS]
-    values[SNAPSHOT_COLUMNS.index("unchanged")] = int(bool(row.get("unchanged")))
-    origin = row.get("origin") or "live"
-    if origin not in SNAPSHOT_ORIGINS:
-        raise ValueError(f"unknown snapshot origin: {origin!r}")
-    values[SNAPSHOT_COLUMNS.index("origin")] = origin
-    placeholders = ", ".join("?" for _ in SNAPSHOT_COLUMNS)
-    cur = conn.execute(f"INSERT INTO snapshot ({', '.join(SNAPSHOT_COLUMNS)}) VALUES ({placeholders})", values)
-    return int(cur.lastrowid or 0)
-
-
-# A snapshot whose body is the source's archived content: fetched fine (ok) or fetched with little text (thin).
-GOOD_OUTCOMES: tuple[str, ...] = ("ok", "thin")
-
-
-def latest_good_snapshot(conn: sqlite3.Connection, source_id: int) -> sqlite3.Row | None:
-    """The newest snapshot of `source_id` with an archived body, or None."""
-    return conn.execute(
-        "SELECT * FROM snapshot WHERE source_id = ? AND body_hash IS NOT NULL AND outcome IN ('ok', 'thin') "
-        "ORDER BY fetched_at DESC, id DESC LIMIT 1",
-        (source_id,),
-    ).fetchone()
-
-
-def snapshots(conn: sqlite3.Connection, source_id: int) -> list[sqlite3.Row]:
-    """Every snapshot of a source, newest first."""
-    return conn.execute(
-        "SELECT * FROM snapshot WHERE source_id = ? ORDER BY fetched_at DESC, id DESC", (source_id,)
-    ).fetchall()
-
-
-def archive_stats(conn: sqlite3.Connection) -> dict[str, int]:
-    """Blob count, raw and stored bytes: what the archive costs."""
-    row = conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(stored_size), 0) FROM blob").fetchone()
-    return {"blobs": int(row[0]), "raw_bytes": int(row[1]), "stored_bytes": int(row[2])}

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from refman.fetch.client import Fetcher, FetchPolicy, FetchResult
-    from refman.fetch.pipeline import Job, Processed, Record
+    from refman.fetch.records import Job, Processed, Record
     from refman.fetch.wayback import Archive, WaybackSettings
+    from refman.store.fetch import FetchStore
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +95,13 @@ class Fallbacks:
     _stack: contextlib.AsyncExitStack | None = None
 
     @classmethod
-    def for_run(cls, conn: Any, options: FallbackOptions, policy: FetchPolicy, source_ids: list[int]) -> Fallbacks:
+    def for_run(cls, store: FetchStore, options: FallbackOptions, policy: FetchPolicy,
+                source_ids: list[int]) -> Fallbacks:
         cited: dict[int, str] = {}
         if options.wayback:
             from refman.fetch.wayback import cited_dates
 
-            cited = cited_dates(conn, source_ids)
+            cited = cited_dates(store, source_ids)
         adapters: list[Any] = []
         if options.adapters:
             from refman.fetch.adapters import registry
@@ -180,7 +182,7 @@ class Fallbacks:
     async def from_render(self, job: Job, live: Record, fetcher: Fetcher, extract: ExtractFn) -> Record:
         from refman.fetch.archive import content_hash
         from refman.fetch.client import FetchResult
-        from refman.fetch.pipeline import GOOD, content_record
+        from refman.fetch.records import GOOD, content_record
         from refman.fetch.render import RenderUnavailable
 
         try:
@@ -215,7 +217,7 @@ class Fallbacks:
         from refman.fetch.adapters import AdapterFailed, ApiCall
         from refman.fetch.archive import content_hash
         from refman.fetch.client import FetchResult
-        from refman.fetch.pipeline import GOOD, content_record
+        from refman.fetch.records import GOOD, content_record
 
         adapter, article_id = found
 
@@ -251,7 +253,7 @@ class Fallbacks:
 
     async def from_wayback(self, job: Job, live: Record, extract: ExtractFn) -> Record:
         from refman.fetch.archive import content_hash
-        from refman.fetch.pipeline import GOOD, content_record
+        from refman.fetch.records import GOOD, content_record
         from refman.fetch.wayback import memento_time
 
         assert self.archive is not None
@@ -317,13 +319,14 @@ def _note_record(job: Job, origin: str, word: str, reason: str | None, *, keep_s
                  memento_url: str | None = None, memento_at: str | None = None,
                  res: FetchResult | None = None) -> Record:
     """A bodiless snapshot saying why a way gave nothing (not archived, archive unavailable, adapter failed)."""
-    from refman.fetch.pipeline import Record, _base_snapshot, _utc_now
+    from refman.fetch.records import Record, base_snapshot
+    from refman.timeutil import utc_now
 
-    snap = (_base_snapshot(res) if res is not None else {}) | {
+    snap = (base_snapshot(res) if res is not None else {}) | {
         "outcome": word, "reason": reason, "origin": origin, "memento_url": memento_url, "memento_at": memento_at,
         "size": None,
     }
-    return Record(job=job, fetched_at=_utc_now(), status=word, reason=reason, failed=False, reachable=False,
+    return Record(job=job, fetched_at=utc_now(), status=word, reason=reason, failed=False, reachable=False,
                   snapshot=snap, keep_status=keep_status)
 
 
@@ -338,33 +341,27 @@ _COPY_NAMES = {
 }
 
 
-def copy_facts(conn: Any, source_id: int) -> dict[str, Any]:
+def copy_facts(store: FetchStore, source_id: int) -> dict[str, Any]:
     """What `show` says about a source's copies: `archive` (its newest Internet Archive copy, {url, at}, or
     None), `text_from` (where its archived text came from: {origin, memento_url, memento_at, fetched_at}, or
     None) and `thin` (for a thin source, why: {kind, why, advice}, see refman.fetch.thin; else None)."""
+    from refman.fetch.thin import thin_facts
     from refman.fetch.wayback import archived_copy, plain_memento
 
-    row = conn.execute(
-        "SELECT g.origin, g.memento_url, g.memento_at, g.fetched_at FROM source_text t "
-        "JOIN snapshot g ON g.id = t.snapshot_id WHERE t.source_id = ?", (source_id,)).fetchone()
+    origin = store.text_origin(source_id)
     text_from = None
-    if row is not None:
-        text_from = {"origin": row[0], "memento_url": plain_memento(row[1]) if row[1] else None,
-                     "memento_at": row[2], "fetched_at": row[3]}
-    from refman.fetch.thin import thin_facts
-
+    if origin is not None:
+        text_from = {"origin": origin.origin,
+                     "memento_url": plain_memento(origin.memento_url) if origin.memento_url else None,
+                     "memento_at": origin.memento_at, "fetched_at": origin.fetched_at}
     thin = None
-    status = conn.execute("SELECT status FROM source WHERE id = ?", (source_id,)).fetchone()
-    if status is not None and status[0] == "thin":
-        judged = conn.execute(
-            "SELECT metadata_json FROM snapshot WHERE source_id = ? AND origin = 'live' AND outcome = 'thin' "
-            "AND metadata_json IS NOT NULL ORDER BY fetched_at DESC, id DESC LIMIT 1", (source_id,)).fetchone()
-        if judged is not None:
-            try:
-                thin = thin_facts(json.loads(judged[0]))
-            except ValueError:
-                thin = None
-    return {"archive": archived_copy(conn, source_id), "text_from": text_from, "thin": thin}
+    judged = store.thin_judgement(source_id)
+    if judged is not None:
+        try:
+            thin = thin_facts(json.loads(judged))
+        except ValueError:
+            thin = None
+    return {"archive": archived_copy(store, source_id), "text_from": text_from, "thin": thin}
 
 
 def copy_lines(item: dict[str, Any]) -> list[str]:

@@ -36,7 +36,6 @@ import json
 import logging
 import os
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,6 +45,8 @@ from urllib.parse import urlencode
 
 if TYPE_CHECKING:
     from refman.fetch.client import FetchPolicy, FetchResult
+    from refman.store.fetch import FetchStore
+    from refman.store.protocol import Store
 
 log = logging.getLogger(__name__)
 
@@ -171,37 +172,24 @@ def memento_timestamp(url: str) -> str | None:
 # ---------------------------------------------------------------------------------------------- the cited day
 
 
-def cited_dates(conn: sqlite3.Connection, source_ids: Iterable[int]) -> dict[int, str]:
+def cited_dates(store: FetchStore, source_ids: Iterable[int]) -> dict[int, str]:
     """{source id: the day its notes cited it, as a Wayback timestamp}: the label's date, else the first time
     a note cited it, else the oldest modification time of a citing note, else when it was added."""
     out: dict[int, str] = {}
-    ids = list(source_ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        rows = conn.execute(
-            f"""SELECT s.id,
-                    (SELECT value FROM field_value WHERE source_id = s.id AND field = 'issued' AND origin = 'label'),
-                    s.first_cited_at,
-                    (SELECT MIN(n.mtime_ns) FROM mention m JOIN note n ON n.id = m.note_id WHERE m.source_id = s.id),
-                    s.created_at
-                FROM source s WHERE s.id IN ({marks})""",
-            chunk,
-        )
-        for sid, label_date, first_cited, mtime_ns, created in rows:
-            candidates: list[str | None] = []
-            if label_date:
-                with contextlib.suppress(ValueError):
-                    candidates.append(json.loads(label_date))
-            candidates.append(first_cited)
-            if mtime_ns:
-                candidates.append(datetime.fromtimestamp(mtime_ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-            candidates.append(created)
-            for value in candidates:
-                ts = wayback_timestamp(value if isinstance(value, str) else None)
-                if ts:
-                    out[sid] = ts
-                    break
+    for sid, label_date, first_cited, mtime_ns, created in store.cited_day_evidence(list(source_ids)):
+        candidates: list[str | None] = []
+        if label_date:
+            with contextlib.suppress(ValueError):
+                candidates.append(json.loads(label_date))
+        candidates.append(first_cited)
+        if mtime_ns:
+            candidates.append(datetime.fromtimestamp(mtime_ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        candidates.append(created)
+        for value in candidates:
+            ts = wayback_timestamp(value if isinstance(value, str) else None)
+            if ts:
+                out[sid] = ts
+                break
     return out
 
 
@@ -438,12 +426,10 @@ def _poll(client: Any, settings: WaybackSettings, job: str, sid: int, url: str) 
     return None  # pending (or a shape we do not know yet: keep polling until the timeout)
 
 
-def record_save(conn: sqlite3.Connection, result: SaveResult, fetched_at: str) -> int:
+def record_save(store: FetchStore, result: SaveResult, fetched_at: str) -> int:
     """One `wayback` snapshot for a Save Page Now request: `saved` with the new memento, or `error` with why.
     Bodiless: the capture is the archive's; the source's status and text are left alone."""
-    from refman.fetch.archive import insert_snapshot
-
-    return insert_snapshot(conn, {
+    return store.add_snapshot({
         "source_id": result.source_id, "fetched_at": fetched_at, "outcome": result.status,
         "reason": result.reason, "origin": "wayback", "memento_url": result.memento_url,
         "memento_at": result.memento_at, "final_url": result.url,
@@ -451,21 +437,17 @@ def record_save(conn: sqlite3.Connection, result: SaveResult, fetched_at: str) -
     })
 
 
-def archived_copy(conn: sqlite3.Connection, source_id: int) -> dict[str, str] | None:
+def archived_copy(store: FetchStore, source_id: int) -> dict[str, str | None] | None:
     """The source's newest Internet Archive copy (`{"url", "at"}`: the replay URL and the capture time), from a
     fallback fetch or a Save Page Now request; None when it has none."""
-    row = conn.execute(
-        "SELECT memento_url, memento_at FROM snapshot WHERE source_id = ? AND origin = 'wayback' "
-        "AND memento_url IS NOT NULL AND outcome IN ('ok', 'thin', 'saved') "
-        "ORDER BY memento_at DESC, id DESC LIMIT 1", (source_id,),
-    ).fetchone()
-    if row is None:
+    found = store.newest_archive_copy(source_id)
+    if found is None:
         return None
-    return {"url": plain_memento(row[0]), "at": row[1]}
+    return {"url": plain_memento(found[0]), "at": found[1]}
 
 
 def save_sources(
-    conn: sqlite3.Connection,
+    store: Store,
     refs: Iterable[str] = (),
     *,
     all_ok: bool = False,
@@ -478,27 +460,21 @@ def save_sources(
     short transaction each), so an interruption keeps what was already saved."""
     from refman.catalog import resolve_sources
     from refman.errors import UsageError
-    from refman.store.sqlite import SqliteStore
-    from refman.store.sqlite.base import transaction
     from refman.timeutil import utc_now
 
     if all_ok:
-        ids = [r[0] for r in conn.execute("SELECT id FROM source WHERE status = 'ok' ORDER BY id")]
-        ids += [i for i in resolve_sources(SqliteStore(conn), refs) if i not in set(ids)] if refs else []
+        ids = store.sources_last_fetched_ok()
+        ids += [i for i in resolve_sources(store, refs) if i not in set(ids)] if refs else []
     elif refs:
-        ids = list(dict.fromkeys(resolve_sources(SqliteStore(conn), refs)))  # until wayback takes a store
+        ids = list(dict.fromkeys(resolve_sources(store, refs)))
     else:
         raise UsageError("name the sources to save (ids, citation keys or URLs), or use --all-ok")
-    targets: list[tuple[int, str]] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        urls = dict(conn.execute(f"SELECT id, url FROM source WHERE id IN ({marks})", chunk).fetchall())
-        targets += [(sid, urls[sid]) for sid in chunk if sid in urls]
+    urls = store.fetch_urls(ids)
+    targets = [(sid, urls[sid]) for sid in ids if sid in urls]
 
     def record(result: SaveResult) -> None:
-        with transaction(conn):
-            record_save(conn, result, utc_now())
+        with store.transaction():
+            record_save(store, result, utc_now())
         if on_result is not None:
             on_result(result)
 

@@ -10,7 +10,7 @@ from typing import Any
 class PageMetadata:
     """Judged metadata of one page or PDF.
 
-    `fields` holds one chosen value per citation field (names from `refman.merge.FIELDS`) with its origin
+    `fields` holds one chosen value per citation field (names from `refman.evidence.FIELDS`) with its origin
     (a refman.vocabulary.Origin: page:citation, page:json-ld, page:dc, page:og, page:meta, page:trafilatura, pdf …);
     `candidates` keeps every piece of evidence seen, in the order of preference, for `refman show` and debugging."""
 

@@ -147,7 +147,7 @@ def parse_note(root: str, rel: str, size: int, mtime_ns: int, data: bytes | None
 
 
 # The cached citation columns a label can give; the others keep their defaults (type webpage, the rest NULL),
-# which is what refman.merge.cache_columns gives for label evidence (a test checks it).
+# which is what refman.evidence.cache_columns gives for label evidence (a test checks it).
 _LABEL_COLUMNS = ("title", "author", "issued", "container_title")
 _NO_COLUMNS = (None, None, None, None)
 

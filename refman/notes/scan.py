@@ -357,7 +357,7 @@ class _Parser:
     # --- helpers ---------------------------------------------------------------------------------------------
 
     def is_empty(self, line: int) -> bool:
-        return self.bMarks[line] + self.tShift[line] >= self.eMarks[line]
+        return bool(self.bMarks[line] + self.tShift[line] >= self.eMarks[line])
 
     def skip_spaces(self, pos: int) -> int:
         src = self.src
@@ -532,7 +532,7 @@ class _Parser:
             return 0
         if marker == "`" and "`" in src[end:mx]:
             return 0
-        return length
+        return int(length)
 
     def _fence(self, line: int, end_line: int) -> bool:
         length = self._fence_open(line)
@@ -809,7 +809,7 @@ class _Parser:
             return -1
         if pos < mx and src[pos] not in " \t":
             return -1
-        return pos
+        return int(pos)
 
     def _bullet_marker(self, line: int) -> int:
         src = self.src
@@ -820,7 +820,7 @@ class _Parser:
         pos += 1
         if pos < mx and src[pos] not in " \t":
             return -1
-        return pos
+        return int(pos)
 
     def _list(self, start_line: int, end_line: int, silent: bool, parent: str) -> bool:
         src, bmarks, tshift, scount, bscount, emarks = (

@@ -152,6 +152,10 @@ class CitationStore(Protocol):
         """Whether any snapshot is an Internet Archive copy (exports then look up each source's newest)."""
         ...
 
+    def newest_archive_copy(self, source_id: int) -> tuple[str, str | None] | None:
+        """(memento URL, capture time) of the source's newest Internet Archive copy, or None (also FetchStore's)."""
+        ...
+
     def read_snapshot(self) -> AbstractContextManager[None]:
         """One consistent read of the catalog around several queries (joins an open transaction)."""
         ...

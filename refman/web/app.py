@@ -405,7 +405,8 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
         from refman.capture import MAX_CAPTURE_BYTES, capture_page
 
         data = await file.read(MAX_CAPTURE_BYTES + 1)
-        return await anyio.to_thread.run_sync(lambda: capture_page(catalog.conn(), data, url or None))
+        return await anyio.to_thread.run_sync(
+            lambda: capture_page(catalog.store(), data, url or None))
 
     # --- JSON API --------------------------------------------------------------------------------------
 
@@ -528,11 +529,14 @@ def create_app(db_path: Path, guard: Guard) -> FastAPI:
 
 
 def _after_edit(request: Request, sid: int, page: Any, context: Any, error: str | None) -> Response:
+    response: Response
     if request.headers.get("hx-request"):
-        return page("_source_edit.html", 400 if error else 200, **context(sid, error))
-    if error:
-        return page("source.html", 400, **context(sid, error))
-    return RedirectResponse(f"/sources/{sid}", status_code=303)
+        response = page("_source_edit.html", 400 if error else 200, **context(sid, error))
+    elif error:
+        response = page("source.html", 400, **context(sid, error))
+    else:
+        response = RedirectResponse(f"/sources/{sid}", status_code=303)
+    return response
 
 
 def _name_text(n: dict[str, str]) -> str:

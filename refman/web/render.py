@@ -40,8 +40,15 @@ def markdown_html(text: str, title: str | None = None) -> str:
     rendered = _markdown().render(text)
     return nh3.clean(
         rendered, tags=_TAGS, attributes={"a": {"href", "title"}, "th": {"align"}, "td": {"align"}},
-        url_schemes={"http", "https"}, link_rel="noopener noreferrer nofollow",
+        url_schemes={"http", "https"}, link_rel="noopener noreferrer nofollow", attribute_filter=_absolute_links,
     )
+
+
+def _absolute_links(tag: str, attribute: str, value: str) -> str | None:
+    """Only absolute web links: a relative or empty href in archived text (`[]()`) would point into the web app."""
+    if tag == "a" and attribute == "href" and not value.startswith(("http://", "https://")):
+        return None
+    return value
 
 
 def snippet_html(snippet: str) -> str:

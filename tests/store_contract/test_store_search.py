@@ -26,10 +26,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield s
 
 
-def _conn(store: Store) -> Any:
-    return store.conn  # type: ignore[attr-defined]  # until capture and maintenance take a store
-
-
 def add(store: Store, url: str, title: str | None = None, *, tags: tuple[str, ...] = (), note: str | None = None
         ) -> int:
     from refman.catalog import add_source
@@ -44,7 +40,7 @@ def archive(store: Store, url: str, title: str, text: str) -> int:
 
     html = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title></head><body>"
             f"<article><h1>{title}</h1>" + f"<p>{text}</p>" * 6 + "</article></body></html>").encode()
-    return capture_page(_conn(store), html, url).id
+    return capture_page(store, html, url).id
 
 
 def ids(store: Store, query: str | None, **filters: Any) -> list[int]:
