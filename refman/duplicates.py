@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 from refman.errors import NotFoundError, UsageError
 from refman.timeutil import utc_now
+from refman.vocabulary import GOOD_OUTCOMES
 
 if TYPE_CHECKING:
     from refman.store.protocol import Store
     from refman.store.sources import MergeRow, SourcesStore
 
-GOOD_OUTCOMES = ("ok", "thin")  # snapshots whose body is the source's archived content
 GENERIC_CLAIMS = 4  # a URL more sources than this point at (canonical or final) is a site's generic page
 
 REDIRECT, CANONICAL, DOI, CONTENT = "redirect", "canonical", "doi", "content"

@@ -43,11 +43,12 @@ def test_fetch_outcomes_are_the_words_the_client_and_extractor_document() -> Non
     assert words == {o.value for o in FetchOutcome} - {"saved"}  # saved: Save Page Now (refman.fetch.wayback)
 
 
-def test_good_outcomes_and_snapshot_origins_agree_with_the_copies_not_switched_yet() -> None:
-    from refman.fetch import archive
+def test_good_outcomes_and_snapshot_origins_are_the_ones_the_store_uses() -> None:
+    from refman.fetch.records import GOOD
+    from refman.store.fetch import SNAPSHOT_ORIGINS
 
-    assert tuple(archive.GOOD_OUTCOMES) == GOOD_OUTCOMES == ("ok", "thin")
-    assert tuple(archive.SNAPSHOT_ORIGINS) == tuple(SnapshotOrigin)
+    assert GOOD is GOOD_OUTCOMES and GOOD_OUTCOMES == ("ok", "thin")
+    assert SNAPSHOT_ORIGINS == tuple(SnapshotOrigin) == ("live", "wayback", "render", "adapter", "capture")
 
 
 def test_origin_rank_is_the_precedence_evidence_merging_applies() -> None:

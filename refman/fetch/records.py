@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from refman.timeutil import utc_now
+from refman.vocabulary import GOOD_OUTCOMES
 
 if TYPE_CHECKING:
     from refman.fetch.client import FetchResult
@@ -21,7 +22,7 @@ FAILURES = frozenset({
     "dead", "http_error", "timeout", "redirect_loop", "too_many_redirects", "dns", "refused", "reset", "tls",
     "truncated", "error",
 })
-GOOD = ("ok", "thin")  # outcomes whose body is the source's archived content
+GOOD = GOOD_OUTCOMES  # outcomes whose body is the source's archived content (refman.vocabulary)
 # Failures that say the page is gone (404/410 are `dead`; `dns` is a host that no longer resolves while other
 # hosts do, since a run where every host fails records nothing). Only these, repeated at least
 # refman.fetch.check.DEAD_AFTER_DAYS apart, make `refman check` call a source dead; 429, 5xx, timeouts and

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from refman.vocabulary import SnapshotOrigin
+
 # The columns of a snapshot row (one fetch attempt); `add_snapshot` takes a mapping of some of them.
 SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "source_id", "fetched_at", "outcome", "http_status", "final_url", "redirects", "content_type", "charset",
@@ -16,12 +18,9 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "metadata_json", "origin", "memento_url", "memento_at",
 )
 
-# Where a snapshot's body came from (migration 0005): a live fetch, an Internet Archive capture, a page rendered in
-# a browser, a site adapter's JSON endpoint, or a page the user saved in their browser.
-SNAPSHOT_ORIGINS: tuple[str, ...] = ("live", "wayback", "render", "adapter", "capture")
-
-# A snapshot whose body is the source's archived content: fetched fine (ok) or fetched with little text (thin).
-GOOD_OUTCOMES: tuple[str, ...] = ("ok", "thin")
+# Where a snapshot's body came from (migration 0005), and the outcomes whose body is the source's archived
+# content: the words are refman.vocabulary's.
+SNAPSHOT_ORIGINS: tuple[str, ...] = tuple(SnapshotOrigin)
 
 
 @dataclass(frozen=True)

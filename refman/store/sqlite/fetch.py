@@ -9,7 +9,6 @@ from typing import Any
 
 from refman.errors import NotFoundError
 from refman.store.fetch import (
-    GOOD_OUTCOMES,
     SNAPSHOT_COLUMNS,
     SNAPSHOT_ORIGINS,
     AttemptWritten,
@@ -24,6 +23,7 @@ from refman.store.fetch import (
     TextOrigin,
 )
 from refman.store.sqlite.base import SqliteBase
+from refman.vocabulary import GOOD_OUTCOMES
 
 CHUNK = 500  # ids per IN (…) list: well under SQLite's variable limit
 _GOOD = ", ".join(f"'{w}'" for w in GOOD_OUTCOMES)
