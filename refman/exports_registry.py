@@ -144,7 +144,9 @@ def _validate(export: RegisteredExport) -> Path:
         raise UsageError("--per-note takes notes: use --cited-in NOTE|FOLDER (or nothing: every note)")
     path = Path(export.path).expanduser().absolute()
     if export.per_note and not path.is_dir():
-        raise NotFoundError(f"no such folder: {export.path}")
+        if path.exists() or not path.parent.is_dir():
+            raise NotFoundError(f"no such folder: {export.path}")
+        path.mkdir()  # the folder the user named for the mirror, in a folder that exists (as `mkdir DIR` would)
     if not export.per_note and path.is_dir():
         raise UsageError(f"{export.path} is a folder: give the file to write (or --per-note for a folder)")
     if not path.parent.is_dir():

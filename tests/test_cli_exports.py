@@ -109,8 +109,10 @@ def test_per_note_mirror_and_usage_errors(cli_env: dict[str, str], vault: Path, 
         out = run(cli_env, *args, check=False)
         assert out.returncode == 2, (args, out.stderr)
         assert out.stderr.startswith("refman: ") and len(out.stderr.strip().splitlines()) == 1
-    out = run(cli_env, "export", "--per-note", str(tmp_path / "absent"), check=False)
-    assert out.returncode == 3
+    run(cli_env, "export", "--per-note", str(tmp_path / "new"))  # a folder to create, in one that exists
+    assert len(list((tmp_path / "new").rglob("*.bib"))) == 4
+    out = run(cli_env, "export", "--per-note", str(tmp_path / "absent" / "bib"), check=False)
+    assert out.returncode == 3 and not (tmp_path / "absent").exists()
     out = run(cli_env, "export", "-o", str(tmp_path / "x.bib"), "--keep-updated", "--cited-in", "nope.md",
               check=False)
     assert out.returncode == 3 and not (tmp_path / "x.bib").exists()

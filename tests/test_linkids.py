@@ -43,7 +43,9 @@ def test_judge_label(label: str, pages: int, link_text: str | None, verdict: str
 def test_judge_label_never_fails_and_ignores_case_for_reuse(label: str, pages: int, link_text: str | None) -> None:
     verdict = judge_label(label, pages, link_text)
     assert verdict in (None, "link-text", "reused", "common-word", "slug")
-    if pages >= 3 and label_key(label) and not link_text:
+    # a label with words in it, cited for three pages, is reused (a label of emoji alone has no words to judge:
+    # the judge strips leading pictographs such as flags first)
+    if pages >= 3 and label_key(label) and not link_text and any(c.isalnum() for c in label):
         assert verdict == "reused"
 
 
