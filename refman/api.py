@@ -222,8 +222,7 @@ class Catalog:
         """Open (creating or upgrading it unless `create=False`) the catalog at `path`."""
         from refman.store import open_store
 
-        return cls(open_store(Path(path).expanduser() if "://" not in str(path) else path, create=create,
-                              wait_s=wait_s))
+        return cls(open_store(path, create=create, wait_s=wait_s))
 
     @property
     def path(self) -> Path | None:

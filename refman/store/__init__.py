@@ -40,16 +40,14 @@ __all__ = [
 
 
 def open_store(path: Path | str, *, create: bool = True, wait_s: float | None = None) -> SqliteStore:
-    """The store of the catalog at `path` (created or upgraded first, see `connect`). Close it when done, or use
-    it as a context manager."""
-    from refman.errors import UsageError
+    """The store of the catalog at `path` (a file path, `~` expanded, or `sqlite:///PATH`; another backend's URL
+    is refused without echoing it), created or upgraded first (see `connect`). Close it when done, or use it as a
+    context manager."""
+    from refman.config import catalog_path
     from refman.store.sqlite import SqliteStore
 
-    if "://" in str(path):
-        scheme = str(path).split("://", 1)[0]
-        raise UsageError(f"catalogs at {scheme}:// addresses are not supported yet; give the path of a SQLite file")
-    conn = connect(Path(path), create=create, wait_s=wait_s)
-    return SqliteStore(conn, Path(path))
+    location = catalog_path(str(path))
+    return SqliteStore(connect(location, create=create, wait_s=wait_s), location)
 
 
 def __getattr__(name: str) -> object:
