@@ -16,14 +16,6 @@ from refman.cli.common import app, counted, emit_json, handle_errors, open_catal
 from refman.vocabulary import GOOD_OUTCOMES
 
 
-def _policy(concurrency: int, per_host: int, delay: float | None, ignore_robots: bool, timeout: float | None,
-            max_size: str | None) -> Any:
-    from refman.api import fetch_policy
-
-    return fetch_policy(concurrency=concurrency, per_host=per_host, delay=delay, ignore_robots=ignore_robots,
-                        timeout=timeout, max_size=max_size)
-
-
 @contextmanager
 def _progress(label: str, quiet: bool) -> Iterator[Any]:
     """The fetch bar (ok, failed, rate, the request waited on longest) on a terminal's stderr; None (no output
@@ -141,9 +133,11 @@ def fetch(
     as_json: bool = _JSON,
 ) -> None:
     """Archive sources: every source never fetched (plus --stale / --failed ones), or the ones named."""
+    from refman.api import fetch_policy
     from refman.fetch.fallback import FallbackOptions
 
-    policy = _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
+    policy = fetch_policy(concurrency=concurrency, per_host=per_host, delay=delay, ignore_robots=ignore_robots,
+                          timeout=timeout, max_size=max_size)
     fallback = FallbackOptions.from_settings(wayback=wayback, render=render, adapters=adapters)
     # open_catalog(): a missing catalog is "no catalog at PATH", not a new empty one
     with open_catalog() as cat, _progress("fetch", quiet=as_json) as progress:
@@ -181,7 +175,10 @@ def check(
     exists, on two checks in a row at least --dead-after days apart), failing (any other failure: 429, 5xx,
     timeouts, never dead by themselves), redirected elsewhere, or changed since the previous good snapshot.
     A run in which no server could be reached (offline) records nothing and says so."""
-    policy = None if offline else _policy(concurrency, per_host, delay, ignore_robots, timeout, max_size)
+    from refman.api import fetch_policy
+
+    policy = None if offline else fetch_policy(concurrency=concurrency, per_host=per_host, delay=delay,
+                                               ignore_robots=ignore_robots, timeout=timeout, max_size=max_size)
     with open_catalog() as cat, _progress("check", quiet=as_json) as progress:
         found = cat.check(targets or (), stale_days=stale, offline=offline, dead_after_days=dead_after,
                           policy=policy, progress=progress)
