@@ -160,56 +160,30 @@ def _patch_lookups() -> None:
 
     # Locale terms and dates, a cs:names element's cs:substitute, whether a cs:date is a locale's: XPath searches
     # repeated for every reference.
-    missing = object()
-    original_get_term = model.Locale.get_term
-
-    def get_term(self: Any, name: str, form: Any = None, zero_padded: bool = False) -> Any:
-        cache = cache_for(self.get_root())
-        key = ("term", self, name, form, zero_padded)
-        term = cache.get(key)
-        if term is None:
-            try:
-                term = original_get_term(self, name, form, zero_padded)
-            except IndexError:
-                term = missing
-            cache[key] = term
-        if term is missing:
-            raise IndexError(name)
-        return term
-
-    model.Locale.get_term = get_term
-
-    original_locale_option = model.Locale.get_option
-
-    def locale_option(self: Any, name: str) -> Any:
-        cache = cache_for(self.get_root())
-        key = ("locale-option", self, name)
-        value = cache.get(key)
-        if value is None:
-            try:
-                value = original_locale_option(self, name)
-            except IndexError:
-                value = missing
-            cache[key] = value
-        if value is missing:
-            raise IndexError(name)
-        return value
-
-    model.Locale.get_option = locale_option
+    absent, missing = object(), object()
 
     def _memo(cls: Any, method: str) -> None:
+        """Memoise `cls.method` per style (its root element): the value, or that there is none (IndexError)."""
         original = getattr(cls, method)
 
-        def memo(self: Any) -> Any:
+        def memo(self: Any, *args: Any, **kwargs: Any) -> Any:
             cache = cache_for(self.get_root())
-            key = (method, self)
-            if key in cache:
-                return cache[key]
-            value = cache[key] = original(self)
+            key = (method, self, args, tuple(kwargs.items())) if kwargs else (method, self, args)
+            value = cache.get(key, absent)
+            if value is absent:
+                try:
+                    value = original(self, *args, **kwargs)
+                except IndexError:
+                    value = missing
+                cache[key] = value
+            if value is missing:
+                raise IndexError(args[0] if args else method)
             return value
 
         setattr(cls, method, memo)
 
+    _memo(model.Locale, "get_term")
+    _memo(model.Locale, "get_option")
     _memo(model.Names, "substitute")
     _memo(model.Date, "is_locale_date")
 
@@ -271,8 +245,8 @@ def _patch_lookups() -> None:
         memo: dict[tuple[int, int], Any] = {}
 
         def key_of(i: int, k: int) -> Any:
-            value = memo.get((i, k), missing)
-            if value is missing:
+            value = memo.get((i, k), absent)
+            if value is absent:
                 value = memo[(i, k)] = keys[k].sort_keys([items[i]], context)[0]
             return value
 
