@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -275,13 +276,19 @@ def test_refused_hosts_are_failing_not_dead_when_others_answer(tmp_path: Path, s
     add_source(store, f"{site}/page/ok")
     add_source(store, f"http://127.0.0.9:{closed}/gone")
     store.close()
+    report = _checked(db, times=3)
+    assert report["counts"]["failing"] == 1 and report["counts"]["dead"] == 0  # refused: never dead
+
+
+def _checked(db: Path, times: int) -> dict[str, Any]:
+    """The report of the last of `times` runs of `refman check --json` (each must succeed)."""
     env = dict(os.environ, REFMAN_DB=str(db))
-    for _ in range(3):
+    for _ in range(times):
         proc = subprocess.run([REFMAN, "check", "--json", "--ignore-robots", "--delay", "0", "--dead-after", "0"],
                               env=env, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
-    assert report["counts"]["failing"] == 1 and report["counts"]["dead"] == 0  # refused: never dead
+    report: dict[str, Any] = json.loads(proc.stdout)
+    return report
 
 
 def test_redirect_loop_is_one_failing_verdict(tmp_path: Path) -> None:
@@ -296,12 +303,7 @@ def test_redirect_loop_is_one_failing_verdict(tmp_path: Path) -> None:
         add_source(store, faults.url("/loop/a"))
         add_source(store, faults.url("/ok"))
         store.close()
-        env = dict(os.environ, REFMAN_DB=str(db))
-        for _ in range(2):
-            proc = subprocess.run([REFMAN, "check", "--json", "--ignore-robots", "--delay", "0", "--dead-after", "0"],
-                                  env=env, capture_output=True, text=True, timeout=60)
-            assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+        report = _checked(db, times=2)
     verdicts = [(item["url"], item["problem"]) for note in report["notes"] for item in note["sources"]]
     assert verdicts == [(faults.url("/loop/a"), "failing")], verdicts
     assert report["counts"] == {"dead": 0, "failing": 1, "redirected": 0, "changed": 0}
