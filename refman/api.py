@@ -219,7 +219,8 @@ class Catalog:
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, wait_s: float | None = None) -> Catalog:
-        """Open (creating or upgrading it unless `create=False`) the catalog at `path`."""
+        """Open (creating or upgrading it unless `create=False`) the catalog at `path`: a string as `--db` reads it
+        (`~` expanded, `sqlite:///PATH`), a Path as it is."""
         from refman.store import open_store
 
         return cls(open_store(path, create=create, wait_s=wait_s))

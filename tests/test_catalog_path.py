@@ -31,3 +31,10 @@ def test_another_backend_is_refused_without_its_password() -> None:
     with pytest.raises(UsageError) as caught:
         open_store("postgresql://me:s3cret@db.example/refman")
     assert "postgresql" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_a_path_is_the_file_itself(tmp_path: Path) -> None:
+    literal = tmp_path / "~notahome.db"  # a Path is never re-read: no `~` expansion, no URL parsing
+    with open_store(literal) as store:
+        assert store.path == literal
+    assert literal.exists()

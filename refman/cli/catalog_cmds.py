@@ -9,7 +9,6 @@ import typer
 
 from refman.cli.common import (
     app,
-    catalog_conn,
     console,
     counted,
     db_app,
@@ -373,7 +372,7 @@ def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print the sta
     from refman.store.sqlite.schema import catalog_status
 
     before = catalog_status(options.db_path, check=False)["revision"]
-    catalog_conn(create=True).close()  # creates or upgrades, or says why it cannot (read-only, too new, damaged)
+    open_catalog(create=True).close()  # creates or upgrades, or says why it cannot (read-only, too new, damaged)
     status = catalog_status(options.db_path, check=False)
     if as_json:
         emit_json({**status, "previous_revision": before})

@@ -21,6 +21,8 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from refman.api import Catalog
+
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     name="refman",
@@ -130,28 +132,14 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
-def catalog_conn(*, create: bool = False, wait_s: float | None = None):  # type: ignore[no-untyped-def]
-    """The catalog's connection for a command. Only commands that add to the catalog (import, add) pass
-    `create`: for every other one a missing catalog is "no catalog at PATH" (exit 3) and nothing is created.
-    A catalog that cannot be written opens read-only: reads work, a write says "read-only" (exit 4)."""
-    from refman.store import connect
-
-    return connect(options.db_path, create=create, wait_s=wait_s)
-
-
-def catalog_store(*, create: bool = False, wait_s: float | None = None):  # type: ignore[no-untyped-def]
-    """The catalog's store for a command (see `catalog_conn` for `create` and read-only catalogs)."""
-    from refman.store.sqlite import SqliteStore
-
-    return SqliteStore(catalog_conn(create=create, wait_s=wait_s), options.db_path)
-
-
-def open_catalog(*, create: bool = False, wait_s: float | None = None):  # type: ignore[no-untyped-def]
-    """The catalog as the public API's `refman.Catalog` (see `catalog_conn` for `create` and read-only
-    catalogs); use it in a `with` block."""
+def open_catalog(*, create: bool = False, wait_s: float | None = None) -> Catalog:
+    """The catalog as the public API's `refman.Catalog`; use it in a `with` block. Only commands that add to the
+    catalog (import, add, capture) pass `create`: for every other one a missing catalog is "no catalog at PATH"
+    (exit 3) and nothing is created. A catalog that cannot be written opens read-only: reads work, a write says
+    "read-only" (exit 4)."""
     from refman.api import Catalog
 
-    return Catalog(catalog_store(create=create, wait_s=wait_s))
+    return Catalog.open(options.db_path, create=create, wait_s=wait_s)
 
 
 def emit_json(data: Any) -> None:
@@ -180,6 +168,7 @@ def progress_bar(label: str, *columns: str, quiet: bool = False,
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 
     bar = Progress(
         TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), *(TextColumn(c) for c in columns),

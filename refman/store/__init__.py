@@ -40,13 +40,13 @@ __all__ = [
 
 
 def open_store(path: Path | str, *, create: bool = True, wait_s: float | None = None) -> SqliteStore:
-    """The store of the catalog at `path` (a file path, `~` expanded, or `sqlite:///PATH`; another backend's URL
-    is refused without echoing it), created or upgraded first (see `connect`). Close it when done, or use it as a
-    context manager."""
+    """The store of the catalog at `path`, created or upgraded first (see `connect`). A string is read as `--db`
+    reads it (`~` expanded, `sqlite:///PATH`; another backend's URL refused without echoing it); a Path is the
+    file itself. Close the store when done, or use it as a context manager."""
     from refman.config import catalog_path
     from refman.store.sqlite import SqliteStore
 
-    location = catalog_path(str(path))
+    location = catalog_path(path) if isinstance(path, str) else Path(path)
     return SqliteStore(connect(location, create=create, wait_s=wait_s), location)
 
 
