@@ -56,21 +56,59 @@ def _admin(sql: str) -> None:
         conn.execute(sql)  # type: ignore[arg-type]  # a database name: not a parameter
 
 
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """The SQLAlchemy URL (`postgresql+psycopg://…`) of a new, empty database, dropped on exit; skips the
-    calling test when PostgreSQL cannot be reached."""
+def skip_unless_postgres() -> None:
+    """Skip the calling test with one line when PostgreSQL cannot be reached (fail it under
+    REFMAN_TEST_PG_REQUIRED=1)."""
     reason = _unavailable()
     if reason and os.environ.get("REFMAN_TEST_PG_REQUIRED") == "1":
         pytest.fail(reason.replace("skipped", "required (REFMAN_TEST_PG_REQUIRED=1)"), pytrace=False)
     if reason:
         pytest.skip(reason)
+
+
+@contextmanager
+def fresh_database(template: str = "template0") -> Iterator[str]:
+    """The SQLAlchemy URL (`postgresql+psycopg://…`) of a new database (empty, or a copy of `template`), dropped
+    on exit; skips the calling test when PostgreSQL cannot be reached."""
+    skip_unless_postgres()
     name = f"refman_test_{secrets.token_hex(6)}"
-    _admin(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\'')
     try:
         yield f"postgresql+psycopg://{SERVER.partition('://')[2]}/{name}"
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_templates: list[str] = []
+
+
+def _catalog_template() -> str:
+    """A database at head, made once per test session (and dropped at its end): copying it is much faster than
+    migrating a new database for every test."""
+    if not _templates:
+        import atexit
+
+        name = f"refman_template_{secrets.token_hex(6)}"
+        _admin(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+        atexit.register(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        migrate(f"postgresql+psycopg://{SERVER.partition('://')[2]}/{name}", "head")
+        _templates.append(name)
+    return _templates[0]
+
+
+@contextmanager
+def fresh_catalog_database() -> Iterator[str]:
+    """The URL (`postgresql://…`) of a new database holding an empty catalog at head, dropped on exit."""
+    skip_unless_postgres()
+    with fresh_database(_catalog_template()) as url:
+        yield "postgresql://" + url.partition("://")[2]
+
+
+@pytest.fixture
+def pg_catalog_url() -> Iterator[str]:
+    """A fresh database holding an empty catalog at head, for one test."""
+    with fresh_catalog_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,23 +3,17 @@ stream, registered exports, maintenance. Behaviour only; a second backend adds i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from contract_backends import open_same
 
 from refman.catalog import add_source, set_fields
 from refman.notes.importer import import_vault
 from refman.store import open_store
 from refman.store.citation import ExportRecord
 from refman.store.protocol import Store
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(tmp_path / "catalog.db") as opened:
-        yield opened
 
 
 def _add(store: Store, url: str, title: str | None = None, tags: tuple[str, ...] = ()) -> int:
@@ -115,9 +109,9 @@ def test_citation_rows_carry_columns_evidence_and_tags(store: Store) -> None:
     assert not store.has_archived_copies()
 
 
-def test_read_snapshot_sees_one_state(store: Store, tmp_path: Path) -> None:
+def test_read_snapshot_sees_one_state(store: Store, store_location: Path | str, tmp_path: Path) -> None:
     _add(store, "https://snap.example/1")
-    with open_store(tmp_path / "catalog.db") as other, store.read_snapshot():
+    with open_same(store_location) as other, store.read_snapshot():
         before = store.citable_source_ids()
         _add(other, "https://snap.example/2")
         assert store.citable_source_ids() == before

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract_backends import open_same
 
 from refman.errors import NotFoundError
-from refman.store import open_store
 from refman.store.fetch import FetchAttempt, PackedBlob
 from refman.store.protocol import Store
 from refman.timeutil import utc_now
@@ -20,15 +20,9 @@ LATER = "2026-01-03T00:00:00Z"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(tmp_path / "catalog.db") as opened:
-        yield opened
-
-
-@pytest.fixture
-def second_store(store: Store, tmp_path: Path) -> Iterator[Store]:
+def second_store(store: Store, store_location: Path | str) -> Iterator[Store]:
     """Another store on the same catalog: what another `refman fetch` process would hold."""
-    with open_store(tmp_path / "catalog.db") as opened:
+    with open_same(store_location) as opened:
         yield opened
 
 

@@ -5,23 +5,16 @@ the import batch writer itself (write_import_rows), as the notes importer does."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from contract_backends import open_same
 
-from refman.store import open_store
 from refman.store.notes import ImportIds
 from refman.store.protocol import Store
 
 NOW = "2026-01-02T03:04:05Z"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(tmp_path / "catalog.db") as s:
-        yield s
 
 
 def note(root: str, path: str, size: int = 10, mtime: int = 1, sha: str = "h") -> tuple[Any, ...]:
@@ -165,12 +158,12 @@ def test_bulk_import_is_all_or_nothing(store: Store) -> None:
     assert store.vault_roots() == ["/v", "/w"] and "https://q.example/" not in store.source_ids_by_url()
 
 
-def test_commit_counter_moves_on_other_writers_commits_only(store: Store, tmp_path: Path) -> None:
+def test_commit_counter_moves_on_other_writers_commits_only(store: Store, store_location: Path | str) -> None:
     seed(store)
     before = store.catalog_commit_counter()
     with store.transaction():
         store.touch_notes([(5, store.notes_in_root("/w")[0].id)])
     assert store.catalog_commit_counter() == before
-    with open_store(tmp_path / "catalog.db") as other, other.transaction():
+    with open_same(store_location) as other, other.transaction():
         other.move_vault_root("/w", "/w2", "")
     assert store.catalog_commit_counter() != before

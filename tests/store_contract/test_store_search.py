@@ -6,8 +6,6 @@ through the library (refman.catalog, refman.capture, refman.maintenance), which 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,15 +13,8 @@ import pytest
 from refman.errors import QueryError
 from refman.search import SearchFilters, bulk_upkeep, compose_row, count_matches, rebuild_index, search
 from refman.search_query import parse_query
-from refman.store import open_store
 from refman.store.protocol import Store
 from refman.store.search import SourceFilter
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(tmp_path / "catalog.db") as s:
-        yield s
 
 
 def add(store: Store, url: str, title: str | None = None, *, tags: tuple[str, ...] = (), note: str | None = None

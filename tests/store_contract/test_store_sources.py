@@ -4,23 +4,13 @@ Every test takes the `store` fixture; a second backend only adds a fixture (para
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from refman.errors import NotFoundError, UsageError
-from refman.store import open_store
 from refman.store.protocol import Store
 from refman.store.sources import LIST_SORTS, Evidence, EvidenceRow, NewEvidence
 
 NOW = "2024-01-01T00:00:00Z"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(tmp_path / "catalog.db") as opened:
-        yield opened
 
 
 def add(store: Store, url: str | None, *, added_by: str = "add", **fields: object) -> int:

@@ -6,18 +6,18 @@ refusing a schema newer than this refman, transactions with the SQLite store's j
 the translation of psycopg's errors into refman.errors. Connection strings reach messages without their
 password (refman.store.postgres.url).
 
-What is not: the store groups (sources, notes, fetch, search, citation). `PostgresStore` is not a `Store` until
-they exist, and `refman.store.open_store` does not return one yet.
+The store groups (sources, notes, fetch, search, citation) are mixins in the modules beside this one, on
+`PostgresBase` (refman.store.postgres.base): their statements are SQLAlchemy Core built on refman.models' tables,
+compiled once for PostgreSQL and run by psycopg; hand-written PostgreSQL only where Core would hide what runs
+(full-text search, locks).
 
-psycopg is imported when a catalog is opened, never by importing this package's url module.
+psycopg, SQLAlchemy and the store's modules are imported when a catalog is opened, never by importing this
+package or its url module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import resources
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from refman.errors import (
@@ -36,49 +36,12 @@ from refman.store.postgres.url import is_postgres_url, libpq_url, without_passwo
 if TYPE_CHECKING:
     import psycopg
 
+    from refman.store.postgres.store import PostgresStore
+
 __all__ = ["PostgresStore", "open_postgres_store", "translate_error", "without_password"]
 
 # pg_advisory_xact_lock key held while the schema is upgraded ("refman" in ASCII).
 SCHEMA_LOCK = 0x7265666D616E
-
-
-class PostgresStore:
-    """A catalog in one PostgreSQL database, on one psycopg connection in autocommit mode: transactions are
-    explicit (`transaction()`), as in the SQLite store."""
-
-    backend = "postgresql"
-
-    def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
-        self.conn = conn
-        self.url = url
-
-    @property
-    def display_url(self) -> str:
-        """The catalog's URL for messages: without its password."""
-        return without_password(self.url)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One transaction: BEGIN … COMMIT, or ROLLBACK on any error. Inside an open transaction it joins it under
-        a savepoint: an error undoes the block's own writes and propagates, the owner commits or rolls back."""
-        with self.conn.transaction():  # psycopg nests with SAVEPOINT / RELEASE / ROLLBACK TO
-            yield
-
-    @property
-    def in_transaction(self) -> bool:
-        from psycopg import pq
-
-        return self.conn.info.transaction_status != pq.TransactionStatus.IDLE
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
 
 def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int = 10) -> PostgresStore:
@@ -101,6 +64,8 @@ def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int
             raise CatalogMissingError(f"no catalog in {without_password(url)} (the database has no refman schema)")
         if revision != _head():
             upgrade_schema(url)
+        from refman.store.postgres.store import PostgresStore
+
         return PostgresStore(conn, url)
     except BaseException as exc:
         conn.close()
