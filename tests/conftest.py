@@ -16,16 +16,6 @@ settings.register_profile("reproducible", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("REFMAN_HYPOTHESIS", "reproducible"))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CORPUS_VAULT = SHARED / "corpus" / "vault"
-CORPUS_WEB = SHARED / "corpus" / "web"
-CSL_DIR = SHARED / "csl"
-
-needs_corpus_vault = pytest.mark.skipif(not CORPUS_VAULT.is_dir(), reason="../shared/corpus/vault is absent")
-needs_corpus_web = pytest.mark.skipif(not CORPUS_WEB.is_dir(), reason="../shared/corpus/web is absent")
-needs_csl = pytest.mark.skipif(not CSL_DIR.is_dir(), reason="../shared/csl is absent")
-
-
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path_factory.mktemp("home")
@@ -105,11 +95,3 @@ def served(demo):  # type: ignore[no-untyped-def]
     yield srv
     srv.stop()
 
-
-def fetch_policy(**kw: Any) -> Any:
-    """A FetchPolicy for tests against the local server: no delay, short timeouts, no retries, no robots."""
-    from refman.fetch.client import FetchPolicy
-
-    base: dict[str, Any] = dict(delay=0.0, connect_timeout=2.0, read_timeout=2.0, deadline=3.0, retries=0,
-                                backoff_base=0.01, respect_robots=False)
-    return FetchPolicy(**(base | kw))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from bib_roundtrip import EXPECTED, Report, roundtrip_bib, roundtrip_csl, template_catalog
-from conftest import SHARED
+from support import SHARED
 
 PEER = Path(__file__).parent / "data" / "peer"
 SHARED_PEER = SHARED / "peer-fixtures"

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fetch_policy
 from pytest_httpserver import HTTPServer
+from support import fetch_policy
 from werkzeug import Request, Response
 
 from refman.fetch.check import check_report
@@ -40,7 +40,7 @@ def page(title: str, words: str = "archived text") -> bytes:
 
 @pytest.fixture
 def server(site: HTTPServer) -> HTTPServer:
-    """The local site of conftest.py (the extraction `pool` is conftest's too)."""
+    """The local site of conftest.py (the extraction `pool` fixture is conftest.py's too)."""
     return site
 
 

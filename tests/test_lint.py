@@ -75,3 +75,18 @@ def test_the_logger_check_sees_root_logger_calls() -> None:
     assert [line.split(": ", 1)[0] for line in _root_logger_uses(source, "metadata/sample.py")] == [
         f"refman/metadata/sample.py:{n}" for n in (2, 3, 6, 7)]
     assert len(_root_logger_uses(source, "cli/sample.py")) == 3  # the application may configure logging
+
+
+def _conftest_imports(source: str) -> list[int]:
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if (isinstance(node, ast.ImportFrom) and node.module == "conftest")
+            or (isinstance(node, ast.Import) and any(alias.name == "conftest" for alias in node.names))]
+
+
+def test_no_test_module_imports_conftest() -> None:
+    """tests/ and tests/store_contract/ both have a conftest.py, each imported as `conftest`: which one an import
+    gets depends on collection order, so shared helpers live in tests/support.py."""
+    found = [f"{path.relative_to(REPO)}:{line}" for path in sorted((REPO / "tests").rglob("*.py"))
+             for line in _conftest_imports(path.read_text(encoding="utf-8"))]
+    assert not found, "\n".join(found)
+    assert _conftest_imports("import conftest\nfrom conftest import SHARED\nfrom support import x\n") == [1, 2]

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import fetch_policy
 from pytest_httpserver import HTTPServer
+from support import fetch_policy
 
 from refman.fetch.pipeline import fetch_sources
 from refman.notes.importer import import_vault
