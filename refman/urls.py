@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from refman.errors import InvalidURLError
 
@@ -122,6 +122,12 @@ def _reject(raw: str, reason: str) -> InvalidURLError:
 
 def split_web_url(raw: str) -> SplitResult:
     """Parse an http(s) URL or raise InvalidURLError with a one-line reason."""
+    return _split_web_url(raw)[0]
+
+
+def _split_web_url(raw: str) -> tuple[SplitResult, str, int | None]:
+    """(the parts, the host name as urlsplit lowers it, the port): SplitResult computes `hostname` and `port`
+    anew on every access, and the importer normalises 100,000 URLs."""
     text = raw.strip()
     if not text:
         raise _reject(raw, "empty URL")
@@ -137,12 +143,12 @@ def split_web_url(raw: str) -> SplitResult:
         if not scheme:
             raise _reject(raw, "anchor link" if text.startswith("#") else "relative link")
         raise _reject(raw, f"{scheme}: link, not a web page")
-    if not parts.hostname:
+    hostname = parts.hostname
+    if not hostname:
         raise _reject(raw, "URL has no host")
-    if not _valid_host(parts.hostname):
+    if not _valid_host(hostname):
         raise _reject(raw, "invalid host name")
-    del port
-    return parts
+    return parts, hostname, port
 
 
 _HOST_LABEL = re.compile(r"^(?!-)[\w-]{1,63}$")  # letters (any script), digits, -, _ (real subdomains use _)
@@ -165,16 +171,16 @@ def _valid_host(host: str) -> bool:
 @lru_cache(maxsize=65536)  # vaults cite the same URLs again and again
 def normalise_url(raw: str) -> NormalisedURL:
     """The identity of the page at `raw`: see the module docstring for the rules."""
-    parts = split_web_url(raw)
+    parts, hostname, port = _split_web_url(raw)
     scheme = parts.scheme.lower()
-    host = _idna_host(parts.hostname or "")
+    host = _idna_host(hostname)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
-    port = parts.port
     netloc = host if port is None or port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
     path = _normalise_escapes(parts.path or "/", safe="/:@!$&'()*+,;=")
     query = _clean_query(parts.query, host)
-    url = urlunsplit((scheme, netloc, path, query, ""))
+    # what urlunsplit gives for a URL with a host, whose path therefore starts with "/"
+    url = f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
     bare_host = host[4:] if host.startswith("www.") else host
     return NormalisedURL(url=url, host=bare_host)
 
