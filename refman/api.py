@@ -32,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from refman.search import SearchFilters, SearchHit
     from refman.store.citation import CatalogCheck
-    from refman.store.sqlite import SqliteStore
+    from refman.store.protocol import Store
 
 ProgressCallback = Callable[..., None]
 
@@ -137,7 +137,7 @@ def _storage_errors_translated(method: F) -> F:
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
-            translated = translate_error(exc, self.store.path)
+            translated = translate_error(exc, self.store.location)
             if translated is None:
                 raise
             raise translated from exc
@@ -214,20 +214,28 @@ class Catalog:
     """One catalog, open. Use `Catalog.open(path)` as a context manager (or call `close()`). Every method raises
     refman.errors types: NotFoundError, UsageError, CatalogBusyError, CatalogReadOnlyError, … (RefmanError)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True, wait_s: float | None = None) -> Catalog:
-        """Open (creating or upgrading it unless `create=False`) the catalog at `path`: a string as `--db` reads it
-        (`~` expanded, `sqlite:///PATH`), a Path as it is."""
+    def open(cls, location: str | Path, *, create: bool = True, wait_s: float | None = None) -> Catalog:
+        """Open (creating or upgrading it unless `create=False`) the catalog at `location`: a string as `--db`
+        reads it (a file path with `~` expanded, `sqlite:///PATH`, or `postgresql://USER@HOST/DB`), a Path as it
+        is."""
         from refman.store import open_store
 
-        return cls(open_store(path, create=create, wait_s=wait_s))
+        return cls(open_store(location, create=create, wait_s=wait_s))
+
+    @property
+    def location(self) -> Path | str | None:
+        """Where the catalog is: its SQLite file, or its PostgreSQL URL."""
+        return self.store.location
 
     @property
     def path(self) -> Path | None:
-        return self.store.path
+        """The catalog's SQLite file (None for a PostgreSQL catalog)."""
+        location = self.store.location
+        return location if isinstance(location, Path) else None
 
     def close(self) -> None:
         self.store.close()
@@ -408,11 +416,11 @@ class Catalog:
         refman.fetch.client.FetchPolicy; `fallback`: refman.fetch.fallback.FallbackOptions."""
         from refman.fetch.pipeline import run_fetch
 
-        if self.path is None:
+        if self.location is None:
             from refman.errors import UsageError
 
-            raise UsageError("fetching needs a catalog file")
-        summary = run_fetch(self.path, [str(r) for r in refs], stale_days=stale_days, failed=failed,
+            raise UsageError("fetching needs a catalog that other connections can open")
+        summary = run_fetch(self.location, [str(r) for r in refs], stale_days=stale_days, failed=failed,
                             all_sources=all_sources, policy=policy, progress=progress, workers=workers,
                             fallback=fallback)
         return _from_dict(FetchSummary, summary)  # type: ignore[no-any-return]
@@ -437,11 +445,11 @@ class Catalog:
         ids = sources_to_check(self.store, [str(r) for r in refs], stale_days=stale_days)
         summary = None
         if not offline and ids:
-            if self.path is None:
+            if self.location is None:
                 from refman.errors import UsageError
 
-                raise UsageError("fetching needs a catalog file")
-            summary = fetch_sources(self.path, ids, policy, progress=progress)
+                raise UsageError("fetching needs a catalog that other connections can open")
+            summary = fetch_sources(self.location, ids, policy, progress=progress)
         report = check_report(self.store, ids, dead_after_days=dead_after_days)
         return {"checked": len(ids), "summary": summary, **report}
 
@@ -638,7 +646,8 @@ class Catalog:
         if self.path is None:
             from refman.errors import UsageError
 
-            raise UsageError("only a catalog file can be backed up this way")
+            raise UsageError("only a SQLite catalog file is backed up by refman; back up a PostgreSQL catalog with"
+                             " pg_dump")
         return backup_catalog(self.store, self.path, Path(target).expanduser(), replace=replace)
 
     @_storage_errors_translated

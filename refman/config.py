@@ -19,33 +19,54 @@ def default_db_path() -> Path:
     return user_data_path(APP_NAME, appauthor=False) / "catalog.db"
 
 
-def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
+CatalogLocation = Path | str  # a SQLite catalog file, or a PostgreSQL catalog's URL
+
+
+def resolve_catalog(cli_value: str | os.PathLike[str] | None = None) -> CatalogLocation:
     """--db wins over REFMAN_DB, which wins over the platform's user data directory."""
     if cli_value:
-        return catalog_path(str(cli_value))
+        return catalog_location(str(cli_value))
     env = os.environ.get(ENV_DB)
     if env:
-        return catalog_path(env)
+        return catalog_location(env)
     return default_db_path()
 
 
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-def catalog_path(value: str) -> Path:
-    """A catalog location as given: a file path, or `sqlite:///path`. A URL of another backend is refused by
-    its scheme alone, so that nothing of it (a password) is ever printed back."""
+def catalog_location(value: str) -> CatalogLocation:
+    """A catalog location as given: a file path, `sqlite:///relative/path`, `sqlite:////absolute/path`, or a
+    PostgreSQL URL (`postgresql://USER@HOST/DB`, returned as given). A URL of another backend is refused by its
+    scheme alone, so that nothing of it (a password) is ever printed back."""
     match = _URL_SCHEME.match(value)
-    if match:
-        scheme = match.group(1).lower()
-        if scheme == "sqlite":
-            rest = value[match.end():]
-            if rest.startswith("/") and not rest.startswith("//"):  # sqlite:///relative or sqlite:////absolute
-                return Path(rest[1:]).expanduser()
-            raise UsageError("a sqlite catalog URL is sqlite:///PATH")
-        raise UsageError(f"catalog URLs of scheme {scheme!r} are not supported by this installation: give the path"
-                         " of a SQLite catalog file")
-    return Path(value).expanduser()
+    if not match:
+        return Path(value).expanduser()
+    from refman.store.postgres.url import is_postgres_url
+
+    if is_postgres_url(value):
+        return value
+    scheme = match.group(1).lower()
+    if scheme == "sqlite":
+        rest = value[match.end():]
+        if rest.startswith("/") and len(rest) > 1:  # sqlite:///relative or sqlite:////absolute
+            return Path(rest[1:]).expanduser()
+        raise UsageError("a sqlite catalog URL is sqlite:///PATH")
+    raise UsageError(f"catalog URLs of scheme {scheme!r} are not supported: give the path of a SQLite catalog"
+                     " file or a postgresql:// URL")
+
+
+def describe_catalog(location: CatalogLocation | None) -> str:
+    """The catalog's location for a message: its path, or its URL without the password."""
+    if location is None:
+        return "(no catalog)"
+    if isinstance(location, Path):
+        return str(location)
+    from refman.store.postgres.url import without_password
+
+    return without_password(location)
+
+
 # ---------------------------------------------------------------------------------------------- settings file
 
 ENV_CONFIG = "REFMAN_CONFIG"

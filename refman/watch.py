@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from refman.errors import NotFoundError, RefmanError
+from refman.store import is_storage_error
 from refman.notes.importer import NOTE_SUFFIXES
 from refman.timeutil import utc_now
 
@@ -89,17 +89,17 @@ class _State:
 
 class Watcher:
     """Watch `vaults` (folders given to `refman import`; None: every known vault, followed as imports add
-    more) and the catalog at `db_path`. `emit` gets one event dict per thing done (see README: refman watch)."""
+    more) and the catalog at `location` (a SQLite file or a PostgreSQL URL). `emit` gets one event dict per thing done (see README: refman watch)."""
 
-    def __init__(self, db_path: Path, vaults: list[Path] | None = None, delay: float = 1.0, poll: bool = False,
-                 emit: EmitFn | None = None) -> None:
+    def __init__(self, location: Path | str, vaults: list[Path] | None = None, delay: float = 1.0,
+                 poll: bool = False, emit: EmitFn | None = None) -> None:
         from refman.store import open_store
 
-        self.db_path = Path(db_path)
+        self.location = location
         self.delay = delay
         self.poll = poll
         self.emit: EmitFn = emit or (lambda event: None)
-        self.store = open_store(self.db_path)
+        self.store = open_store(self.location)
         self.given = [Path(v) for v in vaults or []]
         self.vaults = resolve_vaults(self.store, self.given)
         self.stop_event = threading.Event()
@@ -230,7 +230,9 @@ class Watcher:
         start = time.perf_counter()
         try:
             report = import_vault(self.store, [Path(vault)])
-        except (RefmanError, sqlite3.Error, OSError) as exc:
+        except Exception as exc:
+            if not isinstance(exc, RefmanError | OSError) and not is_storage_error(exc):
+                raise
             self._event("error", vault=vault, message=f"import of {vault} failed: {exc}")
             self._state.pending.setdefault(vault, set()).update(paths)
             self._state.retry_at[vault] = time.monotonic() + RETRY_S
@@ -282,7 +284,9 @@ class Watcher:
 
         try:
             results = refresh(self.store)
-        except (RefmanError, sqlite3.Error) as exc:
+        except Exception as exc:
+            if not isinstance(exc, RefmanError) and not is_storage_error(exc):
+                raise
             self._event("error", message=f"registered exports not refreshed: {exc}")
             self._changed(time.monotonic() + RETRY_S - self.delay)  # try again in RETRY_S
             return 1
@@ -296,7 +300,9 @@ class Watcher:
     def _data_version(self) -> int:
         try:
             return self.store.catalog_commit_counter()
-        except sqlite3.Error:
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
             return self._version
 
     def _event(self, kind: str, **fields: Any) -> None:

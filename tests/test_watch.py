@@ -265,7 +265,8 @@ def test_reader_never_sees_a_partial_or_invalid_file(cli_env: dict[str, str], va
         for i in range(90):
             append(notes[i % len(notes)], f"\n[Change {i}]: https://change.example.org/{i}\n")
             time.sleep(0.03)
-        assert tagger.wait(timeout=120) == 0
+        code = tagger.wait(timeout=120)
+        assert code == 0, tagger.stderr.read().decode() if tagger.stderr else code
         wanted = {f"https://change.example.org/{i}" for i in range(90)}
         w.wait_for(lambda: wanted <= cited(out_json) and "t9" in out_bib.read_text(), "all 100 changes", 60)
     finally:

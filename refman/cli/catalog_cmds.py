@@ -369,11 +369,11 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
 @handle_errors
 def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print the status after it as JSON.")) -> None:
     """Create or upgrade the catalog's schema (also done automatically on open)."""
-    from refman.store.sqlite.schema import catalog_status
+    from refman.store import catalog_status
 
-    before = catalog_status(options.db_path, check=False)["revision"]
+    before = catalog_status(options.location, check=False)["revision"]
     open_catalog(create=True).close()  # creates or upgrades, or says why it cannot (read-only, too new, damaged)
-    status = catalog_status(options.db_path, check=False)
+    status = catalog_status(options.location, check=False)
     if as_json:
         emit_json({**status, "previous_revision": before})
         return
@@ -386,9 +386,9 @@ def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print the sta
 def db_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Where the catalog is, whether its schema is current, whether it is damaged or read-only. Writes
     nothing. Exit 3 when there is no catalog, 4 when it is damaged or too new."""
-    from refman.store.sqlite.schema import catalog_status
+    from refman.store import catalog_status
 
-    status = catalog_status(options.db_path)
+    status = catalog_status(options.location)
     if as_json:
         emit_json(status)
     else:

@@ -43,17 +43,24 @@ class GlobalOptions:
     verbose: bool = False
 
     @property
-    def db_path(self) -> Path:
-        from refman.config import resolve_db_path
+    def location(self) -> Path | str:
+        """The catalog: a SQLite file, or a PostgreSQL URL (refman.config.catalog_location)."""
+        from refman.config import resolve_catalog
 
-        return resolve_db_path(self.db)
+        return resolve_catalog(self.db)
 
-    def db_path_or_none(self) -> Path | None:
-        """The catalog path for messages; None when the option itself is what failed."""
+    def location_or_none(self) -> Path | str | None:
+        """The catalog's location for messages; None when the option itself is what failed."""
         try:
-            return self.db_path
+            return self.location
         except Exception:
             return None
+
+    def shown_location(self) -> str:
+        """The catalog's location as a message names it (a URL without its password)."""
+        from refman.config import describe_catalog
+
+        return describe_catalog(self.location_or_none())
 
 
 options = GlobalOptions()
@@ -93,7 +100,7 @@ def report_failure(exc: BaseException) -> int:
     if not isinstance(exc, RefmanError):
         from refman.store import translate_error
 
-        exc = translate_error(exc, options.db_path_or_none()) or exc
+        exc = translate_error(exc, options.location_or_none()) or exc
     if isinstance(exc, RefmanError):
         error(str(exc))
         return exc.exit_code
@@ -139,7 +146,7 @@ def open_catalog(*, create: bool = False, wait_s: float | None = None) -> Catalo
     "read-only" (exit 4)."""
     from refman.api import Catalog
 
-    return Catalog.open(options.db_path, create=create, wait_s=wait_s)
+    return Catalog.open(options.location, create=create, wait_s=wait_s)
 
 
 def emit_json(data: Any) -> None:

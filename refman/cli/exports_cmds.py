@@ -32,10 +32,12 @@ def keep_exports_fresh(ctx: typer.Context) -> None:
     from refman.store.sqlite.changes import CatalogChanges
 
     try:
-        path = options.db_path
+        location = options.location
     except RefmanError:
         return  # the command itself reports the bad catalog path
-    _changes = CatalogChanges(path)
+    if not isinstance(location, Path):
+        return  # a PostgreSQL catalog: its registered exports are refreshed by `refman exports refresh`
+    _changes = CatalogChanges(location)
     ctx.call_on_close(_refresh_if_changed)
 
 

@@ -85,7 +85,7 @@ def db_check(as_json: bool = typer.Option(False, "--json", help="Print {ok, inte
         for what in report.get("skipped", []):
             typer.echo(f"not checked: {what}")
         if not report["ok"]:
-            error(f"catalog {options.db_path} has problems: restore a backup; if only the search index is wrong,"
+            error(f"catalog {options.shown_location()} has problems: restore a backup; if only the search index is wrong,"
                   " `refman db reindex` rebuilds it")
     if not report["ok"]:
         raise typer.Exit(4)

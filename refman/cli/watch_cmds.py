@@ -69,7 +69,7 @@ def watch_command(
     from refman.cli.exports_cmds import exports_are_current
     from refman.watch import Watcher
 
-    watcher = Watcher(options.db_path, vaults, delay=delay, poll=poll,
+    watcher = Watcher(options.location, vaults, delay=delay, poll=poll,
                       emit=lambda event: _print_event(event, as_json))
     try:
         if once:

@@ -180,7 +180,7 @@ def serve(
 
         raise RefmanError(f"the web app needs the web extra: pip install 'refman[web]' ({exc.name} is missing)"
                           ) from exc
-    run(options.db_path, host=host, port=port, token=token, open_browser=open_browser)
+    run(options.location, host=host, port=port, token=token, open_browser=open_browser)
 
 
 @app.command("open")

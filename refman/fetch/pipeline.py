@@ -212,14 +212,14 @@ class RunStats:
         return {"ok": ok, "failed": self.done - ok, "unchanged": self.unchanged}
 
 
-async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: ProgressFn | None,
+async def _run(location: Path | str, jobs: list[Job], policy: FetchPolicy, progress: ProgressFn | None,
                workers: int | None, pool: Executor | None, fallbacks: Any = None) -> dict[str, Any]:
     from refman.fetch.archive import content_hash
     from refman.fetch.client import Fetcher
 
     loop = asyncio.get_running_loop()
     stats = RunStats(total=len(jobs))
-    writer = Writer(db_path)
+    writer = Writer(location)
     writer.start()
     own_pool = pool is None
     workers = workers or default_workers()
@@ -426,7 +426,7 @@ async def _run(db_path: Path, jobs: list[Job], policy: FetchPolicy, progress: Pr
 
 
 def fetch_sources(
-    db_path: Path | str,
+    location: Path | str,
     source_ids: Iterable[int],
     policy: FetchPolicy | None = None,
     *,
@@ -450,10 +450,9 @@ def fetch_sources(
     from refman.fetch.fallback import FallbackOptions, Fallbacks
     from refman.store import open_store
 
-    db_path = Path(db_path)
     fallback = fallback or FallbackOptions()
     policy = policy or FetchPolicy()
-    with open_store(db_path) as store:  # creates or upgrades the schema before the writer thread opens it
+    with open_store(location) as store:  # creates or upgrades the schema before the writer thread opens it
         ids, elsewhere = claim(store, list(dict.fromkeys(source_ids)))
         if still_due is not None and ids:
             due = set(still_due(store))
@@ -465,17 +464,17 @@ def fetch_sources(
     empty = {"total": 0, "done": 0, "ok": 0, "failed": 0, "unchanged": 0, "outcomes": {}, "interrupted": False,
              "network_unreachable": False, "not_recorded": 0, "elapsed_s": 0.0, "pages_per_s": 0.0}
     try:
-        summary = asyncio.run(_run(db_path, jobs, policy, progress, workers, pool, fallbacks)) if jobs else empty
+        summary = asyncio.run(_run(location, jobs, policy, progress, workers, pool, fallbacks)) if jobs else empty
     finally:
         if ids:  # what this run claimed and did not record (interrupted, offline) is free again
-            with open_store(db_path) as store:
+            with open_store(location) as store:
                 release(store)
     summary["claimed_elsewhere"] = elsewhere
     return summary
 
 
 def run_fetch(
-    db_path: Path | str,
+    location: Path | str,
     targets: Sequence[str] = (),
     *,
     stale_days: float | None = None,
@@ -492,9 +491,9 @@ def run_fetch(
     def select(store: Store) -> list[int]:
         return select_source_ids(store, targets, stale_days=stale_days, failed=failed, all_sources=all_sources)
 
-    with open_store(Path(db_path)) as store:
+    with open_store(location) as store:
         ids = select(store)
-    return fetch_sources(db_path, ids, policy, progress=progress, workers=workers, fallback=fallback,
+    return fetch_sources(location, ids, policy, progress=progress, workers=workers, fallback=fallback,
                          still_due=None if targets or all_sources else select)
 
 

@@ -32,9 +32,9 @@ KEPT_ORIGINS = ("user", "import", "label", "link-text")
 class Writer(threading.Thread):
     """The only writer of a run: batches of records, one transaction each, on its own store (connection)."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, location: Path | str) -> None:
         super().__init__(name="refman-writer", daemon=True)
-        self.db_path = Path(db_path)
+        self.location = location  # a SQLite file or a PostgreSQL URL
         self.queue: queue.Queue[Record | None] = queue.Queue()
         self.error: BaseException | None = None
         self.committed = 0
@@ -54,7 +54,7 @@ class Writer(threading.Thread):
         from refman.store import open_store
 
         try:
-            store = open_store(self.db_path)
+            store = open_store(self.location)
         except BaseException as exc:
             self.error = exc
             self._drain()

@@ -7,7 +7,9 @@ group they use, or with `Store`."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Protocol
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
 
 from refman.store.citation import CitationStore
 from refman.store.fetch import FetchStore
@@ -20,7 +22,14 @@ class Transactions(Protocol):
     """Every write happens inside `with store.transaction():` — all of it or none of it. Inside an open
     transaction, a nested one joins it under a savepoint: an error in the block undoes the block and propagates."""
 
-    backend: str  # "sqlite"
+    backend: str  # "sqlite" or "postgresql"
+
+    @property
+    def location(self) -> Path | str | None:
+        """Where the catalog is, for opening another connection to it: the SQLite file, or the PostgreSQL URL
+        (with its password: name it in messages with refman.config.describe_catalog). None for a store on a
+        connection alone."""
+        ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
 
@@ -28,6 +37,11 @@ class Transactions(Protocol):
     def in_transaction(self) -> bool: ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
 
 
 class Store(Transactions, SourcesStore, NotesStore, FetchStore, SearchStore, CitationStore, Protocol):

@@ -24,7 +24,7 @@ from refman.reader import SnapshotText, TextDiff
 from refman.web.security import CSRF_FIELD, Guard, _headers, write_allowed
 
 if TYPE_CHECKING:
-    from refman.store.sqlite import SqliteStore
+    from refman.store.protocol import Store
 
 _HERE = Path(__file__).parent
 EXPORT_TYPES = {"biblatex": ("application/x-bibtex", "bib"), "bibtex": ("application/x-bibtex", "bib"),
@@ -155,23 +155,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut}, 404: {"mode
 class Catalog:
     """One store per worker thread, opened on first use."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.path = Path(db_path)
+    def __init__(self, location: Path | str) -> None:
+        self.location = location  # a SQLite file or a PostgreSQL URL (refman.config.catalog_location)
         self._local = threading.local()
         self._facets: tuple[float, dict[str, Any]] | None = None
 
-    def store(self) -> SqliteStore:
-        store: SqliteStore | None = getattr(self._local, "store", None)
+    def store(self) -> Store:
+        store: Store | None = getattr(self._local, "store", None)
         if store is None:
             from refman.store import open_store
 
-            store = open_store(self.path)
+            store = open_store(self.location)
             self._local.store = store
         return store
-
-    def conn(self) -> Any:
-        """The store's connection, for the library modules that do not take a store yet."""
-        return self.store().conn
 
     def facets(self) -> dict[str, Any]:
         """Facet and catalog counts for the search page, recomputed at most every FACET_SECONDS (at 100k
@@ -199,12 +195,12 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:500]
 
 
-def create_app(db_path: Path, guard: Guard) -> FastAPI:
+def create_app(location: Path | str, guard: Guard) -> FastAPI:
     import jinja2
 
     from refman.web.render import markdown_html, snippet_html
 
-    catalog = Catalog(db_path)
+    catalog = Catalog(location)
     catalog.store()  # create or upgrade the schema now, not in the first request
     app = FastAPI(title="refman", version="1", docs_url=None, redoc_url=None,
                   description="The catalog of a Markdown vault's references: the CLI's JSON under /api/.")

@@ -44,7 +44,7 @@ class Router:
             await self.app(scope, receive, send)
 
 
-def build(db_path: Path, host: str, port: int, token: str | None) -> tuple[Any, Guard, list[socket.socket]]:
+def build(location: Path | str, host: str, port: int, token: str | None) -> tuple[Any, Guard, list[socket.socket]]:
     """The ASGI app, its guard and its two bound sockets."""
     from refman.web.app import create_app
     from refman.web.security import GuardMiddleware
@@ -59,16 +59,16 @@ def build(db_path: Path, host: str, port: int, token: str | None) -> tuple[Any, 
         snap = _listen(host, 0)
     guard = Guard(host=host.strip("[]"), port=main.getsockname()[1], snapshot_port=snap.getsockname()[1],
                   token=(token or "").strip() or secrets.token_urlsafe(24))
-    app = GuardMiddleware(create_app(db_path, guard), guard)
-    return Router(app, SnapshotApp(db_path, guard), guard.snapshot_port), guard, [main, snap]
+    app = GuardMiddleware(create_app(location, guard), guard)
+    return Router(app, SnapshotApp(location, guard), guard.snapshot_port), guard, [main, snap]
 
 
-def run(db_path: Path, *, host: str = "127.0.0.1", port: int = 8737, token: str | None = None,
+def run(location: Path | str, *, host: str = "127.0.0.1", port: int = 8737, token: str | None = None,
         open_browser: bool = False) -> None:
     import uvicorn
 
     given = token
-    asgi, guard, sockets = build(db_path, host, port, token)
+    asgi, guard, sockets = build(location, host, port, token)
     shown = f"[{guard.host}]" if ":" in guard.host else guard.host
     address = f"http://{shown}:{guard.port}/"
     print(f"serving {address}", flush=True)

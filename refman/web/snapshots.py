@@ -26,8 +26,8 @@ _INLINE = ("text/html", "application/xhtml+xml", "text/plain", "application/pdf"
 
 
 class SnapshotApp:
-    def __init__(self, db_path: Path, guard: Guard) -> None:
-        self.db_path = Path(db_path)
+    def __init__(self, location: Path | str, guard: Guard) -> None:
+        self.location = location
         self.guard = guard
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -83,5 +83,5 @@ class SnapshotApp:
         from refman.reader import raw_snapshot
         from refman.store import open_store
 
-        with open_store(self.db_path) as store:
+        with open_store(self.location) as store:
             return raw_snapshot(store, snapshot_id)

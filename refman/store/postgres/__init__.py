@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from refman.store.postgres.store import PostgresStore
 
-__all__ = ["PostgresStore", "open_postgres_store", "translate_error", "without_password"]
+__all__ = ["PostgresStore", "catalog_status", "open_postgres_store", "translate_error", "without_password"]
 
 # pg_advisory_xact_lock key held while the schema is upgraded ("refman" in ASCII).
 SCHEMA_LOCK = 0x7265666D616E
@@ -97,6 +97,44 @@ def upgrade_schema(url: str, revision: str = "head") -> None:
                                                         f"{_first_line(exc)}") from exc
     finally:
         engine.dispose()
+
+
+def catalog_status(url: str) -> dict[str, Any]:
+    """What `refman db status` says of the catalog in the database at `url`, written nothing: the same keys as
+    the SQLite catalog's status (`path` is the URL without its password). A database that does not exist is
+    "missing"; a server that cannot be reached is a CatalogError."""
+    import psycopg
+    from psycopg import errors
+
+    from refman.store import HEAD_REVISION, known_revisions
+
+    shown = without_password(url)
+    current: str | None = None
+    exists, read_only, state = False, False, "missing"
+    try:
+        with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=10) as conn:
+            exists = True
+            current = _revision(conn)
+            table = "source" if current is not None else None
+            row = conn.execute(
+                "SELECT has_table_privilege(current_user, 'source', 'INSERT')" if table else
+                "SELECT has_database_privilege(current_database(), 'CREATE')").fetchone()
+            read_only = not (row and row[0])
+    except errors.InvalidCatalogName:
+        pass
+    except psycopg.Error as exc:
+        raise translate_error(exc, url) or CatalogError(_message(exc, url)) from None
+    if exists:
+        if current == HEAD_REVISION:
+            state = "up to date"
+        elif current is None:
+            state = "empty"
+        elif current not in known_revisions():
+            state = "too new"
+        else:
+            state = "needs upgrade"
+    return {"path": shown, "exists": exists, "revision": current, "head": HEAD_REVISION,
+            "up_to_date": state == "up to date", "state": state, "problem": None, "read_only": read_only}
 
 
 def translate_error(exc: BaseException, url: str | None) -> RefmanError | None:

@@ -40,6 +40,10 @@ class PostgresBase:
         self.url = url
 
     @property
+    def location(self) -> str:
+        return self.url
+
+    @property
     def display_url(self) -> str:
         """The catalog's URL for messages: without its password."""
         from refman.store.postgres.url import without_password

@@ -46,6 +46,10 @@ class SqliteBase:
         self.conn = conn
         self.path = path
 
+    @property
+    def location(self) -> Path | None:
+        return self.path
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with transaction(self.conn):
