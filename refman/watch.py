@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from refman.errors import NotFoundError, RefmanError
-from refman.store import is_storage_error
 from refman.notes.importer import NOTE_SUFFIXES
+from refman.store import is_storage_error
 from refman.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -89,7 +89,8 @@ class _State:
 
 class Watcher:
     """Watch `vaults` (folders given to `refman import`; None: every known vault, followed as imports add
-    more) and the catalog at `location` (a SQLite file or a PostgreSQL URL). `emit` gets one event dict per thing done (see README: refman watch)."""
+    more) and the catalog at `location` (a SQLite file or a PostgreSQL URL). `emit` gets one event dict per
+    thing done (see README: refman watch)."""
 
     def __init__(self, location: Path | str, vaults: list[Path] | None = None, delay: float = 1.0,
                  poll: bool = False, emit: EmitFn | None = None) -> None:

@@ -85,8 +85,8 @@ def db_check(as_json: bool = typer.Option(False, "--json", help="Print {ok, inte
         for what in report.get("skipped", []):
             typer.echo(f"not checked: {what}")
         if not report["ok"]:
-            error(f"catalog {options.shown_location()} has problems: restore a backup; if only the search index is wrong,"
-                  " `refman db reindex` rebuilds it")
+            error(f"catalog {options.shown_location()} has problems: restore a backup; if only the search index is"
+                  " wrong, `refman db reindex` rebuilds it")
     if not report["ok"]:
         raise typer.Exit(4)
 
