@@ -74,8 +74,14 @@ def _words(*words: str) -> sa.BindParameter[Any]:
     return sa.literal([str(w) for w in words], ARRAY(sa.String))
 
 
+def _binary(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """Text compared byte-wise, as SQLite's default BINARY collation does (stored times are ISO 8601 strings)."""
+    return column.collate("C")
+
+
 _GOOD = _words(*GOOD_OUTCOMES)
 _OK_OR_NEW = _words("ok", "new")
+_NEWEST_FIRST = (_binary(SNAP.c.fetched_at).desc(), SNAP.c.id.desc())
 _FAILED_LAST = sa.and_(SRC.c.fetched_at.is_not(None), SRC.c.status != sa.all_(_OK_OR_NEW))
 
 # -- choosing what to fetch
@@ -86,7 +92,7 @@ _ALL_WITH_URL = sa.select(SRC.c.id).where(SRC.c.url.is_not(None)).order_by(SRC.c
 def _build_due(stale: bool, failed: bool) -> sa.Select[Any]:
     due: list[sa.ColumnElement[bool]] = [SRC.c.fetched_at.is_(None)]
     if stale:
-        due.append(SRC.c.fetched_at < sa.bindparam("cutoff", type_=sa.String))
+        due.append(_binary(SRC.c.fetched_at) < sa.bindparam("cutoff", type_=sa.String))
     if failed:
         due.append(_FAILED_LAST)
     return sa.select(SRC.c.id).where(SRC.c.url.is_not(None), sa.or_(*due)).order_by(SRC.c.id)
@@ -101,7 +107,7 @@ _PREV_GOOD = (
     sa.select(SNAP.c.body_hash, SNAP.c.outcome, SNAP.c.reason, SNAP.c.etag, SNAP.c.last_modified)
     .where(SNAP.c.source_id == SRC.c.id, SNAP.c.body_hash.is_not(None), SNAP.c.outcome == sa.any_(_GOOD),
            SNAP.c.origin == "live")
-    .order_by(SNAP.c.fetched_at.desc(), SNAP.c.id.desc())
+    .order_by(*_NEWEST_FIRST)
     .limit(1)
     .lateral("g")
 )
@@ -116,7 +122,7 @@ _BACKLOG = sa.select(
     sa.func.count(),
     sa.func.count().filter(SRC.c.fetched_at.is_(None)),
     sa.func.count().filter(_FAILED_LAST),
-    sa.func.min(SRC.c.fetched_at),
+    sa.func.min(_binary(SRC.c.fetched_at)),
     sa.select(sa.func.count()).select_from(CLAIM).scalar_subquery(),
 ).select_from(SRC)
 
@@ -190,8 +196,8 @@ _RECORD_STATUS = (
 _SID = sa.bindparam("sid", type_=sa.Integer)
 _LATEST_GOOD = (sa.select(SNAP).where(SNAP.c.source_id == _SID, SNAP.c.body_hash.is_not(None),
                                       SNAP.c.outcome == sa.any_(_GOOD))
-                .order_by(SNAP.c.fetched_at.desc(), SNAP.c.id.desc()).limit(1))
-_HISTORY = sa.select(SNAP).where(SNAP.c.source_id == _SID).order_by(SNAP.c.fetched_at.desc(), SNAP.c.id.desc())
+                .order_by(*_NEWEST_FIRST).limit(1))
+_HISTORY = sa.select(SNAP).where(SNAP.c.source_id == _SID).order_by(*_NEWEST_FIRST)
 _ARCHIVE_STATS = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(BLOB.c.size), 0),
                            sa.func.coalesce(sa.func.sum(BLOB.c.stored_size), 0))
 
@@ -202,10 +208,14 @@ _CHECK_FACTS = sa.select(SRC.c.id, SRC.c.url, SRC.c.status, SRC.c.reason, SRC.c.
 _LIVE = (sa.select(SNAP.c.outcome, SNAP.c.final_url, SNAP.c.redirects, SNAP.c.body_hash, SNAP.c.unchanged,
                    SNAP.c.metadata_json)
          .where(SNAP.c.source_id == _SID, SNAP.c.origin == "live")
-         .order_by(SNAP.c.fetched_at.desc(), SNAP.c.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer)))
-_CITING = (sa.select(MENTION.c.source_id, NOTE.c.path).distinct()
+         .order_by(*_NEWEST_FIRST).limit(sa.bindparam("limit", type_=sa.Integer)))
+# Each source's citing notes in the order of their first mention (what SQLite's DISTINCT over the mention index
+# gives).
+_CITING = (sa.select(MENTION.c.source_id, NOTE.c.path)
            .select_from(MENTION.join(NOTE, NOTE.c.id == MENTION.c.note_id))
-           .where(MENTION.c.source_id == sa.any_(_ids())).order_by(MENTION.c.source_id, NOTE.c.path))
+           .where(MENTION.c.source_id == sa.any_(_ids()))
+           .group_by(MENTION.c.source_id, NOTE.c.path)
+           .order_by(MENTION.c.source_id, sa.func.min(MENTION.c.id)))
 
 # -- archive copies
 
@@ -224,7 +234,7 @@ _TEXT_ORIGIN = (sa.select(SNAP.c.origin, SNAP.c.memento_url, SNAP.c.memento_at, 
 _THIN = (sa.select(SNAP.c.metadata_json).select_from(SRC.join(SNAP, SNAP.c.source_id == SRC.c.id))
          .where(SRC.c.id == _SID, SRC.c.status == "thin", SNAP.c.origin == "live", SNAP.c.outcome == "thin",
                 SNAP.c.metadata_json.is_not(None))
-         .order_by(SNAP.c.fetched_at.desc(), SNAP.c.id.desc()).limit(1))
+         .order_by(*_NEWEST_FIRST).limit(1))
 _TITLE = sa.select(SRC.c.title).where(SRC.c.id == _SID)
 
 
