@@ -231,3 +231,49 @@ def test_db_status_tells_the_truth(env: dict[str, str], tmp_path: Path) -> None:
     assert "up to date" in run(env, "db", "status").stdout
     missing = run(env, "--db", str(tmp_path / "none.db"), "db", "status", code=3)
     assert "missing" in missing.stdout and not (tmp_path / "none.db").exists()
+
+
+_REGISTERED_BY = """
+import importlib, json
+from refman.cli import COMMAND_MODULES, common
+
+def names():
+    top = {c.name or c.callback.__name__.replace("_", "-") for c in common.app.registered_commands}
+    groups = {g.name for g in common.app.registered_groups}
+    db = {c.name or c.callback.__name__ for c in common.db_app.registered_commands}
+    return top | groups, db
+
+out, (seen, seen_db) = {}, names()
+for module in COMMAND_MODULES:
+    importlib.import_module("refman.cli." + module)
+    now, now_db = names()
+    out[module] = sorted(now - seen) + (["db"] if now_db - seen_db else [])
+    seen, seen_db = now, now_db
+print(json.dumps(out))
+"""
+
+
+def test_a_run_loads_the_modules_of_its_command() -> None:
+    """refman.cli.COMMAND_HOME (which modules a command line loads) names, for every command and group, the
+    modules that register it (a command missing there would be 'No such command')."""
+    from refman.cli import COMMAND_HOME, command_name
+
+    proc = subprocess.run([sys.executable, "-c", _REGISTERED_BY], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    registered: dict[str, list[str]] = json.loads(proc.stdout)
+    homes: dict[str, set[str]] = {}
+    for module, names in registered.items():
+        for name in names:
+            homes.setdefault(name, set()).add(module)
+    assert {name: set(modules) for name, modules in COMMAND_HOME.items()} == homes
+    assert command_name(["--db", "x.db", "-v", "search", "gpu"]) == "search"
+    assert command_name(["--db=x.db", "list"]) == "list"
+    assert command_name(["--help", "search"]) is None
+    assert command_name([]) is None
+
+
+def test_a_command_run_alone_works_as_with_every_module_loaded(tmp_path: Path) -> None:
+    env = dict(os.environ, REFMAN_DB=str(tmp_path / "c.db"))
+    run(env, "import", str(VAULT), "-q")
+    assert run(env, "db", "status").stdout.endswith("up to date\n")
+    assert "No such command" in run(env, "serach", "x", code=2).stderr
