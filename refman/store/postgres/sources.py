@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from refman.errors import NotFoundError, UsageError
 from refman.models import Blob, FieldValue, Mention, Note, Snapshot, Source, SourceAlias, SourceTag, SourceText
 from refman.store.postgres.base import PostgresBase
+from refman.store.search import SourceFilter
 from refman.store.sources import LIST_SORTS, Evidence, EvidenceRow, LiveFetch, MergeRow, NewEvidence
 
 _source: Table = Source.__table__  # type: ignore[attr-defined]
@@ -309,9 +310,12 @@ _SUMMARIES = select(_s.c.id, _s.c.url, _s.c.title, _s.c.citekey, _s.c.status, _m
 
 # --- merging ---------------------------------------------------------------------------------------------------
 
+# Merging reads the sources' columns, then writes what it combined from them: FOR UPDATE locks those rows until the
+# merge's transaction ends (SQLite's BEGIN IMMEDIATE serialises the whole merge), so that a concurrent merge or
+# fetch of the same sources waits instead of writing between the read and the write.
 _MERGE_ROWS = select(*(_source.c[n] for n in (
     "id", "url", "citekey", "user_note", "status", "reason", "fail_count", "fetched_at", "last_ok_at", "created_at",
-    "added_by", "first_cited_at", "label_note"))).where(_source.c.id == any_(bindparam("ids")))
+    "added_by", "first_cited_at", "label_note"))).where(_source.c.id == any_(bindparam("ids"))).with_for_update()
 _MOVE_MENTIONS = update(_mention).values(source_id=bindparam("keep")).where(
     _mention.c.source_id == any_(bindparam("ids")))
 _ARCHIVED_TEXT_TIMES = (
@@ -362,7 +366,7 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-_Shape = tuple[int, bool, bool, bool, bool, bool]
+FilterShape = tuple[int, bool, bool, bool, bool, bool]
 
 
 def _has_tag(s: Any, name: str) -> ColumnElement[bool]:
@@ -379,13 +383,13 @@ def _date_prefix(s: Any, date: str) -> ColumnElement[Any]:
     return func.substr(bindparam(date, type_=String), 1, func.length(s.c.issued))
 
 
-def _filter_shape(where: Any) -> _Shape:
+def source_filter_shape(where: SourceFilter) -> FilterShape:
     """What a SourceFilter's conditions look like (not their values): the key of the statements built for it."""
     return (len(where.tags), bool(where.since), bool(where.until), bool(where.domain), bool(where.status),
             where.note_ids is not None)
 
 
-def _filter_params(where: Any) -> dict[str, Any]:
+def source_filter_params(where: SourceFilter) -> dict[str, Any]:
     params: dict[str, Any] = {f"f_tag{i}": tag for i, tag in enumerate(where.tags)}
     if where.since:
         params |= {"f_since": where.since, "f_since_len": len(where.since)}
@@ -400,9 +404,9 @@ def _filter_params(where: Any) -> dict[str, Any]:
     return params
 
 
-def _filter_conditions(s: Any, shape: _Shape) -> list[ColumnElement[bool]]:
+def source_filter_conditions(s: Any, shape: FilterShape) -> list[ColumnElement[bool]]:
     """The conditions of a SourceFilter of this shape on the source table `s` (parameters `f_…`, from
-    _filter_params), as refman.store.sqlite.search.source_filter_sql writes them for SQLite."""
+    source_filter_params), as refman.store.sqlite.search.source_filter_sql writes them for SQLite."""
     tags, since, until, domain, status, note_ids = shape
     conditions: list[ColumnElement[bool]] = [_has_tag(s, f"f_tag{i}") for i in range(tags)]
     # Dates compare at the precision both have: --since 2024 keeps 2024-01-05, --until 2024 keeps 2024-12, and a
@@ -425,7 +429,7 @@ def _filter_conditions(s: Any, shape: _Shape) -> list[ColumnElement[bool]]:
 
 
 @lru_cache(maxsize=256)
-def _list_statement(sort: str, tag: bool, orphans: bool, status: bool, ids: bool, shape: _Shape | None) -> Any:
+def _list_statement(sort: str, tag: bool, orphans: bool, status: bool, ids: bool, shape: FilterShape | None) -> Any:
     where: list[ColumnElement[bool]] = []
     if tag:
         where.append(_has_tag(_s, "tag"))
@@ -434,7 +438,7 @@ def _list_statement(sort: str, tag: bool, orphans: bool, status: bool, ids: bool
     if status:
         where.append(_s.c.status == bindparam("status"))
     if shape is not None:
-        where += _filter_conditions(_s, shape)
+        where += source_filter_conditions(_s, shape)
     if ids:
         where.append(_s.c.id == any_(bindparam("ids")))
     return (select(*_LIST_COLUMNS).where(*where).order_by(*_ORDER_BY[sort])
@@ -442,10 +446,10 @@ def _list_statement(sort: str, tag: bool, orphans: bool, status: bool, ids: bool
 
 
 @lru_cache(maxsize=256)
-def _count_statement(orphans: bool, shape: _Shape | None) -> Any:
+def _count_statement(orphans: bool, shape: FilterShape | None) -> Any:
     where = [_orphan(_s)] if orphans else []
     if shape is not None:
-        where += _filter_conditions(_s, shape)
+        where += source_filter_conditions(_s, shape)
     return select(func.count()).select_from(_s).where(*where)
 
 
@@ -602,11 +606,12 @@ class PostgresSources(PostgresBase):
 
     # --- listings ------------------------------------------------------------------------------------------
 
-    def _resolved_filter(self, filters: Any) -> Any:
+    def _resolved_filter(self, filters: Any) -> SourceFilter | None:
         """`filters` (refman.search.SearchFilters) resolved against this store; None: no condition."""
         if filters is None or not filters.any:
             return None
-        return filters.resolve(self)
+        where: SourceFilter = filters.resolve(self)
+        return where
 
     def list_sources(self, *, tag: str | None = None, orphans: bool = False, status: str | None = None,
                      ids: Sequence[int] | None = None, limit: int | None = None, offset: int = 0,
@@ -615,11 +620,11 @@ class PostgresSources(PostgresBase):
             raise UsageError(f"unknown sort {sort!r}: one of {', '.join(LIST_SORTS)}")
         where = self._resolved_filter(filters)
         statement = _list_statement(sort, bool(tag), orphans, bool(status), ids is not None,
-                                    None if where is None else _filter_shape(where))
+                                    None if where is None else source_filter_shape(where))
         params: dict[str, Any] = {"tag": tag, "status": status, "ids": None if ids is None else list(ids),
                                   "lim": int(limit) if limit else None, "off": int(offset)}
         if where is not None:
-            params |= _filter_params(where)
+            params |= source_filter_params(where)
         cur = self.execute(statement, params)
         names = [d.name for d in cur.description or ()]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -636,8 +641,8 @@ class PostgresSources(PostgresBase):
 
     def count_sources(self, *, orphans: bool = False, filters: Any = None) -> int:
         where = self._resolved_filter(filters)
-        statement = _count_statement(orphans, None if where is None else _filter_shape(where))
-        return int(self._one(statement, None if where is None else _filter_params(where)))
+        statement = _count_statement(orphans, None if where is None else source_filter_shape(where))
+        return int(self._one(statement, None if where is None else source_filter_params(where)))
 
     def mentions_of(self, source_id: int) -> list[dict[str, Any]]:
         return [{"path": r[0], "line": r[1], "label": r[2], "kind": r[5], "annotation": r[3], "flag": r[4]}
