@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from refman.errors import QueryError
-from refman.search_query import CJK_RANGES, TAG_CLOSE, TAG_OPEN, cjk_space, parse_query
+from refman.search_query import CJK_RANGES, TAG_CLOSE, TAG_OPEN, cjk_space, compiled, parse_query
 from refman.store.search import (
     HL_CLOSE,
     HL_OPEN,
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 __all__ = ["HL_CLOSE", "HL_OPEN", "SearchFilters", "SearchHit", "bulk_upkeep", "cjk_space", "compose_row",
            "count_matches", "rebuild_index", "search", "unspace"]
 
-_UNSPACE = re.compile(f" ?({HL_OPEN}?)([{CJK_RANGES}])({HL_CLOSE}?) ?")
+_UNSPACE = f" ?({HL_OPEN}?)([{CJK_RANGES}])({HL_CLOSE}?) ?"
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -107,7 +107,9 @@ class SearchFilters:
 
 def unspace(text: str) -> str:
     """Undo the indexing spaces around CJK characters (and fold whitespace) in text shown to people."""
-    return re.sub(r"\s+", " ", _UNSPACE.sub(r"\1\2\3", text)).strip()
+    if not text.isascii():
+        text = compiled(_UNSPACE).sub(r"\1\2\3", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def _authors_text(author: str | None) -> str | None:

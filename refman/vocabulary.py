@@ -126,10 +126,18 @@ CJK_LETTERS = KANA + HAN_EXT_A + HAN_UNIFIED + HANGUL
 # same set, frozen there).
 CJK_INDEXED = KANA + HAN_EXT_A + HAN_UNIFIED + HANGUL + HAN_COMPATIBILITY + HAN_EXT_B_TO_F
 
-CJK_LETTER = re.compile(f"[{CJK_LETTERS}]")
 
 # An ISO 8601 calendar date as refman stores it, possibly partial: 2024, 2024-06, 2024-06-24. The pattern is
 # for embedding; `PARTIAL_DATE.fullmatch(text)` tests a whole string; refman.timeutil.valid_partial_date also
 # checks that it is a real day.
 PARTIAL_DATE_PATTERN = r"\d{4}(?:-\d{2}(?:-\d{2})?)?"
 PARTIAL_DATE = re.compile(PARTIAL_DATE_PATTERN)
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    # CJK_LETTER, compiled on first use (~1 ms: sre builds a 64k-entry table for the CJK ranges): the search
+    # start-up path imports this module but never needs it.
+    if name == "CJK_LETTER":
+        pattern = globals()["CJK_LETTER"] = re.compile(f"[{CJK_LETTERS}]")
+        return pattern
+    raise AttributeError(name)
