@@ -426,6 +426,24 @@ class Catalog:
         return _from_dict(FetchSummary, summary)  # type: ignore[no-any-return]
 
     @_storage_errors_translated
+    def enqueue_fetch(self, refs: Sequence[str | int] = (), *, stale_days: float | None = None,
+                      failed: bool = False, all_sources: bool = False) -> dict[str, Any]:
+        """Queue a fetch job for each source `fetch` would fetch, for `run_worker` (PostgreSQL catalogs only:
+        UsageError otherwise). Returns {selected, queued, already_queued}."""
+        from refman.fetch.queue import enqueue_fetch
+
+        return enqueue_fetch(self.store, [str(r) for r in refs], stale_days=stale_days, failed=failed,
+                             all_sources=all_sources)
+
+    @_storage_errors_translated
+    def run_worker(self, options: Any, *, started: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Run queued fetch jobs until stopped (`options`: a refman.fetch.queue.WorkerOptions); returns the
+        worker's summary. PostgreSQL catalogs only. Blocking."""
+        from refman.fetch.queue import run_worker
+
+        return run_worker(self.location, options, started)
+
+    @_storage_errors_translated
     def fetch_backlog(self) -> dict[str, Any]:
         """Why a default fetch has nothing to do: {sources, never_fetched, failed, claimed, oldest_fetch}."""
         from refman.fetch.pipeline import fetch_backlog

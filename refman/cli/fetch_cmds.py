@@ -130,9 +130,16 @@ def fetch(
         None, "--adapters/--no-adapters",
         help="Ask a site's article API when its page is a JavaScript shell (InfoQ China; Stack Exchange behind a "
              "bot wall). Default: \\[fetch] adapters, else on."),
+    enqueue: bool = typer.Option(False, "--enqueue",
+                                 help="Queue the sources for `refman worker` instead (PostgreSQL catalogs)."),
     as_json: bool = _JSON,
 ) -> None:
     """Archive sources: every source never fetched (plus --stale / --failed ones), or the ones named."""
+    if enqueue:
+        from refman.cli.worker_cmds import enqueue as enqueue_sources
+
+        enqueue_sources(targets or (), stale_days=stale, failed=failed, all_sources=all_sources, as_json=as_json)
+        return
     from refman.api import fetch_policy
     from refman.fetch.fallback import FallbackOptions
 

@@ -1,0 +1,366 @@
+"""Fetch workers for a team catalog on PostgreSQL: `refman fetch --enqueue` queues, `refman worker` fetches.
+
+The queue is procrastinate's (PostgreSQL-native: jobs taken with `FOR UPDATE SKIP LOCKED`, LISTEN/NOTIFY for
+new jobs, worker heartbeats), its schema created by migration 0010 in the `refman_queue` schema.
+
+* **Enqueue.** One job per selected source (the selection of `refman fetch`), task TASK on queue QUEUE, with the
+  queueing lock `source:ID`: a source already queued or running is not queued again. Jobs are deferred in
+  host-interleaved order, so that workers taking jobs in order find different hosts, not a run of one site's
+  pages waiting for its `--per-host` slots. Each job carries `after`, the id of the source's newest snapshot
+  when it was queued.
+* **A job** fetches one source exactly as `refman fetch` does: the same Fetcher (client, robots.txt, retries,
+  redirects), the same extraction (refman.fetch.pipeline.process_body in a process pool), the same record
+  builders (refman.fetch.records) and the same write (refman.fetch.writer.apply_record), so the archive and
+  the evidence are those of a local fetch. The job ends only once its record is committed.
+* **Politeness across workers.** Every HTTP exchange (each redirect hop, retry and robots.txt request) goes
+  through the database's host gate (refman.store.postgres.queue.HostGate): at most `per_host` in flight to one
+  host and starts at least `delay` apart, over all workers on all machines.
+* **A worker killed mid-job** (SIGKILL, a lost machine) stops sending heartbeats; after `stalled_s` any other
+  worker puts its running jobs back in the queue (procrastinate's stalled-job retry, run by every worker every
+  few seconds). A retried job whose source got a snapshot newer than `after` meanwhile (the killed worker
+  committed it just before dying) ends without fetching: only pages that were in flight are fetched again.
+* **Stopping.** SIGTERM or Ctrl-C: no new job is taken; jobs under way get `graceful_s` seconds to finish,
+  then are cancelled and put back in the queue for another worker. `once`: stop when no job is queued or
+  running anywhere (jobs of dead workers are requeued first)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from refman.errors import UsageError
+from refman.fetch.client import Fetcher
+
+if TYPE_CHECKING:
+    from procrastinate import App
+
+    from refman.fetch.client import FetchPolicy, FetchResult
+    from refman.fetch.records import Job, Processed, Record
+    from refman.store.postgres.queue import HostGate
+    from refman.store.postgres.store import PostgresStore
+    from refman.store.protocol import Store
+
+log = logging.getLogger(__name__)
+
+QUEUE = "refman_fetch"
+TASK = "refman.fetch_source"
+ENQUEUE_BATCH = 500
+NEEDS_POSTGRES = ("workers need a PostgreSQL catalog (--db postgresql://USER@HOST/DB): this catalog is a SQLite "
+                  "file; run `refman fetch` instead")
+
+
+def require_postgres(location: Path | str | None) -> str:
+    """The catalog's URL, or a UsageError when it is not a PostgreSQL catalog."""
+    from refman.store.postgres.url import is_postgres_url
+
+    if not isinstance(location, str) or not is_postgres_url(location):
+        raise UsageError(NEEDS_POSTGRES)
+    return location
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass
+class WorkerOptions:
+    """How one `refman worker` runs. Heartbeat, stall and poll times read REFMAN_WORKER_HEARTBEAT,
+    REFMAN_WORKER_STALLED and REFMAN_WORKER_POLL when set (tests shorten them)."""
+
+    policy: FetchPolicy
+    concurrency: int = 8  # jobs (= pages) under way in this worker at once
+    once: bool = False
+    extract_processes: int | None = None  # None: one per core; 0: extract in a thread
+    heartbeat_s: float = field(default_factory=lambda: _env_float("REFMAN_WORKER_HEARTBEAT", 10.0))
+    stalled_s: float = field(default_factory=lambda: _env_float("REFMAN_WORKER_STALLED", 60.0))
+    poll_s: float = field(default_factory=lambda: _env_float("REFMAN_WORKER_POLL", 2.0))
+    graceful_s: float = 10.0
+
+
+# ---------------------------------------------------------------------------------------------- enqueue
+
+
+def interleave_hosts(jobs: Sequence[Job]) -> list[Job]:
+    """`jobs` round-robin over their hosts (each host's own order kept)."""
+    by_host: dict[str, collections.deque[Job]] = collections.defaultdict(collections.deque)
+    for job in jobs:
+        by_host[job.host].append(job)
+    out: list[Job] = []
+    while by_host:
+        for host in list(by_host):
+            out.append(by_host[host].popleft())
+            if not by_host[host]:
+                del by_host[host]
+    return out
+
+
+def enqueue_fetch(store: Store, targets: Sequence[str] = (), *, stale_days: float | None = None,
+                  failed: bool = False, all_sources: bool = False) -> dict[str, Any]:
+    """Queue one fetch job per source of the PostgreSQL catalog `store` that `refman fetch` would select.
+    Returns {selected, queued, already_queued}."""
+    from procrastinate import App, exceptions
+    from procrastinate.jobs import Job as QueueJob
+
+    from refman.fetch.pipeline import load_jobs, select_source_ids
+    from refman.store.postgres.queue import busy_queueing_locks, latest_snapshot_ids, queue_connector
+
+    url = require_postgres(store.location)
+    pg: PostgresStore = store  # type: ignore[assignment]
+    ids = select_source_ids(store, targets, stale_days=stale_days, failed=failed, all_sources=all_sources)
+    jobs = interleave_hosts(load_jobs(store, ids))
+    latest = latest_snapshot_ids(pg, [j.source_id for j in jobs])
+    busy = busy_queueing_locks(pg, [_lock(j.source_id) for j in jobs])
+    todo = [QueueJob(queue=QUEUE, lock=None, queueing_lock=_lock(j.source_id), task_name=TASK,
+                     task_kwargs={"source_id": j.source_id, "after": latest.get(j.source_id)})
+            for j in jobs if _lock(j.source_id) not in busy]
+    queued = 0
+    app = App(connector=queue_connector(url, max_size=2))
+    with app.open():
+        for start in range(0, len(todo), ENQUEUE_BATCH):
+            chunk = todo[start:start + ENQUEUE_BATCH]
+            try:
+                queued += len(app.job_manager.batch_defer_jobs(chunk))
+            except exceptions.AlreadyEnqueued:  # another enqueue raced us: one by one, skipping what it queued
+                for one in chunk:
+                    with contextlib.suppress(exceptions.AlreadyEnqueued):
+                        app.job_manager.defer_job(one)
+                        queued += 1
+    return {"selected": len(jobs), "queued": queued, "already_queued": len(jobs) - queued}
+
+
+def _lock(source_id: int) -> str:
+    return f"source:{source_id}"
+
+
+# ---------------------------------------------------------------------------------------------- a job
+
+
+class GatedFetcher(Fetcher):
+    """refman's Fetcher whose every exchange also holds the database's host gate: its own per-host and global
+    limits still apply within this process; the delay between request starts is the gate's (robots.txt's
+    Crawl-delay, which raises this Fetcher's per-host delay, raises the gate's too)."""
+
+    def __init__(self, policy: FetchPolicy, gate: HostGate) -> None:
+        super().__init__(replace(policy, delay=0.0))
+        self.shared_delay = policy.delay
+        self.gate = gate
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, host: str):  # type: ignore[no-untyped-def,override]
+        async with super()._slot(host):
+            delay = max(self.shared_delay, self._host(host).delay)
+            async with self.gate.slot(host, self.policy.per_host, delay):
+                yield
+
+
+async def record_for(job: Job, res: FetchResult,
+                     extract: Callable[[bytes, str, str, str | None, str | None], Any]) -> Record:
+    """The record of one fetch attempt, as refman.fetch.pipeline records it: a 304 or the same body as the
+    previous good snapshot is `unchanged`, a failure is recorded as such, a new body is extracted."""
+    from refman.fetch.archive import content_hash
+    from refman.fetch.records import content_record, failure_record, unchanged_record
+
+    if res.outcome == "not_modified" and job.prev_hash:
+        return unchanged_record(job, res)
+    if res.outcome != "ok":
+        return failure_record(job, res)
+    body = res.body or b""
+    digest = content_hash(body)
+    if job.prev_hash and digest == job.prev_hash:
+        return unchanged_record(job, res)
+    proc = await extract(body, digest, res.final_url or job.url, res.content_type, res.header_charset)
+    return content_record(job, res, digest, proc)
+
+
+class _Worker:
+    """One worker process's state: the fetcher, the extraction pool, the catalog connection that reads jobs
+    and commits records (one thread), and the counts."""
+
+    def __init__(self, url: str, opts: WorkerOptions, gate: HostGate, pool: Executor) -> None:
+        self.url = url
+        self.opts = opts
+        self.fetcher = GatedFetcher(opts.policy, gate)
+        self.pool = pool
+        self.db = ThreadPoolExecutor(1, thread_name_prefix="refman-worker-db")
+        self.store: PostgresStore | None = None
+        self.outcomes: collections.Counter[str] = collections.Counter()
+        self.skipped = 0
+
+    async def _in_db(self, fn: Callable[[PostgresStore], Any]) -> Any:
+        def call() -> Any:
+            if self.store is None:
+                from refman.store import open_store
+
+                self.store = open_store(self.url)  # type: ignore[assignment]
+            return fn(self.store)  # type: ignore[arg-type]
+
+        return await asyncio.get_running_loop().run_in_executor(self.db, call)
+
+    def close(self) -> None:
+        def close_store() -> None:
+            if self.store is not None:
+                self.store.close()
+
+        self.db.submit(close_store).result()
+        self.db.shutdown()
+
+    async def extract(self, body: bytes, digest: str, url: str, ctype: str | None, charset: str | None) -> Processed:
+        from concurrent.futures.process import BrokenProcessPool
+
+        from refman.fetch.pipeline import process_body
+        from refman.fetch.records import Processed
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, process_body, body, digest, url,
+                                                                    ctype, charset)
+        except (BrokenProcessPool, OSError) as exc:
+            log.warning("extraction of %s failed: %s", url, exc)
+            return Processed("error", f"extraction worker failed: {type(exc).__name__}", type(exc).__name__,
+                             None, None, "", {}, {}, None, None)
+
+    async def fetch_source(self, source_id: int, after: int | None = None) -> str:
+        """The task: fetch, extract and record one source; returns its outcome (or why nothing was done)."""
+        from refman.fetch.pipeline import load_jobs
+        from refman.store.postgres.queue import latest_snapshot_ids
+
+        def load(store: PostgresStore) -> tuple[int | None, list[Job]]:
+            return latest_snapshot_ids(store, [source_id]).get(source_id), load_jobs(store, [source_id])
+
+        latest, jobs = await self._in_db(load)
+        if latest is not None and (after is None or latest > after):
+            self.skipped += 1
+            return "already fetched since queued"
+        if not jobs:
+            self.skipped += 1
+            return "not fetchable (deleted, or no URL)"
+        job = jobs[0]
+        res = await self.fetcher.fetch(job.url, etag=job.etag if job.prev_hash else None,
+                                       last_modified=job.last_modified if job.prev_hash else None)
+        record = await record_for(job, res, self.extract)
+        await self._in_db(lambda store: _commit(store, record))
+        self.outcomes[record.status] += 1
+        return record.status
+
+
+def _commit(store: Store, record: Record) -> None:
+    from refman.fetch.writer import apply_record
+    from refman.search import bulk_upkeep
+
+    with store.transaction(), bulk_upkeep(store) as touched:
+        apply_record(store, record)
+        touched.add(record.job.source_id)
+
+
+# ---------------------------------------------------------------------------------------------- the worker
+
+
+def run_worker(location: Path | str | None, opts: WorkerOptions,
+               started: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Run fetch jobs until stopped (SIGTERM, Ctrl-C) or, with `opts.once`, until no job is queued or running.
+    Blocking. Returns {jobs, ok, failed, skipped, outcomes, requeued, interrupted, elapsed_s, pages_per_s}."""
+    url = require_postgres(location)
+    from refman.store import open_store
+
+    with open_store(url):  # the schema (and its queue) is created or upgraded before the worker starts
+        pass
+    return asyncio.run(_work(url, opts, started))
+
+
+async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | None) -> dict[str, Any]:
+    from procrastinate import App, RetryStrategy
+    from procrastinate.worker import Worker
+
+    from refman.fetch.pipeline import make_pool
+    from refman.store.postgres.queue import HostGate, queue_connector
+
+    t0 = time.monotonic()
+    app = App(connector=queue_connector(url, max_size=4))
+    pool: Executor = ThreadPoolExecutor(1) if opts.extract_processes == 0 else make_pool(opts.extract_processes)
+    stop_signals: list[int] = []
+    requeued = [0]
+    async with app.open_async(), HostGate(url, opts.concurrency) as gate:
+        state = _Worker(url, opts, gate, pool)
+        # A cancelled job (shutdown after the grace period) goes back to the queue at once for another worker.
+        app.task(name=TASK, queue=QUEUE, pass_context=False,
+                 retry=RetryStrategy(max_attempts=20, retry_exceptions={asyncio.CancelledError}),  # type: ignore[arg-type,set-item]
+                 )(state.fetch_source)
+        worker = Worker(app, queues=[QUEUE], concurrency=opts.concurrency, install_signal_handlers=False,
+                        update_heartbeat_interval=opts.heartbeat_s, stalled_worker_timeout=opts.stalled_s,
+                        fetch_job_polling_interval=opts.poll_s, shutdown_graceful_timeout=opts.graceful_s,
+                        delete_jobs="successful")
+        loop = asyncio.get_running_loop()
+
+        def request_stop(signum: int) -> None:
+            stop_signals.append(signum)
+            worker.stop()
+
+        handled = [signal.SIGTERM]
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            handled.append(signal.SIGINT)
+        for signum in handled:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, request_stop, signum)
+        try:
+            async with state.fetcher:
+                run = asyncio.create_task(worker.run())
+                watch = asyncio.create_task(_watch(app, worker, opts, requeued))
+                if started is not None:
+                    started()
+                try:
+                    await run
+                finally:
+                    watch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watch
+        finally:
+            for signum in handled:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(signum)
+            pool.shutdown(wait=False, cancel_futures=True)
+            await asyncio.get_running_loop().run_in_executor(None, state.close)
+    from refman.fetch.records import GOOD
+
+    done = sum(state.outcomes.values())
+    ok = sum(n for word, n in state.outcomes.items() if word in GOOD)
+    elapsed = time.monotonic() - t0
+    return {"jobs": done + state.skipped, "fetched": done, "ok": ok, "failed": done - ok, "skipped": state.skipped,
+            "outcomes": dict(sorted(state.outcomes.items())), "requeued": requeued[0],
+            "interrupted": signal.SIGINT in stop_signals, "stopped": bool(stop_signals),
+            "elapsed_s": round(elapsed, 3), "pages_per_s": round(done / elapsed, 2) if elapsed > 0 else 0.0,
+            "host_waits": gate.waits}
+
+
+async def _watch(app: App, worker: Any, opts: WorkerOptions, requeued: list[int]) -> None:
+    """Every `poll_s`: put the running jobs of workers silent for `stalled_s` back in the queue; with `once`,
+    stop the worker when no job is queued or running."""
+    manager = app.job_manager
+    while True:
+        try:
+            for job in await manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=opts.stalled_s):
+                try:
+                    await manager.retry_job(job)
+                    requeued[0] += 1
+                    log.info("job %s of a silent worker put back in the queue", job.id)
+                except Exception as exc:  # another worker requeued it first
+                    log.debug("job %s not requeued: %s", job.id, exc)
+            if opts.once:
+                counts = list(await manager.list_queues_async(queue=QUEUE))
+                if not any(q["todo"] or q["doing"] for q in counts):
+                    worker.stop()
+                    return
+        except Exception as exc:  # the database went away for a moment: try again next time
+            log.warning("worker upkeep failed: %s", exc)
+        await asyncio.sleep(opts.poll_s)
