@@ -32,7 +32,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -159,7 +159,7 @@ class GatedFetcher(Fetcher):
         self.gate = gate
 
     @contextlib.asynccontextmanager
-    async def _slot(self, host: str):  # type: ignore[no-untyped-def,override]
+    async def _slot(self, host: str) -> AsyncIterator[None]:
         async with super()._slot(host):
             delay = max(self.shared_delay, self._host(host).delay)
             async with self.gate.slot(host, self.policy.per_host, delay):
@@ -294,10 +294,9 @@ async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | Non
     async with app.open_async(), HostGate(url, opts.concurrency) as gate:
         state = _Worker(url, opts, gate, pool)
         # A cancelled job (shutdown after the grace period) goes back to the queue at once for another worker.
-        app.task(name=TASK, queue=QUEUE, pass_context=False,
-                 retry=RetryStrategy(max_attempts=20, retry_exceptions={asyncio.CancelledError}),  # type: ignore[arg-type,set-item]
-                 )(state.fetch_source)
-        worker = Worker(app, queues=[QUEUE], concurrency=opts.concurrency, install_signal_handlers=False,
+        retry = RetryStrategy(max_attempts=20, retry_exceptions=[asyncio.CancelledError])  # type: ignore[list-item]
+        app.task(name=TASK, queue=QUEUE, retry=retry)(state.fetch_source)
+        worker: Any = Worker(app, queues=[QUEUE], concurrency=opts.concurrency, install_signal_handlers=False,
                         update_heartbeat_interval=opts.heartbeat_s, stalled_worker_timeout=opts.stalled_s,
                         fetch_job_polling_interval=opts.poll_s, shutdown_graceful_timeout=opts.graceful_s,
                         delete_jobs="successful")

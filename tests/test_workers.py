@@ -1,0 +1,240 @@
+"""Fetch workers on PostgreSQL (issue #17 §3): `refman fetch --enqueue`, `refman worker`, migration 0010.
+
+Real PostgreSQL (a fresh catalog database per test, tests/pg.py), a real HTTP server on 127.0.0.1…127.0.0.4 that
+counts requests in flight per Host header and when each request started, and real `refman worker` processes, one
+of them killed with SIGKILL mid-run. Heartbeats, the stall timeout and polling are shortened through
+REFMAN_WORKER_* so the run takes seconds. Skipped in one line where PostgreSQL (or procrastinate) is absent."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pg import fresh_catalog_database, migrate, pg_url, query
+
+__all__ = ["pg_url"]  # a fixture, imported for pytest
+
+HOSTS = 4
+LATENCY = 0.15
+PER_HOST = 2
+DELAY = 0.1
+# Request starts are taken by the server's threads: scheduling on a loaded 2-core machine can move one by a few ms.
+JITTER = 0.03
+FAST = {"REFMAN_WORKER_HEARTBEAT": "0.3", "REFMAN_WORKER_STALLED": "1.5", "REFMAN_WORKER_POLL": "0.2"}
+
+
+class Server:
+    """HTTP on 127.0.0.1…127.0.0.HOSTS (one port): pages after LATENCY, robots.txt 404; counts per Host header."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_flight: collections.Counter[str] = collections.Counter()
+        self.max_in_flight: collections.Counter[str] = collections.Counter()
+        self.starts: dict[str, list[float]] = collections.defaultdict(list)
+        self.hits: collections.Counter[str] = collections.Counter()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                host = self.headers.get("Host", "").rsplit(":", 1)[0]
+                with server.lock:
+                    server.starts[host].append(time.monotonic())
+                    server.in_flight[host] += 1
+                    server.max_in_flight[host] = max(server.max_in_flight[host], server.in_flight[host])
+                    server.hits[f"{host}{self.path}"] += 1
+                try:
+                    time.sleep(LATENCY)
+                    if self.path == "/robots.txt":
+                        body, status = b"no robots here", 404
+                    else:
+                        body = (f"<html><head><title>Page {self.path}</title></head><body><article><h1>Page "
+                                f"{self.path}</h1><p>{'Plain words of a test page. ' * 40}</p></article></body>"
+                                "</html>").encode()
+                        status = 200
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                finally:
+                    with server.lock:
+                        server.in_flight[host] -= 1
+
+        first = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = first.server_address[1]
+        self.servers = [first] + [ThreadingHTTPServer((f"127.0.0.{h}", self.port), Handler)
+                                  for h in range(2, HOSTS + 1)]
+        for srv in self.servers:
+            srv.daemon_threads = True
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+
+    def url(self, n: int) -> str:
+        return f"http://127.0.0.{n % HOSTS + 1}:{self.port}/p/{n}"
+
+    def page_hits(self) -> dict[str, int]:
+        with self.lock:
+            return {k: v for k, v in self.hits.items() if "/p/" in k}
+
+    def close(self) -> None:
+        for srv in self.servers:
+            srv.shutdown()
+            srv.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    srv = Server()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def catalog_url() -> Iterator[str]:
+    pytest.importorskip("procrastinate", reason="workers need procrastinate (pip install -e '.[postgres]')")
+    with fresh_catalog_database() as url:
+        yield url
+
+
+def refman(url: str, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "refman", "--db", url, *args], capture_output=True, text=True,
+                          env=_env(), timeout=120, **kwargs)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, **FAST)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _add_sources(url: str, urls: list[str]) -> None:
+    from refman.api import Catalog
+
+    with Catalog.open(url) as cat:
+        for u in urls:
+            cat.add(u)
+
+
+def test_enqueue_twice_queues_once(catalog_url: str, server: Server) -> None:
+    _add_sources(catalog_url, [server.url(n) for n in range(5)])
+    first = refman(catalog_url, "fetch", "--enqueue", "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {"selected": 5, "queued": 5, "already_queued": 0}
+    again = refman(catalog_url, "fetch", "--enqueue")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "queued 0 sources for `refman worker`; 5 sources already queued or being fetched"
+    assert query(catalog_url, "SELECT count(*) FROM refman_queue.procrastinate_jobs") == [(5,)]
+    named = refman(catalog_url, "fetch", "--enqueue", "--json", server.url(0))
+    assert json.loads(named.stdout) == {"selected": 1, "queued": 0, "already_queued": 1}
+
+
+def test_sqlite_catalog_is_refused(tmp_path: Path) -> None:
+    db = str(tmp_path / "c.db")
+    for args in (("fetch", "--enqueue"), ("worker", "--once")):
+        done = refman(db, *args)
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            "refman: workers need a PostgreSQL catalog (--db postgresql://USER@HOST/DB): this catalog is a SQLite "
+            "file; run `refman fetch` instead"]
+        assert not (tmp_path / "c.db").exists()
+
+
+def test_three_workers_one_killed(catalog_url: str, server: Server) -> None:
+    """Three workers, one SIGKILLed mid-run: every source recorded exactly once, only pages in flight fetched
+    twice, per-host limit and delay held across the workers, the survivors exit 0 once the queue is empty."""
+    n = 48
+    _add_sources(catalog_url, [server.url(i) for i in range(n)])
+    queued = refman(catalog_url, "fetch", "--enqueue", "--json")
+    assert json.loads(queued.stdout)["queued"] == n
+    cmd = [sys.executable, "-m", "refman", "--db", catalog_url, "worker", "--once", "--json", "--concurrency", "4",
+           "--per-host", str(PER_HOST), "--delay", str(DELAY), "--processes", "0"]
+    workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+               for _ in range(3)]
+    try:
+        deadline = time.monotonic() + 60
+        while sum(server.page_hits().values()) < n // 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        victim = workers[0]
+        victim.send_signal(signal.SIGKILL)
+        started_at_kill = set(server.page_hits())
+        results = [w.communicate(timeout=90) for w in workers[1:]]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+    for w, (_out, err) in zip(workers[1:], results, strict=True):
+        assert w.returncode == 0, err
+    summaries = [json.loads(out) for out, _ in results]
+
+    # nothing lost: every source recorded, exactly once
+    assert query(catalog_url, "SELECT count(*) FROM source WHERE status = 'ok'") == [(n,)]
+    per_source = query(catalog_url, "SELECT source_id, count(*) FROM snapshot GROUP BY source_id")
+    assert len(per_source) == n and {c for _, c in per_source} == {1}
+    # only pages in flight in the killed worker (requested, not yet recorded: at most its 4 jobs) were fetched
+    # twice
+    hits = server.page_hits()
+    assert len(hits) == n
+    twice = [page for page, count in hits.items() if count > 1]
+    assert all(count <= 2 for count in hits.values())
+    assert len(twice) <= 4 and set(twice) <= started_at_kill
+    # the killed worker's jobs went back to the queue; every job has ended
+    assert sum(s["requeued"] for s in summaries) >= len(twice)
+    assert query(catalog_url, "SELECT status, count(*) FROM refman_queue.procrastinate_jobs GROUP BY status") == []
+    # politeness over all workers together
+    assert max(server.max_in_flight.values()) <= PER_HOST
+    for host, starts in server.starts.items():
+        gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
+        assert min(gaps) >= DELAY - JITTER, (host, min(gaps))
+
+
+def test_migration_0010_on_a_populated_catalog(pg_url: str) -> None:
+    """0010 adds the queue in its own schema (nothing in `public` changes), and its downgrade removes it."""
+    pytest.importorskip("procrastinate", reason="workers need procrastinate (pip install -e '.[postgres]')")
+    from test_migrations_postgres import _seed
+
+    migrate(pg_url, "0007")
+    _seed(pg_url, "0007")
+    public = query(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+    migrate(pg_url, "0010")
+    assert query(pg_url, "SELECT version_num FROM alembic_version") == [("0010",)]
+    assert query(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1") == public
+    assert {r[0] for r in query(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'refman_queue'")} == {
+        "procrastinate_jobs", "procrastinate_workers", "procrastinate_events", "procrastinate_periodic_defers",
+        "host_turn"}
+    assert query(pg_url, "SHOW search_path") == [('"$user", public',)]
+    assert query(pg_url, "SELECT id, title FROM source ORDER BY id") == [(1, "Café society"),
+                                                                          (2, "数据库与数据仓库")]
+    migrate(pg_url, "0007", down=True)
+    assert query(pg_url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'refman_queue'") == [(0,)]
+    assert query(pg_url, "SELECT count(*) FROM source") == [(2,)]
+    migrate(pg_url, "head")
+    assert query(pg_url, "SELECT count(*) FROM refman_queue.procrastinate_jobs") == [(0,)]
+
+
+def test_migration_0010_is_a_no_op_on_sqlite(tmp_path: Path) -> None:
+    import sqlite3
+
+    from test_migrations_sqlite_schema import _schema_at
+
+    before = _schema_at(tmp_path / "a.db", "0007")
+    after = _schema_at(tmp_path / "b.db", "0010")
+    assert before == after
+    with sqlite3.connect(tmp_path / "b.db") as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0010",)]
+    conn.close()
