@@ -203,6 +203,41 @@ def test_three_workers_one_killed(catalog_url: str, server: Server) -> None:
         assert min(gaps) >= DELAY - JITTER, (host, min(gaps))
 
 
+def test_stopping_a_worker(catalog_url: str, server: Server) -> None:
+    """Ctrl-C: the jobs under way finish and are recorded, the rest stay queued for another worker (exit 130);
+    SIGTERM stops an idle worker with exit 0."""
+    n = 12
+    _add_sources(catalog_url, [server.url(i) for i in range(n)])
+    refman(catalog_url, "fetch", "--enqueue")
+    base = [sys.executable, "-m", "refman", "--db", catalog_url, "worker", "--concurrency", "2", "--delay", "0",
+            "--processes", "0"]
+    first = subprocess.Popen([*base, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=_env())
+    deadline = time.monotonic() + 60
+    while not server.page_hits() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGINT)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["interrupted"] and 1 <= summary["fetched"] < n
+    assert query(catalog_url, "SELECT count(*) FROM refman_queue.procrastinate_jobs WHERE status <> 'todo'") == [(0,)]
+    assert query(catalog_url, "SELECT count(*) FROM snapshot") == [(summary["fetched"],)]
+
+    rest = refman(catalog_url, "worker", "--once", "--json", "--delay", "0", "--processes", "0")
+    assert rest.returncode == 0, rest.stderr
+    assert json.loads(rest.stdout)["fetched"] == n - summary["fetched"]
+    assert sorted(server.page_hits().values()) == [1] * n  # nothing fetched twice
+
+    idle = subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    assert idle.stderr is not None
+    assert idle.stderr.readline().startswith("worker started on postgresql://")
+    idle.send_signal(signal.SIGTERM)
+    out, err = idle.communicate(timeout=60)
+    assert idle.returncode == 0, err
+    assert out.startswith("worker: fetched 0 sources")
+
+
 def test_migration_0010_on_a_populated_catalog(pg_url: str) -> None:
     """0010 adds the queue in its own schema (nothing in `public` changes), and its downgrade removes it."""
     pytest.importorskip("procrastinate", reason="workers need procrastinate (pip install -e '.[postgres]')")

@@ -57,18 +57,27 @@ def worker(
     processes: int | None = typer.Option(
         None, "--processes", min=0, metavar="N",
         help="Extraction processes (default: one per core; 0: extract in a thread of the worker)."),
+    wayback: bool | None = typer.Option(None, "--wayback/--no-wayback",
+                                        help="As `refman fetch`: dead or thin pages from the Internet Archive."),
+    render: bool | None = typer.Option(None, "--render/--no-render",
+                                       help="As `refman fetch`: render thin JavaScript pages in Chromium."),
+    adapters: bool | None = typer.Option(None, "--adapters/--no-adapters",
+                                         help="As `refman fetch`: site adapters (default: on)."),
     as_json: bool = typer.Option(False, "--json", help="Print the worker's summary as JSON when it stops."),
 ) -> None:
     """Fetch the jobs `refman fetch --enqueue` queued in a PostgreSQL catalog, on as many machines as you like,
     until stopped (Ctrl-C or SIGTERM: jobs under way finish, or go back to the queue after 10 s). Jobs of a
     worker that died are taken over once its heartbeat is a minute old."""
     from refman.api import fetch_policy
+    from refman.fetch.fallback import FallbackOptions
     from refman.fetch.queue import WorkerOptions
 
     _catalog_url()
     policy = fetch_policy(concurrency=concurrency, per_host=per_host, delay=delay, ignore_robots=ignore_robots,
                           timeout=timeout, max_size=max_size)
-    opts = WorkerOptions(policy=policy, concurrency=concurrency, once=once, extract_processes=processes)
+    fallback = FallbackOptions.from_settings(wayback=wayback, render=render, adapters=adapters)
+    opts = WorkerOptions(policy=policy, concurrency=concurrency, once=once, extract_processes=processes,
+                         fallback=fallback)
 
     def started() -> None:
         if not as_json:

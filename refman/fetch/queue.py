@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from procrastinate import App
 
     from refman.fetch.client import FetchPolicy, FetchResult
+    from refman.fetch.fallback import FallbackOptions, Fallbacks
     from refman.fetch.records import Job, Processed, Record
     from refman.store.postgres.queue import HostGate
     from refman.store.postgres.store import PostgresStore
@@ -88,6 +89,7 @@ class WorkerOptions:
     stalled_s: float = field(default_factory=lambda: _env_float("REFMAN_WORKER_STALLED", 60.0))
     poll_s: float = field(default_factory=lambda: _env_float("REFMAN_WORKER_POLL", 2.0))
     graceful_s: float = 10.0
+    fallback: FallbackOptions | None = None  # None: site adapters only, as `refman fetch`
 
 
 # ---------------------------------------------------------------------------------------------- enqueue
@@ -189,11 +191,13 @@ class _Worker:
     """One worker process's state: the fetcher, the extraction pool, the catalog connection that reads jobs
     and commits records (one thread), and the counts."""
 
-    def __init__(self, url: str, opts: WorkerOptions, gate: HostGate, pool: Executor) -> None:
+    def __init__(self, url: str, opts: WorkerOptions, gate: HostGate, pool: Executor,
+                 fallbacks: Fallbacks | None) -> None:
         self.url = url
         self.opts = opts
         self.fetcher = GatedFetcher(opts.policy, gate)
         self.pool = pool
+        self.fallbacks = fallbacks
         self.db = ThreadPoolExecutor(1, thread_name_prefix="refman-worker-db")
         self.store: PostgresStore | None = None
         self.outcomes: collections.Counter[str] = collections.Counter()
@@ -237,6 +241,10 @@ class _Worker:
         from refman.store.postgres.queue import latest_snapshot_ids
 
         def load(store: PostgresStore) -> tuple[int | None, list[Job]]:
+            if self.fallbacks is not None and self.fallbacks.options.wayback:
+                from refman.fetch.wayback import cited_dates
+
+                self.fallbacks.cited.update(cited_dates(store, [source_id]))
             return latest_snapshot_ids(store, [source_id]).get(source_id), load_jobs(store, [source_id])
 
         latest, jobs = await self._in_db(load)
@@ -250,18 +258,26 @@ class _Worker:
         res = await self.fetcher.fetch(job.url, etag=job.etag if job.prev_hash else None,
                                        last_modified=job.last_modified if job.prev_hash else None)
         record = await record_for(job, res, self.extract)
-        await self._in_db(lambda store: _commit(store, record))
+        await self._in_db(lambda store: _commit(store, [record]))
         self.outcomes[record.status] += 1
+        if self.fallbacks is not None and self.fallbacks.wanted(job, record):
+            # after the live attempt is committed: a worker dying here loses only the fallback's attempts
+            more: list[Record] = []
+            await self.fallbacks.run(job, record, self.fetcher, self.extract, more.append)
+            if more:
+                await self._in_db(lambda store: _commit(store, more))
         return record.status
 
 
-def _commit(store: Store, record: Record) -> None:
+def _commit(store: Store, records: list[Record]) -> None:
+    """A job's records, one transaction. Not under refman.search.bulk_upkeep as the run's writer batches are: for one
+    source the index triggers cost less than suspending them, which on PostgreSQL locks the indexed tables
+    against every other worker's commit until this one's."""
     from refman.fetch.writer import apply_record
-    from refman.search import bulk_upkeep
 
-    with store.transaction(), bulk_upkeep(store) as touched:
-        apply_record(store, record)
-        touched.add(record.job.source_id)
+    with store.transaction():
+        for record in records:
+            apply_record(store, record)
 
 
 # ---------------------------------------------------------------------------------------------- the worker
@@ -283,6 +299,7 @@ async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | Non
     from procrastinate import App, RetryStrategy
     from procrastinate.worker import Worker
 
+    from refman.fetch.fallback import FallbackOptions, Fallbacks
     from refman.fetch.pipeline import make_pool
     from refman.store.postgres.queue import HostGate, queue_connector
 
@@ -291,8 +308,11 @@ async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | Non
     pool: Executor = ThreadPoolExecutor(1) if opts.extract_processes == 0 else make_pool(opts.extract_processes)
     stop_signals: list[int] = []
     requeued = [0]
+    fallback = opts.fallback or FallbackOptions()
     async with app.open_async(), HostGate(url, opts.concurrency) as gate:
-        state = _Worker(url, opts, gate, pool)
+        state = _Worker(url, opts, gate, pool, None)
+        if fallback.any:  # the cited days the Internet Archive needs are read per job
+            state.fallbacks = await state._in_db(lambda store: Fallbacks.for_run(store, fallback, opts.policy, []))
         # A cancelled job (shutdown after the grace period) goes back to the queue at once for another worker.
         retry = RetryStrategy(max_attempts=20, retry_exceptions=[asyncio.CancelledError])  # type: ignore[list-item]
         app.task(name=TASK, queue=QUEUE, retry=retry)(state.fetch_source)
@@ -313,7 +333,7 @@ async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | Non
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, request_stop, signum)
         try:
-            async with state.fetcher:
+            async with state.fetcher, (state.fallbacks or contextlib.nullcontext()):
                 run = asyncio.create_task(worker.run())
                 watch = asyncio.create_task(_watch(app, worker, opts, requeued))
                 if started is not None:
