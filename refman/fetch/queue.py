@@ -247,6 +247,7 @@ class _Worker:
                 self.fallbacks.cited.update(cited_dates(store, [source_id]))
             return latest_snapshot_ids(store, [source_id]).get(source_id), load_jobs(store, [source_id])
 
+        t0 = time.perf_counter()
         latest, jobs = await self._in_db(load)
         if latest is not None and (after is None or latest > after):
             self.skipped += 1
@@ -255,10 +256,15 @@ class _Worker:
             self.skipped += 1
             return "not fetchable (deleted, or no URL)"
         job = jobs[0]
+        t1 = time.perf_counter()
         res = await self.fetcher.fetch(job.url, etag=job.etag if job.prev_hash else None,
                                        last_modified=job.last_modified if job.prev_hash else None)
+        t2 = time.perf_counter()
         record = await record_for(job, res, self.extract)
+        t3 = time.perf_counter()
         await self._in_db(lambda store: _commit(store, [record]))
+        log.debug("source %d: read %.0f ms, fetch %.0f ms, extract %.0f ms, commit %.0f ms", source_id,
+                  (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, (time.perf_counter() - t3) * 1000)
         self.outcomes[record.status] += 1
         if self.fallbacks is not None and self.fallbacks.wanted(job, record):
             # after the live attempt is committed: a worker dying here loses only the fallback's attempts
@@ -286,7 +292,8 @@ def _commit(store: Store, records: list[Record]) -> None:
 def run_worker(location: Path | str | None, opts: WorkerOptions,
                started: Callable[[], None] | None = None) -> dict[str, Any]:
     """Run fetch jobs until stopped (SIGTERM, Ctrl-C) or, with `opts.once`, until no job is queued or running.
-    Blocking. Returns {jobs, ok, failed, skipped, outcomes, requeued, interrupted, elapsed_s, pages_per_s}."""
+    Blocking. Returns {jobs, fetched, ok, failed, skipped, outcomes, requeued, interrupted, stopped, elapsed_s,
+    pages_per_s, host_waits}."""
     url = require_postgres(location)
     from refman.store import open_store
 
@@ -317,9 +324,9 @@ async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | Non
         retry = RetryStrategy(max_attempts=20, retry_exceptions=[asyncio.CancelledError])  # type: ignore[list-item]
         app.task(name=TASK, queue=QUEUE, retry=retry)(state.fetch_source)
         worker: Any = Worker(app, queues=[QUEUE], concurrency=opts.concurrency, install_signal_handlers=False,
-                        update_heartbeat_interval=opts.heartbeat_s, stalled_worker_timeout=opts.stalled_s,
-                        fetch_job_polling_interval=opts.poll_s, shutdown_graceful_timeout=opts.graceful_s,
-                        delete_jobs="successful")
+                             update_heartbeat_interval=opts.heartbeat_s, stalled_worker_timeout=opts.stalled_s,
+                             fetch_job_polling_interval=opts.poll_s, shutdown_graceful_timeout=opts.graceful_s,
+                             delete_jobs="successful")
         loop = asyncio.get_running_loop()
 
         def request_stop(signum: int) -> None:

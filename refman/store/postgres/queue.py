@@ -97,7 +97,12 @@ class HostGate:
         start of an exchange with `host` by any worker."""
         assert self._pool is not None, "use `async with HostGate(...)`"
         async with self._pool.connection() as conn:
-            slot = await self._take(conn, host, per_host)
+            try:
+                slot = await self._take(conn, host, per_host)
+            except BaseException:  # cancelled mid-query, the lock may be ours: close, so that it goes with it
+                with contextlib.suppress(Exception):
+                    await conn.close()
+                raise
             try:
                 if delay > 0:
                     cur = await conn.execute(_RESERVE_TURN, {"host": host, "delay": float(delay)})
