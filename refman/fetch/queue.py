@@ -160,6 +160,16 @@ class GatedFetcher(Fetcher):
         self.shared_delay = policy.delay
         self.gate = gate
 
+    async def __aenter__(self) -> GatedFetcher:
+        await super().__aenter__()
+        # Warm what httpx does on its first connection (anyio imports its asyncio backend, the resolver starts
+        # its thread), so that a worker's first request does not reach the server tens of ms after its turn.
+        import anyio
+
+        await anyio.sleep(0)
+        await asyncio.get_running_loop().getaddrinfo("127.0.0.1", 80)
+        return self
+
     @contextlib.asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
         async with super()._slot(host):
