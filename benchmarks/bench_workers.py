@@ -39,7 +39,16 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from bench_fetch import CORPUS, Servers, _refman_worker_step, ceiling, load_pages, raw_html  # noqa: E402
+from bench_fetch import (  # noqa: E402
+    CORPUS,
+    MemorySampler,
+    Servers,
+    _refman_worker_step,
+    ceiling,
+    cpu_seconds,
+    load_pages,
+    raw_html,
+)
 
 
 def cpu_busy() -> tuple[int, int]:
@@ -69,11 +78,19 @@ def run_workers(template: str, servers: Servers, n_urls: int, n_workers: int, ar
                "--per-host", str(args.per_host), "--concurrency", str(args.concurrency)]
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
                  for _ in range(n_workers)]
+        samplers = [MemorySampler(p.pid) for p in procs]  # CPU time of each worker's process tree
+        for sampler in samplers:
+            sampler.start()
+        db_cpu: dict[int, float] = {}  # the PostgreSQL backends serving this database
+        database = sa_url.rsplit("/", 1)[1]
         try:
             while not sum(servers.stats.requests.values()):
                 time.sleep(0.005)
             t0, cpu0 = time.monotonic(), cpu_busy()
+            worker_cpu0 = sum(s.cpu_total for s in samplers)
             while True:
+                for (pid,) in query(sa_url, "SELECT pid FROM pg_stat_activity WHERE datname = :d", {"d": database}):
+                    db_cpu[pid] = max(db_cpu.get(pid, 0.0), cpu_seconds(pid))
                 done = query(sa_url, "SELECT count(DISTINCT source_id) FROM snapshot")[0][0]
                 if done >= n_urls:
                     break
@@ -81,8 +98,11 @@ def run_workers(template: str, servers: Servers, n_urls: int, n_workers: int, ar
                     raise RuntimeError(f"the workers stopped with {done} of {n_urls} pages recorded")
                 time.sleep(0.05)
             wall, cpu1 = time.monotonic() - t0, cpu_busy()
+            worker_cpu = sum(s.cpu_total for s in samplers) - worker_cpu0
             summaries = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
         finally:
+            for sampler in samplers:
+                sampler.stop = True
             for p in procs:
                 if p.poll() is None:
                     p.kill()
@@ -90,7 +110,8 @@ def run_workers(template: str, servers: Servers, n_urls: int, n_workers: int, ar
         ok = query(sa_url, "SELECT count(*) FROM source WHERE status IN ('ok', 'thin')")[0][0]
     return {"pages_per_s": n_urls / wall, "wall_s": wall, "cpu_busy": (cpu1[0] - cpu0[0]) / (cpu1[1] - cpu0[1]),
             "max_in_flight_per_host": max(servers.stats.max_in_flight.values()), "archived": ok,
-            "fetched": sum(s["fetched"] for s in summaries)}
+            "fetched": sum(s["fetched"] for s in summaries), "worker_cpu_ms": worker_cpu * 1000 / n_urls,
+            "db_cpu_ms": sum(db_cpu.values()) * 1000 / n_urls}
 
 
 def main() -> int:
@@ -128,7 +149,8 @@ def main() -> int:
             r = results[n]
             print(f"  {n} worker{'s' if n > 1 else ' '}: {r['pages_per_s']:6.1f} pages/s ({r['wall_s']:.1f} s, "
                   f"{r['archived']} archived), machine CPU busy {r['cpu_busy'] * 100:.0f}%, max in flight per host "
-                  f"{r['max_in_flight_per_host']}", flush=True)
+                  f"{r['max_in_flight_per_host']}; CPU per page: workers {r['worker_cpu_ms']:.0f} ms, PostgreSQL "
+                  f"≥ {r['db_cpu_ms']:.0f} ms", flush=True)
     servers.close()
     base = results[min(results)]["pages_per_s"]
     for n, r in results.items():
