@@ -593,7 +593,7 @@ class PostgresSearch(PostgresBase):
         if plan.match is not None:
             return self._count(plan.match.sql, conditions, {**params, **plan.params})
         if plan.exclude is not None:
-            conditions.append(f"NOT EXISTS (SELECT 1 FROM search_doc d WHERE d.source_id = s.id AND {plan.exclude})")
+            conditions.append(f"NOT EXISTS (SELECT 1 FROM search_doc d WHERE d.source_id = s.id AND ({plan.exclude}))")
             params = {**params, **plan.params}
         sql_where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
         return _scalar(self.conn.execute(f"SELECT count(*) FROM source s {sql_where}", params).fetchone())
@@ -652,7 +652,7 @@ class PostgresSearch(PostgresBase):
         conditions = list(where)
         args = dict(params)
         if plan.exclude is not None:
-            conditions.append(f"NOT EXISTS (SELECT 1 FROM search_doc d WHERE d.source_id = s.id AND {plan.exclude})")
+            conditions.append(f"NOT EXISTS (SELECT 1 FROM search_doc d WHERE d.source_id = s.id AND ({plan.exclude}))")
             args.update(plan.params)
         sql_where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
         rows = self.conn.execute(
