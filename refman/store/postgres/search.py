@@ -15,9 +15,10 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, any_, bindparam, func, select
+from sqlalchemy import Table, any_, bindparam, func, or_, select
 
 from refman.models import Mention, Note, Snapshot, Source, SourceTag, SourceText
 from refman.store.postgres.base import PostgresBase
@@ -76,6 +77,7 @@ _UPSERT_DOC = (
     "ON CONFLICT (source_id) DO UPDATE SET title = excluded.title, authors = excluded.authors, "
     "site = excluded.site, tags = excluded.tags, notes = excluded.notes, body = excluded.body")
 _DELETE_DOCS = "DELETE FROM search_doc WHERE source_id = ANY(%(ids)s)"
+_COPY_BATCH = 1000
 _COPY_DOCS = "COPY search_doc (source_id, title, authors, site, tags, notes, body) FROM STDIN"
 # The index's upkeep triggers on the catalog's tables (not search_doc's own, which computes `document`).
 _UPKEEP_TRIGGERS = (
@@ -444,7 +446,8 @@ def _snippet(text: str | None, phrases: list[_Phrase | None], ntok: int = SNIPPE
 
 # --- reading the archive: statements ---------------------------------------------------------------------------
 
-_GOOD = (_snapshot.c.outcome.in_(("ok", "thin"))) & _snapshot.c.body_hash.is_not(None)
+# (no IN: an expanding parameter is rendered per call, and statements here are compiled once)
+_GOOD = or_(_snapshot.c.outcome == "ok", _snapshot.c.outcome == "thin") & _snapshot.c.body_hash.is_not(None)
 _COPY_COLUMNS = (_snapshot.c.id, _snapshot.c.source_id, _snapshot.c.fetched_at, _snapshot.c.origin,
                  _snapshot.c.memento_at, _snapshot.c.body_hash, _snapshot.c.content_type, _snapshot.c.charset,
                  _snapshot.c.final_url)
@@ -539,12 +542,15 @@ class PostgresSearch(PostgresBase):
 
     def rebuild_search_index(self, rows: Iterable[IndexRow], optimize: bool = True) -> None:
         # DELETE, not TRUNCATE: readers keep searching the old index until the caller commits (TRUNCATE would
-        # lock them out). COPY fires search_doc's row trigger, which computes `document`.
+        # lock them out). COPY fires search_doc's row trigger, which computes `document`. One COPY per batch:
+        # `rows` may read the catalog on this connection (sources_to_index), which it cannot do while a COPY runs.
         with self.transaction():
             self.conn.execute("DELETE FROM search_doc")
-            with self.conn.cursor() as cur, cur.copy(_COPY_DOCS) as copy:
-                for row in rows:
-                    copy.write_row(row)
+            it = iter(rows)
+            while batch := list(islice(it, _COPY_BATCH)):
+                with self.conn.cursor() as cur, cur.copy(_COPY_DOCS) as copy:
+                    for row in batch:
+                        copy.write_row(row)
             if optimize:
                 self.conn.execute("ANALYZE search_doc")
 
