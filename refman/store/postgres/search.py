@@ -81,7 +81,8 @@ _COPY_BATCH = 1000
 _COPY_DOCS = "COPY search_doc (source_id, title, authors, site, tags, notes, body) FROM STDIN"
 # The index's upkeep triggers on the catalog's tables (not search_doc's own, which computes `document`).
 _UPKEEP_TRIGGERS = (
-    "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+    "SELECT t.tgname, c.relname, pg_has_role(c.relowner, 'USAGE') "
+    "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
     "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgname LIKE 'search\\_%' "
     "AND c.relname <> 'search_doc' AND c.relnamespace = to_regnamespace(current_schema()) "
     "ORDER BY c.relname, t.tgname")
@@ -571,7 +572,10 @@ class PostgresSearch(PostgresBase):
         no other connection ever writes while the triggers are off. An error inside rolls back to the savepoint
         taken here (the block's writes and the disabling) and propagates."""
         with self.transaction():
-            saved = [(name, rel) for name, rel in self.conn.execute(_UPKEEP_TRIGGERS)]
+            found = self.conn.execute(_UPKEEP_TRIGGERS).fetchall()
+            # Only a table's owner may disable its triggers: a role with write grants only keeps them (slower,
+            # and the rows are recomputed on exit all the same).
+            saved = [(name, rel) for name, rel, _owned in found] if all(owned for *_, owned in found) else []
             for name, rel in saved:
                 self.conn.execute(f"ALTER TABLE {_quote_ident(rel)} DISABLE TRIGGER {_quote_ident(name)}")
             bulk = BulkIndex()
