@@ -164,14 +164,21 @@ def _in_weights(lexemes: Sequence[str], prefix: bool, weights: Sequence[str]) ->
     return " | ".join(f"({_tsquery(lexemes, prefix, w)})" for w in weights)
 
 
+# Which phrases of a query FTS5 highlights in a row: ("phrase", index), ("or", children), ("and", positives,
+# negatives). A phrase in a branch that does not match the row is not highlighted (FTS5 reports instances only
+# for the phrases whose part of the expression matched).
+_Highlight = tuple[Any, ...]
+
+
 class _Expr(NamedTuple):
     sql: str  # a condition on `search_doc d`
     rank: str | None  # tsquery text of the positive terms (ranking only)
     negates: bool  # has a NOT in it
+    highlight: _Highlight = ()
 
 
 class _Phrase(NamedTuple):
-    """A positive term as FTS5 highlights it: its tokens (index form, normalised) in some columns."""
+    """A term as FTS5 highlights it: its tokens (index form, normalised) in some columns."""
 
     tokens: tuple[str, ...]
     prefix: bool
@@ -194,13 +201,15 @@ class _Compiler:
         columns = [term.column] if term.column else list(INDEX_COLUMNS)
         if describing:
             columns = [c for c in columns if c != "body"]
-        if not lexemes or not columns:
-            return _Expr("FALSE", None, False)
-        if not negated and not describing:
+        highlight: _Highlight = ()
+        if not describing:
             tokens = tuple(lexemes)
-            if term.column == "tags":  # a whole tag: between its tag tokens, as FTS5 matches it
+            if term.column == "tags" and tokens:  # a whole tag: between its tag tokens, as FTS5 matches it
                 tokens = (_TAG_OPEN, *tokens) + (() if term.prefix else (_TAG_CLOSE,))
+            highlight = ("phrase", len(self.phrases))
             self.phrases.append(_Phrase(tokens, term.prefix, tuple(columns)))
+        if not lexemes or not columns:
+            return _Expr("FALSE", None, False, highlight)
         if term.column == "tags":
             # The tsvector has the tag's words (weight B) but not the tag tokens: it narrows the rows, and the
             # tag must then be one of the row's tags, whole (or begin with the words, for a prefix).
@@ -210,7 +219,7 @@ class _Compiler:
             rank = _tsquery(lexemes, term.prefix, "B")
             return _Expr(f"(d.document @@ {self.param(rank)}::tsquery AND EXISTS (SELECT 1 FROM "
                          f"regexp_split_to_table(d.tags, {self.param(_TAG_CLOSE)}) AS g(tag) WHERE {same}))",
-                         rank, False)
+                         rank, False, highlight)
         direct: list[str] = []  # weights the tsvector decides alone
         checked: list[str] = []  # conditions for the weights whose columns must be told apart
         weights: list[str] = []
@@ -237,7 +246,7 @@ class _Compiler:
         if direct:
             parts = [f"d.document @@ {self.param(_in_weights(lexemes, term.prefix, direct))}::tsquery", *checked]
         sql = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
-        return _Expr(sql, _in_weights(lexemes, term.prefix, weights), False)
+        return _Expr(sql, _in_weights(lexemes, term.prefix, weights), False, highlight)
 
     def node(self, node: Node, describing: bool, negated: bool = False) -> _Expr | None:
         """The condition for node, or None when it has no positive part (mirrors the SQLite store's FTS5
@@ -252,7 +261,8 @@ class _Compiler:
                 return None
             ranks = [f"({p.rank})" for p in parts if p.rank]
             sql = parts[0].sql if len(parts) == 1 else "(" + " OR ".join(p.sql for p in parts) + ")"
-            return _Expr(sql, " | ".join(ranks) or None, any(p.negates for p in parts))
+            return _Expr(sql, " | ".join(ranks) or None, any(p.negates for p in parts),
+                         ("or", tuple(p.highlight for p in parts)))
         positives = [p for p in (self.node(c, describing, negated) for c in node.children
                                  if not isinstance(c, Not)) if p is not None]
         negatives = [p for p in (self.node(c.child, describing, True) for c in node.children
@@ -263,7 +273,8 @@ class _Compiler:
         if negatives:
             sql = f"({sql} AND NOT ({' OR '.join(n.sql for n in negatives)}))"
         ranks = [f"({p.rank})" for p in positives if p.rank]
-        return _Expr(sql, " & ".join(ranks) or None, bool(negatives) or any(p.negates for p in positives))
+        return _Expr(sql, " & ".join(ranks) or None, bool(negatives) or any(p.negates for p in positives),
+                     ("and", tuple(p.highlight for p in positives), tuple(n.highlight for n in negatives)))
 
 
 class _Ranked(NamedTuple):
@@ -281,6 +292,7 @@ class _Plan:
     describing: _Ranked | None
     exclude: str | None
     phrases: list[_Phrase] | None
+    highlight: _Highlight = ()
 
     @classmethod
     def build(cls, query: ParsedQuery, lexemes: dict[str, list[str]]) -> _Plan:
@@ -298,8 +310,10 @@ class _Plan:
         if match.negates:  # a column filter over NOT would only exclude words in those columns
             describing_sql = f"({match.sql}) AND ({describing_sql})"
         match_rank, describing_rank = match.rank, describing.rank
+        highlight = match.highlight
         adjacent = lexemes.get(query.adjacent or "", [])
         if query.adjacent is not None and adjacent:  # the same rows; a bonus for the words side by side
+            highlight = ("or", (highlight, ("phrase", len(c.phrases))))
             c.phrases.append(_Phrase(tuple(adjacent), False, INDEX_COLUMNS))
             match_rank = f"({match_rank}) | ({_in_weights(adjacent, False, 'ABCD')})"
             describing_rank = f"({describing_rank}) | ({_in_weights(adjacent, False, 'ABC')})"
@@ -308,7 +322,7 @@ class _Plan:
             return None if text is None else f"{c.param(text)}::tsquery"
 
         return cls(c.params, _Ranked(match.sql, rank(match_rank)), _Ranked(describing_sql, rank(describing_rank)),
-                   None, c.phrases)
+                   None, c.phrases, highlight)
 
     def snippet(self, doc: Sequence[str | None] | None) -> tuple[str, list[str]]:
         """The snippet to show and the fields that matched, as the SQLite store picks them from FTS5's
@@ -316,8 +330,12 @@ class _Plan:
         if doc is None:
             return "", []
         texts = dict(zip(INDEX_COLUMNS, doc, strict=True))
-        snippets = {col: _snippet(texts[col], [p if col in p.columns else None for p in self.phrases or ()])
-                    for col in INDEX_COLUMNS}
+        phrases = self.phrases or []
+        columns = {col: _Column(texts[col], [p if col in p.columns else None for p in phrases])
+                   for col in INDEX_COLUMNS}
+        present = {ip for col in columns.values() for _pos, ip, _size in col.instances}
+        live = _live(self.highlight, present)[1]
+        snippets = {name: col.snippet(live) for name, col in columns.items()}
         matched = [FIELD_NAMES[col] for col in INDEX_COLUMNS if snippets[col] and HL_OPEN in (snippets[col] or "")]
         for col in ("body", "notes", "title"):
             text = snippets[col]
@@ -348,7 +366,7 @@ def _instances(words: list[str], phrases: list[_Phrase | None]) -> list[tuple[in
     """(position, phrase index, size) of every occurrence of the phrases, by position."""
     found = []
     for ip, phrase in enumerate(phrases):
-        if phrase is None:
+        if phrase is None or not phrase.tokens:
             continue
         size = len(phrase.tokens)
         first, last = phrase.tokens[0], phrase.tokens[-1]
@@ -382,37 +400,65 @@ def _window_score(insts: list[tuple[int, int, int]], start: int, ntok: int, ndoc
     return score, max(adj, 0)
 
 
-def _snippet(text: str | None, phrases: list[_Phrase | None], ntok: int = SNIPPET_TOKENS) -> str | None:
-    """FTS5's snippet(…, HL_OPEN, HL_CLOSE, '…', ntok) of one column: the window of ntok tokens with the most
-    distinct phrases (preferring one that starts a sentence), the phrase occurrences highlighted."""
-    if text is None:
-        return None
-    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    words = [_fold(text[a:b]) for a, b in spans]
-    ndoc = len(words)
-    insts = _instances(words, phrases)
-    firsts = [0] if ndoc else []
-    for k in range(1, ndoc):
-        i = spans[k][0] - 1
-        while i >= 0 and text[i] in " \t\n\r":
-            i -= 1
-        if i != spans[k][0] - 1 and i >= 0 and text[i] in ".:":
-            firsts.append(k)
-    best_score, best_start = 0, 0
-    for pos, _ip, _size in insts:
-        score, adj = _window_score(insts, pos, ntok, ndoc)
-        if score > best_score:
-            best_score, best_start = score, adj
-        if firsts and ndoc > ntok:
-            jj = 0
-            while jj < len(firsts) - 1 and not firsts[jj + 1] > pos:
-                jj += 1
-            if firsts[jj] < pos:
-                score, _adj = _window_score(insts, firsts[jj], ntok, ndoc)
-                score += 120 if firsts[jj] == 0 else 100
-                if score > best_score:
-                    best_score, best_start = score, firsts[jj]
-    # Occurrences that overlap are highlighted as one.
+def _live(node: _Highlight, present: set[int]) -> tuple[bool, set[int]]:
+    """Whether node matches a row whose phrases `present` occur, and the phrases FTS5 highlights under it."""
+    if not node:
+        return False, set()
+    if node[0] == "phrase":
+        return node[1] in present, ({node[1]} if node[1] in present else set())
+    if node[0] == "or":
+        results = [_live(child, present) for child in node[1]]
+        return any(ok for ok, _ in results), {ip for ok, ips in results if ok for ip in ips}
+    positives = [_live(child, present) for child in node[1]]
+    if not all(ok for ok, _ in positives) or any(_live(child, present)[0] for child in node[2]):
+        return False, set()
+    return True, {ip for _, ips in positives for ip in ips}
+
+
+class _Column:
+    """One column of a result row: its tokens and where the query's phrases occur in it."""
+
+    def __init__(self, text: str | None, phrases: list[_Phrase | None]) -> None:
+        self.text = text
+        self.spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text or "")]
+        self.instances = _instances([_fold((text or "")[a:b]) for a, b in self.spans], phrases)
+
+    def snippet(self, live: set[int], ntok: int = SNIPPET_TOKENS) -> str | None:
+        """FTS5's snippet(…, HL_OPEN, HL_CLOSE, '…', ntok) of the column, highlighting the `live` phrases: the
+        window of ntok tokens with the most distinct phrases (preferring one that starts a sentence)."""
+        text = self.text
+        if text is None:
+            return None
+        spans = self.spans
+        ndoc = len(spans)
+        insts = [i for i in self.instances if i[1] in live]
+        firsts = [0] if ndoc else []
+        for k in range(1, ndoc):
+            i = spans[k][0] - 1
+            while i >= 0 and text[i] in " \t\n\r":
+                i -= 1
+            if i != spans[k][0] - 1 and i >= 0 and text[i] in ".:":
+                firsts.append(k)
+        best_score, best_start = 0, 0
+        for pos, _ip, _size in insts:
+            score, adj = _window_score(insts, pos, ntok, ndoc)
+            if score > best_score:
+                best_score, best_start = score, adj
+            if firsts and ndoc > ntok:
+                jj = 0
+                while jj < len(firsts) - 1 and not firsts[jj + 1] > pos:
+                    jj += 1
+                if firsts[jj] < pos:
+                    score, _adj = _window_score(insts, firsts[jj], ntok, ndoc)
+                    score += 120 if firsts[jj] == 0 else 100
+                    if score > best_score:
+                        best_score, best_start = score, firsts[jj]
+        return _highlight(text, spans, insts, best_start, ntok)
+
+
+def _highlight(text: str, spans: list[tuple[int, int]], insts: list[tuple[int, int, int]], start: int,
+               ntok: int) -> str:
+    """The window of ntok tokens at `start`, occurrences between the markers (overlapping ones as one)."""
     merged: list[list[int]] = []
     for pos, _ip, size in insts:
         end = pos + size - 1
@@ -420,14 +466,14 @@ def _snippet(text: str | None, phrases: list[_Phrase | None], ntok: int = SNIPPE
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([pos, end])
-    pending = [m for m in merged if m[0] >= best_start]
-    range_end = best_start + ntok - 1
-    out = ["…"] if best_start > 0 else []
+    pending = [m for m in merged if m[0] >= start]
+    range_end = start + ntok - 1
+    out = ["…"] if start > 0 else []
     offset = 0
     for i, (a, b) in enumerate(spans):
-        if i < best_start or i > range_end:
+        if i < start or i > range_end:
             continue
-        if best_start and i == best_start:
+        if start and i == start:
             offset = a
         if pending and i == pending[0][0]:
             out += [text[offset:a], HL_OPEN]
@@ -441,7 +487,7 @@ def _snippet(text: str | None, phrases: list[_Phrase | None], ntok: int = SNIPPE
             offset = b
             if pending and pending[0][0] <= i < pending[0][1]:
                 out.append(HL_CLOSE)
-    out.append(text[offset:] if range_end >= ndoc - 1 else "…")
+    out.append(text[offset:] if range_end >= len(spans) - 1 else "…")
     return "".join(out)
 
 
