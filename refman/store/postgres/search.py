@@ -6,8 +6,31 @@ The index
 in the index's form (the same strings as SQLite's FTS5 table) and `document`, their tsvector with the weights
 title A, authors and tags B, site and notes C, body D, kept by triggers on the catalog's tables as on SQLite.
 Bulk writers suspend those triggers (`search_index_batch`) and index in Python.
-"""
 
+From a parsed query (refman.search_query) to SQL
+------------------------------------------------
+The tree becomes a boolean condition on `search_doc d`, built the way the SQLite store builds its FTS5 MATCH
+string (same groupings, same parts left out), so that both backends match the same rows:
+
+* a term's lexemes are what the index's own parser makes of its tokens (`refman_search_text`, 'simple'
+  configuration; one query per search reads them), never user text spliced into a tsquery; side by side with
+  `<->`, the last one `:*` for a prefix;
+* a column is a weight. Title (A) and body (D) have a weight of their own; authors and tags share B, site and
+  notes share C, so a term in only one of those, or a phrase (which could otherwise run from the end of one
+  column into the start of the next: the tsvector concatenates them), is checked against that column's own
+  text after the GIN index has narrowed the rows. A phrase over the tags stays inside one tag, and `tag:x` is
+  a whole tag (or a tag's start, for a prefix): FTS5's tag tokens are not lexemes here;
+* a query of negations only lists the sources that match none of them, newest first, as on SQLite.
+
+Ranking is ts_rank_cd (weights D, C, B, A = 0.1, 0.3, 0.45, 1.0: FTS5's bm25 column weights) in SQLite's two
+tiers: sources matching in the describing columns first, then those matching only with the body; the
+adjacent-words bonus is an OR'd phrase in the rank's tsquery; ties go to the lower id. Scores are not bm25's,
+so the order inside a tier can differ from SQLite's; which rows and which tier do not.
+
+Snippets are FTS5's snippet() and its choice of column, computed in Python on the result rows' texts
+(`_Column`): the same window of 24 tokens, sentence starts, merged highlights and ellipses, and only the
+phrases of the parts of the query that match the row highlighted, as FTS5 reports them.
+"""
 from __future__ import annotations
 
 import re
