@@ -377,11 +377,17 @@ class _Plan:
 _TOKEN = re.compile(r"(?:[^\W_]|[\u0300-\u036f\ue000-\uf8ff])+")
 
 
+# Letters `unaccent` (which the index's lexemes went through) spells out and Unicode does not decompose.
+_UNACCENT_EXTRA = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+                                 "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ł": "l", "Ł": "L", "þ": "th",
+                                 "Þ": "TH", "ħ": "h", "Ħ": "H", "ı": "i"})
+
+
 def _fold(token: str) -> str:
     """A token as the index's lexemes are: accents removed, lower case."""
     if token.isascii():
         return token.lower()
-    decomposed = unicodedata.normalize("NFKD", token)
+    decomposed = unicodedata.normalize("NFKD", token.translate(_UNACCENT_EXTRA))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
