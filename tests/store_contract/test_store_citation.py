@@ -142,19 +142,17 @@ def test_registered_exports_round_trip(store: Store) -> None:
 
 
 def test_catalog_file_is_the_catalog(store: Store, tmp_path: Path) -> None:
-    assert store.catalog_file() == (tmp_path / "catalog.db").resolve()
+    expected = None if store.backend == "postgresql" else (tmp_path / "catalog.db").resolve()  # a database: no file
+    assert store.catalog_file() == expected
 
 
-def test_check_backup_and_delete(store: Store, tmp_path: Path) -> None:
+def test_check_and_delete(store: Store, tmp_path: Path) -> None:
     urls = _vault(store, tmp_path)
     one = urls["https://one.example/"]
     set_fields(store, one, ["title=Pinned"])
     report = store.check_catalog_integrity()
     assert report["ok"] and report["integrity"] == "ok" and report["search_index"] == "ok"
-    copy = tmp_path / "copy.db"
-    assert store.copy_catalog_to(copy) > 0
-    with open_store(copy, create=False) as restored:
-        assert sorted(restored.citable_source_ids()) == sorted(store.citable_source_ids())
+    assert report["foreign_keys"] == [] and report["skipped"] == []
     assert store.sources_to_delete([one, 999])[0].url == "https://one.example/"
     assert len(store.sources_to_delete([one, 999])) == 1
     assert store.source_dependents([one]) == (2, 0, 0, 1)  # mentions, tags, snapshots, pins
@@ -166,16 +164,77 @@ def test_check_backup_and_delete(store: Store, tmp_path: Path) -> None:
     assert store.check_catalog_integrity()["ok"]
 
 
-def _foreign_keys_to_blob(conn: Any) -> set[tuple[str, str]]:
-    """(table, column) of every foreign key to `blob` in a SQLite catalog."""
+def test_check_finds_a_source_missing_from_the_search_index(store: Store) -> None:
+    sid = _add(store, "https://missing.example/", title="Gone from the index")
+    conn: Any = store.conn  # type: ignore[attr-defined]
+    if store.backend == "postgresql":
+        conn.execute("DELETE FROM search_doc WHERE source_id = %s", (sid,))
+    else:
+        conn.execute("DELETE FROM search_fts WHERE rowid = ?", (sid,))
+    report = store.check_catalog_integrity()
+    assert not report["ok"] and report["search_index"] == ["1 sources missing from the search index"]
+
+
+def test_garbage_collection_deletes_only_unreferenced_blobs(store: Store) -> None:
+    sid = _add(store, "https://blob.example/")
+    conn: Any = store.conn  # type: ignore[attr-defined]
+    mark = "%s" if store.backend == "postgresql" else "?"
+    with store.transaction():
+        for digest, data in (("kept", b"body"), ("garbage", b"old body!")):
+            conn.execute(f"INSERT INTO blob (hash, codec, size, stored_size, data) VALUES ({mark}, 'identity', "
+                         f"{mark}, {mark}, {mark})", (digest, len(data), len(data), data))
+        conn.execute(f"INSERT INTO snapshot (source_id, fetched_at, outcome, body_hash) VALUES ({mark}, 't', 'ok', "
+                     f"{mark})", (sid, "kept"))
+    assert store.unreferenced_blobs() == (1, 9)
+    with store.transaction():
+        store.delete_unreferenced_blobs()
+    assert store.unreferenced_blobs() == (0, 0)
+    assert store.source_dependents([sid]) == (0, 0, 1, 0)
+    store.delete_sources_cascading([sid])  # the snapshot goes with its source, its body stays until collected
+    assert store.unreferenced_blobs() == (1, 4)
+
+
+def test_backup_copies_the_catalog(store: Store, tmp_path: Path) -> None:
+    if store.backend == "postgresql":
+        pytest.skip("copies a catalog file; a PostgreSQL catalog is backed up with pg_dump")
+    _vault(store, tmp_path)
+    copy = tmp_path / "copy.db"
+    assert store.copy_catalog_to(copy) > 0
+    with open_store(copy, create=False) as restored:
+        assert sorted(restored.citable_source_ids()) == sorted(store.citable_source_ids())
+
+
+def test_postgresql_backup_points_at_pg_dump(store: Store, tmp_path: Path) -> None:
+    if store.backend != "postgresql":
+        pytest.skip("PostgreSQL has no catalog file to copy")
+    from refman.errors import UsageError
+
+    with pytest.raises(UsageError, match="pg_dump"):
+        store.copy_catalog_to(tmp_path / "copy.db")
+    assert not (tmp_path / "copy.db").exists()
+
+
+def _foreign_keys_to_blob(store: Store) -> set[tuple[str, str]]:
+    """(table, column) of every foreign key to `blob` in the catalog."""
+    conn: Any = store.conn  # type: ignore[attr-defined]
+    if store.backend == "postgresql":
+        return {(table, column) for table, column in conn.execute(
+            "SELECT kcu.table_name, kcu.column_name FROM information_schema.referential_constraints rc "
+            "JOIN information_schema.key_column_usage kcu ON kcu.constraint_schema = rc.constraint_schema "
+            "AND kcu.constraint_name = rc.constraint_name "
+            "JOIN information_schema.constraint_column_usage ccu "
+            "ON ccu.constraint_schema = rc.unique_constraint_schema "
+            "AND ccu.constraint_name = rc.unique_constraint_name "
+            "WHERE rc.constraint_schema = current_schema() AND ccu.table_name = 'blob'")}
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     return {(table, fk[3]) for table in tables for fk in conn.execute(f"PRAGMA foreign_key_list({table})")
             if fk[2] == "blob"}
 
 
-def test_sqlite_garbage_collection_knows_every_reference_to_a_blob(store: Store) -> None:
-    if store.backend != "sqlite":
-        pytest.skip("SQLite schema introspection")
-    from refman.store.sqlite.citation import BLOB_REFERENCES
+def test_garbage_collection_knows_every_reference_to_a_blob(store: Store) -> None:
+    if store.backend == "postgresql":
+        from refman.store.postgres.citation import BLOB_REFERENCES
+    else:
+        from refman.store.sqlite.citation import BLOB_REFERENCES
 
-    assert _foreign_keys_to_blob(store.conn) == set(BLOB_REFERENCES)  # type: ignore[attr-defined]
+    assert _foreign_keys_to_blob(store) == set(BLOB_REFERENCES)
