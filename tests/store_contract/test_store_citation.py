@@ -75,6 +75,29 @@ def test_keyless_rows_come_in_id_order_and_pages(store: Store) -> None:
     assert pages[0][0][1] == "https://p.example/0"  # KEY_ROW_COLUMNS: id, url, …
 
 
+def test_a_key_pinned_during_an_assignment_waits_and_finds_the_key_taken(store: Store,
+                                                                         store_location: Path | str) -> None:
+    import threading
+
+    assigned, pinned = _add(store, "https://race.example/a"), _add(store, "https://race.example/b")
+    outcome: list[bool] = []
+
+    def pin() -> None:
+        with open_same(store_location) as other:
+            outcome.append(other.set_citekey(pinned, "Race2020"))
+
+    with store.transaction():
+        assert "race2020" not in store.taken_citekeys()  # what an assignment computes its keys from
+        thread = threading.Thread(target=pin)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive() and not outcome  # the pin waits for the assignment's transaction
+        store.store_citekeys([("race2020", assigned)])
+    thread.join(30)
+    assert outcome == [False]
+    assert store.citekeys_of(None) == {assigned: "race2020"}
+
+
 def test_citekey_order_is_case_insensitive_then_exact_then_id(store: Store) -> None:
     ids = [_add(store, f"https://o.example/{i}") for i in range(4)]
     with store.transaction():

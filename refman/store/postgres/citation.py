@@ -88,6 +88,9 @@ def _binary(column: Any) -> Any:
 
 
 # ---- citation keys
+# pg_advisory_xact_lock key held by the writers of citation keys ("citekey" in ASCII)
+CITEKEY_LOCK = 0x636974656B6579
+_LOCK = "SELECT pg_advisory_xact_lock(%(key)s)"
 _TAKEN_KEYS = select(_source.c.citekey).where(_source.c.citekey.is_not(None))
 _HAS_KEYLESS = select(literal(1)).where(_source.c.citekey.is_(None)).limit(1)
 _KEYLESS_IDS = select(_source.c.id).where(_source.c.citekey.is_(None), _source.c.id == any_(_IDS))
@@ -237,7 +240,17 @@ def _export_params(record: ExportRecord) -> dict[str, Any]:
 class PostgresCitation(PostgresBase):
     # ---- citation keys
 
+    def _lock_citekeys(self) -> None:
+        """Serialise the writers of citation keys until the transaction ends (SQLite's BEGIN IMMEDIATE does it
+        there): key assignment reads the taken keys, then writes keys it computed from them; a concurrent
+        assignment or pin in between would make its writes collide (UniqueViolation) or overwrite a key."""
+        if self.in_transaction:  # outside a transaction there is nothing to hold the lock for
+            self.execute(_LOCK, {"key": CITEKEY_LOCK})
+
     def taken_citekeys(self) -> set[str]:
+        # Inside a write transaction this is the read that key writes are computed from: lock first, so that
+        # the read (READ COMMITTED: a snapshot per statement) sees every key committed before the lock.
+        self._lock_citekeys()
         return {row[0].lower() for row in self.execute(_TAKEN_KEYS)}
 
     def has_keyless_sources(self) -> bool:
@@ -263,12 +276,14 @@ class PostgresCitation(PostgresBase):
                     yield rows
 
     def store_citekeys(self, updates: Sequence[tuple[str, int]]) -> None:
+        self._lock_citekeys()
         self.executemany(_SET_KEY, [{"b_key": key, "b_id": sid} for key, sid in updates])
 
     def replace_citekeys(self, changes: Sequence[tuple[int, str]]) -> None:
         # Two passes so that swapping keys between the sources of the batch never trips the UNIQUE constraint
         # (PostgreSQL checks a non-deferrable UNIQUE constraint row by row).
         with self.transaction():
+            self._lock_citekeys()
             self.execute(_CLEAR_KEYS, {"ids": [sid for sid, _key in changes]})
             self.executemany(_SET_KEY, [{"b_key": key, "b_id": sid} for sid, key in changes])
 
@@ -290,6 +305,7 @@ class PostgresCitation(PostgresBase):
     def set_citekey(self, source_id: int, key: str) -> bool:
         try:
             with self.transaction():  # a savepoint: the failed UPDATE must not abort the caller's transaction
+                self._lock_citekeys()
                 self.execute(_SET_KEY, {"b_key": key, "b_id": source_id})
         except pg_errors.UniqueViolation:  # UNIQUE with the NOCASE collation: another source holds it
             return False
