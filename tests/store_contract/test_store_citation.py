@@ -217,6 +217,39 @@ def test_garbage_collection_deletes_only_unreferenced_blobs(store: Store) -> Non
     assert store.unreferenced_blobs() == (1, 4)
 
 
+def test_garbage_collection_waits_for_a_writer_reusing_an_unreferenced_blob(store: Store,
+                                                                           store_location: Path | str) -> None:
+    import threading
+
+    sid = _add(store, "https://reuse.example/")
+    conn: Any = store.conn  # type: ignore[attr-defined]
+    mark = "%s" if store.backend == "postgresql" else "?"
+    put_blob = (f"INSERT INTO blob (hash, codec, size, stored_size, data) VALUES ({mark}, 'identity', 4, 4, {mark}) "
+                "ON CONFLICT (hash) DO NOTHING")
+    with store.transaction():
+        conn.execute(put_blob, ("old", b"body"))
+    assert store.unreferenced_blobs() == (1, 4)
+    errors: list[BaseException] = []
+
+    def collect() -> None:
+        try:
+            with open_same(store_location) as other, other.transaction():
+                other.delete_unreferenced_blobs()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    with store.transaction():  # a fetch storing a body that is already there, then its snapshot
+        conn.execute(put_blob, ("old", b"body"))
+        thread = threading.Thread(target=collect)
+        thread.start()
+        thread.join(0.5)
+        conn.execute(f"INSERT INTO snapshot (source_id, fetched_at, outcome, body_hash) VALUES ({mark}, 't', 'ok', "
+                     f"{mark})", (sid, "old"))
+    thread.join(30)
+    assert not thread.is_alive() and errors == []
+    assert store.unreferenced_blobs() == (0, 0) and store.source_dependents([sid]).snapshots == 1
+
+
 def test_backup_copies_the_catalog(store: Store, tmp_path: Path) -> None:
     if store.backend == "postgresql":
         pytest.skip("copies a catalog file; a PostgreSQL catalog is backed up with pg_dump")

@@ -160,13 +160,18 @@ _REVISION = "SELECT version_num FROM alembic_version"
 # ---- maintenance
 _GARBAGE = and_(*(~exists().where(column == _blob.c.hash) for _table, column in _BLOB_REFERENCE_COLUMNS))
 _UNREFERENCED_BLOBS = select(func.count(), func.coalesce(func.sum(_blob.c.stored_size), 0)).where(_GARBAGE)
-# A blob a writer is referencing right now (its new snapshot's foreign key check holds FOR KEY SHARE on the
-# blob's row, uncommitted, so the NOT EXISTS cannot see it) is skipped rather than waited for: deleting it would
-# fail that foreign key at the writer's commit or ours. It is collected next time if still unreferenced.
-_DELETE_GARBAGE = delete(_blob).where(_blob.c.hash.in_(
-    select(_blob.c.hash).where(_GARBAGE).with_for_update(skip_locked=True)))
+# Garbage collection serialises with the writers of blobs and of references to them, as BEGIN IMMEDIATE does on
+# SQLite: EXCLUSIVE conflicts with the ROW EXCLUSIVE lock a blob's INSERT (even ON CONFLICT DO NOTHING) holds to
+# its commit, and with the ROW SHARE lock a new snapshot's or text's foreign key check takes on `blob`; readers
+# (ACCESS SHARE) go on. Without it a fetch could find its body stored (ON CONFLICT DO NOTHING locks nothing),
+# the collector delete it as unreferenced, and the fetch's snapshot then fail its foreign key.
+_LOCK_BLOBS = "LOCK TABLE blob IN EXCLUSIVE MODE"
+_DELETE_GARBAGE = delete(_blob).where(_GARBAGE)
+# FOR UPDATE: inside the deletion's transaction the sources are locked from this read on, so nothing new can hang
+# on them (a new mention's, tag's or snapshot's foreign key check waits) before their dependents are counted and
+# they are deleted: the counts are what goes, as under SQLite's BEGIN IMMEDIATE.
 _SOURCES_TO_DELETE = (select(_source.c.id, _source.c.url, _source.c.title, _source.c.citekey)
-                      .where(_source.c.id == any_(_IDS)).order_by(_source.c.id))
+                      .where(_source.c.id == any_(_IDS)).order_by(_source.c.id).with_for_update())
 _DEPENDENTS = select(
     select(func.count()).where(_mention.c.source_id == any_(_IDS)).scalar_subquery(),
     select(func.count()).where(_tag.c.source_id == any_(_IDS)).scalar_subquery(),
@@ -471,7 +476,9 @@ class PostgresCitation(PostgresBase):
         return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     def delete_unreferenced_blobs(self) -> None:
-        self.execute(_DELETE_GARBAGE)
+        with self.transaction():
+            self.execute(_LOCK_BLOBS)  # then the DELETE's snapshot (READ COMMITTED) sees every committed reference
+            self.execute(_DELETE_GARBAGE)
 
     def sources_to_delete(self, ids: Sequence[int]) -> list[DeletedSource]:
         return [DeletedSource(*row) for row in self.execute(_SOURCES_TO_DELETE, {"ids": list(ids)})]
