@@ -187,6 +187,17 @@ def test_check_and_delete(store: Store, tmp_path: Path) -> None:
     assert store.check_catalog_integrity()["ok"]
 
 
+def test_check_passes_after_a_reindex(store: Store, tmp_path: Path) -> None:
+    from refman.search import compose_row
+
+    _vault(store, tmp_path)
+    sid = _add(store, "https://cjk.example/", title="東京の本 Tōkyō", tags=("日本",))
+    set_fields(store, sid, ['author=[{"family": "山田", "given": "太郎"}, {"literal": "ACME"}]'])
+    with store.transaction():  # refman.search.rebuild_index, without its count (the rows read before writing)
+        store.rebuild_search_index([compose_row(source) for source in store.sources_to_index()])
+    assert store.check_catalog_integrity()["ok"]
+
+
 def test_check_finds_a_source_missing_from_the_search_index(store: Store) -> None:
     sid = _add(store, "https://missing.example/", title="Gone from the index")
     conn: Any = store.conn  # type: ignore[attr-defined]
@@ -294,3 +305,21 @@ def test_garbage_collection_knows_every_reference_to_a_blob(store: Store) -> Non
         from refman.store.sqlite.citation import BLOB_REFERENCES
 
     assert _foreign_keys_to_blob(store) == set(BLOB_REFERENCES)
+
+
+def test_postgresql_check_finds_broken_references_and_a_stale_search_document(store: Store) -> None:
+    if store.backend != "postgresql":
+        pytest.skip("PostgreSQL's triggers: SQLite's own checks are PRAGMAs")
+    sid = _add(store, "https://broken.example/", title="Indexed")
+    conn: Any = store.conn  # type: ignore[attr-defined]
+    with store.transaction():
+        conn.execute("ALTER TABLE source_tag DISABLE TRIGGER ALL")  # foreign key and index upkeep off
+        conn.execute("INSERT INTO source_tag (source_id, tag) VALUES (%s, 'orphan')", (sid + 1000,))
+        conn.execute("ALTER TABLE search_doc DISABLE TRIGGER search_doc_bi")
+        conn.execute("UPDATE search_doc SET title = 'changed' WHERE source_id = %s", (sid,))
+        conn.execute("ALTER TABLE search_doc ENABLE TRIGGER search_doc_bi")
+    report = store.check_catalog_integrity()
+    assert not report["ok"]
+    assert report["foreign_keys"] == [{"table": "source_tag", "rowid": [sid + 1000, "orphan"], "parent": "source"}]
+    assert report["search_index"] == ["1 search index rows whose document does not match their text"]
+    assert [problem for problem in report["integrity"] if "source_tag" in problem]  # its disabled triggers
