@@ -22,6 +22,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql as pg_sql
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Table,
     and_,
@@ -79,7 +80,15 @@ BLOB_REFERENCES = (("snapshot", "body_hash"), ("source_text", "markdown_hash"))
 _BLOB_REFERENCE_COLUMNS = ((_snapshot, _snapshot.c.body_hash), (_text, _text.c.markdown_hash))
 assert tuple((t.name, c.name) for t, c in _BLOB_REFERENCE_COLUMNS) == BLOB_REFERENCES
 
-_IDS: BindParameter[Any] = bindparam("ids")  # a list binds as one array: `= ANY(%(ids)s)`
+# a list of ids binds as one array (typed: unnest() of an untyped empty array is ambiguous)
+_IDS_PARAM: BindParameter[Any] = bindparam("ids", type_=ARRAY(BigInteger))
+
+
+def _among(column: Any) -> Any:
+    """`column IN (SELECT unnest(%(ids)s))`: the bound array as a set the planner can join or hash, whatever
+    the table's statistics (a bare `= ANY(array)` may be planned as a scan testing every row against the whole
+    array when the statistics are stale, as after a big import)."""
+    return column.in_(select(func.unnest(_IDS_PARAM)))
 
 
 def _binary(column: Any) -> Any:
@@ -93,15 +102,15 @@ CITEKEY_LOCK = 0x636974656B6579
 _LOCK = "SELECT pg_advisory_xact_lock(%(key)s)"
 _TAKEN_KEYS = select(_source.c.citekey).where(_source.c.citekey.is_not(None))
 _HAS_KEYLESS = select(literal(1)).where(_source.c.citekey.is_(None)).limit(1)
-_KEYLESS_IDS = select(_source.c.id).where(_source.c.citekey.is_(None), _source.c.id == any_(_IDS))
+_KEYLESS_IDS = select(_source.c.id).where(_source.c.citekey.is_(None), _among(_source.c.id))
 _KEY_ROW = select(*(_source.c[name] for name in KEY_ROW_COLUMNS)).where(_source.c.citekey.is_(None))
 _KEY_ROWS_AFTER = (_KEY_ROW.where(_source.c.id > bindparam("last", type_=BigInteger)).order_by(_source.c.id)
                    .limit(bindparam("size")))
-_KEY_ROWS_OF = _KEY_ROW.where(_source.c.id == any_(_IDS)).order_by(_source.c.id)
+_KEY_ROWS_OF = _KEY_ROW.where(_among(_source.c.id)).order_by(_source.c.id)
 _SET_KEY = update(_source).where(_source.c.id == bindparam("b_id")).values(citekey=bindparam("b_key"))
-_CLEAR_KEYS = update(_source).where(_source.c.id == any_(_IDS)).values(citekey=None)
+_CLEAR_KEYS = update(_source).where(_among(_source.c.id)).values(citekey=None)
 _KEYS_ALL = select(_source.c.id, _source.c.citekey).where(_source.c.citekey.is_not(None))
-_KEYS_OF = _KEYS_ALL.where(_source.c.id == any_(_IDS))
+_KEYS_OF = _KEYS_ALL.where(_among(_source.c.id))
 # `citekey` has the case-insensitive collation NOCASE: `=` ignores case (and the UNIQUE index serves it)
 _KEY_HOLDER = select(_source.c.id).where(_source.c.citekey == bindparam("key"),
                                          _source.c.id.is_distinct_from(bindparam("other"))).limit(1)
@@ -113,7 +122,7 @@ _KEY_ORDER = (select(_source.c.id, _source.c.citekey).where(_source.c.citekey.is
 # ---- selections
 _NOTES_BY_PATH = select(_note.c.id, _note.c.root, _note.c.path).order_by(_binary(_note.c.path),
                                                                          _binary(_note.c.root), _note.c.id)
-_CITED_BY_NOTES = (select(_mention.c.note_id, _mention.c.source_id).where(_mention.c.note_id == any_(_IDS))
+_CITED_BY_NOTES = (select(_mention.c.note_id, _mention.c.source_id).where(_among(_mention.c.note_id))
                    .order_by(_mention.c.note_id, _mention.c.ordinal, _mention.c.id))
 _TAGGED = (select(_tag.c.source_id).where(_tag.c.tag == any_(bindparam("tags"))).distinct()
            .order_by(_tag.c.source_id))
@@ -121,13 +130,13 @@ _ALL_IDS = select(_source.c.id).order_by(_source.c.id)
 
 # ---- the export stream
 _SOURCE_ROWS_ALL = select(*(_source.c[name] for name in SOURCE_ROW_COLUMNS)).order_by(_source.c.id)
-_SOURCE_ROWS_OF = _SOURCE_ROWS_ALL.where(_source.c.id == any_(_IDS))
+_SOURCE_ROWS_OF = _SOURCE_ROWS_ALL.where(_among(_source.c.id))
 _EVIDENCE_ALL = (select(_field.c.source_id, _field.c.field, _field.c.origin, _field.c.value)
                  .where(_field.c.field == any_(bindparam("fields")))
                  .order_by(_field.c.source_id, _binary(_field.c.field), _binary(_field.c.origin)))
-_EVIDENCE_OF = _EVIDENCE_ALL.where(_field.c.source_id == any_(_IDS))
+_EVIDENCE_OF = _EVIDENCE_ALL.where(_among(_field.c.source_id))
 _TAGS_ALL = select(_tag.c.source_id, _tag.c.tag).order_by(_binary(_tag.c.tag), _tag.c.source_id)
-_TAGS_OF = _TAGS_ALL.where(_tag.c.source_id == any_(_IDS))
+_TAGS_OF = _TAGS_ALL.where(_among(_tag.c.source_id))
 _HAS_ARCHIVED = select(literal(1)).where(_snapshot.c.memento_url.is_not(None)).limit(1)
 _ARCHIVE_OUTCOMES: BindParameter[Any] = bindparam("good", value=[*map(str, GOOD_OUTCOMES), "saved"])
 # SQLite sorts NULL first, so DESC puts a capture without a time last: NULLS LAST says the same here
@@ -171,15 +180,15 @@ _DELETE_GARBAGE = delete(_blob).where(_GARBAGE)
 # on them (a new mention's, tag's or snapshot's foreign key check waits) before their dependents are counted and
 # they are deleted: the counts are what goes, as under SQLite's BEGIN IMMEDIATE.
 _SOURCES_TO_DELETE = (select(_source.c.id, _source.c.url, _source.c.title, _source.c.citekey)
-                      .where(_source.c.id == any_(_IDS)).order_by(_source.c.id).with_for_update())
+                      .where(_among(_source.c.id)).order_by(_source.c.id).with_for_update())
 _DEPENDENTS = select(
-    select(func.count()).where(_mention.c.source_id == any_(_IDS)).scalar_subquery(),
-    select(func.count()).where(_tag.c.source_id == any_(_IDS)).scalar_subquery(),
-    select(func.count()).where(_snapshot.c.source_id == any_(_IDS)).scalar_subquery(),
-    select(func.count()).where(_field.c.origin == "user", _field.c.source_id == any_(_IDS)).scalar_subquery(),
+    select(func.count()).where(_among(_mention.c.source_id)).scalar_subquery(),
+    select(func.count()).where(_among(_tag.c.source_id)).scalar_subquery(),
+    select(func.count()).where(_among(_snapshot.c.source_id)).scalar_subquery(),
+    select(func.count()).where(_field.c.origin == "user", _among(_field.c.source_id)).scalar_subquery(),
 )
 # the foreign keys cascade to mentions, tags, evidence, snapshots, texts, aliases, claims and search rows
-_DELETE_SOURCES = delete(_source).where(_source.c.id == any_(_IDS))
+_DELETE_SOURCES = delete(_source).where(_among(_source.c.id))
 
 # The catalog's own checks (PostgreSQL SQL: system catalogs and the search functions of migration 0002).
 _INVALID_INDEXES = """SELECT i.indexrelid::regclass::text, i.indrelid::regclass::text FROM pg_index i
