@@ -299,10 +299,7 @@ def _foreign_keys_to_blob(store: Store) -> set[tuple[str, str]]:
 
 
 def test_garbage_collection_knows_every_reference_to_a_blob(store: Store) -> None:
-    if store.backend == "postgresql":
-        from refman.store.postgres.citation import BLOB_REFERENCES
-    else:
-        from refman.store.sqlite.citation import BLOB_REFERENCES
+    from refman.store.citation import BLOB_REFERENCES
 
     assert _foreign_keys_to_blob(store) == set(BLOB_REFERENCES)
 
@@ -323,3 +320,23 @@ def test_postgresql_check_finds_broken_references_and_a_stale_search_document(st
     assert report["foreign_keys"] == [{"table": "source_tag", "rowid": [sid + 1000, "orphan"], "parent": "source"}]
     assert report["search_index"] == ["1 search index rows whose document does not match their text"]
     assert [problem for problem in report["integrity"] if "source_tag" in problem]  # its disabled triggers
+
+
+def test_one_exports_refresh_at_a_time(store: Store, store_location: Path | str) -> None:
+    """A second refresh of the same catalog (another process, another machine) waits for the first."""
+    import threading
+    import time
+
+    entered = threading.Event()
+
+    def second() -> None:
+        with open_same(store_location) as other, other.exports_refresh_lock():
+            entered.set()
+
+    with store.exports_refresh_lock():
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.3)
+        assert not entered.is_set()
+    waiter.join(timeout=10)
+    assert entered.is_set()

@@ -52,6 +52,7 @@ from refman.models import (
     SourceText,
 )
 from refman.store.citation import (
+    BLOB_REFERENCES,
     KEY_ROW_COLUMNS,
     SOURCE_ROW_COLUMNS,
     CatalogCheck,
@@ -74,9 +75,6 @@ _text: Table = SourceText.__table__  # type: ignore[attr-defined]
 _blob: Table = Blob.__table__  # type: ignore[attr-defined]
 _export: Table = RegisteredExport.__table__  # type: ignore[attr-defined]
 
-# Columns that point at a blob: a blob none of them names is garbage. New ones go here (a test checks that
-# every foreign key to `blob` is listed).
-BLOB_REFERENCES = (("snapshot", "body_hash"), ("source_text", "markdown_hash"))
 _BLOB_REFERENCE_COLUMNS = ((_snapshot, _snapshot.c.body_hash), (_text, _text.c.markdown_hash))
 assert tuple((t.name, c.name) for t, c in _BLOB_REFERENCE_COLUMNS) == BLOB_REFERENCES
 
@@ -99,6 +97,8 @@ def _binary(column: Any) -> Any:
 # ---- citation keys
 # pg_advisory_xact_lock key held by the writers of citation keys ("citekey" in ASCII)
 CITEKEY_LOCK = 0x636974656B6579
+# pg_advisory_lock key held while registered exports are refreshed ("exports" in ASCII)
+EXPORTS_LOCK = 0x6578706F727473
 _LOCK = "SELECT pg_advisory_xact_lock(%(key)s)"
 _TAKEN_KEYS = select(_source.c.citekey).where(_source.c.citekey.is_not(None))
 _HAS_KEYLESS = select(literal(1)).where(_source.c.citekey.is_(None)).limit(1)
@@ -430,6 +430,15 @@ class PostgresCitation(PostgresBase):
 
     def catalog_file(self) -> Path | None:
         return None  # a database, not a file
+
+    @contextmanager
+    def exports_refresh_lock(self) -> Iterator[None]:
+        # A session advisory lock: held across the refresh's own transactions, released if the process dies.
+        self.execute("SELECT pg_advisory_lock(%(key)s)", {"key": EXPORTS_LOCK})
+        try:
+            yield
+        finally:
+            self.execute("SELECT pg_advisory_unlock(%(key)s)", {"key": EXPORTS_LOCK})
 
     # ---- maintenance
 
