@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, any_, bindparam, delete, distinct, func, or_, select, update
+from sqlalchemy import ARRAY, String, Table, any_, bindparam, delete, distinct, func, or_, select, update
 
 from refman.models import FieldValue, Mention, Note, Source, SourceAlias
 from refman.store.notes import (
@@ -90,17 +90,21 @@ _OTHER_DEFINITION_LABELS = (select(_mention.c.label, _mention.c.source_id)
                             .group_by(_mention.c.label, _mention.c.source_id))
 # ASCII definition labels folded in SQL: the keys used for more than one source, and (with their sources) the
 # keys some non-ASCII label folds to as well (bound as `merge`), whose sources are counted together in Python.
+# A bound list is looked up as `IN (SELECT unnest(…))`, a hashed subplan (`= ANY(…)` of a parameter would scan it
+# for every row).
 _ASCII_KEY = _ascii_lower(_mention.c.label)
+_TEXTS = ARRAY(String)
+_IN_MERGE = _ASCII_KEY.in_(select(func.unnest(bindparam("merge", type_=_TEXTS))))
 _ASCII_LABEL_USAGE = (
     select(_ASCII_KEY, func.count(distinct(_mention.c.source_id)),
-           func.array_agg(distinct(_mention.c.source_id)).filter(any_(bindparam("merge")) == _ASCII_KEY))
+           func.array_agg(distinct(_mention.c.source_id)).filter(_IN_MERGE))
     .where(_mention.c.kind == _DEFINITION, _is_ascii(_mention.c.label))
     .group_by(_ASCII_KEY)
-    .having((func.count(distinct(_mention.c.source_id)) > 1) | (any_(bindparam("merge")) == _ASCII_KEY))
+    .having((func.count(distinct(_mention.c.source_id)) > 1) | func.bool_or(_IN_MERGE))
 )
 _ASCII_DEFINITION_SOURCES = (select(_mention.c.source_id).distinct()
                              .where(_mention.c.kind == _DEFINITION, _is_ascii(_mention.c.label),
-                                    _ascii_lower(_mention.c.label) == any_(bindparam("keys"))))
+                                    _ASCII_KEY.in_(select(func.unnest(bindparam("keys", type_=_TEXTS))))))
 _LABELLED_MENTIONS = (
     select(_mention.c.source_id, _note.c.path, _mention.c.line, _note.c.root, _mention.c.kind, _mention.c.label,
            _mention.c.link_text, _source.c.host)
