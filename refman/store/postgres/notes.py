@@ -15,11 +15,25 @@ those ids: no row is looked up again, and the statement-level search-index trigg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ARRAY, String, Table, any_, bindparam, delete, distinct, func, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    distinct,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from refman.models import FieldValue, Mention, Note, Source, SourceAlias
 from refman.store.notes import (
@@ -135,7 +149,11 @@ _MENTIONS_FOR_LABEL_REPORT = (
 # bulk_import to its commit, it makes the importer's read-then-write safe: once it has it, no other transaction
 # writes notes, sources, mentions, evidence or aliases until the import commits, so the importer's check of the
 # commit counter (and its second reading of the catalog, when another writer committed) sees the last writes.
-_IMPORT_LOCK = ("LOCK TABLE note, source, mention, field_value, source_alias IN SHARE ROW EXCLUSIVE MODE")
+# source_tag and source_text are taken too, at once and in this order: the search index's bulk upkeep
+# (search_index_batch, inside the import) takes the same lock on them to suspend their triggers, and taking it
+# later, behind a writer of tags waiting for `source`, would deadlock.
+_IMPORT_LOCK = ("LOCK TABLE note, source, mention, field_value, source_alias, source_tag, source_text"
+                " IN SHARE ROW EXCLUSIVE MODE")
 
 _MOVE_VAULT_ROOT = update(_note).values(root=bindparam("new_root"), path=bindparam("prefix") + _note.c.path).where(
     _note.c.root == bindparam("old_root"))
@@ -143,8 +161,9 @@ _MOVE_VAULT_ROOT = update(_note).values(root=bindparam("new_root"), path=bindpar
 
 def _next_ids(table: str) -> str:
     # nextval on the table's own sequence (the one its SERIAL id default calls), n times in one statement
-    return (f"SELECT nextval(s) FROM (SELECT pg_get_serial_sequence('{table}', 'id')::regclass AS s) AS q,"
-            " generate_series(1, %(n)s)")
+    # (one array: n rows would cost more to read than to make)
+    return (f"SELECT array_agg(nextval(s)) FROM (SELECT pg_get_serial_sequence('{table}', 'id')::regclass AS s)"
+            " AS q, generate_series(1, %(n)s)")
 
 
 _NEXT_NOTE_IDS = _next_ids("note")
@@ -158,13 +177,27 @@ _COPY_MENTIONS = ("COPY mention (source_id, note_id, ordinal, line, label, title
                   " FROM STDIN")
 _COPY_LABEL_EVIDENCE = "COPY field_value (source_id, field, origin, value, updated_at) FROM STDIN"
 
-_UPDATE_NOTE = update(_note).values(
-    size=bindparam("p_size"), mtime_ns=bindparam("p_mtime_ns"), sha256=bindparam("p_sha256"),
-    encoding=bindparam("p_encoding"), status=bindparam("p_status"), reason=bindparam("p_reason"),
-    imported_at=bindparam("p_imported_at")).where(_note.c.id == bindparam("nid"))
-_UPDATE_NOTE_KEYS = ("p_size", "p_mtime_ns", "p_sha256", "p_encoding", "p_status", "p_reason", "p_imported_at",
-                     "nid")
-_TOUCH_NOTE = update(_note).values(mtime_ns=bindparam("p_mtime_ns")).where(_note.c.id == bindparam("nid"))
+
+
+def _update_from_arrays(target: Table, key: str, names: Sequence[str]) -> Any:
+    """UPDATE target SET name = v.name, … FROM unnest(one array per column, then the ids) AS v(…) WHERE id = v.id:
+    a batch of rows in one statement (many updates pipelined cost twice as much). Each id comes once in a batch."""
+    # integers bind as bigint: note.mtime_ns is a BIGINT on PostgreSQL (migration 0001), an Integer in the model
+    arrays = [bindparam(name, type_=ARRAY(BigInteger if isinstance(target.c[name].type, Integer)
+                                          else target.c[name].type)) for name in names]
+    rows = func.unnest(*arrays, bindparam(key, type_=ARRAY(Integer))).table_valued(*names, "id").render_derived(
+        name="v")
+    return update(target).values({name: rows.c[name] for name in names}).where(target.c.id == rows.c.id)
+
+
+def _columns(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
+    """Rows as one list per column, named by `names`."""
+    return {name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)}
+
+
+_UPDATE_NOTE_COLUMNS = ("size", "mtime_ns", "sha256", "encoding", "status", "reason", "imported_at")
+_UPDATE_NOTES = _update_from_arrays(_note, "ids", _UPDATE_NOTE_COLUMNS)
+_TOUCH_NOTES = _update_from_arrays(_note, "ids", ("mtime_ns",))
 _DELETE_MENTIONS_OF_NOTES = delete(_mention).where(_mention.c.note_id == any_(bindparam("ids")))
 _DELETE_NOTES = delete(_note).where(_note.c.id == any_(bindparam("ids")))
 _MARK_CITED = update(_source).values(first_cited_at=bindparam("now")).where(
@@ -172,9 +205,7 @@ _MARK_CITED = update(_source).values(first_cited_at=bindparam("now")).where(
 _MARK_UPDATED = update(_source).values(updated_at=bindparam("now")).where(_source.c.id == any_(bindparam("ids")))
 _DELETE_LABEL_EVIDENCE = delete(_field_value).where(
     _field_value.c.source_id == any_(bindparam("ids")), _LABEL_ORIGIN)
-_SET_LABEL_COLUMNS = update(_source).values({name: bindparam(f"p_{name}") for name in _LABEL_COLUMNS}).where(
-    _source.c.id == bindparam("sid"))
-_SET_LABEL_COLUMNS_KEYS = (*(f"p_{name}" for name in _LABEL_COLUMNS), "sid")
+_SET_LABEL_COLUMNS = _update_from_arrays(_source, "ids", _LABEL_COLUMNS)
 
 # --- the commit counter ------------------------------------------------------------------------------------------
 
@@ -209,10 +240,6 @@ def _others_finished(before: tuple[int, frozenset[int]], now: tuple[int, frozens
         if full < xmax and full not in running:
             finished -= 1
     return finished > 0
-
-
-def _rows(keys: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Mapping[str, Any]]:
-    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 class PostgresNotes(PostgresBase):
@@ -366,7 +393,8 @@ class PostgresNotes(PostgresBase):
 
     def _new_ids(self, sql: str, n: int) -> list[int]:
         """`n` ids from a table's sequence, ascending (given in creation order to the batch's names)."""
-        return sorted(int(i) for (i,) in self.execute(sql, {"n": n}))
+        row = self.execute(sql, {"n": n}).fetchone()
+        return sorted(int(i) for i in row[0]) if row and row[0] else []
 
     def _copy(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.conn.cursor() as cur, cur.copy(sql) as copy:
@@ -400,12 +428,12 @@ class PostgresNotes(PostgresBase):
     def update_notes(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             with self._notes_write():
-                self.executemany(_UPDATE_NOTE, _rows(_UPDATE_NOTE_KEYS, rows))
+                self.execute(_UPDATE_NOTES, _columns((*_UPDATE_NOTE_COLUMNS, "ids"), rows))
 
     def touch_notes(self, rows: list[tuple[int, int]]) -> None:
         if rows:
             with self._notes_write():
-                self.executemany(_TOUCH_NOTE, _rows(("p_mtime_ns", "nid"), rows))
+                self.execute(_TOUCH_NOTES, _columns(("mtime_ns", "ids"), rows))
 
     def delete_mentions_of_notes(self, note_ids: Sequence[int]) -> None:
         if note_ids:
@@ -442,5 +470,5 @@ class PostgresNotes(PostgresBase):
     def set_label_columns(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             with self._notes_write():
-                self.executemany(_SET_LABEL_COLUMNS, _rows(_SET_LABEL_COLUMNS_KEYS, rows))
+                self.execute(_SET_LABEL_COLUMNS, _columns((*_LABEL_COLUMNS, "ids"), rows))
 
