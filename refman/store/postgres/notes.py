@@ -89,7 +89,7 @@ _NOTE_SUMMARIES = select(
 ).order_by(_c(_note.c.root), _c(_note.c.path))
 _SOURCES_CITED_PER_ROOT = (select(_note.c.root, func.count(distinct(_mention.c.source_id)))
                            .select_from(_note.join(_mention, _mention.c.note_id == _note.c.id))
-                           .group_by(_note.c.root))
+                           .group_by(_note.c.root).order_by(_c(_note.c.root)))
 
 # --- what an import reads ----------------------------------------------------------------------------------------
 
@@ -178,7 +178,6 @@ _COPY_MENTIONS = ("COPY mention (source_id, note_id, ordinal, line, label, title
 _COPY_LABEL_EVIDENCE = "COPY field_value (source_id, field, origin, value, updated_at) FROM STDIN"
 
 
-
 def _update_from_arrays(target: Table, key: str, names: Sequence[str]) -> Any:
     """UPDATE target SET name = v.name, … FROM unnest(one array per column, then the ids) AS v(…) WHERE id = v.id:
     a batch of rows in one statement (many updates pipelined cost twice as much). Each id comes once in a batch."""
@@ -210,8 +209,9 @@ _SET_LABEL_COLUMNS = _update_from_arrays(_source, "ids", _LABEL_COLUMNS)
 # --- the commit counter ------------------------------------------------------------------------------------------
 
 _SNAPSHOT = "SELECT pg_current_snapshot()::text"
-# The xids of this connection's open transaction and its subtransactions (each holds the lock on its own xid
-# until the top-level transaction ends).
+# The xids of this connection's open transaction and of its open subtransactions (each holds the lock on its own
+# xid while it lasts: a released savepoint's xid is no longer listed, so it is read while the writes' savepoint is
+# still open).
 _OWN_XIDS = ("SELECT coalesce(array_agg(transactionid::text::bigint), '{}') FROM pg_locks"
              " WHERE locktype = 'transactionid' AND pid = pg_backend_pid() AND granted AND mode = 'ExclusiveLock'")
 _SNAPSHOT_AND_OWN_XIDS = f"SELECT pg_current_snapshot()::text, ({_OWN_XIDS})"
@@ -268,22 +268,24 @@ class PostgresNotes(PostgresBase):
         return {root: int(n) for root, n in self.execute(_SOURCES_CITED_PER_ROOT)}
 
     def catalog_commit_counter(self) -> int:
-        """A number that changes when another connection commits, never for a commit it does not see.
+        """A number that changes when another connection commits: it never misses a commit to this catalog,
+        and may move for other commits too (the protocol allows that: a caller then reads the catalog again).
 
-        PostgreSQL has no per-database data_version, and its statistics (pg_stat_database.xact_commit) are
-        flushed up to seconds late, so they could miss a commit. What it does have is the snapshot
-        (pg_current_snapshot(): the next transaction id to be given, and the ids in progress), read in memory
-        with no table touched. Between two calls the counter moves when a transaction that had an id (one that
-        wrote) at the first call, or got one since, has finished by the second — unless it is one of this
-        store's own: the ids its transactions held are read from pg_locks when it writes through this group's
-        methods, at the end of bulk_import (so the whole import transaction, whatever wrote in it), and at a
-        call made inside its own transaction. A commit to this catalog by another connection is never missed
-        (its transaction's id was in progress, or not yet given, at the previous call, and has finished).
+        PostgreSQL has no per-database data_version, and its statistics (pg_stat_database.xact_commit) reach
+        other sessions up to seconds late, so they could miss a commit. What it has is the snapshot
+        (pg_current_snapshot(): the next transaction id to be given, and the ids still in progress), made from
+        shared memory, no table read. Between two calls the counter moves when a transaction that had an id (any
+        that wrote) at the first call, or got one since, has finished by the second, unless it was this store's
+        own: the ids its transaction and open savepoints hold are read from pg_locks by this group's writing
+        methods, at the end of bulk_import (the whole import transaction, whatever group wrote in it) and at a
+        call made inside its own transaction. A commit to this catalog by another connection is never missed:
+        its transaction's id was in progress, or not yet given, at the previous call, and has finished.
 
-        It over-reports, which the protocol allows (a caller then reads the catalog again): transaction ids are
-        cluster-wide, so writes to other databases of the server move it too, as do transactions that rolled
-        back, another's subtransactions, and this store's own commits of writes made through other groups'
-        methods outside an import."""
+        Chosen because it is exact about what matters (no missed commit) and costs one query on shared memory
+        per call (watch calls it every 0.25 s). It over-reports: transaction ids are server-wide, so commits to
+        other databases of the server move it, and so do rolled-back transactions, other sessions' savepoints,
+        and this store's own commits of writes that only other groups' methods made outside an import. Exact
+        per-catalog counting needs DDL (statement triggers that NOTIFY, or bump a counter row)."""
         if self.in_transaction:
             text, own_now = self.execute(_SNAPSHOT_AND_OWN_XIDS).fetchone() or ("", [])
         else:
