@@ -15,11 +15,25 @@ those ids: no row is looked up again, and the statement-level search-index trigg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, any_, bindparam, delete, distinct, func, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    distinct,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from refman.models import FieldValue, Mention, Note, Source, SourceAlias
 from refman.store.notes import (
@@ -75,7 +89,7 @@ _NOTE_SUMMARIES = select(
 ).order_by(_c(_note.c.root), _c(_note.c.path))
 _SOURCES_CITED_PER_ROOT = (select(_note.c.root, func.count(distinct(_mention.c.source_id)))
                            .select_from(_note.join(_mention, _mention.c.note_id == _note.c.id))
-                           .group_by(_note.c.root))
+                           .group_by(_note.c.root).order_by(_c(_note.c.root)))
 
 # --- what an import reads ----------------------------------------------------------------------------------------
 
@@ -90,17 +104,21 @@ _OTHER_DEFINITION_LABELS = (select(_mention.c.label, _mention.c.source_id)
                             .group_by(_mention.c.label, _mention.c.source_id))
 # ASCII definition labels folded in SQL: the keys used for more than one source, and (with their sources) the
 # keys some non-ASCII label folds to as well (bound as `merge`), whose sources are counted together in Python.
+# A bound list is looked up as `IN (SELECT unnest(…))`, a hashed subplan (`= ANY(…)` of a parameter would scan it
+# for every row).
 _ASCII_KEY = _ascii_lower(_mention.c.label)
+_TEXTS = ARRAY(String)
+_IN_MERGE = _ASCII_KEY.in_(select(func.unnest(bindparam("merge", type_=_TEXTS))))
 _ASCII_LABEL_USAGE = (
     select(_ASCII_KEY, func.count(distinct(_mention.c.source_id)),
-           func.array_agg(distinct(_mention.c.source_id)).filter(any_(bindparam("merge")) == _ASCII_KEY))
+           func.array_agg(distinct(_mention.c.source_id)).filter(_IN_MERGE))
     .where(_mention.c.kind == _DEFINITION, _is_ascii(_mention.c.label))
     .group_by(_ASCII_KEY)
-    .having((func.count(distinct(_mention.c.source_id)) > 1) | (any_(bindparam("merge")) == _ASCII_KEY))
+    .having((func.count(distinct(_mention.c.source_id)) > 1) | func.bool_or(_IN_MERGE))
 )
 _ASCII_DEFINITION_SOURCES = (select(_mention.c.source_id).distinct()
                              .where(_mention.c.kind == _DEFINITION, _is_ascii(_mention.c.label),
-                                    _ascii_lower(_mention.c.label) == any_(bindparam("keys"))))
+                                    _ASCII_KEY.in_(select(func.unnest(bindparam("keys", type_=_TEXTS))))))
 _LABELLED_MENTIONS = (
     select(_mention.c.source_id, _note.c.path, _mention.c.line, _note.c.root, _mention.c.kind, _mention.c.label,
            _mention.c.link_text, _source.c.host)
@@ -131,7 +149,11 @@ _MENTIONS_FOR_LABEL_REPORT = (
 # bulk_import to its commit, it makes the importer's read-then-write safe: once it has it, no other transaction
 # writes notes, sources, mentions, evidence or aliases until the import commits, so the importer's check of the
 # commit counter (and its second reading of the catalog, when another writer committed) sees the last writes.
-_IMPORT_LOCK = ("LOCK TABLE note, source, mention, field_value, source_alias IN SHARE ROW EXCLUSIVE MODE")
+# source_tag and source_text are taken too, at once and in this order: the search index's bulk upkeep
+# (search_index_batch, inside the import) takes the same lock on them to suspend their triggers, and taking it
+# later, behind a writer of tags waiting for `source`, would deadlock.
+_IMPORT_LOCK = ("LOCK TABLE note, source, mention, field_value, source_alias, source_tag, source_text"
+                " IN SHARE ROW EXCLUSIVE MODE")
 
 _MOVE_VAULT_ROOT = update(_note).values(root=bindparam("new_root"), path=bindparam("prefix") + _note.c.path).where(
     _note.c.root == bindparam("old_root"))
@@ -139,8 +161,9 @@ _MOVE_VAULT_ROOT = update(_note).values(root=bindparam("new_root"), path=bindpar
 
 def _next_ids(table: str) -> str:
     # nextval on the table's own sequence (the one its SERIAL id default calls), n times in one statement
-    return (f"SELECT nextval(s) FROM (SELECT pg_get_serial_sequence('{table}', 'id')::regclass AS s) AS q,"
-            " generate_series(1, %(n)s)")
+    # (one array: n rows would cost more to read than to make)
+    return (f"SELECT array_agg(nextval(s)) FROM (SELECT pg_get_serial_sequence('{table}', 'id')::regclass AS s)"
+            " AS q, generate_series(1, %(n)s)")
 
 
 _NEXT_NOTE_IDS = _next_ids("note")
@@ -154,13 +177,26 @@ _COPY_MENTIONS = ("COPY mention (source_id, note_id, ordinal, line, label, title
                   " FROM STDIN")
 _COPY_LABEL_EVIDENCE = "COPY field_value (source_id, field, origin, value, updated_at) FROM STDIN"
 
-_UPDATE_NOTE = update(_note).values(
-    size=bindparam("p_size"), mtime_ns=bindparam("p_mtime_ns"), sha256=bindparam("p_sha256"),
-    encoding=bindparam("p_encoding"), status=bindparam("p_status"), reason=bindparam("p_reason"),
-    imported_at=bindparam("p_imported_at")).where(_note.c.id == bindparam("nid"))
-_UPDATE_NOTE_KEYS = ("p_size", "p_mtime_ns", "p_sha256", "p_encoding", "p_status", "p_reason", "p_imported_at",
-                     "nid")
-_TOUCH_NOTE = update(_note).values(mtime_ns=bindparam("p_mtime_ns")).where(_note.c.id == bindparam("nid"))
+
+def _update_from_arrays(target: Table, key: str, names: Sequence[str]) -> Any:
+    """UPDATE target SET name = v.name, … FROM unnest(one array per column, then the ids) AS v(…) WHERE id = v.id:
+    a batch of rows in one statement (many updates pipelined cost twice as much). Each id comes once in a batch."""
+    # integers bind as bigint: note.mtime_ns is a BIGINT on PostgreSQL (migration 0001), an Integer in the model
+    arrays = [bindparam(name, type_=ARRAY(BigInteger if isinstance(target.c[name].type, Integer)
+                                          else target.c[name].type)) for name in names]
+    rows = func.unnest(*arrays, bindparam(key, type_=ARRAY(Integer))).table_valued(*names, "id").render_derived(
+        name="v")
+    return update(target).values({name: rows.c[name] for name in names}).where(target.c.id == rows.c.id)
+
+
+def _columns(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
+    """Rows as one list per column, named by `names`."""
+    return {name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)}
+
+
+_UPDATE_NOTE_COLUMNS = ("size", "mtime_ns", "sha256", "encoding", "status", "reason", "imported_at")
+_UPDATE_NOTES = _update_from_arrays(_note, "ids", _UPDATE_NOTE_COLUMNS)
+_TOUCH_NOTES = _update_from_arrays(_note, "ids", ("mtime_ns",))
 _DELETE_MENTIONS_OF_NOTES = delete(_mention).where(_mention.c.note_id == any_(bindparam("ids")))
 _DELETE_NOTES = delete(_note).where(_note.c.id == any_(bindparam("ids")))
 _MARK_CITED = update(_source).values(first_cited_at=bindparam("now")).where(
@@ -168,15 +204,14 @@ _MARK_CITED = update(_source).values(first_cited_at=bindparam("now")).where(
 _MARK_UPDATED = update(_source).values(updated_at=bindparam("now")).where(_source.c.id == any_(bindparam("ids")))
 _DELETE_LABEL_EVIDENCE = delete(_field_value).where(
     _field_value.c.source_id == any_(bindparam("ids")), _LABEL_ORIGIN)
-_SET_LABEL_COLUMNS = update(_source).values({name: bindparam(f"p_{name}") for name in _LABEL_COLUMNS}).where(
-    _source.c.id == bindparam("sid"))
-_SET_LABEL_COLUMNS_KEYS = (*(f"p_{name}" for name in _LABEL_COLUMNS), "sid")
+_SET_LABEL_COLUMNS = _update_from_arrays(_source, "ids", _LABEL_COLUMNS)
 
 # --- the commit counter ------------------------------------------------------------------------------------------
 
 _SNAPSHOT = "SELECT pg_current_snapshot()::text"
-# The xids of this connection's open transaction and its subtransactions (each holds the lock on its own xid
-# until the top-level transaction ends).
+# The xids of this connection's open transaction and of its open subtransactions (each holds the lock on its own
+# xid while it lasts: a released savepoint's xid is no longer listed, so it is read while the writes' savepoint is
+# still open).
 _OWN_XIDS = ("SELECT coalesce(array_agg(transactionid::text::bigint), '{}') FROM pg_locks"
              " WHERE locktype = 'transactionid' AND pid = pg_backend_pid() AND granted AND mode = 'ExclusiveLock'")
 _SNAPSHOT_AND_OWN_XIDS = f"SELECT pg_current_snapshot()::text, ({_OWN_XIDS})"
@@ -207,10 +242,6 @@ def _others_finished(before: tuple[int, frozenset[int]], now: tuple[int, frozens
     return finished > 0
 
 
-def _rows(keys: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Mapping[str, Any]]:
-    return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
 class PostgresNotes(PostgresBase):
     """refman.store.notes.NotesStore on PostgreSQL."""
 
@@ -237,22 +268,24 @@ class PostgresNotes(PostgresBase):
         return {root: int(n) for root, n in self.execute(_SOURCES_CITED_PER_ROOT)}
 
     def catalog_commit_counter(self) -> int:
-        """A number that changes when another connection commits, never for a commit it does not see.
+        """A number that changes when another connection commits: it never misses a commit to this catalog,
+        and may move for other commits too (the protocol allows that: a caller then reads the catalog again).
 
-        PostgreSQL has no per-database data_version, and its statistics (pg_stat_database.xact_commit) are
-        flushed up to seconds late, so they could miss a commit. What it does have is the snapshot
-        (pg_current_snapshot(): the next transaction id to be given, and the ids in progress), read in memory
-        with no table touched. Between two calls the counter moves when a transaction that had an id (one that
-        wrote) at the first call, or got one since, has finished by the second — unless it is one of this
-        store's own: the ids its transactions held are read from pg_locks when it writes through this group's
-        methods, at the end of bulk_import (so the whole import transaction, whatever wrote in it), and at a
-        call made inside its own transaction. A commit to this catalog by another connection is never missed
-        (its transaction's id was in progress, or not yet given, at the previous call, and has finished).
+        PostgreSQL has no per-database data_version, and its statistics (pg_stat_database.xact_commit) reach
+        other sessions up to seconds late, so they could miss a commit. What it has is the snapshot
+        (pg_current_snapshot(): the next transaction id to be given, and the ids still in progress), made from
+        shared memory, no table read. Between two calls the counter moves when a transaction that had an id (any
+        that wrote) at the first call, or got one since, has finished by the second, unless it was this store's
+        own: the ids its transaction and open savepoints hold are read from pg_locks by this group's writing
+        methods, at the end of bulk_import (the whole import transaction, whatever group wrote in it) and at a
+        call made inside its own transaction. A commit to this catalog by another connection is never missed:
+        its transaction's id was in progress, or not yet given, at the previous call, and has finished.
 
-        It over-reports, which the protocol allows (a caller then reads the catalog again): transaction ids are
-        cluster-wide, so writes to other databases of the server move it too, as do transactions that rolled
-        back, another's subtransactions, and this store's own commits of writes made through other groups'
-        methods outside an import."""
+        Chosen because it is exact about what matters (no missed commit) and costs one query on shared memory
+        per call (watch calls it every 0.25 s). It over-reports: transaction ids are server-wide, so commits to
+        other databases of the server move it, and so do rolled-back transactions, other sessions' savepoints,
+        and this store's own commits of writes that only other groups' methods made outside an import. Exact
+        per-catalog counting needs DDL (statement triggers that NOTIFY, or bump a counter row)."""
         if self.in_transaction:
             text, own_now = self.execute(_SNAPSHOT_AND_OWN_XIDS).fetchone() or ("", [])
         else:
@@ -362,7 +395,8 @@ class PostgresNotes(PostgresBase):
 
     def _new_ids(self, sql: str, n: int) -> list[int]:
         """`n` ids from a table's sequence, ascending (given in creation order to the batch's names)."""
-        return sorted(int(i) for (i,) in self.execute(sql, {"n": n}))
+        row = self.execute(sql, {"n": n}).fetchone()
+        return sorted(int(i) for i in row[0]) if row and row[0] else []
 
     def _copy(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.conn.cursor() as cur, cur.copy(sql) as copy:
@@ -396,12 +430,12 @@ class PostgresNotes(PostgresBase):
     def update_notes(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             with self._notes_write():
-                self.executemany(_UPDATE_NOTE, _rows(_UPDATE_NOTE_KEYS, rows))
+                self.execute(_UPDATE_NOTES, _columns((*_UPDATE_NOTE_COLUMNS, "ids"), rows))
 
     def touch_notes(self, rows: list[tuple[int, int]]) -> None:
         if rows:
             with self._notes_write():
-                self.executemany(_TOUCH_NOTE, _rows(("p_mtime_ns", "nid"), rows))
+                self.execute(_TOUCH_NOTES, _columns(("mtime_ns", "ids"), rows))
 
     def delete_mentions_of_notes(self, note_ids: Sequence[int]) -> None:
         if note_ids:
@@ -438,5 +472,5 @@ class PostgresNotes(PostgresBase):
     def set_label_columns(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             with self._notes_write():
-                self.executemany(_SET_LABEL_COLUMNS, _rows(_SET_LABEL_COLUMNS_KEYS, rows))
+                self.execute(_SET_LABEL_COLUMNS, _columns((*_LABEL_COLUMNS, "ids"), rows))
 
