@@ -284,14 +284,14 @@ class Catalog:
     @_storage_errors_translated
     def resolve(self, ref: str | int) -> int:
         """A source id from an id, a citation key (any case) or a URL. Unknown: NotFoundError."""
-        from refman.catalog import resolve_source
+        from refman.references import resolve_source
 
         return resolve_source(self.store, str(ref))
 
     @_storage_errors_translated
     def resolve_many(self, refs: Iterable[str | int]) -> list[int]:
         """Source ids for several references (each as `resolve`), in the order given, without repeats."""
-        from refman.catalog import resolve_sources
+        from refman.references import resolve_sources
 
         return resolve_sources(self.store, [str(r) for r in refs])
 

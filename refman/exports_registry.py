@@ -242,7 +242,7 @@ def _render_per_note(store: Store, export: RegisteredExport) -> Rendered:
     from refman.citation.build import load_items
     from refman.citation.export import CHUNK, iter_export
     from refman.citation.keys import ensure_citekeys
-    from refman.citation.selection import notes_for
+    from refman.references import notes_for
 
     suffix = PER_NOTE_SUFFIXES[export.format]
     notes = store.notes_by_path()

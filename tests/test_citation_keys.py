@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from citation_helpers import add_source, catalog, sample_catalog
 
-from refman.catalog import resolve_source
 from refman.citation.item import CitationItem, CSLName
 from refman.citation.keys import (
     base_key,
@@ -19,6 +18,7 @@ from refman.citation.keys import (
     unique_key,
 )
 from refman.errors import NotFoundError, UsageError
+from refman.references import resolve_source
 from refman.store.sqlite import SqliteStore
 
 

@@ -12,11 +12,12 @@ import pytest
 from catalog_checks import assert_index_and_columns_are_exact
 
 from refman import evidence as evidence_module
-from refman.catalog import add_source, find_duplicates, merge_sources, resolve_source, set_fields, tag_sources
+from refman.catalog import add_source, find_duplicates, merge_sources, set_fields, tag_sources
 from refman.duplicates import is_generic_for, merge_duplicates
 from refman.errors import NotFoundError, UsageError
 from refman.evidence import refresh_sources
 from refman.notes.importer import import_vault
+from refman.references import resolve_source
 from refman.search import search
 from refman.store import open_store
 from refman.store.sources import NewEvidence

@@ -438,7 +438,8 @@ def test_cli_fetch_bar_on_a_terminal_but_not_with_json(db_path: Path, server: HT
 
 def test_a_changed_fetch_keeps_the_evidence_of_an_imported_bibliography(db_path: Path, server: HTTPServer,
                                                                          pool: Any, tmp_path: Path) -> None:
-    from refman.catalog import import_bibliographies, resolve_source
+    from refman.catalog import import_bibliographies
+    from refman.references import resolve_source
 
     url = server.url_for("/imported")
     bib = tmp_path / "refs.bib"

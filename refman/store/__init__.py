@@ -13,12 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from refman.store.revisions import HEAD_REVISION, known_revisions
 from refman.store.sqlite.connection import (
-    HEAD_REVISION,
     apply_pragmas,
     connect,
     is_read_only,
-    known_revisions,
     schema_revision,
 )
 from refman.store.sqlite.connection import translate_error as _translate_sqlite_error

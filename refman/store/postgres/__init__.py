@@ -126,7 +126,7 @@ def catalog_status(url: str) -> dict[str, Any]:
     import psycopg
     from psycopg import errors
 
-    from refman.store import HEAD_REVISION, known_revisions
+    from refman.store.revisions import HEAD_REVISION, known_revisions
 
     shown = without_password(url)
     current: str | None = None
@@ -199,13 +199,13 @@ def _revision(conn: psycopg.Connection[Any]) -> str | None:
 
 
 def _head() -> str:
-    from refman.store import HEAD_REVISION
+    from refman.store.revisions import HEAD_REVISION
 
     return HEAD_REVISION
 
 
 def _check_known(revision: str | None, url: str) -> None:
-    from refman.store import known_revisions
+    from refman.store.revisions import known_revisions
 
     if revision is not None and revision not in known_revisions():
         raise CatalogTooNewError(f"catalog {without_password(url)} was written by a newer refman (schema "

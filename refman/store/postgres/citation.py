@@ -391,7 +391,7 @@ class PostgresCitation(PostgresBase):
         return bool(row and row[0])
 
     def registered_exports_exist(self) -> bool:
-        from refman.store import HEAD_REVISION
+        from refman.store.revisions import HEAD_REVISION
 
         try:
             with self.transaction():  # a savepoint: a failed read leaves the caller's transaction usable

@@ -196,7 +196,8 @@ class SqliteCitation(SqliteBase):
                                  ).fetchone() is not None
 
     def registered_exports_exist(self) -> bool:
-        from refman.store.sqlite.connection import HEAD_REVISION, schema_revision
+        from refman.store.revisions import HEAD_REVISION
+        from refman.store.sqlite.connection import schema_revision
 
         try:
             if schema_revision(self.conn) != HEAD_REVISION:

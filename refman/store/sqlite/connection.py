@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,9 +26,7 @@ from refman.errors import (
     DiskFullError,
     RefmanError,
 )
-
-# The newest alembic revision in migrations/versions. tests/test_db.py fails when it drifts from alembic's head.
-HEAD_REVISION = "0010"
+from refman.store.revisions import HEAD_REVISION, known_revisions
 
 
 def _busy_timeout_ms() -> int:
@@ -68,12 +65,6 @@ def translate_error(exc: BaseException, path: Path | str | None) -> RefmanError 
         error = RefmanError(f"catalog{where} refused a change ({orig}); nothing was changed")
         return error
     return CatalogError(f"catalog{where}: {orig}")
-
-
-def known_revisions() -> set[str]:
-    """The schema revisions this refman knows (its migrations' ids: `0004_source_alias.py` → "0004")."""
-    folder = resources.files("refman.migrations").joinpath("versions")
-    return {entry.name.split("_", 1)[0] for entry in folder.iterdir() if entry.name[:1].isdigit()}
 
 
 def apply_pragmas(conn: sqlite3.Connection, *, read_only: bool = False) -> None:
