@@ -165,6 +165,8 @@ def test_a_copy_into_an_empty_catalog_exports_the_same_and_holds_every_row(
     assert report["key_clashes"] == [] and report["pin_conflicts"] == []
     assert exports(empty_target) == before
     assert table_rows(empty_target) == table_rows(personal)
+    with Catalog.open(empty_target, create=False) as team:  # foreign keys and the search index agree
+        assert team.check_integrity()["ok"]
     with Catalog.open(tmp_path / "back.db") as back:  # and back again, from whichever backend
         assert back.copy_from(empty_target)["counts"]["sources"]["copied"] == 9
     assert exports(tmp_path / "back.db") == before
