@@ -144,10 +144,10 @@ class PostgresCopy(PostgresBase):
             found = self.conn.execute(_COPY_UPKEEP_TRIGGERS).fetchall()
             saved = [(name, rel) for name, rel, _owned in found] if all(owned for *_, owned in found) else []
             for name, rel in saved:
-                self.conn.execute(f'ALTER TABLE "{rel}" DISABLE TRIGGER "{name}"')  # type: ignore[arg-type]
+                self.conn.execute(f'ALTER TABLE "{rel}" DISABLE TRIGGER "{name}"')
             bulk = BulkIndex()
             yield bulk
             if saved and bulk:
                 self.conn.execute(_COPY_INDEX_ROWS, {"ids": sorted(bulk)})
             for name, rel in saved:
-                self.conn.execute(f'ALTER TABLE "{rel}" ENABLE TRIGGER "{name}"')  # type: ignore[arg-type]
+                self.conn.execute(f'ALTER TABLE "{rel}" ENABLE TRIGGER "{name}"')
