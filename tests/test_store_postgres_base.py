@@ -9,14 +9,14 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pg import execute, pg_url, query
+from pg import execute, pg_catalog_url, pg_url, query
 
 from refman.errors import CatalogError, CatalogMissingError, CatalogTooNewError, UsageError
 from refman.store import HEAD_REVISION
 from refman.store.postgres import open_postgres_store
 from refman.store.postgres.url import is_postgres_url, libpq_url, without_password
 
-__all__ = ["pg_url"]  # the fixture, imported for pytest
+__all__ = ["pg_catalog_url", "pg_url"]  # the fixtures, imported for pytest
 
 _PART = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=12)
 _WORD = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=10)
@@ -139,3 +139,20 @@ def test_a_server_that_does_not_answer_is_one_error_without_the_password() -> No
         open_postgres_store(url, connect_timeout_s=2)
     assert "s3cr3t" not in str(info.value)
     assert "postgresql://me@127.0.0.1:1/db" in str(info.value)
+
+
+def test_an_insert_on_a_model_table_gets_the_models_scalar_defaults(pg_catalog_url: str) -> None:
+    """Core inserts on refman.models' tables bind the models' Python-side defaults (source.status, type, …):
+    compile_statement gives them their values, so that a row inserted with only some columns is valid."""
+    from sqlmodel import SQLModel
+
+    import refman.models  # noqa: F401  (registers the tables)
+    from refman.store.postgres import open_postgres_store
+
+    source = SQLModel.metadata.tables["source"]
+    insert = source.insert().values(url="https://example.org/a", url_as_written="https://example.org/a",
+                                    host="example.org", created_at="2026-01-01", updated_at="2026-01-01")
+    with open_postgres_store(pg_catalog_url) as store:
+        store.execute(insert)
+        row = store.execute("SELECT status, type FROM source").fetchone()
+    assert row is not None and None not in row

@@ -26,7 +26,16 @@ def compile_statement(statement: Executable) -> tuple[str, dict[str, Any]]:
     from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 
     compiled = statement.compile(dialect=pg_dialect.dialect())  # type: ignore[attr-defined,no-untyped-call]
-    return str(compiled), dict(compiled.params)
+    params = dict(compiled.params)
+    table = getattr(statement, "table", None)
+    if getattr(statement, "is_insert", False) and table is not None:
+        # An INSERT on a model's table binds the model's Python-side defaults (status, kind, …), which SQLAlchemy
+        # computes only when it executes the statement itself: give them their scalar value here.
+        for column in table.columns:
+            default = column.default
+            if column.key in params and params[column.key] is None and default is not None and default.is_scalar:
+                params[column.key] = default.arg
+    return str(compiled), params
 
 
 class PostgresBase:

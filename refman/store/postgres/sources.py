@@ -453,6 +453,12 @@ def _count_statement(orphans: bool, shape: FilterShape | None) -> Any:
     return select(func.count()).select_from(_s).where(*where)
 
 
+def _limit(limit: int | None) -> int | None:
+    """list_sources' limit as the SQLite store reads it: none for 0 or less (PostgreSQL refuses a negative
+    LIMIT; NULL is no limit)."""
+    return int(limit) if limit and int(limit) > 0 else None
+
+
 def _canonical_url(metadata: str) -> tuple[bool, Any]:
     """(valid JSON?, the value at `$.canonical_url` as SQLite's json_extract gives it)."""
     try:
@@ -622,7 +628,7 @@ class PostgresSources(PostgresBase):
         statement = _list_statement(sort, bool(tag), orphans, bool(status), ids is not None,
                                     None if where is None else source_filter_shape(where))
         params: dict[str, Any] = {"tag": tag, "status": status, "ids": None if ids is None else list(ids),
-                                  "lim": int(limit) if limit else None, "off": int(offset)}
+                                  "lim": _limit(limit), "off": max(int(offset), 0)}
         if where is not None:
             params |= source_filter_params(where)
         cur = self.execute(statement, params)
@@ -649,7 +655,8 @@ class PostgresSources(PostgresBase):
                 for r in self.execute(_MENTIONS_OF, {"sid": source_id})]
 
     def recent_snapshots(self, source_id: int, limit: int) -> list[dict[str, Any]]:
-        cur = self.execute(_RECENT_SNAPSHOTS, {"sid": source_id, "lim": limit})
+        cur = self.execute(_RECENT_SNAPSHOTS, {"sid": source_id,
+                                                   "lim": None if limit < 0 else limit})  # SQLite: -1 is no limit
         names = [d.name for d in cur.description or ()]
         snapshots = [dict(zip(names, r, strict=True)) for r in cur]
         for snapshot in snapshots:  # 0/1 as SQLite gives it (`refman show --json` prints the same)

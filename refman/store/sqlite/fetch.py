@@ -158,9 +158,9 @@ class SqliteFetch(SqliteBase):
                 "markdown_hash = excluded.markdown_hash",
                 (sid, snap_id, a.text or "", a.markdown_hash),
             )
-            kept = ", ".join("?" for _ in a.kept_origins) or "NULL"
-            conn.execute(f"DELETE FROM field_value WHERE source_id = ? AND origin NOT IN ({kept})",
-                         (sid, *a.kept_origins))
+            # `origin NOT IN (NULL)` is never true: with no origin kept, every other row goes (as on PostgreSQL)
+            kept = f" AND origin NOT IN ({', '.join('?' for _ in a.kept_origins)})" if a.kept_origins else ""
+            conn.execute(f"DELETE FROM field_value WHERE source_id = ?{kept}", (sid, *a.kept_origins))
             conn.executemany(
                 "INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at)"
                 " VALUES (?, ?, ?, ?, ?)",
