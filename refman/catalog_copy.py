@@ -33,6 +33,7 @@ skipped (the target's own stays)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import time
@@ -46,6 +47,7 @@ from refman.timeutil import utc_now
 
 if TYPE_CHECKING:
     from refman.store.protocol import Store
+    from refman.store.sources import MergeRow
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 
@@ -54,6 +56,8 @@ BATCH = 5000
 BLOB_BATCH_BYTES = 32 << 20  # bodies read and written at most this many (stored) bytes at a time
 
 _S = {name: i for i, name in enumerate(SOURCE_COLUMNS)}  # a source row without its id
+_MERGE_ROW = {"citekey", "user_note", "status", "reason", "fail_count", "fetched_at", "last_ok_at", "created_at",
+              "added_by", "first_cited_at"}
 _SNAPSHOT = {name: i for i, name in enumerate(COPY_COLUMNS["snapshot"])}
 
 
@@ -130,6 +134,7 @@ class _Copy:
         self.merged_snapshot_times: dict[int, str] = {}  # copied snapshot id → fetched_at (merged sources only)
         self.touched: set[int] = set()  # target sources whose search rows must be (re)computed
         self.taken: set[str] = set()
+        self.label_notes: dict[int, int | None] = {}  # merged target source → its label note
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -213,9 +218,10 @@ class _Copy:
         for chunk in self.source.read_copy_rows("source", BATCH):
             new: list[list[Any]] = []
             new_ids: list[int] = []
+            kept = self.target.merge_rows(sorted({self.merged[r[0]] for r in chunk if r[0] in self.merged}))
             for row in chunk:
                 if row[0] in self.merged:
-                    self.merge_source(row)
+                    kept[self.merged[row[0]]] = self.merge_source(row, kept[self.merged[row[0]]])
                     continue
                 values = list(row[1:])
                 label_note = values[_S["label_note"]]
@@ -248,14 +254,16 @@ class _Copy:
         self.report.key_clashes.append(clash)
         return renamed
 
-    def merge_source(self, row: tuple[Any, ...]) -> None:
-        """Combine a copied source's own columns with those of the target source it is (as `refman merge`)."""
+    def merge_source(self, row: tuple[Any, ...], kept: MergeRow) -> MergeRow:
+        """Combine a copied source's own columns with those of the target source it is (as `refman merge`);
+        returns the target source's columns as they are now."""
         target, tid = self.target, self.merged[row[0]]
         self.sources[row[0]] = tid
         self.touched.add(tid)
         self.report.count("sources", "merged")
+        if tid not in self.label_notes:
+            self.label_notes[tid] = kept.label_note
         mine = {name: row[1 + i] for name, i in _S.items()}
-        kept = target.merge_rows([tid])[tid]
         notes = dict.fromkeys(t for t in ((kept.user_note or "").strip(), (mine["user_note"] or "").strip()) if t)
         values: dict[str, Any] = {"user_note": "\n\n".join(notes) or None, "updated_at": self.now}
         if kept.citekey is None and mine["citekey"]:
@@ -272,23 +280,29 @@ class _Copy:
         if mine["created_at"] < kept.created_at:
             values.update(created_at=mine["created_at"], added_by=mine["added_by"])
         target.update_merged_source(tid, values)
+        merged = dataclasses.replace(kept, **{k: v for k, v in values.items() if k in _MERGE_ROW})
         url = mine["url"]
         if url and url != kept.url:
             if kept.url is None:
                 target.give_url_if_none(tid, url, mine["url_as_written"] or url, mine["host"])
+                merged = dataclasses.replace(merged, url=target.source_url(tid))
             elif target.source_for_url(url) is None:
                 target.write_copy_rows("source_alias", [(url, tid, self.now)])
                 self.report.count("aliases", "merged")
         if mine["isbn"]:
             target.give_isbn_if_none(tid, mine["isbn"])
+        return merged
 
     # --- evidence, tags, aliases --------------------------------------------------------------------------
 
     def copy_evidence(self) -> None:
         batch: list[tuple[Any, ...]] = []
+        merging: list[tuple[int, list[tuple[Any, ...]]]] = []
         for sid, rows in _grouped(self.rows("field_value")):
             if sid in self.merged:
-                self.merge_evidence(sid, rows)
+                merging.append((sid, rows))
+                if len(merging) >= 500:
+                    self.merge_evidence(merging)
                 continue
             tid = self.sources.get(sid)
             if tid is None:  # pragma: no cover - evidence of a source the read did not see
@@ -298,40 +312,49 @@ class _Copy:
             if len(batch) >= BATCH:
                 self.flush("field_value", batch, "evidence")
         self.flush("field_value", batch, "evidence")
+        self.merge_evidence(merging)
 
     def flush(self, table: str, batch: list[tuple[Any, ...]], kind: str) -> None:
         self.target.write_copy_rows(table, batch)
         self.report.count(kind, "copied", len(batch))
         batch.clear()
 
-    def merge_evidence(self, sid: int, rows: list[tuple[Any, ...]]) -> None:
-        """Adopt the copied evidence the target source lacks (see refman.duplicates' merge): its pins win."""
+    def merge_evidence(self, groups: list[tuple[int, list[tuple[Any, ...]]]]) -> None:
+        """Adopt the copied evidence the merged target sources lack (see refman.duplicates' merge): their pins
+        win. `groups`: (copied source id, its evidence rows), emptied when done."""
         from refman.store.sources import EvidenceRow
 
-        target, tid = self.target, self.merged[sid]
-        have = {(e.field, e.origin): e.value for e in target.field_evidence_rows(tid)}
-        kept = target.merge_rows([tid])[tid]
-        take_label = kept.label_note is None and not any(origin == "label" for _f, origin in have)
-        adopted: list[EvidenceRow] = []
-        for _sid, name, origin, value, updated_at in rows:
-            decoded = json.loads(value)
-            if origin == "label" and not take_label:
-                self.report.count("evidence", "skipped")
-            elif (name, origin) not in have:
-                adopted.append(EvidenceRow(name, origin, decoded, updated_at))
-            elif origin == "user" and have[(name, origin)] != decoded:
-                self.report.pin_conflicts.append({"source": tid, "field": name, "kept": have[(name, origin)],
-                                                  "copied": decoded})
-                self.report.count("evidence", "skipped")
-            else:
-                self.report.count("evidence", "skipped")
-        if adopted:
-            target.add_field_evidence_rows(tid, adopted)
-            self.report.count("evidence", "merged", len(adopted))
-        if take_label and any(r.origin == "label" for r in adopted):
-            label_note = self.copied_label_note(sid)
-            if label_note is not None:
-                target.update_merged_source(tid, {"label_note": label_note})
+        target = self.target
+        have: dict[int, dict[tuple[str, str], Any]] = {
+            tid: {(e.field, e.origin): e.value for e in evidence}
+            for tid, evidence in target.field_evidence_for(sorted({self.merged[sid] for sid, _ in groups})).items()}
+        for sid, rows in groups:
+            tid = self.merged[sid]
+            theirs = have[tid]
+            take_label = self.label_notes.get(tid) is None and not any(o == "label" for _f, o in theirs)
+            adopted: list[EvidenceRow] = []
+            for _sid, name, origin, value, updated_at in rows:
+                decoded = json.loads(value)
+                if origin == "label" and not take_label:
+                    self.report.count("evidence", "skipped")
+                elif (name, origin) not in theirs:
+                    adopted.append(EvidenceRow(name, origin, decoded, updated_at))
+                    theirs[(name, origin)] = decoded
+                elif origin == "user" and theirs[(name, origin)] != decoded:
+                    self.report.pin_conflicts.append({"source": tid, "field": name, "kept": theirs[(name, origin)],
+                                                      "copied": decoded})
+                    self.report.count("evidence", "skipped")
+                else:
+                    self.report.count("evidence", "skipped")
+            if adopted:
+                target.add_field_evidence_rows(tid, adopted)
+                self.report.count("evidence", "merged", len(adopted))
+            if take_label and any(r.origin == "label" for r in adopted):
+                label_note = self.copied_label_note(sid)
+                if label_note is not None:
+                    target.update_merged_source(tid, {"label_note": label_note})
+                    self.label_notes[tid] = label_note
+        groups.clear()
 
     def copied_label_note(self, sid: int) -> int | None:
         row = self.source.merge_rows([sid]).get(sid)

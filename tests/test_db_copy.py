@@ -303,3 +303,34 @@ def test_the_command_line_copies_both_ways_and_reports_json(personal: Path, tmp_
     itself = subprocess.run([refman, "--db", str(team), "db", "copy", "--to", str(team)], capture_output=True,
                             text=True)
     assert itself.returncode == 2 and "into itself" in itself.stderr
+
+
+def test_a_terminal_shows_a_progress_bar(personal: Path, tmp_path: Path) -> None:
+    from terminal import run_on_a_terminal
+
+    refman = str(Path(sys.executable).parent / "refman")
+    proc, drawn = run_on_a_terminal([refman, "--db", str(personal), "db", "copy", "--to", str(tmp_path / "t.db")],
+                                    stream="stderr")
+    assert proc.returncode == 0 and b"copy" in drawn and b"rows" in drawn
+    assert b"9 sources copied" in proc.stdout
+
+
+def test_two_copied_sources_of_one_work_merge_into_the_same_target_source(tmp_path: Path) -> None:
+    (tmp_path / "refs.bib").write_text("@article{plain2024,\n  title = {The work},\n  doi = {10.5555/work},\n"
+                                       "  keywords = {bib},\n}\n", encoding="utf-8")
+    with Catalog.open(tmp_path / "mine.db") as mine:
+        mine.add("https://work.example/page", tags=["page"], note="the landing page")
+        mine.import_paths([tmp_path / "refs.bib"])  # the same work known by its DOI only: another source here
+        assert mine.count() == 2
+    with Catalog.open(tmp_path / "team.db") as team:  # the team knows the page has that DOI
+        work = team.add("https://work.example/page", tags=["team"], note="ours").id
+        team.set_fields(work, ["doi=10.5555/work"])
+    with Catalog.open(tmp_path / "mine.db", create=False) as mine:
+        report = mine.copy_to(tmp_path / "team.db")
+    assert report["counts"]["sources"] == {"copied": 0, "merged": 2, "skipped": 0}
+    with Catalog.open(tmp_path / "team.db", create=False) as team:
+        assert team.count() == 1
+        merged = listed(team, work)
+        assert sorted(merged["tags"]) == ["bib", "page", "team"]
+        assert merged["note"] == "ours\n\nthe landing page"
+        assert merged["citekey"] == "plain2024"
