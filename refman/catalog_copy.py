@@ -279,8 +279,9 @@ class _Copy:
                       first_cited_at=min(cited, default=None))
         if mine["created_at"] < kept.created_at:
             values.update(created_at=mine["created_at"], added_by=mine["added_by"])
-        target.update_merged_source(tid, values)
         merged = dataclasses.replace(kept, **{k: v for k, v in values.items() if k in _MERGE_ROW})
+        if merged != kept:  # (a catalog copied again changes nothing)
+            target.update_merged_source(tid, values)
         url = mine["url"]
         if url and url != kept.url:
             if kept.url is None:
@@ -461,20 +462,27 @@ class _Copy:
         batch_ids.clear()
 
     def copy_texts(self) -> None:
+        """Texts of new sources are copied; a merged source takes the copied text when its snapshot is newer."""
         batch: list[tuple[Any, ...]] = []
-        for sid, snapshot_id, text, markdown_hash in self.rows("source_text", 1000):
-            tid = self.sources[sid]
-            if sid in self.merged:
-                theirs = self.target.archived_text_times([tid]).get(tid)
-                if theirs is not None and theirs[0] >= self.merged_snapshot_times.get(snapshot_id, ""):
+        for chunk in self.source.read_copy_rows("source_text", 1000):
+            theirs = self.target.archived_text_times(sorted({self.merged[r[0]] for r in chunk if r[0] in self.merged}))
+            newer: list[tuple[Any, ...]] = []
+            for sid, snapshot_id, text, markdown_hash in chunk:
+                row = (self.sources[sid], self.snapshots[snapshot_id], text, markdown_hash)
+                if sid not in self.merged:
+                    batch.append(row)
+                    continue
+                at = self.merged_snapshot_times.get(snapshot_id, "")
+                if row[0] in theirs and theirs[row[0]][0] >= at:
                     self.report.count("texts", "skipped")
                     continue
-                self.report.count("texts", "merged")
-                self.target.write_copy_rows("source_text", [(tid, self.snapshots[snapshot_id], text, markdown_hash)])
-                continue
-            batch.append((tid, self.snapshots[snapshot_id], text, markdown_hash))
+                theirs[row[0]] = (at, row[1])
+                newer.append(row)
+            self.target.write_copy_rows("source_text", newer)  # in order: a later (newer) text replaces an earlier
+            self.report.count("texts", "merged", len(newer))
             if len(batch) >= 1000:
                 self.flush("source_text", batch, "texts")
+            self.advance(len(chunk))
         self.flush("source_text", batch, "texts")
 
     # --- registered exports -------------------------------------------------------------------------------

@@ -241,6 +241,8 @@ def test_a_copy_into_a_catalog_with_the_same_sources_merges_them(personal: Path,
         again = cat.copy_to(team)
     assert again["counts"]["sources"]["copied"] == 0 and again["counts"]["snapshots"]["copied"] == 0
     assert again["counts"]["blobs"] == {"copied": 0, "merged": 0, "skipped": 2}
+    assert again["counts"]["texts"] == {"copied": 0, "merged": 0, "skipped": 2}
+    assert report["counts"]["texts"] == {"copied": 1, "merged": 1, "skipped": 0}  # the team had no text of either
     assert again["counts"]["mentions"]["skipped"] == before_personal["mention"].__len__()
     assert table_rows(team)["mention"] == after["mention"]
 
