@@ -10,7 +10,9 @@ them. PostgreSQL: a new database on $REFMAN_BENCH_PG (default postgresql://postg
 head with `refman db upgrade` and dropped at the end; skipped with one line when no server answers.
 
 Prints, for each target: wall seconds of the `refman db copy --to … --json` run (start-up included), CPU seconds
-of the refman process, the rows copied (every table) and rows per second."""
+of the refman process, the rows read (every table) and rows per second; then the same copy again into the same
+target, where every source merges with itself (a copy that changes nothing), and the PostgreSQL catalog copied
+back into a new SQLite file."""
 
 from __future__ import annotations
 
@@ -96,8 +98,9 @@ def drop_database(url: str) -> None:
 
 
 def report(label: str, wall: float, cpu: float, out: dict, rows: int) -> None:
-    sources = out["counts"]["sources"]["copied"]
-    print(f"{label:<22} {wall:7.2f} s wall, {cpu:6.2f} s CPU, {sources} sources / {rows} rows copied:"
+    sources = out["counts"]["sources"]
+    print(f"{label:<22} {wall:7.2f} s wall, {cpu:6.2f} s CPU, {sources['copied']} sources copied,"
+          f" {sources['merged']} merged; {rows} rows read:"
           f" {rows / wall:,.0f} rows/s ({out['seconds']:.2f} s inside the copy)")
 
 
@@ -121,11 +124,15 @@ def main() -> None:
               f" {args.archived} archived ({time.perf_counter() - start:.1f} s); {rows} rows in all")
         wall, cpu, out = refman("--db", str(db), "db", "copy", "--to", str(work / "team.db"))
         report("SQLite → SQLite", wall, cpu, out, rows)
+        wall, cpu, out = refman("--db", str(db), "db", "copy", "--to", str(work / "team.db"))
+        report("  again (all merge)", wall, cpu, out, rows)
         url = postgres_database()
         if url is not None:
             refman("--db", url, "db", "upgrade")
             wall, cpu, out = refman("--db", str(db), "db", "copy", "--to", url)
             report("SQLite → PostgreSQL", wall, cpu, out, rows)
+            wall, cpu, out = refman("--db", str(db), "db", "copy", "--to", url)
+            report("  again (all merge)", wall, cpu, out, rows)
             wall, cpu, out = refman("--db", str(work / "back.db"), "db", "copy", "--from", url)
             report("PostgreSQL → SQLite", wall, cpu, out, rows)
     finally:
