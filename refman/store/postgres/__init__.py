@@ -57,6 +57,7 @@ def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int
         conn = psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=connect_timeout_s)
     except psycopg.Error as exc:
         raise translate_error(exc, url) or CatalogError(_message(exc, url)) from None
+    nul_free_strings(conn)
     try:
         revision = _revision(conn)
         _check_known(revision, url)
@@ -72,6 +73,25 @@ def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int
         if isinstance(exc, psycopg.Error):
             raise translate_error(exc, url) or CatalogError(_message(exc, url)) from exc
         raise
+
+
+def nul_free_strings(conn: psycopg.Connection[Any]) -> None:
+    """Make `conn` send a string's NUL characters as U+FFFD, as the notes scanner stores them: PostgreSQL text
+    cannot hold NUL (SQLite can), and a page or a bibliography may carry one. Every statement and COPY of the
+    store passes through these dumpers."""
+    from psycopg.abc import Buffer
+    from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
+
+    class NulFreeStr(StrDumperUnknown):
+        def dump(self, obj: str) -> Buffer | None:
+            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+    class NulFreeStrBinary(StrBinaryDumper):
+        def dump(self, obj: str) -> Buffer | None:
+            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+    conn.adapters.register_dumper(str, NulFreeStr)
+    conn.adapters.register_dumper(str, NulFreeStrBinary)
 
 
 def upgrade_schema(url: str, revision: str = "head") -> None:
