@@ -18,7 +18,8 @@ Merging with what the target has already:
   (it had none) or an alias;
 * evidence: (field, origin) pairs the target source lacks are adopted; a pin (`user` value) of the target wins over
   a different copied one, which is reported in `pin_conflicts`; label evidence comes along only when the target
-  source has none (the labels themselves stay on their mentions);
+  source has none (the labels themselves stay on their mentions), and a target source whose mentions changed has
+  its label hints judged again from all its labels (as `refman merge` and an import do);
 * citation keys: a merged source keeps the target's key, else takes the copied one; a copied key that another
   target source holds gets the catalog's clash suffix (refman.citation.keys.unique_key: smith2020 → smith2020a)
   and is reported in `key_clashes`; a copied key dropped because the target source has its own is reported in
@@ -135,6 +136,7 @@ class _Copy:
         self.touched: set[int] = set()  # target sources whose search rows must be (re)computed
         self.taken: set[str] = set()
         self.label_notes: dict[int, int | None] = {}  # merged target source → its label note
+        self.relabel: set[int] = set()  # target sources whose mentions changed
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -164,9 +166,24 @@ class _Copy:
         self.copy_snapshots()
         self.copy_texts()
         self.copy_exports()
+        self.relabel_sources()
         merged = sorted(set(self.merged.values()))
         for start in range(0, len(merged), BATCH):
             refresh_sources(self.target, merged[start:start + BATCH])
+
+    def relabel_sources(self) -> None:
+        """Target sources that gained copied mentions or lost those of a replaced note: their label evidence comes
+        from all their labels now, as after `refman merge` or an import (refman.notes.importer.relabel_sources)."""
+        from refman.notes.importer import relabel_sources
+        from refman.notes.linkids import Judge
+
+        ids = sorted(self.relabel)
+        if not ids:
+            return
+        judge = Judge(self.target.label_usage())
+        for start in range(0, len(ids), BATCH):
+            relabel_sources(self.target, ids[start:start + BATCH], self.now, judge=judge)
+        self.touched.update(ids)
 
     # --- notes --------------------------------------------------------------------------------------------
 
@@ -198,6 +215,7 @@ class _Copy:
             report.count("notes", "copied", len(new))
             if updates:
                 target.update_notes(updates)
+                self.relabel.update(m.source_id for m in target.mentions_of_notes(replaced))
                 target.delete_mentions_of_notes(replaced)
             self.advance(len(chunk))
 
@@ -400,6 +418,7 @@ class _Copy:
             tid = self.sources[row[1]]
             if row[1] in self.merged:
                 self.report.count("mentions", "merged")
+                self.relabel.add(tid)
             batch.append((tid, self.notes[row[2]], *row[3:]))
             if len(batch) >= BATCH:
                 self.flush("mention", batch, "mentions")
