@@ -137,6 +137,7 @@ class _Copy:
         self.taken: set[str] = set()
         self.label_notes: dict[int, int | None] = {}  # merged target source → its label note
         self.relabel: set[int] = set()  # target sources whose mentions changed
+        self.refresh: set[int] = set()  # merged target sources whose evidence changed
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -167,9 +168,9 @@ class _Copy:
         self.copy_texts()
         self.copy_exports()
         self.relabel_sources()
-        merged = sorted(set(self.merged.values()))
-        for start in range(0, len(merged), BATCH):
-            refresh_sources(self.target, merged[start:start + BATCH])
+        changed = sorted(self.refresh)  # merged sources that adopted evidence: their merged fields again
+        for start in range(0, len(changed), BATCH):
+            refresh_sources(self.target, changed[start:start + BATCH])
 
     def relabel_sources(self) -> None:
         """Target sources that gained copied mentions or lost those of a replaced note: their label evidence comes
@@ -277,7 +278,6 @@ class _Copy:
         returns the target source's columns as they are now."""
         target, tid = self.target, self.merged[row[0]]
         self.sources[row[0]] = tid
-        self.touched.add(tid)
         self.report.count("sources", "merged")
         if tid not in self.label_notes:
             self.label_notes[tid] = kept.label_note
@@ -300,8 +300,10 @@ class _Copy:
         merged = dataclasses.replace(kept, **{k: v for k, v in values.items() if k in _MERGE_ROW})
         if merged != kept:  # (a catalog copied again changes nothing)
             target.update_merged_source(tid, values)
+            self.touched.add(tid)
         url = mine["url"]
         if url and url != kept.url:
+            self.touched.add(tid)
             if kept.url is None:
                 target.give_url_if_none(tid, url, mine["url_as_written"] or url, mine["host"])
                 merged = dataclasses.replace(merged, url=target.source_url(tid))
@@ -368,6 +370,8 @@ class _Copy:
             if adopted:
                 target.add_field_evidence_rows(tid, adopted)
                 self.report.count("evidence", "merged", len(adopted))
+                self.refresh.add(tid)
+                self.touched.add(tid)
             if take_label and any(r.origin == "label" for r in adopted):
                 label_note = self.copied_label_note(sid)
                 if label_note is not None:
@@ -386,6 +390,7 @@ class _Copy:
             tags = [tag for _sid, tag in rows]
             if sid in self.merged:
                 self.target.add_source_tags(self.merged[sid], tags)
+                self.touched.add(self.merged[sid])
                 self.report.count("tags", "merged", len(tags))
                 continue
             tid = self.sources[sid]
@@ -497,6 +502,7 @@ class _Copy:
                     continue
                 theirs[row[0]] = (at, row[1])
                 newer.append(row)
+                self.touched.add(row[0])
             self.target.write_copy_rows("source_text", newer)  # in order: a later (newer) text replaces an earlier
             self.report.count("texts", "merged", len(newer))
             if len(batch) >= 1000:

@@ -245,6 +245,9 @@ def test_a_copy_into_a_catalog_with_the_same_sources_merges_them(personal: Path,
     assert report["counts"]["texts"] == {"copied": 1, "merged": 1, "skipped": 0}  # the team had no text of either
     assert again["counts"]["mentions"]["skipped"] == before_personal["mention"].__len__()
     assert table_rows(team)["mention"] == after["mention"]
+    with Catalog.open(team, create=False) as cat:  # the search index kept up with every merge
+        assert cat.check_integrity()["ok"]
+        assert listed(cat, vec)["id"] in {hit.id for hit in cat.search("again")}
 
 
 def listed(cat: Catalog, source_id: int) -> dict[str, Any]:
