@@ -1,7 +1,7 @@
 """PostgreSQL implementation of refman.store.copy.CopyStore: whole tables read in chunks (keyset reads, Core on
 refman.models' tables, text keys in code point order), batches written with COPY and ids taken from each table's
 own sequence (what its SERIAL default calls: never max(id) + 1). The search index's rows of the sources a copy
-touched are computed once at its end (copy_writer), by the SQL functions of its triggers."""
+touched are computed once at its end (copy_writer), as an import's are."""
 
 from __future__ import annotations
 
@@ -53,22 +53,6 @@ def _keyset(table_name: str, following: bool) -> Select[Any]:
         terms = [and_(*(keys[j] == bounds[j] for j in range(i)), keys[i] > bounds[i]) for i in range(len(keys))]
         query = query.where(or_(*terms))
     return query
-
-
-# The search index's upkeep triggers (migration 0002), and whether this role may disable them.
-_COPY_UPKEEP_TRIGGERS = (
-    "SELECT t.tgname, c.relname, pg_has_role(c.relowner, 'USAGE') "
-    "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-    "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgname LIKE 'search\\_%' "
-    "AND c.relname <> 'search_doc' AND c.relnamespace = to_regnamespace(current_schema()) "
-    "ORDER BY c.relname, t.tgname")
-# The index rows of some sources, computed as the triggers compute them (migration 0002's functions).
-_COPY_INDEX_ROWS = """INSERT INTO search_doc (source_id, title, authors, site, tags, notes, body)
-SELECT s.id, refman_cjk_space(s.title), refman_cjk_space(refman_authors_text(s.author)),
-       refman_search_site(s.host, s.container_title, s.publisher), refman_search_tags(s.id),
-       refman_search_notes(s.id), refman_search_body(s.id) FROM source s WHERE s.id = ANY(%(ids)s)
-ON CONFLICT (source_id) DO UPDATE SET title = excluded.title, authors = excluded.authors, site = excluded.site,
-  tags = excluded.tags, notes = excluded.notes, body = excluded.body"""
 
 
 def _counts() -> str:
@@ -135,19 +119,7 @@ class PostgresCopy(PostgresBase):
 
     @contextmanager
     def copy_writer(self, compose: Composer) -> Iterator[BulkIndex]:
-        """The index's upkeep triggers would recompute a source's row once per batch that touches it (its row,
-        its tags, its mentions, its text): inside the caller's transaction they are disabled (when this role owns
-        the tables, as refman's own does; else they stay on), and on exit the rows of the sources in the yielded
-        BulkIndex are computed once, by the same SQL functions the triggers call. ALTER TABLE … DISABLE TRIGGER
-        is transactional: other connections never see the catalog without them, and wait to write meanwhile."""
-        with self.transaction():
-            found = self.conn.execute(_COPY_UPKEEP_TRIGGERS).fetchall()
-            saved = [(name, rel) for name, rel, _owned in found] if all(owned for *_, owned in found) else []
-            for name, rel in saved:
-                self.conn.execute(f'ALTER TABLE "{rel}" DISABLE TRIGGER "{name}"')
-            bulk = BulkIndex()
+        """The search index's per-row upkeep is suspended for the copy and the touched sources re-indexed once at
+        its end (refman.store.postgres.search: search_index_batch)."""
+        with self.search_index_batch(compose) as bulk:  # type: ignore[attr-defined]
             yield bulk
-            if saved and bulk:
-                self.conn.execute(_COPY_INDEX_ROWS, {"ids": sorted(bulk)})
-            for name, rel in saved:
-                self.conn.execute(f'ALTER TABLE "{rel}" ENABLE TRIGGER "{name}"')
