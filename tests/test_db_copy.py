@@ -254,27 +254,40 @@ def listed(cat: Catalog, source_id: int) -> dict[str, Any]:
     return cat.store.list_sources(ids=[source_id])[0]
 
 
-def test_a_newer_copied_note_replaces_the_targets_mentions_of_it(tmp_path: Path) -> None:
+def test_a_newer_copied_note_replaces_the_targets_mentions_of_it(tmp_path: Path, empty_target: Path | str) -> None:
     # both catalogs know the same note (same root and path), imported at different times
+    team = empty_target
     vault = tmp_path / "vault"
     vault.mkdir()
     (vault / "n.md").write_text("[a]: https://a.example.com/\n", encoding="utf-8")
-    with Catalog.open(tmp_path / "team.db") as team:
-        team.import_paths([vault])
-    with sqlite3.connect(tmp_path / "team.db") as conn:  # imported long ago (times have a second's precision)
-        conn.execute("UPDATE note SET imported_at = '2020-01-01T00:00:00Z'")
-    conn.close()
+    with Catalog.open(team) as cat:
+        cat.import_paths([vault])
+    _run_sql(team, "UPDATE note SET imported_at = '2020-01-01T00:00:00Z'")  # long ago (times are to the second)
     (vault / "n.md").write_text("[b]: https://b.example.com/\n", encoding="utf-8")
     with Catalog.open(tmp_path / "mine.db") as mine:
         mine.import_paths([vault])
-        report = mine.copy_to(tmp_path / "team.db")
+        report = mine.copy_to(team)
     assert report["notes_replaced"] == [{"root": str(vault.resolve()), "path": "n.md"}]
-    with Catalog.open(tmp_path / "team.db", create=False) as team:
-        assert [m["label"] for m in team.store.mentions_of(team.resolve("https://b.example.com/"))] == ["b"]
-        assert team.store.mentions_of(team.resolve("https://a.example.com/")) == []
+    with Catalog.open(team, create=False) as cat:
+        assert [m["label"] for m in cat.store.mentions_of(cat.resolve("https://b.example.com/"))] == ["b"]
+        assert cat.store.mentions_of(cat.resolve("https://a.example.com/")) == []
+        assert cat.check_integrity()["ok"]
         # the older one copied back changes nothing of that note
-        back = team.copy_to(tmp_path / "mine.db")
+        back = cat.copy_to(tmp_path / "mine.db")
     assert back["notes_replaced"] == [] and back["counts"]["notes"]["skipped"] == 1
+
+
+def _run_sql(location: Path | str, sql: str) -> None:
+    """One write straight to a test catalog's database (test data the commands cannot make)."""
+    if isinstance(location, Path):
+        with sqlite3.connect(location) as conn:
+            conn.execute(sql)
+        conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(location, autocommit=True) as pg_conn:
+        pg_conn.execute(sql)  # type: ignore[arg-type]
 
 
 def test_a_failed_copy_writes_nothing(personal: Path, tmp_path: Path) -> None:
