@@ -671,6 +671,25 @@ class Catalog:
 
         return catalog_stats(self.store)
 
+    @_storage_errors_translated
+    def copy_to(self, location: str | Path, *, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Copy this catalog into the one at `location` (created or upgraded first), merging with what it has, in
+        one transaction there (`refman db copy --to`; refman.catalog_copy): {from, to, counts, key_clashes, …}."""
+        from refman.catalog_copy import copy_catalog
+        from refman.store import open_store
+
+        with open_store(location) as target:
+            return copy_catalog(self.store, target, progress=progress).to_dict()
+
+    @_storage_errors_translated
+    def copy_from(self, location: str | Path, *, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Copy the catalog at `location` into this one, merging (`refman db copy --from`): as copy_to."""
+        from refman.catalog_copy import copy_catalog
+        from refman.store import open_store
+
+        with open_store(location, create=False) as source:
+            return copy_catalog(source, self.store, progress=progress).to_dict()
+
 
 __all__ = ["AddResult", "Catalog", "FetchSummary", "ImportResult", "Source", "check_paths_exist", "export_format",
            "fetch_policy", "parse_size"]
