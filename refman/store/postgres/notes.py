@@ -215,6 +215,9 @@ _SNAPSHOT = "SELECT pg_current_snapshot()::text"
 _OWN_XIDS = ("SELECT coalesce(array_agg(transactionid::text::bigint), '{}') FROM pg_locks"
              " WHERE locktype = 'transactionid' AND pid = pg_backend_pid() AND granted AND mode = 'ExclusiveLock'")
 _SNAPSHOT_AND_OWN_XIDS = f"SELECT pg_current_snapshot()::text, ({_OWN_XIDS})"
+# Does the catalog notify its commits (migration 0010)? Then listen.
+_NOTIFYING = "SELECT to_regproc('refman_notify_change') IS NOT NULL"
+_LISTEN = "LISTEN refman_catalog_changed"
 
 
 def _parse_snapshot(text: str) -> tuple[int, frozenset[int]]:
@@ -245,8 +248,11 @@ def _others_finished(before: tuple[int, frozenset[int]], now: tuple[int, frozens
 class PostgresNotes(PostgresBase):
     """refman.store.notes.NotesStore on PostgreSQL."""
 
-    _commit_seen: tuple[int, frozenset[int]] | None = None
-    _commit_count = 0
+    _commit_seen: tuple[int, frozenset[int]] | None = None  # the snapshot of the previous look
+    _commit_base: tuple[int, frozenset[int]] | None = None  # the snapshot just before bulk_import's BEGIN
+    _commit_moves = 0  # looks that found another transaction finished (see catalog_commit_counter)
+    _commit_notified = 0  # notifications of other connections' commits
+    _commit_listening: bool | None = None  # None: not asked yet; False: the catalog does not notify
     _own_xids: set[int] | None = None
 
     # --- reading notes and vault roots ---------------------------------------------------------------------------
@@ -268,35 +274,57 @@ class PostgresNotes(PostgresBase):
         return {root: int(n) for root, n in self.execute(_SOURCES_CITED_PER_ROOT)}
 
     def catalog_commit_counter(self) -> int:
-        """A number that changes when another connection commits: it never misses a commit to this catalog,
-        and may move for other commits too (the protocol allows that: a caller then reads the catalog again).
+        """A number that changes when another connection commits to the catalog: it never misses such a
+        commit, and not one of this store's own commits moves it, save in the rare cases below (the protocol
+        allows a counter to over-report: a caller then reads the catalog again).
 
         PostgreSQL has no per-database data_version, and its statistics (pg_stat_database.xact_commit) reach
-        other sessions up to seconds late, so they could miss a commit. What it has is the snapshot
-        (pg_current_snapshot(): the next transaction id to be given, and the ids still in progress), made from
-        shared memory, no table read. Between two calls the counter moves when a transaction that had an id (any
-        that wrote) at the first call, or got one since, has finished by the second, unless it was this store's
-        own: the ids its transaction and open savepoints hold are read from pg_locks by this group's writing
-        methods, at the end of bulk_import (the whole import transaction, whatever group wrote in it) and at a
-        call made inside its own transaction. A commit to this catalog by another connection is never missed:
-        its transaction's id was in progress, or not yet given, at the previous call, and has finished.
-
-        Chosen because it is exact about what matters (no missed commit) and costs one query on shared memory
-        per call (watch calls it every 0.25 s). It over-reports: transaction ids are server-wide, so commits to
-        other databases of the server move it, and so do rolled-back transactions, other sessions' savepoints,
-        and this store's own commits of writes that only other groups' methods made outside an import. Exact
-        per-catalog counting needs DDL (statement triggers that NOTIFY, or bump a counter row)."""
+        other sessions up to seconds late, so they could miss a commit. Two signals are used instead:
+        - notifications: migration 0010 makes every statement that writes the catalog's tables notify
+          `refman_catalog_changed`, delivered on commit and only to connections of this database; this
+          connection LISTENs, and counts those sent by other backends (a notification names its sender's pid).
+          Exact, but delivered only between transactions.
+        - inside a transaction, commits since it began are not delivered yet, so a look made there also reads
+          the snapshot (pg_current_snapshot(): the next transaction id and the ids in progress, from shared
+          memory) and counts a move when a transaction that had an id (any that wrote) when the transaction
+          began, or got one since, has finished — unless it is this store's own (the ids its transaction and
+          open savepoints hold, read from pg_locks by this group's writers and at the look). bulk_import takes
+          the snapshot just before its BEGIN, so the window is the wait for its lock. Transaction ids are
+          server-wide: a commit to another database in that window over-reports, as may another session's
+          savepoint, or a savepoint of this store's released before any of this group's writes in it.
+        A catalog without migration 0010's notifications is followed by snapshots alone, between every two
+        looks (never missing a commit, over-reporting every commit of the server)."""
+        if self._commit_listening is None and not self.in_transaction:
+            self._commit_listen()
         if self.in_transaction:
             text, own_now = self.execute(_SNAPSHOT_AND_OWN_XIDS).fetchone() or ("", [])
-        else:
+        else:  # the round trip also delivers the notifications that arrived meanwhile
             text, own_now = (self.execute(_SNAPSHOT).fetchone() or ("",))[0], []
         now = _parse_snapshot(text)
         own = set(self._own_xids or ()) | {int(x) for x in own_now}
-        if self._commit_seen is not None and _others_finished(self._commit_seen, now, own):
-            self._commit_count += 1
-        # our open transaction's ids are not in progress in our own snapshot: they count as finished from now on
+        if self._commit_listening and not self.in_transaction:
+            self._commit_base = None
+        else:
+            base = self._commit_base or self._commit_seen
+            if base is not None and _others_finished(base, now, own):
+                self._commit_moves += 1
+            # our open transaction's ids are not in progress in our own snapshot: they count as finished now
+            self._commit_base = now if self._commit_base is not None else None
         self._commit_seen, self._own_xids = now, set()
-        return self._commit_count
+        return self._commit_notified + self._commit_moves
+
+    def _commit_listen(self) -> None:
+        from psycopg import Notify
+
+        def noted(notify: Notify) -> None:
+            if notify.pid != self.conn.info.backend_pid:
+                self._commit_notified += 1
+
+        row = self.execute(_NOTIFYING).fetchone()
+        self._commit_listening = bool(row and row[0])
+        if self._commit_listening:
+            self.conn.add_notify_handler(noted)
+            self.execute(_LISTEN)
 
     def _remember_own_xids(self) -> None:
         """Note the ids of this connection's open transaction: its commit is not another writer's."""
@@ -384,10 +412,18 @@ class PostgresNotes(PostgresBase):
 
     @contextmanager
     def bulk_import(self) -> Iterator[None]:
-        with self.transaction():
-            self.execute(_IMPORT_LOCK)
-            yield
-            self._remember_own_xids()
+        if self._commit_listening and not self.in_transaction:
+            # what finished before BEGIN has been notified by the time BEGIN returns; what finishes after it, the
+            # commit counter finds in a snapshot newer than this one
+            row = self.execute(_SNAPSHOT).fetchone()
+            self._commit_base = None if row is None else _parse_snapshot(row[0])
+        try:
+            with self.transaction():
+                self.execute(_IMPORT_LOCK)
+                yield
+                self._remember_own_xids()
+        finally:
+            self._commit_base = None
 
     def move_vault_root(self, old_root: str, new_root: str, prefix: str) -> None:
         with self._notes_write():
