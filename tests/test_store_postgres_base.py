@@ -167,3 +167,22 @@ def test_a_nul_character_is_stored_as_the_replacement_character(pg_catalog_url: 
         with store.conn.cursor().copy("COPY t (v) FROM STDIN") as copy:
             copy.write_row(["c\x00d"])
         assert [r[0] for r in store.execute("SELECT v FROM t ORDER BY v")] == ["a\ufffdb", "c\ufffdd"]
+
+
+def test_a_writer_waits_for_a_lock_then_says_busy(pg_catalog_url: str) -> None:
+    """As SQLite's busy timeout: a write that cannot get its lock within wait_s (REFMAN_BUSY_TIMEOUT) fails as
+    CatalogBusyError, named without a password, instead of waiting for ever."""
+    import time
+
+    from refman.errors import CatalogBusyError
+    from refman.store import open_store, translate_error
+
+    with open_store(pg_catalog_url) as holder, open_store(pg_catalog_url, wait_s=0.5) as waiter, \
+            holder.transaction():
+        holder.execute("LOCK TABLE source IN ACCESS EXCLUSIVE MODE")  # type: ignore[attr-defined]
+        started = time.monotonic()
+        with pytest.raises(Exception) as caught:
+            waiter.count_sources()
+        waited = time.monotonic() - started
+    assert 0.4 < waited < 5
+    assert isinstance(translate_error(caught.value, pg_catalog_url), CatalogBusyError)

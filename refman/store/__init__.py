@@ -52,7 +52,7 @@ def open_store(location: Path | str, *, create: bool = True, wait_s: float | Non
     if isinstance(where, str):
         from refman.store.postgres import open_postgres_store
 
-        return open_postgres_store(where, create=create)
+        return open_postgres_store(where, create=create, wait_s=wait_s)
     from refman.store.sqlite import SqliteStore
 
     return SqliteStore(connect(where, create=create, wait_s=wait_s), where)

@@ -44,9 +44,11 @@ __all__ = ["PostgresStore", "catalog_status", "open_postgres_store", "translate_
 SCHEMA_LOCK = 0x7265666D616E
 
 
-def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int = 10) -> PostgresStore:
+def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int = 10,
+                        wait_s: float | None = None) -> PostgresStore:
     """The catalog in the database at `url`, its schema created (when `create`; an empty database is otherwise
-    refused as missing) or upgraded to this refman's head first. A schema newer than head is refused."""
+    refused as missing) or upgraded to this refman's head first. A schema newer than head is refused. A write
+    waits `wait_s` seconds (default REFMAN_BUSY_TIMEOUT, 10) for another writer's lock, then fails as busy."""
     if not is_postgres_url(url):
         raise UsageError(f"not a PostgreSQL URL: {without_password(url)}")
     try:
@@ -58,6 +60,10 @@ def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int
     except psycopg.Error as exc:
         raise translate_error(exc, url) or CatalogError(_message(exc, url)) from None
     nul_free_strings(conn)
+    from refman.store.revisions import busy_timeout_ms
+
+    lock_ms = busy_timeout_ms() if wait_s is None else max(0, int(wait_s * 1000))
+    conn.execute(f"SET lock_timeout = {lock_ms}")  # an int: SET takes no parameters
     try:
         revision = _revision(conn)
         _check_known(revision, url)

@@ -26,18 +26,9 @@ from refman.errors import (
     DiskFullError,
     RefmanError,
 )
-from refman.store.revisions import HEAD_REVISION, known_revisions
+from refman.store.revisions import HEAD_REVISION, busy_timeout_ms, known_revisions
 
-
-def _busy_timeout_ms() -> int:
-    """How long a writer waits for another one's lock (REFMAN_BUSY_TIMEOUT seconds, default 10)."""
-    try:
-        return max(0, int(float(os.environ.get("REFMAN_BUSY_TIMEOUT", "10")) * 1000))
-    except ValueError:
-        return 10_000
-
-
-BUSY_TIMEOUT_MS = _busy_timeout_ms()
+BUSY_TIMEOUT_MS = busy_timeout_ms()
 
 _RECOVER = "`refman db check` tells what; restore a backup to repair it"
 
