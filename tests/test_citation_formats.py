@@ -244,10 +244,10 @@ def test_whole_catalog_order_from_the_index_is_sort_by_key(tmp_path: Path) -> No
     conn = sample_catalog(tmp_path / "c.db")
     for i, key in enumerate(["Zeta", "alpha", "a_b", "aZ", "A:b", "a.b", "a-b", "a+b", "B2", "b10", "_x", "Mu"]):
         sid = add_source(conn, f"https://k.example/{i}", title=f"K {i}")
-        conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, sid))
+        SqliteStore(conn).store_citekey(sid, key)
     keys = ensure_citekeys(SqliteStore(conn))
     assert ids_by_key(SqliteStore(conn)) == sort_by_key(sorted(keys), keys)
-    conn.execute("UPDATE source SET citekey = 'Ärger' WHERE id = 1")  # only by hand: refman never writes one
+    SqliteStore(conn).store_citekey(1, "Ärger")  # only by hand (another program): refman never makes one
     keys = ensure_citekeys(SqliteStore(conn))
     assert ids_by_key(SqliteStore(conn)) == sort_by_key(sorted(keys), keys)
 
