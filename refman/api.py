@@ -253,7 +253,7 @@ class Catalog:
     def import_paths(self, paths: Iterable[str | Path], *, progress: ProgressCallback | None = None) -> ImportResult:
         """Import notes, folders of notes and bibliographies (.bib, CSL .json, .ris, bookmarks .html): each path by
         what it is. A path that does not exist is NotFoundError before anything is imported."""
-        from refman.citation.importer import BIBLIOGRAPHY_SUFFIXES
+        from refman.citation.bibliography_reader import BIBLIOGRAPHY_SUFFIXES
 
         given = [Path(p).expanduser() for p in paths]
         check_paths_exist(given)

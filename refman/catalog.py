@@ -348,9 +348,10 @@ def import_bibliographies(store: Store, paths: Sequence[Any]) -> dict[str, Any]:
     """Add the entries of bibliography files (.bib, CSL .json, .ris, bookmarks .html) as sources. An entry is
     the same work as a source with its normalised URL (or an alias of it), else with its DOI (case-insensitive),
     else its ISBN-13, else — for an entry with none of these — its citation key. Incoming keys are kept where
-    free. Every field is evidence of origin `import` (refman.citation.importer lists them); warnings carry the
-    file and line. Files are read first: one that cannot be read stops the import before anything is written."""
-    from refman.citation.importer import load_bibliography
+    free. Every field is evidence of origin `import` (refman.citation.bibliography_reader lists them); warnings
+    carry the file and line. Files are read first: one that cannot be read stops the import before anything is
+    written."""
+    from refman.citation.bibliography_reader import load_bibliography
     from refman.citation.keys import citekey_is_free
     from refman.evidence import refresh_sources
     from refman.store.sources import NewEvidence
