@@ -74,13 +74,6 @@ MUST_WRITE_SQL = {
     "test_wayback.py": "clears a first-citation date, which refman never does, to reach the note-mtime fallback",
 }
 
-# Files still seeding with raw SQL where a store method or the API could do it: convert them and remove them
-# from here (issue 13 §7).
-NOT_CONVERTED_YET = {
-    "citation_helpers.py": "add_source/add_note write cached columns, tags, evidence, notes and mentions for "
-                           "every test_citation_*.py",
-}
-
 
 def _test_files_writing_sql() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
@@ -94,17 +87,16 @@ def _test_files_writing_sql() -> dict[str, list[str]]:
 
 
 def test_tests_write_catalogs_through_the_api_or_the_store() -> None:
-    allowed = MUST_WRITE_SQL | NOT_CONVERTED_YET
-    outside = {name: lines for name, lines in _test_files_writing_sql().items() if name not in allowed}
+    outside = {name: lines for name, lines in _test_files_writing_sql().items() if name not in MUST_WRITE_SQL}
     assert not outside, "raw write SQL in tests (use refman.Catalog or the store's methods):\n" + "\n".join(
         f"tests/{name}:{line}" for name, lines in outside.items() for line in lines)
 
 
 def test_the_allowlist_names_only_files_that_write_sql() -> None:
     writing = _test_files_writing_sql()
-    stale = sorted(name for name in MUST_WRITE_SQL | NOT_CONVERTED_YET if name not in writing)
+    stale = sorted(name for name in MUST_WRITE_SQL if name not in writing)
     assert not stale, f"no raw write SQL left in {stale}: take them off the allowlist"
-    assert all(reason.strip() for reason in (MUST_WRITE_SQL | NOT_CONVERTED_YET).values())
+    assert all(reason.strip() for reason in MUST_WRITE_SQL.values())
 
 
 def test_the_write_pattern_finds_writes_and_not_reads() -> None:
