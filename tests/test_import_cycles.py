@@ -85,10 +85,6 @@ ALLOWED = {
         "the package's __init__ is the adapters' registry and holds the types each adapter builds on",
     frozenset({"refman.store.sqlite.connection", "refman.store.sqlite.schema"}):
         "connect() upgrades an old catalog through schema, imported only then (alembic stays off start-up)",
-    frozenset({"refman.citation.bibliography_reader", "refman.citation.bookmarks", "refman.citation.ris_import"}):
-        "the bibliography reader dispatches to the RIS and bookmarks readers, which return its Bibliography",
-    frozenset({"refman.metadata", "refman.metadata.html"}):
-        "the package's __init__ is the entry point to the HTML reader, which reads JSON-LD through the package",
 }
 
 

@@ -16,7 +16,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from refman.metadata import jsonld
+import refman.metadata.jsonld as jsonld
 from refman.metadata.authors import display_name, is_organisation, name_key, split_authors, to_csl_name
 from refman.metadata.dates import parse_date, supported_precision
 from refman.metadata.identifiers import (
