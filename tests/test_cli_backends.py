@@ -147,3 +147,25 @@ def test_registered_exports_follow_changes_on_postgresql(tmp_path: Path, postgre
     assert bib.stat().st_mtime_ns == written
     cli("set", "1", "title=A title of my own")
     assert "A title of my own" in bib.read_text(encoding="utf-8")
+
+
+def test_the_web_app_serves_a_postgresql_catalog(tmp_path: Path, postgres_location: str) -> None:
+    """`refman serve --db postgresql://…`: pages and the JSON API answer as on a file, the password nowhere."""
+    import httpx
+    from web_server import serve
+
+    vault = tmp_path / "vault"
+    shutil.copytree(REPO / "data" / "sample-vault", vault)
+    cli = Cli(postgres_location, vault)
+    cli("import", str(vault))
+    expected = cli.json("search", "rdma")
+    served = serve(postgres_location)
+    try:
+        headers = {"Authorization": f"Bearer {served.token}"}
+        assert httpx.get(served.base, headers=headers, timeout=30).status_code == 200
+        found = httpx.get(f"{served.origin}/api/search", params={"q": "rdma"}, headers=headers, timeout=30).json()
+        assert _hits(_untimed(found)) == _hits(expected)
+        listed = httpx.get(f"{served.origin}/api/sources", headers=headers, timeout=30).json()
+        assert len(listed) == len(cli.json("list"))
+    finally:
+        served.stop()
