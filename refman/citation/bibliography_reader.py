@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from refman.citation.bibliography import Bibliography
+from refman.citation.bibliography_file import Bibliography
 from refman.citation.bibparse import BibEntry, parse_bib
 from refman.citation.fields import (
     BIB_TO_CSL_TYPE,
