@@ -72,6 +72,7 @@ MUST_WRITE_SQL = {
     "web_demo.py": "dates a failure streak back two days (the checks of a day ago), which no API does",
     "test_cli_conventions.py": "damages the search index for `db check`",
     "test_wayback.py": "clears a first-citation date, which refman never does, to reach the note-mtime fallback",
+    "test_db_copy.py": "backdates a note's import time, and plants a mention of a missing note (a broken catalog)",
 }
 
 
