@@ -246,7 +246,7 @@ def _trafilatura(html: bytes) -> int:
 
 def ceiling(func: Any, bodies: list[bytes], procs: int = 2) -> tuple[float, float]:
     """(pages/s, CPU seconds per page) of `func` over `bodies` with `procs` worker processes (warmed up)."""
-    from refman.fetch.pipeline import make_pool
+    from refman.fetch.pool import make_pool
 
     pool = make_pool(procs)
     try:

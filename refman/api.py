@@ -253,7 +253,7 @@ class Catalog:
     def import_paths(self, paths: Iterable[str | Path], *, progress: ProgressCallback | None = None) -> ImportResult:
         """Import notes, folders of notes and bibliographies (.bib, CSL .json, .ris, bookmarks .html): each path by
         what it is. A path that does not exist is NotFoundError before anything is imported."""
-        from refman.citation.importer import BIBLIOGRAPHY_SUFFIXES
+        from refman.citation.bibliography_reader import BIBLIOGRAPHY_SUFFIXES
 
         given = [Path(p).expanduser() for p in paths]
         check_paths_exist(given)
@@ -284,14 +284,14 @@ class Catalog:
     @_storage_errors_translated
     def resolve(self, ref: str | int) -> int:
         """A source id from an id, a citation key (any case) or a URL. Unknown: NotFoundError."""
-        from refman.catalog import resolve_source
+        from refman.references import resolve_source
 
         return resolve_source(self.store, str(ref))
 
     @_storage_errors_translated
     def resolve_many(self, refs: Iterable[str | int]) -> list[int]:
         """Source ids for several references (each as `resolve`), in the order given, without repeats."""
-        from refman.catalog import resolve_sources
+        from refman.references import resolve_sources
 
         return resolve_sources(self.store, [str(r) for r in refs])
 
@@ -688,6 +688,25 @@ class Catalog:
         from refman.catalog import catalog_stats
 
         return catalog_stats(self.store)
+
+    @_storage_errors_translated
+    def copy_to(self, location: str | Path, *, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Copy this catalog into the one at `location` (created or upgraded first), merging with what it has, in
+        one transaction there (`refman db copy --to`; refman.catalog_copy): {from, to, counts, key_clashes, …}."""
+        from refman.catalog_copy import copy_catalog
+        from refman.store import open_store
+
+        with open_store(location) as target:
+            return copy_catalog(self.store, target, progress=progress).to_dict()
+
+    @_storage_errors_translated
+    def copy_from(self, location: str | Path, *, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Copy the catalog at `location` into this one, merging (`refman db copy --from`): as copy_to."""
+        from refman.catalog_copy import copy_catalog
+        from refman.store import open_store
+
+        with open_store(location, create=False) as source:
+            return copy_catalog(source, self.store, progress=progress).to_dict()
 
 
 __all__ = ["AddResult", "Catalog", "FetchSummary", "ImportResult", "Source", "check_paths_exist", "export_format",

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from refman.errors import CatalogReadOnlyError, NotFoundError, UsageError
+from refman.errors import NotFoundError, UsageError
 from refman.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -31,74 +31,9 @@ _HIDDEN_EVIDENCE = {"label_note", "flag"}  # label_note: 0002 catalogs
 # --- look-ups -------------------------------------------------------------------------------------------
 
 
-def resolve_source(store: Store, ref: str) -> int:
-    """A source id from an id, a citation key or a URL (as written or normalised)."""
-    ref = ref.strip()
-    if ref.isascii() and ref.isdigit() and store.source_exists(int(ref)):  # "²" is a digit to str.isdigit
-        return int(ref)
-    found = store.source_with_citekey(ref)
-    if found is not None:
-        return found
-    if "://" not in ref and _KEY_LIKE.match(ref):
-        found = _with_all_keys(store, ref)
-        if found is not None:
-            return found
-    if "://" in ref:
-        from refman.urls import normalise_url
-
-        try:
-            url = normalise_url(ref).url
-        except UsageError:
-            url = ref
-        found = store.source_with_url(url, ref)
-        if found is None:
-            found = store.source_for_url(url)
-        if found is not None:
-            return found
-    raise NotFoundError(f"no source matches {ref!r} (give an id, a citation key or a URL)")
-
-
-_KEY_LIKE = re.compile(r"^[A-Za-z][\w:.+-]*$")
-
-
-class _NoSuchKey(Exception):
-    """No source has the key even once every source has one: undo the keys just assigned."""
-
-
-def _with_all_keys(store: Store, key: str) -> int | None:
-    """The source that has citation key `key` once every source has its key. Keys are stored the first time
-    they are needed, so a key read in the docs may name a source whose key this catalog has not written down
-    yet: the keys are assigned and kept when one matches, rolled back when none does (a failed look-up changes
-    nothing). None on a read-only catalog, and inside a transaction of the caller's."""
-    if store.in_transaction or not store.has_sources_without_citekey():
-        return None
-    from refman.citation.keys import assign_citekeys
-    from refman.store import translate_error
-
-    try:
-        with store.transaction():
-            assign_citekeys(store, None)
-            found = store.source_with_citekey(key)
-            if found is None:
-                raise _NoSuchKey(key)
-    except _NoSuchKey:
-        return None
-    except CatalogReadOnlyError:
-        return None
-    except Exception as exc:
-        if isinstance(translate_error(exc, None), CatalogReadOnlyError):
-            return None
-        raise
-    return found
-
-
 def source_for_url(store: SourcesStore, url: str) -> int | None:
     """The source whose normalised URL is `url`, or into which a source with that URL was merged."""
     return store.source_for_url(url)
-
-
-def resolve_sources(store: Store, refs: Iterable[str]) -> list[int]:
-    return [resolve_source(store, ref) for ref in refs]
 
 
 # --- add, tag, set ----------------------------------------------------------------------------------------
@@ -413,9 +348,10 @@ def import_bibliographies(store: Store, paths: Sequence[Any]) -> dict[str, Any]:
     """Add the entries of bibliography files (.bib, CSL .json, .ris, bookmarks .html) as sources. An entry is
     the same work as a source with its normalised URL (or an alias of it), else with its DOI (case-insensitive),
     else its ISBN-13, else — for an entry with none of these — its citation key. Incoming keys are kept where
-    free. Every field is evidence of origin `import` (refman.citation.importer lists them); warnings carry the
-    file and line. Files are read first: one that cannot be read stops the import before anything is written."""
-    from refman.citation.importer import load_bibliography
+    free. Every field is evidence of origin `import` (refman.citation.bibliography_reader lists them); warnings
+    carry the file and line. Files are read first: one that cannot be read stops the import before anything is
+    written."""
+    from refman.citation.bibliography_reader import load_bibliography
     from refman.citation.keys import citekey_is_free
     from refman.evidence import refresh_sources
     from refman.store.sources import NewEvidence

@@ -14,12 +14,10 @@ change (refman.watch)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,7 +157,7 @@ def write_once(store: Store, export: RegisteredExport) -> RefreshResult:
     """Write an export (a file or a per-note mirror) the way a registered one is written, without registering
     it: `refman export --per-note DIR` without --keep-updated."""
     _validate(export)
-    with refresh_lock(store):
+    with store.exports_refresh_lock():
         return _apply(store, export, render(store, export), record=False)
 
 
@@ -173,7 +171,7 @@ def register(store: Store, export: RegisteredExport) -> tuple[RegisteredExport, 
     from refman.timeutil import utc_now
 
     path = _validate(export)
-    with refresh_lock(store):
+    with store.exports_refresh_lock():
         with store.transaction():
             by_path = store.registered_export_at(export.path)
             if export.name and by_path and by_path != export.name:
@@ -244,7 +242,7 @@ def _render_per_note(store: Store, export: RegisteredExport) -> Rendered:
     from refman.citation.build import load_items
     from refman.citation.export import CHUNK, iter_export
     from refman.citation.keys import ensure_citekeys
-    from refman.citation.selection import notes_for
+    from refman.references import notes_for
 
     suffix = PER_NOTE_SUFFIXES[export.format]
     notes = store.notes_by_path()
@@ -363,7 +361,7 @@ def refresh(store: Store, names: Sequence[str] | None = None) -> list[RefreshRes
     if not has_registry(store):
         return []
     results = []
-    with refresh_lock(store):
+    with store.exports_refresh_lock():
         for export in list_exports(store, names):
             start = time.perf_counter()
             try:
@@ -392,27 +390,3 @@ def check(store: Store, export: RegisteredExport) -> str:
         fresh = all(_same_bytes(folder / rel, data) for rel, data in rendered.files.items())
         return "current" if fresh and not gone else "stale"
     return "current" if _same_bytes(Path(export.path), rendered.files[""]) else "stale"
-
-
-@contextlib.contextmanager
-def refresh_lock(store: CitationStore) -> Iterator[None]:
-    """Serialise refreshes of one catalog across processes (an exclusive lock on CATALOG.exports-lock)."""
-    db = store.catalog_file()
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: refreshes are not serialised, each still writes atomically
-        yield
-        return
-    if db is None:
-        yield
-        return
-    try:
-        fd = os.open(f"{db}.exports-lock", os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        yield  # a read-only folder: nothing could be written anyway
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock

@@ -173,7 +173,8 @@ def list_notes(store: Store) -> list[dict[str, Any]]:
 def note_bibliography(store: Store, note: str) -> dict[str, Any]:
     """The sources a note cites, in the note's order, each with where in the note (`lines`) it is cited."""
     from refman.catalog import list_sources
-    from refman.citation.selection import cited_in, notes_for
+    from refman.citation.selection import cited_in
+    from refman.references import notes_for
 
     note_ids = notes_for(store, note)
     ids = cited_in(store, note)

@@ -92,7 +92,7 @@ class SearchFilters:
         note_ids = None
         if self.cited_in:
             # The one resolver of NOTE (path, absolute path, unique suffix, folder), shared with export and cite.
-            from refman.citation.selection import notes_for
+            from refman.references import notes_for
 
             note_ids = tuple(notes_for(store, self.cited_in))
         return SourceFilter(tags=tuple(self.tags),

@@ -4,9 +4,9 @@ Not a test module: tests/test_bibliography_roundtrip.py runs it on the fixture f
 `python tests/bib_roundtrip.py [DIR...]` prints the report (per source: files, entries, imported, fields
 compared, lost, changed, and what each difference is).
 
-BibTeX: each file is decoded (refman.citation.importer.decode_file: the encoding is tested elsewhere) and read
-by python-bibtexparser 2 with its LaTeX decoder (pylatexenc) and name splitter: that is the reference. The file
-is imported into a fresh catalog; each entry's source is exported as BibLaTeX and read back by the same
+BibTeX: each file is decoded (refman.citation.bibliography_reader.decode_file: the encoding is tested elsewhere)
+and read by python-bibtexparser 2 with its LaTeX decoder (pylatexenc) and name splitter: that is the reference.
+The file is imported into a fresh catalog; each entry's source is exported as BibLaTeX and read back by the same
 reference parser. Each field of the reference entry is then looked up in the exported one, the names a field
 may take in BibLaTeX and classic BibTeX counted as one (journal = journaltitle, address = location, school =
 institution, year + month = date, annote = annotation, a URL in howpublished = url), values compared after the
@@ -175,9 +175,9 @@ def _fresh_catalog(work: Path, template: Path, n: int) -> Any:
 
 def roundtrip_bib(files: list[Path], source: str, template: Path) -> Report:
     from refman.catalog import import_bibliographies
+    from refman.citation.bibliography_reader import decode_file
     from refman.citation.bibtex import biblatex_entry
     from refman.citation.build import load_items
-    from refman.citation.importer import decode_file
     from refman.errors import UsageError
     from refman.store.sqlite import SqliteStore
 

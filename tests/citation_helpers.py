@@ -1,5 +1,5 @@
-"""Shared helpers for tests/test_citation_*.py (not a test module): a real catalog file with sources inserted by
-plain SQL."""
+"""Shared helpers for tests/test_citation_*.py (not a test module): a real catalog file with sources and notes
+written through the store."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from refman.store import connect
+from refman.store.fetch import FetchAttempt
+from refman.store.notes import ImportIds
+from refman.store.sources import NewEvidence
+from refman.store.sqlite import SqliteStore
 
 NOW = "2024-01-01T00:00:00Z"
 
@@ -18,41 +22,43 @@ def catalog(path: Path) -> sqlite3.Connection:
 
 
 def add_source(conn: sqlite3.Connection, url: str, **fields: Any) -> int:
-    """Insert a source; `author` is a list of CSL name dicts, other keywords are `source` columns."""
+    """Add a source with these merged values (`author` a list of CSL name dicts, other keywords `source` field
+    columns; `tags`; `extras`: page:citation evidence; `last_ok_at`: when a fetch last went well)."""
     author = fields.pop("author", None)
     tags = fields.pop("tags", [])
     extras = fields.pop("extras", {})
-    host = url.split("/")[2].removeprefix("www.")
-    cols = {"url": url, "url_as_written": url, "host": host, "created_at": NOW, "updated_at": NOW, **fields}
+    last_ok_at = fields.pop("last_ok_at", None)
     if author is not None:
-        cols["author"] = json.dumps(author, ensure_ascii=False)
-    names = ", ".join(cols)
-    marks = ", ".join("?" * len(cols))
-    cur = conn.execute(f"INSERT INTO source ({names}) VALUES ({marks})", tuple(cols.values()))
-    sid = int(cur.lastrowid)  # type: ignore[arg-type]
-    for tag in tags:
-        conn.execute("INSERT INTO source_tag (source_id, tag) VALUES (?, ?)", (sid, tag))
-    for field, value in extras.items():
-        conn.execute(
-            "INSERT INTO field_value (source_id, field, origin, value, updated_at) "
-            "VALUES (?, ?, 'page:citation', ?, ?)",
-            (sid, field, json.dumps(value), NOW),
-        )
+        fields["author"] = json.dumps(author, ensure_ascii=False)
+    host = url.split("/")[2].removeprefix("www.")
+    store = SqliteStore(conn)
+    with store.transaction():
+        sid = store.insert_source(url, url, host, NOW, added_by="note")
+        if fields:
+            store.write_cached_fields([(sid, fields)])
+        if tags:
+            store.add_source_tags(sid, tags)
+        if extras:
+            store.put_field_evidence([NewEvidence(sid, name, "page:citation", value, NOW)
+                                      for name, value in extras.items()])
+        if last_ok_at is not None:  # a copy of the page was saved then (the source's live status stays)
+            store.record_fetch_attempt(FetchAttempt(
+                source_id=sid, fetched_at=last_ok_at, status="ok", reason=None, failed=False, reachable=True,
+                definitive=False, snapshot={"outcome": "ok", "http_status": 200}, keep_status=True))
     return sid
 
 
 def add_note(conn: sqlite3.Connection, path: str, source_ids: list[int], root: str = "/vault") -> int:
-    cur = conn.execute(
-        "INSERT INTO note (root, path, size, mtime_ns, sha256, imported_at) VALUES (?, ?, 1, 1, 'x', ?)",
-        (root, path, NOW),
-    )
-    nid = int(cur.lastrowid)  # type: ignore[arg-type]
-    for ordinal, sid in enumerate(source_ids, 1):
-        conn.execute(
-            "INSERT INTO mention (source_id, note_id, ordinal, line, label) VALUES (?, ?, ?, ?, 'l')",
-            (sid, nid, ordinal, ordinal),
-        )
-    return nid
+    """A note at `root`/`path` that cites `source_ids` in this order (as an import writes it)."""
+    store = SqliteStore(conn)
+    ids = ImportIds()
+    with store.transaction():
+        store.write_import_rows(
+            ids, notes=[(root, path, 1, 1, "x", None, "ok", None, NOW)], sources=[],
+            mentions=[(sid, -1, ordinal, ordinal, "l", None, None, None, "definition", None)
+                      for ordinal, sid in enumerate(source_ids, 1)],
+            evidence=[])
+    return ids.note(-1)
 
 
 SAMPLE = [

@@ -58,7 +58,7 @@ def vault(tmp_path: Path, cli_env: dict[str, str]) -> Path:
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[Any]:
-    from refman.fetch.pipeline import make_pool
+    from refman.fetch.pool import make_pool
 
     executor = make_pool(2)
     yield executor

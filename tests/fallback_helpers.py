@@ -3,13 +3,12 @@ catalog helpers (their `pool` and `site` fixtures are in conftest.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from refman.fetch.client import FetchPolicy
-from refman.store import connect
+from refman.store import connect, open_store
 
 NOW = "2026-01-01T00:00:00Z"
 
@@ -21,18 +20,15 @@ def quick_policy(deadline: float = 5.0, **kw: Any) -> FetchPolicy:
 
 def add_source(db: Path, url: str, *, label_date: str | None = None, first_cited: str | None = None) -> int:
     """A source row as an import would leave it (with the label's date as `label` evidence when given)."""
-    conn = connect(db)
-    try:
-        sid = int(conn.execute(
-            "INSERT INTO source (url, url_as_written, host, created_at, updated_at, first_cited_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (url, url, urlsplit(url).hostname, NOW, NOW, first_cited)).lastrowid)
+    from refman.store.sources import NewEvidence
+
+    with open_store(db) as store, store.transaction():
+        sid = store.insert_source(url, url, urlsplit(url).hostname, NOW, added_by="note")
+        if first_cited:
+            store.mark_sources_cited([sid], first_cited)
         if label_date:
-            conn.execute("INSERT INTO field_value (source_id, field, origin, value, updated_at) "
-                         "VALUES (?, 'issued', 'label', ?, ?)", (sid, json.dumps(label_date), NOW))
-        conn.commit()
+            store.put_field_evidence([NewEvidence(sid, "issued", "label", label_date, NOW)])
         return sid
-    finally:
-        conn.close()
 
 
 def q(db: Path, sql: str, *params: Any) -> list[Any]:

@@ -10,6 +10,7 @@ import pytest
 from refman.errors import CatalogError
 from refman.fetch import archive
 from refman.store import open_store
+from refman.store.fetch import PackedBlob
 from refman.store.sqlite import SqliteStore
 
 HTML = ("<html><body>" + "<p>Some repeated paragraph of archived text.</p>" * 200 + "</body></html>").encode()
@@ -53,9 +54,11 @@ def test_blobs_are_stored_once_and_verified(db_path: Path) -> None:
     assert archive.store_bytes(store, HTML) == blob.hash
     stats = store.archive_stats()
     assert stats == {"blobs": 1, "raw_bytes": len(HTML), "stored_bytes": blob.stored_size}
-    store.conn.execute("UPDATE blob SET data = ?, codec = 'identity' WHERE hash = ?", (b"tampered", blob.hash))
+    # a stored blob whose bytes are not the ones its hash names is reported as damaged
+    other = archive.pack(HTML + b"<!-- another page -->")
+    assert store.put_blob(PackedBlob(other.hash, "identity", other.size, b"tampered")) is True
     with pytest.raises(CatalogError, match="damaged"):
-        archive.read_blob(store, blob.hash)
+        archive.read_blob(store, other.hash)
     with pytest.raises(CatalogError, match="missing"):
         archive.read_blob(store, "0" * 64)
 

@@ -12,14 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_cli_catalog import no_traceback, run
 
-from refman.catalog import import_bibliographies, resolve_source, set_fields
+from refman.catalog import import_bibliographies, set_fields
+from refman.citation.bibliography_reader import decode_file, load_bibliography
 from refman.citation.bibparse import parse_bib
 from refman.citation.export import render_export, selected_items
 from refman.citation.fields import clean_doi, csl_date_to_iso, edtf_date, isbn13
-from refman.citation.importer import decode_file, load_bibliography
 from refman.citation.selection import Selection
 from refman.errors import UsageError
 from refman.fetch.pipeline import select_source_ids
+from refman.references import resolve_source
 from refman.store import connect, open_store
 from refman.store.sqlite import SqliteStore
 

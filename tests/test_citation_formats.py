@@ -1,5 +1,5 @@
 """Export formats: entry-type mapping, hypothesis round trips, CSL-JSON schema validity, determinism, atomic
-writes, selection, formatted references and the importer."""
+writes, selection, formatted references and the bibliography reader."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from citation_helpers import add_note, add_source, catalog, sample_catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from refman.citation.bibliography_reader import read_bibliography
 from refman.citation.bibtex import write_biblatex, write_bibtex
 from refman.citation.csljson import write_csljson
 from refman.citation.export import atomic_write, export_pieces, render_export, selected_items
-from refman.citation.importer import read_bibliography
 from refman.citation.item import CitationItem, CSLName
 from refman.citation.latex import decode, normalise, strip_outer_braces
 from refman.citation.markdown import write_markdown
@@ -53,7 +53,7 @@ def _parse(text: str) -> dict[str, str]:
 
 
 def _decoded_name(raw: str) -> CSLName:
-    from refman.citation.importer import parse_name
+    from refman.citation.bibliography_reader import parse_name
 
     return CSLName.model_validate(parse_name(raw))
 
@@ -77,7 +77,7 @@ def test_bib_round_trip(title: str, authors: list[CSLName], note: str, site: str
     assert decode(fields["annote" if classic else "annotation"]) == normalise(note)
     assert decode(strip_outer_braces(fields["organization"])) == normalise(site)
     assert fields["url"] == "https://example.com/a_b%20c#d"
-    from refman.citation.importer import split_names
+    from refman.citation.bibliography_reader import split_names
 
     parsed = [_decoded_name(n) for n in split_names(fields["author"])]
     got = [(p.literal or p.family,) if p.literal or not p.given else (p.family, p.given) for p in parsed]
@@ -244,10 +244,10 @@ def test_whole_catalog_order_from_the_index_is_sort_by_key(tmp_path: Path) -> No
     conn = sample_catalog(tmp_path / "c.db")
     for i, key in enumerate(["Zeta", "alpha", "a_b", "aZ", "A:b", "a.b", "a-b", "a+b", "B2", "b10", "_x", "Mu"]):
         sid = add_source(conn, f"https://k.example/{i}", title=f"K {i}")
-        conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, sid))
+        SqliteStore(conn).store_citekey(sid, key)
     keys = ensure_citekeys(SqliteStore(conn))
     assert ids_by_key(SqliteStore(conn)) == sort_by_key(sorted(keys), keys)
-    conn.execute("UPDATE source SET citekey = 'Ärger' WHERE id = 1")  # only by hand: refman never writes one
+    SqliteStore(conn).store_citekey(1, "Ärger")  # only by hand (another program): refman never makes one
     keys = ensure_citekeys(SqliteStore(conn))
     assert ids_by_key(SqliteStore(conn)) == sort_by_key(sorted(keys), keys)
 

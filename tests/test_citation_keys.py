@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from citation_helpers import add_source, catalog, sample_catalog
 
-from refman.catalog import resolve_source
+from refman.catalog import add_source as catalog_add_source
+from refman.catalog import set_fields
 from refman.citation.item import CitationItem, CSLName
 from refman.citation.keys import (
     base_key,
@@ -19,11 +21,24 @@ from refman.citation.keys import (
     unique_key,
 )
 from refman.errors import NotFoundError, UsageError
+from refman.evidence import refresh_sources
+from refman.references import resolve_source
+from refman.store.sources import NewEvidence
 from refman.store.sqlite import SqliteStore
 
 
 def item(**kw) -> CitationItem:  # type: ignore[no-untyped-def]
     return CitationItem(id="x", URL=kw.pop("URL", "https://www.example.com/a"), **kw)
+
+
+def fetched_source(store: SqliteStore, url: str, **fields: Any) -> int:
+    """A source whose metadata came from its page (evidence of origin page:citation, merged into its columns)."""
+    sid, created = catalog_add_source(store, url)
+    assert created
+    store.put_field_evidence([NewEvidence(sid, name, "page:citation", value, "2024-01-01T00:00:00Z")
+                              for name, value in fields.items()])
+    refresh_sources(store, [sid])
+    return sid
 
 
 def test_default_pattern() -> None:
@@ -66,7 +81,7 @@ def test_ensure_assigns_once_and_keeps_keys(tmp_path: Path) -> None:
     assert keys[1] == "myers2024riseaidata"
     assert len({k.lower() for k in keys.values()}) == len(keys)
     # metadata changes (a fetch) never change a stored key
-    conn.execute("UPDATE source SET title = 'Something Else', issued = '1999' WHERE id = 1")
+    set_fields(SqliteStore(conn), 1, ["title=Something Else", "issued=1999"])
     assert ensure_citekeys(SqliteStore(conn), [1]) == {1: "myers2024riseaidata"}
 
 
@@ -110,15 +125,16 @@ def test_stored_key_survives_algorithm_change(tmp_path: Path) -> None:
     """An upgrade that changes the default pattern must not touch keys already given out."""
     conn = catalog(tmp_path / "c.db")
     a = add_source(conn, "https://a.example/1", title="Old Style", issued="2020", author=[{"family": "Lee"}])
-    conn.execute("UPDATE source SET citekey = 'Lee_2020_OldStyle' WHERE id = ?", (a,))
+    SqliteStore(conn).store_citekey(a, "Lee_2020_OldStyle")  # given out by an older default pattern
     assert ensure_citekeys(SqliteStore(conn))[a] == "Lee_2020_OldStyle"
 
 
 def test_rekey_only_when_asked(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
-    a = add_source(conn, "https://a.example/1", title="Old Title", issued="2020", author=[{"family": "Lee"}])
+    a = fetched_source(SqliteStore(conn), "https://a.example/1", title="Old Title", issued="2020",
+                       author=[{"family": "Lee"}])
     ensure_citekeys(SqliteStore(conn))
-    conn.execute("UPDATE source SET title = 'New Title' WHERE id = ?", (a,))
+    set_fields(SqliteStore(conn), a, ["title=New Title"])
     assert ensure_citekeys(SqliteStore(conn))[a] == "lee2020oldtitle"
     dry = rekey(SqliteStore(conn), [a], dry_run=True)
     assert [(r.old, r.new) for r in dry] == [("lee2020oldtitle", "lee2020newtitle")]
@@ -205,11 +221,11 @@ def test_ensure_citekeys_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.M
     import refman.citation.keys as keys_mod
 
     conn = catalog(tmp_path / "c.db")
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO source (url, url_as_written, host, created_at, updated_at, title) VALUES (?, ?, 'e', '', '', ?)",
-        [(f"https://e.example/{i}", f"https://e.example/{i}", f"Title {i}") for i in range(4500)])
-    conn.execute("COMMIT")
+    store = SqliteStore(conn)
+    with store.transaction():
+        for i in range(4500):
+            store.insert_source(f"https://e.example/{i}", f"https://e.example/{i}", "e", "", added_by="note",
+                                fields={"title": f"Title {i}"})
     real, calls = keys_mod.unique_key, []
 
     def failing(base: str, taken: set[str]) -> str:
@@ -230,9 +246,10 @@ def test_ensure_citekeys_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.M
 
 def test_rekey_dry_run_writes_nothing(tmp_path: Path) -> None:
     conn = catalog(tmp_path / "c.db")
-    a = add_source(conn, "https://a.example/1", title="Old Title", issued="2020", author=[{"family": "Lee"}])
+    a = fetched_source(SqliteStore(conn), "https://a.example/1", title="Old Title", issued="2020",
+                       author=[{"family": "Lee"}])
     ensure_citekeys(SqliteStore(conn))
-    conn.execute("UPDATE source SET title = 'New Title' WHERE id = ?", (a,))
+    set_fields(SqliteStore(conn), a, ["title=New Title"])
     before = conn.total_changes
     assert [r.new for r in rekey(SqliteStore(conn), None, dry_run=True)] == ["lee2020newtitle"]
     assert conn.total_changes == before and not conn.in_transaction

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from refman.citation.importer import csl_item
+from refman.citation.bibliography_reader import csl_item
 from refman.citation.item import CitationItem, CSLName
 from refman.citation.styles import STYLES, format_bibliography, format_entries
 

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from refman.store import open_store
+from refman.store.fetch import FetchAttempt, PackedBlob
+
 REPO = Path(__file__).resolve().parents[1]
 VAULT = REPO / "data" / "sample-vault"
 REFMAN = str(Path(sys.executable).parent / "refman")
@@ -161,11 +164,9 @@ def test_stats_table_has_human_sizes(env: dict[str, str]) -> None:
 
 def test_delete_backup_gc_and_check(env: dict[str, str], tmp_path: Path) -> None:
     db = Path(env["REFMAN_DB"])
-    conn = sqlite3.connect(db)
-    conn.execute("INSERT INTO blob (hash, codec, size, stored_size, data) VALUES ('h1', 'identity', 3, 3, x'616263')")
-    conn.execute("INSERT INTO snapshot (source_id, fetched_at, outcome, body_hash) VALUES (1, 't', 'ok', 'h1')")
-    conn.commit()
-    conn.close()
+    with open_store(db) as store, store.transaction():  # source 1 has an archived body
+        store.put_blob(PackedBlob("h1", "identity", 3, b"abc"))
+        store.add_snapshot({"source_id": 1, "fetched_at": "t", "outcome": "ok", "body_hash": "h1"})
     dry = json.loads(run(env, "delete", "1", "--dry-run", "--json").stdout)
     assert dry["dry_run"] and dry["snapshots"] == 1 and dry["blobs_removed"] == 1
     assert json.loads(run(env, "show", "1", "--json").stdout)["id"] == 1  # a dry run deletes nothing
@@ -192,14 +193,12 @@ def test_backup_is_consistent_while_another_process_writes(env: dict[str, str], 
     stop = threading.Event()
 
     def writer() -> None:
-        conn = sqlite3.connect(db, timeout=30, isolation_level=None)
-        i = 0
-        while not stop.is_set():
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO source_tag (source_id, tag) VALUES (1, ?)", (f"t{i}",))
-            conn.execute("COMMIT")
-            i += 1
-        conn.close()
+        with open_store(db) as store:
+            i = 0
+            while not stop.is_set():
+                with store.transaction():
+                    store.add_source_tags(1, [f"t{i}"])
+                i += 1
 
     thread = threading.Thread(target=writer)
     thread.start()
@@ -217,11 +216,14 @@ def test_backup_is_consistent_while_another_process_writes(env: dict[str, str], 
 
 
 def test_fetch_with_nothing_due_says_why(env: dict[str, str]) -> None:
-    conn = sqlite3.connect(env["REFMAN_DB"])
-    conn.execute("UPDATE source SET fetched_at = '2026-01-01T00:00:00Z', status = 'ok'")
-    conn.execute("UPDATE source SET status = 'timeout' WHERE id = 1")
-    conn.commit()
-    conn.close()
+    with open_store(Path(env["REFMAN_DB"])) as store:  # every source fetched; the first one's last fetch failed
+        for sid in store.source_urls():
+            store.record_fetch_attempt(FetchAttempt(
+                source_id=sid, fetched_at="2026-01-01T00:00:00Z", status="ok", reason=None, failed=False,
+                reachable=True, definitive=False, snapshot={"outcome": "ok", "http_status": 200}))
+        store.record_fetch_attempt(FetchAttempt(
+            source_id=1, fetched_at="2026-01-01T00:00:00Z", status="timeout", reason=None, failed=True,
+            reachable=False, definitive=False, snapshot={"outcome": "timeout"}))
     out = run(env, "fetch").stdout
     assert "all 17 sources have been fetched" in out and "--failed retries the 1 source" in out and "--stale" in out
 

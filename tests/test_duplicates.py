@@ -12,13 +12,16 @@ import pytest
 from catalog_checks import assert_index_and_columns_are_exact
 
 from refman import evidence as evidence_module
-from refman.catalog import add_source, find_duplicates, merge_sources, resolve_source, set_fields, tag_sources
+from refman.catalog import add_source, find_duplicates, merge_sources, set_fields, tag_sources
 from refman.duplicates import is_generic_for, merge_duplicates
 from refman.errors import NotFoundError, UsageError
 from refman.evidence import refresh_sources
+from refman.fetch.writer import KEPT_ORIGINS
 from refman.notes.importer import import_vault
+from refman.references import resolve_source
 from refman.search import search
 from refman.store import open_store
+from refman.store.fetch import FetchAttempt
 from refman.store.sources import NewEvidence
 from refman.store.sqlite import SqliteStore
 
@@ -50,21 +53,21 @@ def snapshot(store: SqliteStore, sid: int, fetched_at: str, *, outcome: str = "o
              hops: list[str] | None = None, canonical: str | None = None, text: str | None = None,
              unchanged: bool = False) -> int:
     """A fetch attempt as the pipeline records it (final URL, redirect chain, canonical in metadata_json), and
-    optionally the archived text it gave; the source's fetch columns follow."""
-    conn = store.conn
+    optionally the archived text it gave; the source's fetch columns follow. Archived text replaces the page
+    evidence (as a fetch does): give evidence after it."""
     meta = None if unchanged else json.dumps({"kind": "html", "canonical_url": canonical})
-    snap = store.add_snapshot({
-        "source_id": sid, "fetched_at": fetched_at, "outcome": outcome, "http_status": 200,
-        "final_url": final_url, "unchanged": unchanged, "metadata_json": meta,
-        "redirects": json.dumps([{"url": u, "status": 301} for u in hops]) if hops else None,
-    })
-    if text is not None:
-        conn.execute("INSERT INTO source_text (source_id, snapshot_id, text) VALUES (?, ?, ?) ON CONFLICT(source_id)"
-                     " DO UPDATE SET snapshot_id = excluded.snapshot_id, text = excluded.text", (sid, snap, text))
     good = outcome in ("ok", "thin")
-    conn.execute("UPDATE source SET status = ?, fetched_at = ?, last_ok_at = CASE WHEN ? THEN ? ELSE last_ok_at END"
-                 " WHERE id = ?", (outcome, fetched_at, good, fetched_at, sid))
-    return snap
+    written = store.record_fetch_attempt(FetchAttempt(
+        source_id=sid, fetched_at=fetched_at, status=outcome, reason=None, failed=not good, reachable=good,
+        definitive=False, snapshot={
+            "outcome": outcome, "http_status": 200, "final_url": final_url, "unchanged": unchanged,
+            "metadata_json": meta,
+            "redirects": json.dumps([{"url": u, "status": 301} for u in hops]) if hops else None,
+        }, content_changed=text is not None, unchanged=unchanged, text=text, kept_origins=KEPT_ORIGINS,
+    ))
+    if written.evidence_replaced:
+        refresh_sources(store, [sid])
+    return written.snapshot_id
 
 
 def evidence(store: SqliteStore, sid: int, field: str, origin: str, value: Any) -> None:
@@ -93,12 +96,12 @@ def two(tmp_path: Path, store: SqliteStore) -> tuple[int, int]:
     tag_sources(store, [b], add=["infra", "zh"])
     set_fields(store, a, ["note=read again", "issued=2024-06-24"])
     set_fields(store, b, ["note=数据 note", "issued=2024-06", "publisher=Example Press", "citekey=exampleRise"])
-    evidence(store, a, "title", "page:og", "The Rise of AI Data Infrastructure")
-    evidence(store, b, "title", "page:og", "Rise of AI (mirror)")
-    evidence(store, b, "abstract", "page:meta", "An abstract only the second copy has.")
     snapshot(store, a, "2024-07-01T00:00:00Z", text="old text of A")
     snapshot(store, b, "2024-08-01T00:00:00Z", final_url=A, hops=[B], text="newer archived text 仓库")
     snapshot(store, b, "2024-09-01T00:00:00Z", outcome="timeout")
+    evidence(store, a, "title", "page:og", "The Rise of AI Data Infrastructure")
+    evidence(store, b, "title", "page:og", "Rise of AI (mirror)")
+    evidence(store, b, "abstract", "page:meta", "An abstract only the second copy has.")
     return a, b
 
 
@@ -389,5 +392,5 @@ def test_merging_a_kept_source_carries_its_aliases(store: SqliteStore, two: tupl
     aliases = dict(conn.execute("SELECT url, source_id FROM source_alias"))
     assert aliases[B] == c and c in aliases.values() and len(aliases) == 2
     # deleting a source deletes its aliases (no dangling rows)
-    conn.execute("DELETE FROM source WHERE id = ?", (c,))
+    store.delete_sources_cascading([c])
     assert conn.execute("SELECT count(*) FROM source_alias").fetchone()[0] == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from refman.catalog import set_fields
 from refman.citation.export import export_pieces
 from refman.citation.selection import Selection
 from refman.errors import NotFoundError, UsageError
@@ -25,7 +26,6 @@ from refman.exports_registry import (
 from refman.notes.importer import import_vault
 from refman.store import connect
 from refman.store.sqlite import SqliteStore
-from refman.store.sqlite.base import transaction
 from refman.store.sqlite.changes import CatalogChanges
 from refman.store.sqlite.schema import upgrade_catalog
 
@@ -105,8 +105,7 @@ def test_register_writes_what_export_writes_and_refresh_follows_changes(conn: sq
     changes_before = conn.total_changes
     assert [r.status for r in refresh(SqliteStore(conn))] == ["unchanged"]
     assert target.stat().st_mtime_ns == before and conn.total_changes == changes_before
-    with transaction(conn):
-        conn.execute("UPDATE source SET title = 'A brand new title' WHERE id = 1")
+    set_fields(SqliteStore(conn), 1, ["title=A brand new title"])
     assert check(SqliteStore(conn), list_exports(SqliteStore(conn))[0]) == "stale"
     assert [r.status for r in refresh(SqliteStore(conn))] == ["written"]
     assert "A brand new title" in target.read_text()
@@ -126,12 +125,10 @@ def test_cited_in_export_is_untouched_by_an_unrelated_change(conn: sqlite3.Conne
     rdma = {r[0] for r in conn.execute("SELECT source_id FROM mention JOIN note ON note.id = note_id "
                                        "WHERE note.path = 'Networking/RDMA.md'")}
     other = conn.execute(f"SELECT min(id) FROM source WHERE id NOT IN ({','.join(map(str, rdma))})").fetchone()[0]
-    with transaction(conn):
-        conn.execute("UPDATE source SET title = 'Elsewhere' WHERE id = ?", (other,))
+    set_fields(SqliteStore(conn), other, ["title=Elsewhere"])
     assert [r.status for r in refresh(SqliteStore(conn))] == ["unchanged"]
     assert (target.stat().st_mtime_ns, target.read_bytes()) == before
-    with transaction(conn):
-        conn.execute("UPDATE source SET title = 'Cited by RDMA' WHERE id = ?", (min(rdma),))
+    set_fields(SqliteStore(conn), min(rdma), ["title=Cited by RDMA"])
     assert [r.status for r in refresh(SqliteStore(conn))] == ["written"]
     assert any(item["title"] == "Cited by RDMA" for item in json.loads(target.read_text()))
 
@@ -170,8 +167,7 @@ def test_vanished_folder_is_reported_and_the_others_are_written(conn: sqlite3.Co
     register(SqliteStore(conn), RegisteredExport(name="gone", path=str(gone / "refs.bib"), format="biblatex"))
     register(SqliteStore(conn), RegisteredExport(name="kept", path=str(kept / "refs.bib"), format="biblatex"))
     shutil.rmtree(gone)
-    with transaction(conn):
-        conn.execute("UPDATE source SET title = 'Changed' WHERE id = 1")
+    set_fields(SqliteStore(conn), 1, ["title=Changed"])
     results = {r.name: r for r in refresh(SqliteStore(conn))}
     assert results["gone"].status == "missing" and "is gone" in (results["gone"].detail or "")
     assert results["kept"].status == "written" and "Changed" in (kept / "refs.bib").read_text()
@@ -239,16 +235,14 @@ def test_per_note_of_a_folder(conn: sqlite3.Connection, tmp_path: Path) -> None:
 def test_change_signal_sees_other_connections_and_its_own(db_path: Path, conn: sqlite3.Connection) -> None:
     changes = CatalogChanges(db_path)
     assert not changes.changed()
-    with transaction(conn):
-        conn.execute("UPDATE source SET title = 'x' WHERE id = 1")
+    set_fields(SqliteStore(conn), 1, ["title=x"])
     assert changes.changed() and not changes.changed()
     conn.execute("SELECT count(*) FROM source").fetchone()  # reads are not changes
     assert not changes.changed()
     assert changes.conn is not None
     changes.conn.execute("UPDATE source SET title = 'y' WHERE id = 1")  # its own writes count too
     assert changes.changed()
-    with transaction(conn):
-        conn.execute("UPDATE source SET title = 'z' WHERE id = 1")
+    set_fields(SqliteStore(conn), 1, ["title=z"])
     changes.rebaseline()
     assert not changes.changed()
     changes.close()

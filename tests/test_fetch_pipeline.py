@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ from werkzeug import Request, Response
 from refman.fetch.check import check_report
 from refman.fetch.client import FetchPolicy
 from refman.fetch.pipeline import fetch_sources, run_fetch, select_source_ids
+from refman.notes.importer import import_vault
 from refman.store import connect, open_store
+from refman.store.fetch import FetchAttempt
+from refman.store.sources import NewEvidence
 
 REFMAN = Path(sys.executable).with_name("refman")
 NOW = "2026-01-01T00:00:00Z"
@@ -49,16 +53,20 @@ def policy(**kw: Any) -> FetchPolicy:
 
 
 def add_source(db: Path, url: str) -> int:
-    conn = connect(db)
-    try:
-        from urllib.parse import urlsplit
+    """A source for `url` exactly as given (a note's, never fetched)."""
+    from urllib.parse import urlsplit
 
-        cur = conn.execute(
-            "INSERT INTO source (url, url_as_written, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-            (url, url, urlsplit(url).hostname, NOW, NOW))
-        return int(cur.lastrowid)
-    finally:
-        conn.close()
+    with open_store(db) as store, store.transaction():
+        return store.insert_source(url, url, urlsplit(url).hostname, NOW, added_by="note")
+
+
+def record_fetch(db: Path, sid: int, status: str, fetched_at: str) -> None:
+    """A fetch attempt of `sid` that ended in `status` at `fetched_at`, as the pipeline records it."""
+    good = status in ("ok", "thin")
+    with open_store(db) as store:
+        store.record_fetch_attempt(FetchAttempt(
+            source_id=sid, fetched_at=fetched_at, status=status, reason=None, failed=not good, reachable=good,
+            definitive=False, snapshot={"outcome": status, "http_status": 200 if good else None}))
 
 
 def row(db: Path, sql: str, *params: Any) -> Any:
@@ -136,12 +144,10 @@ def test_not_modified_records_the_check(db_path: Path, server: HTTPServer, pool:
 def test_pinned_user_fields_survive_a_fetch(db_path: Path, server: HTTPServer, pool: Any) -> None:
     server.expect_request("/p").respond_with_data(page("Page title"), content_type="text/html")
     sid = add_source(db_path, server.url_for("/p"))
-    conn = connect(db_path)
-    conn.executemany(
-        "INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
-        [(sid, "title", "user", json.dumps("My own title"), NOW), (sid, "publisher", "label", json.dumps("Lbl"), NOW),
-         (sid, "abstract", "page:og", json.dumps("stale page evidence"), NOW)])
-    conn.close()
+    with open_store(db_path) as store, store.transaction():
+        store.put_field_evidence([
+            NewEvidence(sid, "title", "user", "My own title", NOW), NewEvidence(sid, "publisher", "label", "Lbl", NOW),
+            NewEvidence(sid, "abstract", "page:og", "stale page evidence", NOW)])
     fetch_sources(db_path, [sid], policy(), pool=pool)
     assert row(db_path, "SELECT title FROM source WHERE id = ?", sid)[0] == "My own title"
     kept = {(r[0], r[1]) for r in rows(db_path, "SELECT field, origin FROM field_value WHERE source_id = ?", sid)}
@@ -227,7 +233,8 @@ def test_robots_disallow_is_a_status_not_a_failure(db_path: Path, server: HTTPSe
     assert src[0] == "robots" and "robots.txt" in src[1] and src[2] == 0
 
 
-def test_redirect_and_change_are_reported_per_note(db_path: Path, server: HTTPServer, pool: Any) -> None:
+def test_redirect_and_change_are_reported_per_note(db_path: Path, server: HTTPServer, pool: Any,
+                                                   tmp_path: Path) -> None:
     server.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
     server.expect_request("/new").respond_with_data(page("Moved page"), content_type="text/html")
     version = {"n": 1}
@@ -236,13 +243,11 @@ def test_redirect_and_change_are_reported_per_note(db_path: Path, server: HTTPSe
                            content_type="text/html"))
     moved = add_source(db_path, server.url_for("/old"))
     live = add_source(db_path, server.url_for("/live"))
-    conn = connect(db_path)
-    note = conn.execute("INSERT INTO note (root, path, size, mtime_ns, sha256, imported_at) "
-                        "VALUES ('/v', 'notes/a.md', 1, 1, 'x', ?)", (NOW,)).lastrowid
-    for i, sid in enumerate((moved, live)):
-        conn.execute("INSERT INTO mention (source_id, note_id, ordinal, line, label) VALUES (?, ?, ?, ?, 'x')",
-                     (sid, note, i, i + 1))
-    conn.close()
+    note = tmp_path / "v" / "notes" / "a.md"  # one note cites both
+    note.parent.mkdir(parents=True)
+    note.write_text(f"[x]: {server.url_for('/old')}\n[y]: {server.url_for('/live')}\n", encoding="utf-8")
+    with open_store(db_path) as store:
+        import_vault(store, [tmp_path / "v"])
     fetch_sources(db_path, [moved, live], policy(), pool=pool)
     version["n"] = 2
     fetch_sources(db_path, [moved, live], policy(), pool=pool)
@@ -259,13 +264,10 @@ def test_redirect_and_change_are_reported_per_note(db_path: Path, server: HTTPSe
 
 def test_selection(db_path: Path) -> None:
     ids = [add_source(db_path, f"https://example.org/{i}") for i in range(4)]
-    conn = connect(db_path)
-    conn.execute("UPDATE source SET status = 'ok', fetched_at = '2020-01-01T00:00:00Z' WHERE id = ?", (ids[1],))
-    conn.execute("UPDATE source SET status = 'ok', fetched_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?",
-                 (ids[2],))
-    conn.execute("UPDATE source SET status = 'timeout', fetched_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') "
-                 "WHERE id = ?", (ids[3],))
-    conn.close()
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    record_fetch(db_path, ids[1], "ok", "2020-01-01T00:00:00Z")
+    record_fetch(db_path, ids[2], "ok", now)
+    record_fetch(db_path, ids[3], "timeout", now)
     with open_store(db_path) as store:
         assert select_source_ids(store) == [ids[0]]
         assert select_source_ids(store, stale_days=30) == [ids[0], ids[1]]
@@ -438,7 +440,8 @@ def test_cli_fetch_bar_on_a_terminal_but_not_with_json(db_path: Path, server: HT
 
 def test_a_changed_fetch_keeps_the_evidence_of_an_imported_bibliography(db_path: Path, server: HTTPServer,
                                                                          pool: Any, tmp_path: Path) -> None:
-    from refman.catalog import import_bibliographies, resolve_source
+    from refman.catalog import import_bibliographies
+    from refman.references import resolve_source
 
     url = server.url_for("/imported")
     bib = tmp_path / "refs.bib"

@@ -212,6 +212,18 @@ def test_index_follows_writes_and_searches(pg_url: str) -> None:
     assert found("uber", ":A") == [1]
 
 
+def test_a_book_sized_text_is_archived_and_its_beginning_indexed(pg_url: str) -> None:
+    """A tsvector holds at most 1 MB: the first 250,000 characters of an archived text are indexed (0010),
+    instead of the index trigger failing the write that archived it."""
+    migrate(pg_url, "head")
+    _seed(pg_url, HEAD)
+    words = " ".join(f"{i:x}" for i in range(1_000_000))  # short distinct words: the largest tsvector per char
+    execute(pg_url, "UPDATE source_text SET text = :t WHERE source_id = 1", {"t": "openingword " + words})
+    hit = "SELECT source_id FROM search_doc WHERE document @@ to_tsquery('simple', :w)"
+    assert query(pg_url, hit, {"w": "openingword"}) == [(1,)]
+    assert query(pg_url, hit, {"w": f"{999_999:x}"}) == []  # beyond the indexed part
+
+
 _TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=80)
 _CJKISH = st.text(st.sampled_from("ab 数据库、カナ한글\U00020000\U0002ffff\u3040\u30ff\uac00\ud7af"), max_size=20)
 

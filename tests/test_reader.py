@@ -145,10 +145,13 @@ def test_capture_archives_text_and_metadata_without_touching_live_status(tmp_pat
     store = open_store(db)
     conn = store.conn
     from refman.catalog import add_source
+    from refman.store.fetch import FetchAttempt
 
     dead_id, _ = add_source(store, "https://example.org/paywalled")
-    conn.execute("UPDATE source SET status = 'dead', fail_count = 2, fetched_at = '2026-01-01T00:00:00Z' "
-                 "WHERE id = ?", (dead_id,))
+    for day in ("2025-12-31T00:00:00Z", "2026-01-01T00:00:00Z"):  # two 404s in a row: dead, fail count 2
+        store.record_fetch_attempt(FetchAttempt(
+            source_id=dead_id, fetched_at=day, status="dead", reason="HTTP 404", failed=True, reachable=True,
+            definitive=True, snapshot={"outcome": "dead", "http_status": 404}))
     store = SqliteStore(conn)
     result = capture_page(store, singlefile("https://example.org/paywalled", "Sun Jan 05 2025 08:00:00 GMT+0000"))
     assert (result.id, result.created, result.outcome) == (dead_id, False, "ok")

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from refman.store import connect
-
 REFMAN = Path(sys.executable).with_name("refman")
 HEAVY = {"sqlalchemy", "sqlmodel", "alembic", "trafilatura", "httpx", "lxml", "fastapi", "starlette", "uvicorn",
          "jinja2"}
@@ -20,20 +18,26 @@ HEAVY = {"sqlalchemy", "sqlmodel", "alembic", "trafilatura", "httpx", "lxml", "f
 
 @pytest.fixture
 def catalog(db_path: Path) -> Path:
-    conn = connect(db_path)
+    from refman.evidence import refresh_sources
+    from refman.store import open_store
+    from refman.store.fetch import FetchAttempt
+
     rows = [
         ("https://zhuanlan.zhihu.com/p/1", "zhuanlan.zhihu.com", "数据库与数据仓库", "2024-05",
          "数据库与数据仓库的区别，RDMA 网络。"),
         ("https://example.com/gpu", "example.com", "GPU market report", "2023", "The GPU market grew fast."),
     ]
-    for url, host, title, issued, text in rows:
-        sid = conn.execute("INSERT INTO source(url, url_as_written, host, created_at, updated_at, title, issued) "
-                           "VALUES (?, ?, ?, '', '', ?, ?)", (url, url, host, title, issued)).lastrowid
-        snap = conn.execute("INSERT INTO snapshot(source_id, fetched_at, outcome) VALUES (?, '', 'ok')",
-                            (sid,)).lastrowid
-        conn.execute("INSERT INTO source_text(source_id, snapshot_id, text) VALUES (?, ?, ?)", (sid, snap, text))
-    conn.execute("INSERT INTO source_tag(source_id, tag) VALUES (2, 'hardware')")
-    conn.close()
+    with open_store(db_path) as store:
+        for url, host, title, issued, text in rows:  # fetched: archived text, title and date from the page
+            with store.transaction():
+                sid = store.insert_source(url, url, host, "", added_by="note")
+            store.record_fetch_attempt(FetchAttempt(
+                source_id=sid, fetched_at="", status="ok", reason=None, failed=False, reachable=True,
+                definitive=False, snapshot={"outcome": "ok"}, content_changed=True, text=text,
+                evidence=[("title", "page:meta", json.dumps(title)), ("issued", "page:meta", json.dumps(issued))]))
+            refresh_sources(store, [sid])
+        with store.transaction():
+            store.add_source_tags(2, ["hardware"])
     return db_path
 
 

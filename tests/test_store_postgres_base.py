@@ -156,3 +156,33 @@ def test_an_insert_on_a_model_table_gets_the_models_scalar_defaults(pg_catalog_u
         store.execute(insert)
         row = store.execute("SELECT status, type FROM source").fetchone()
     assert row is not None and None not in row
+
+
+def test_a_nul_character_is_stored_as_the_replacement_character(pg_catalog_url: str) -> None:
+    """PostgreSQL text cannot hold NUL: a value carrying one (a page's title, a bibliography field) is stored
+    with U+FFFD in its place, by statements and by COPY alike, instead of failing the whole write."""
+    with open_postgres_store(pg_catalog_url) as store:
+        store.execute("CREATE TEMP TABLE t (v text)")
+        store.execute("INSERT INTO t VALUES (%(v)s)", {"v": "a\x00b"})
+        with store.conn.cursor().copy("COPY t (v) FROM STDIN") as copy:
+            copy.write_row(["c\x00d"])
+        assert [r[0] for r in store.execute("SELECT v FROM t ORDER BY v")] == ["a\ufffdb", "c\ufffdd"]
+
+
+def test_a_writer_waits_for_a_lock_then_says_busy(pg_catalog_url: str) -> None:
+    """As SQLite's busy timeout: a write that cannot get its lock within wait_s (REFMAN_BUSY_TIMEOUT) fails as
+    CatalogBusyError, named without a password, instead of waiting for ever."""
+    import time
+
+    from refman.errors import CatalogBusyError
+    from refman.store import open_store, translate_error
+
+    with open_store(pg_catalog_url) as holder, open_store(pg_catalog_url, wait_s=0.5) as waiter, \
+            holder.transaction():
+        holder.execute("LOCK TABLE source IN ACCESS EXCLUSIVE MODE")  # type: ignore[attr-defined]
+        started = time.monotonic()
+        with pytest.raises(Exception) as caught:
+            waiter.count_sources()
+        waited = time.monotonic() - started
+    assert 0.4 < waited < 5
+    assert isinstance(translate_error(caught.value, pg_catalog_url), CatalogBusyError)

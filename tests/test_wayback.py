@@ -35,6 +35,7 @@ from refman.fetch.wayback import (
     wayback_timestamp,
 )
 from refman.store import connect
+from refman.store.fetch import FetchAttempt
 from refman.store.sqlite import SqliteStore
 
 REFMAN = Path(sys.executable).with_name("refman")
@@ -343,9 +344,12 @@ def test_save_all_ok_takes_only_sources_fetched_fine(db_path: Path, archive: Fak
     good, dead = add_source(db_path, "https://ok.example/"), add_source(db_path, "https://dead.example/")
     conn = connect(db_path)
     try:
-        conn.execute("UPDATE source SET status = 'ok' WHERE id = ?", (good,))
-        conn.execute("UPDATE source SET status = 'dead' WHERE id = ?", (dead,))
-        conn.commit()
+        store = SqliteStore(conn)
+        for sid, status in ((good, "ok"), (dead, "dead")):
+            store.record_fetch_attempt(FetchAttempt(
+                source_id=sid, fetched_at="2024-01-01T00:00:00Z", status=status, reason=None,
+                failed=status == "dead", reachable=True, definitive=status == "dead",
+                snapshot={"outcome": status, "http_status": 200 if status == "ok" else 404}))
         settings = WaybackSettings(save_url=f"{archive.base}/save", saves_per_minute=600, poll_seconds=0.01)
         results = save_sources(SqliteStore(conn), all_ok=True, settings=settings)
     finally:

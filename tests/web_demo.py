@@ -95,10 +95,11 @@ class Demo:
 
 
 def build_demo(tmp: Path) -> Demo:
-    from refman.catalog import resolve_source, tag_sources
+    from refman.catalog import tag_sources
     from refman.fetch.client import FetchPolicy
     from refman.fetch.pipeline import fetch_sources
     from refman.notes.importer import import_vault
+    from refman.references import resolve_source
     from refman.store import open_store
     from refman.store.sqlite import SqliteStore
 

@@ -31,7 +31,7 @@ class Served:
             self.proc.wait()
 
 
-def serve(db: Path, *args: str, token: str | None = "test-token-0123") -> Served:
+def serve(db: Path | str, *args: str, token: str | None = "test-token-0123") -> Served:
     env = {k: v for k, v in os.environ.items() if k not in ("REFMAN_DB", "REFMAN_TOKEN")}
     cmd = [str(REFMAN), "--db", str(db), "serve", "--port", "0", *args]
     if token:

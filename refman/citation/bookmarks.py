@@ -86,7 +86,7 @@ class _Parser(HTMLParser):
 
 
 def read_bookmarks(text: str) -> Any:
-    from refman.citation.importer import Bibliography
+    from refman.citation.bibliography_file import Bibliography
 
     parser = _Parser()
     parser.feed(text)

@@ -166,7 +166,7 @@ def _add_archived_copies(store: CitationStore, by_id: dict[int, CitationItem]) -
     """The newest Internet Archive copy of each item's source (refman.fetch.wayback.archived_copy), if any."""
     if not store.has_archived_copies():
         return  # the usual catalog: no archive copies, no per-source queries
-    from refman.fetch.wayback import plain_memento
+    from refman.fetch.memento import plain_memento
 
     for sid, item in by_id.items():
         found = store.newest_archive_copy(sid)

@@ -62,7 +62,7 @@ def _ris_date(value: str | None) -> str | None:
 
 
 def read_ris(text: str) -> Any:
-    from refman.citation.importer import Bibliography
+    from refman.citation.bibliography_file import Bibliography
 
     result = Bibliography("ris")
     record: list[tuple[str, str]] = []

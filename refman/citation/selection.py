@@ -1,7 +1,7 @@
 """Which sources an export or a cite covers, and in which order.
 
 Selectors (combined as a union, duplicates dropped):
-- references: source ids, citation keys (case-insensitive) or URLs, as refman.catalog.resolve_source;
+- references: source ids, citation keys (case-insensitive) or URLs, as refman.references.resolve_source;
 - `tags`: sources carrying any of the tags;
 - `cited_in`: the sources a note cites, in order of first appearance (mention.ordinal). NOTE is a path relative
   to the imported vault root as stored in note.path (an absolute path `root/path` works too), or a unique suffix
@@ -14,12 +14,11 @@ order) or explicit references (the order given), so that numbered styles such as
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from refman.errors import NotFoundError, UsageError
+from refman.errors import UsageError
 
 if TYPE_CHECKING:
     from refman.store.citation import CitationStore
@@ -41,38 +40,10 @@ class Selection:
         return not (self.refs or self.tags or self.cited_in or self.query or self.all)
 
 
-def notes_for(store: CitationStore, note: str) -> list[int]:
-    """Note ids for NOTE (see the module docstring), in path order. Raises NotFoundError or UsageError."""
-    wanted = note.strip().replace("\\", "/")
-    while wanted.startswith("./"):
-        wanted = wanted[2:]
-    rows = store.notes_by_path()
-    absolute = os.path.abspath(os.path.expanduser(note)).replace("\\", "/")
-
-    def full(root: str, path: str) -> str:
-        return root.rstrip("/") + "/" + path
-
-    exact = [r[0] for r in rows if r[2] == wanted or full(r[1], r[2]) == absolute]
-    if exact:
-        return exact
-    folder = wanted.rstrip("/")
-    under = [
-        r[0] for r in rows
-        if folder and (r[2].startswith(folder + "/") or full(r[1], r[2]).startswith(absolute.rstrip("/") + "/"))
-    ]
-    if under:
-        return under
-    suffix = [r for r in rows if r[2].endswith("/" + wanted)]
-    if len(suffix) == 1:
-        return [suffix[0][0]]
-    if len(suffix) > 1:
-        shown = ", ".join(r[2] for r in suffix[:5])
-        raise UsageError(f"--cited-in {note!r} matches {len(suffix)} notes ({shown}…): give more of the path")
-    raise NotFoundError(f"no imported note matches {note!r}")
-
-
 def cited_in(store: CitationStore, note: str) -> list[int]:
     """Source ids the note(s) cite, in order of first appearance."""
+    from refman.references import notes_for
+
     return store.sources_cited_in(notes_for(store, note))
 
 
@@ -86,7 +57,7 @@ def search_ids(store: Store, query: str) -> list[int]:
 
 def resolve(store: Store, sel: Selection, default_all: bool = True) -> list[int]:
     """Source ids for a selection, in the documented order."""
-    from refman.catalog import resolve_source
+    from refman.references import resolve_source
 
     parts: list[tuple[str, list[int]]] = []
     if sel.refs:

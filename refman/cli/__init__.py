@@ -12,8 +12,8 @@ from refman.cli import common
 from refman.cli.common import error, options, setup_logging
 
 # The modules that register commands, in the order `refman --help` lists them.
-COMMAND_MODULES = ("archive_cmds", "catalog_cmds", "export_cmds", "exports_cmds", "fetch_cmds", "maintenance_cmds",
-                   "notes_cmds", "search_cmds", "watch_cmds", "web_cmds", "worker_cmds")
+COMMAND_MODULES = ("archive_cmds", "catalog_cmds", "copy_cmds", "export_cmds", "exports_cmds", "fetch_cmds",
+                   "maintenance_cmds", "notes_cmds", "search_cmds", "watch_cmds", "web_cmds", "worker_cmds")
 # The module(s) each top-level command or group lives in: a run imports only those (typer builds every
 # registered command's parameters on each start, and `refman search` must start fast). Help, an unknown name and
 # no name at all import every module. tests/test_cli_conventions.py checks this table against what the modules
@@ -31,7 +31,7 @@ COMMAND_HOME: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("read", "capture", "serve", "open"), ("web_cmds",)),
     "wayback": ("archive_cmds",),
     "worker": ("worker_cmds",),
-    "db": ("catalog_cmds", "maintenance_cmds", "search_cmds"),
+    "db": ("catalog_cmds", "copy_cmds", "maintenance_cmds", "search_cmds"),
 }
 _GLOBAL_WITH_VALUE = ("--db",)
 

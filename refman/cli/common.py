@@ -32,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings=CONTEXT,
 )
-db_app = typer.Typer(help="Catalog maintenance: schema status, upgrade, check, backup, gc, search index.",
+db_app = typer.Typer(help="Catalog maintenance: schema status, upgrade, check, backup, gc, search index, copy.",
                      no_args_is_help=True, context_settings=CONTEXT)
 app.add_typer(db_app, name="db")
 

@@ -29,15 +29,19 @@ def keep_exports_fresh(ctx: typer.Context) -> None:
     if ctx.resilient_parsing:
         return
     from refman.errors import RefmanError
-    from refman.store.sqlite.changes import CatalogChanges
 
     try:
         location = options.location
     except RefmanError:
         return  # the command itself reports the bad catalog path
-    if not isinstance(location, Path):
-        return  # a PostgreSQL catalog: its registered exports are refreshed by `refman exports refresh`
-    _changes = CatalogChanges(location)
+    if isinstance(location, Path):
+        from refman.store.sqlite.changes import CatalogChanges
+
+        _changes = CatalogChanges(location)
+    else:
+        from refman.store.postgres.changes import PostgresChanges
+
+        _changes = PostgresChanges(location)
     ctx.call_on_close(_refresh_if_changed)
 
 
@@ -55,12 +59,15 @@ def _refresh_if_changed() -> None:
         if not changes.changed():
             return
         from refman.exports_registry import has_registered_exports
-        from refman.store.sqlite import SqliteStore
 
-        if not has_registered_exports(SqliteStore(changes.conn)):  # the change signal's own connection
-            return
+        if changes.backend == "sqlite":
+            from refman.store.sqlite import SqliteStore
+
+            if not has_registered_exports(SqliteStore(changes.conn)):  # the change signal's own connection
+                return
         cat = open_catalog()  # a missing catalog is "no catalog at PATH"
-        report_refresh(cat.refresh_exports(), quiet=not stderr_is_terminal())
+        if has_registered_exports(cat.store):
+            report_refresh(cat.refresh_exports(), quiet=not stderr_is_terminal())
     except KeyboardInterrupt:
         error("interrupted while refreshing registered exports")
         raise typer.Exit(130) from None

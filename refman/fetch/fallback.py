@@ -345,8 +345,9 @@ def copy_facts(store: FetchStore, source_id: int) -> dict[str, Any]:
     """What `show` says about a source's copies: `archive` (its newest Internet Archive copy, {url, at}, or
     None), `text_from` (where its archived text came from: {origin, memento_url, memento_at, fetched_at}, or
     None) and `thin` (for a thin source, why: {kind, why, advice}, see refman.fetch.thin; else None)."""
+    from refman.fetch.memento import plain_memento
     from refman.fetch.thin import thin_facts
-    from refman.fetch.wayback import archived_copy, plain_memento
+    from refman.fetch.wayback import archived_copy
 
     origin = store.text_origin(source_id)
     text_from = None

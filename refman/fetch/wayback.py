@@ -43,6 +43,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from refman.fetch.memento import MEMENTO, memento_timestamp, plain_memento
+
 if TYPE_CHECKING:
     from refman.fetch.client import FetchPolicy, FetchResult
     from refman.store.fetch import FetchStore
@@ -59,7 +61,6 @@ MAX_RETRY_AFTER = 120.0  # archive.org asks for a minute or two when it is busy;
 BREAKER = 3  # unavailable answers in a row after which the run stops asking
 
 # A memento URL: {prefix}/web/{1-14 digits}{optional modifier like id_ or im_}/{original URL}
-_MEMENTO = re.compile(r"^(?P<prefix>.*?/web/)(?P<ts>\d{1,14})(?:[a-z]{2}_)?/(?P<original>.+)$", re.S)
 
 
 class WaybackError(Exception):
@@ -152,21 +153,10 @@ def memento_time(ts: str) -> str | None:
 
 def raw_memento(url: str) -> str:
     """The `id_` (raw) form of a memento URL: the archived bytes without the replay banner or rewriting."""
-    m = _MEMENTO.match(url)
+    m = MEMENTO.match(url)
     if not m:
         raise WaybackError(f"not a memento URL: {url}")
     return f"{m['prefix']}{m['ts']}id_/{m['original']}"
-
-
-def plain_memento(url: str) -> str:
-    """The replay form of a memento URL (what a reader opens): modifiers such as `id_` removed."""
-    m = _MEMENTO.match(url)
-    return f"{m['prefix']}{m['ts']}/{m['original']}" if m else url
-
-
-def memento_timestamp(url: str) -> str | None:
-    m = _MEMENTO.match(url)
-    return m["ts"] if m else None
 
 
 # ---------------------------------------------------------------------------------------------- the cited day
@@ -458,8 +448,8 @@ def save_sources(
     """`refman wayback save`: ask Save Page Now to capture the named sources (ids, keys, URLs) or, with
     `all_ok`, every source whose last fetch succeeded; each result is recorded as soon as it is known (one
     short transaction each), so an interruption keeps what was already saved."""
-    from refman.catalog import resolve_sources
     from refman.errors import UsageError
+    from refman.references import resolve_sources
     from refman.timeutil import utc_now
 
     if all_ok:

@@ -2,9 +2,11 @@
 
 Sources, in order of trust: Highwire `citation_*`, JSON-LD, Dublin Core, OpenGraph/`article:*`, plain `<meta>` /
 `<html lang>` / `<title>` / microdata, trafilatura's metadata, then the page's text (the <h1>, a byline, a date
-under the headline, author-profile links, a DOI near the title). The page is parsed once with lxml and read with
-a few element walks and XPath queries. Values are cleaned and checked (junk authors, site suffixes on titles,
-publication vs modification dates) before one is chosen per field; every candidate is kept with its origin.
+under the headline, author-profile links, a DOI near the title). Reading the page (the lxml tree, the `Page`
+evidence object and the helpers that find things in its text) is `refman.metadata.page`'s; this module judges
+that evidence, with `extract_html` as its entry point. Values are cleaned and checked (junk authors, site
+suffixes on titles, publication vs modification dates) before one is chosen per field; every candidate is kept
+with its origin.
 Nothing here knows a particular site: the rules use the page's own evidence (its site name, its <title>, its
 host) and generic platforms only (code hosts for the software type)."""
 
@@ -14,10 +16,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import lxml.html
-from lxml import etree
-
-from refman.metadata import jsonld
+import refman.metadata.jsonld as jsonld
 from refman.metadata.authors import display_name, is_organisation, name_key, split_authors, to_csl_name
 from refman.metadata.dates import parse_date, supported_precision
 from refman.metadata.identifiers import (
@@ -28,6 +27,15 @@ from refman.metadata.identifiers import (
     normalize_doi,
 )
 from refman.metadata.language import normalize_language
+from refman.metadata.page import (
+    Page,
+    author_links,
+    bylines,
+    date_after_h1,
+    doi_near_title,
+    parse_tree,
+    printed_after_h1,
+)
 from refman.metadata.sites import is_address, is_host_like, is_section_name
 from refman.metadata.titles import clean_title
 from refman.metadata.types import PageMetadata
@@ -42,106 +50,16 @@ HOST = Origin.PAGE_HOST
 # author-profile links, a DOI printed near the title (ranked as any page:* origin, refman.vocabulary.PAGE_RANK).
 TEXT = Origin.PAGE_TEXT
 
-_PARSER = lxml.html.HTMLParser(recover=True, remove_comments=True, remove_pis=True, collect_ids=False)
 _NEWS_WORDS = re.compile(r"news|times|post|herald|tribune|journal|gazette|daily|zeitung|presse|press|"
                          r"chronicle|guardian|telegraph|courier|monde|diario|noticias|nachrichten|reuters|bbc",
                          re.IGNORECASE)
-_UNSET = object()
 _REPO_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org")
 
-
-class _Page:
-    """The raw evidence read from the tree."""
-
-    def __init__(self, root: Any) -> None:
-        self.meta: dict[str, list[str]] = {}
-        for el in root.iter("meta"):
-            key = el.get("name") or el.get("property") or el.get("itemprop") or el.get("http-equiv")
-            value = el.get("content")
-            if value is None:
-                value = el.get("value")
-            if key and value and value.strip():
-                for k in key.split():  # property="og:title twitter:title"
-                    self.meta.setdefault(k.strip().lower(), []).append(value.strip())
-        self.links: dict[str, list[str]] = {}
-        for el in root.iter("link"):
-            href = el.get("href")
-            for rel in (el.get("rel") or "").lower().split():
-                if href:
-                    self.links.setdefault(rel, []).append(href.strip())
-        self.scripts = [el.text or "" for el in root.iter("script")
-                        if (el.get("type") or "").strip().lower() == "application/ld+json"]
-        titles = [el.text_content() for el in root.iter("title")]
-        self.title = titles[0].strip() if titles and titles[0] else None
-        h1 = root.find(".//h1")
-        self.h1 = re.sub(r"\s+", " ", h1.text_content()).strip() if h1 is not None else None
-        self.h1_el = h1
-        # Without an <h1> (some templates give the article's heading an <h2>), the first <h2>: a title only
-        # when another source agrees with it.
-        h2 = root.find(".//h2") if h1 is None else None
-        self.h2 = re.sub(r"\s+", " ", h2.text_content()).strip() if h2 is not None else None
-        self.lang = root.get("lang") or root.get("xml:lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
-        self.microdata: dict[str, list[str]] = {}
-        scopes: dict[str, Any] = {}
-        for el in root.xpath("//*[@itemprop='author' or @itemprop='datePublished' or @itemprop='creator']"):
-            if el.tag in ("meta", "link"):
-                continue
-            # Only the first item's properties: later items are often cited works or related articles.
-            prop = el.get("itemprop")
-            owner = next((a for a in el.iterancestors() if a.get("itemscope") is not None), None)
-            if scopes.setdefault(prop, owner) is not owner:
-                continue
-            value = el.get("datetime") or el.get("content")
-            if not value:
-                inner = el.xpath(".//*[@itemprop='name']")
-                value = (inner[0].get("content") or inner[0].text_content()) if inner else el.text_content()
-            self._micro(prop, value)
-        # rel=author links: the first byline only (later ones are teasers of related articles).
-        parent: Any = _UNSET
-        for el in root.xpath("//a[@rel='author']"):
-            if parent is _UNSET:
-                parent = el.getparent()
-            elif el.getparent() is not parent:
-                break
-            self._micro("author", el.text_content())
-        self.root = root
-
-    def _micro(self, prop: str, value: str | None) -> None:
-        value = re.sub(r"\s+", " ", value or "").strip()
-        if value and len(value) < 200:
-            self.microdata.setdefault(prop.lower(), []).append(value)
-
-    def get(self, *keys: str) -> list[str]:
-        out: list[str] = []
-        for key in keys:
-            out.extend(self.meta.get(key, ()))
-        return out
-
-    def first(self, *keys: str) -> str | None:
-        got = self.get(*keys)
-        return got[0] if got else None
-
-
-def parse_tree(html: str) -> Any:
-    """The lxml root of `html` (an encoding declaration in a str is dropped: lxml refuses it)."""
-    if not html or not html.strip():
-        return lxml.html.fromstring("<html></html>")
-    try:
-        return lxml.html.document_fromstring(html, parser=_PARSER)
-    except ValueError:
-        html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
-        try:
-            return lxml.html.document_fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(
-                recover=True, remove_comments=True, encoding="utf-8"))
-        except (ValueError, etree.ParserError):
-            return lxml.html.fromstring("<html></html>")
-    except etree.ParserError:
-        return lxml.html.fromstring("<html></html>")
 
 
 def extract_html(html: str, url: str, *, trafilatura_metadata: dict[str, Any] | None = None) -> PageMetadata:
     root = parse_tree(html)
-    page = _Page(root)
+    page = Page(root)
     if trafilatura_metadata is None:
         trafilatura_metadata = _trafilatura_metadata(html, url)
     return _judge(page, url, trafilatura_metadata or {}, html)
@@ -158,7 +76,7 @@ def _trafilatura_metadata(html: str, url: str) -> dict[str, Any]:
     return {k: getattr(doc, k, None) for k in ("title", "author", "date", "sitename", "description", "language")}
 
 
-def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetadata:
+def _judge(page: Page, url: str, traf: dict[str, Any], html: str) -> PageMetadata:
     out = PageMetadata()
     host = (urlsplit(url).hostname or "").lower() if url else ""
     objects = jsonld.parse_scripts(page.scripts)
@@ -273,7 +191,7 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
     # trafilatura's date search falls back to a year's 1 January (copyright lines); a date printed next to the
     # headline is better evidence then.
     traf_date = parse_date(traf.get("date")) if traf.get("date") else None
-    text_date = _text_date(page)
+    text_date = date_after_h1(page)
     dates.text_day = text_date
     if traf_date and traf_date.endswith("-01-01"):
         add_date(text_date, TEXT)
@@ -320,7 +238,7 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
         add("doi", doi_from_url(u), origin)
     # A news article or blog post that prints a DOI reports on that work: the DOI is not its own.
     if not out.candidates.get("doi") and not (main is not None and jsonld.has_type(main, _REPORT_TYPES)):
-        add("doi", _doi_near_title(page, html, [v for v, _ in out.candidates.get("title", [])]), TEXT)
+        add("doi", doi_near_title(page, html, [v for v, _ in out.candidates.get("title", [])]), TEXT)
     for v in page.get("citation_arxiv_id"):
         add("archive_id", normalize_arxiv(v), CIT)
     for u in (url, canonical):
@@ -355,7 +273,7 @@ def _judge(page: _Page, url: str, traf: dict[str, Any], html: str) -> PageMetada
     return out
 
 
-def _authors(page: _Page, main: dict[str, Any] | None, ids: dict[str, Any], traf: dict[str, Any],
+def _authors(page: Page, main: dict[str, Any] | None, ids: dict[str, Any], traf: dict[str, Any],
              site_names: list[str], add: Any, host: str = "") -> None:
     """Author candidates, one list of CSL names per source. A name equal to the site's name counts only when
     no source names anyone else (a foundation's own blog post is by the foundation)."""
@@ -385,8 +303,8 @@ def _authors(page: _Page, main: dict[str, Any] | None, ids: dict[str, Any], traf
     traf_author = str(traf.get("author") or "")
     if traf_author and name_key(traf_author) != name_key(host.removeprefix("www.")):
         raw.append(([(traf_author, None, False)], TRAF))
-    raw.append(([(v, None, True) for v in _author_links(page)], TEXT))
-    raw.append(([(v, None, False) for v in _bylines(page, site_names)], TEXT))
+    raw.append(([(v, None, True) for v in author_links(page)], TEXT))
+    raw.append(([(v, None, False) for v in bylines(page, site_names)], TEXT))
 
     def lists(sources: list[tuple[list[tuple[str, bool | None, bool]], str]], sites: list[str],
               ) -> list[tuple[list[dict[str, str]], str]]:
@@ -408,7 +326,7 @@ def _authors(page: _Page, main: dict[str, Any] | None, ids: dict[str, Any], traf
         # printed under the headline (a byline the markup missed); elsewhere it is a name from a sidebar or
         # the comments.
         site_authored = lists([r for r in raw if r[1] != TRAF], [])
-        if site_authored and not all(_printed_after_h1(page, display_name(n)) for n in found[0][0]):
+        if site_authored and not all(printed_after_h1(page, display_name(n)) for n in found[0][0]):
             found = site_authored
     if not found:
         found = lists(raw, [])
@@ -438,113 +356,6 @@ def _slug_name(url: str) -> str | None:
     return None
 
 
-_BYLINE = re.compile(r"^(?:by|von|par|por|di|door|text von|text|texto|texte|written by|autor|auteur|author)"
-                     r"\s*[:：]?\s+(.{3,80})$|(?:^|\s)(?:autor|autorin|author|auteur|autore|text)\s*[:：]\s*(.{3,80})$",
-                     re.IGNORECASE)
-# The profile's slug may end in a numeric id ('/auteur/jane-doe-187').
-_AUTHOR_PATH = re.compile(r"/(?:authors?|autor(?:en|in)?|auteurs?|autore|by|profiles?|writers?|"
-                          r"journalists?|contributors?)/([a-z][a-z-]+[a-z])(?:-\d+)?/?$", re.IGNORECASE)
-
-
-def _author_links(page: _Page) -> list[str]:
-    """Names of the first author-profile links (href '/author/jane-doe', text 'Jane Doe'): the link text must
-    spell the slug, which keeps menus and teasers out."""
-    out: list[str] = []
-    parent: Any = _UNSET
-    for el in page.root.xpath("//a[contains(@href, '/aut') or contains(@href, '/by/') or contains(@href, '/prof')"
-                              " or contains(@href, '/writer') or contains(@href, '/journalist')"
-                              " or contains(@href, '/contributor')]"):
-        match = _AUTHOR_PATH.search(urlsplit(el.get("href")).path)
-        if not match:
-            continue
-        text = re.sub(r"\s+", " ", el.text_content()).strip()
-        if name_key(text) != match.group(1).replace("-", " ").lower():
-            continue
-        if parent is _UNSET:
-            parent = el.getparent()
-        elif el.getparent() is not parent:
-            break
-        out.append(text)
-    return out
-
-
-def _bylines(page: _Page, site_names: list[str] | None = None) -> list[str]:
-    """'By Jane Doe' written in one of the first elements after the <h1>. A byline that names only the site
-    (a staff account posting a syndicated piece) gives way to a later one naming a person ('Written by: Jane
-    Doe' at the top of the article's text)."""
-    h1 = page.h1_el
-    if h1 is None:
-        return []
-    site_byline: list[str] = []
-    seen = 0
-    for el in _following(h1):
-        seen += 1
-        if seen > 120:
-            break
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
-            continue
-        text = re.sub(r"\s+", " ", " ".join(el.itertext())).strip()
-        if len(text) > 100:
-            continue
-        match = _BYLINE.search(text)
-        if match:
-            value = re.split(r"\s+(?:[|•·,]|on|am|le|el|\d|\w+\s*:)", match.group(1) or match.group(2))[0]
-            if site_names and not split_authors(value, site_names) and split_authors(value, []):
-                site_byline = site_byline or [value]
-                continue
-            return [value]
-    return site_byline
-
-
-def _printed_after_h1(page: _Page, name: str, budget: int = 3000) -> bool:
-    """Is `name` printed in the first `budget` characters of text after the <h1> (the article's header)?"""
-    key, seen, parts = name_key(name), 0, []
-    for el in _following(page.h1_el):
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
-            continue
-        for text in (el.text, el.tail):
-            if text and text.strip():
-                parts.append(text)
-                seen += len(text)
-        if seen > budget:
-            break
-    return bool(key) and key in name_key(" ".join(parts))
-
-
-_YEARISH = re.compile(r"(?:19|20)\d\d")
-
-
-def _text_date(page: _Page) -> str | None:
-    """The first full date in a <time datetime> or a short text within the elements after the <h1>."""
-    if page.h1_el is None:
-        return None
-    for seen, el in enumerate(_following(page.h1_el)):
-        if seen > 150:
-            break
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
-            continue
-        value = el.get("datetime")
-        if not value:
-            text = (el.text or "").strip()
-            if not text or len(text) > 60 or not _YEARISH.search(text):
-                continue
-            value = text
-        got = parse_date(value)
-        if got and len(got) == 10:
-            return got
-    return None
-
-
-def _following(el: Any) -> Any:
-    """Elements after `el` in document order."""
-    node = el
-    while node is not None:
-        for sib in node.itersiblings():
-            yield sib
-            yield from sib.iterdescendants()
-        node = node.getparent()
-
-
 _ID_LIKE = re.compile(r"^[\w-]*\d[\w-]*$")
 # Navigation words that an <h1> or a <title> holds on pages whose headline is elsewhere.
 _SECTION_WORDS = frozenset(
@@ -568,7 +379,7 @@ def _agrees(heading: str, title: str) -> bool:
     return full.startswith(start) and full[len(start):].lstrip()[:1] in "|-–—:·(_｜：[/"
 
 
-def _titles(out: PageMetadata, raw: list[tuple[str, str]], page: _Page, site_names: list[str], host: str) -> None:
+def _titles(out: PageMetadata, raw: list[tuple[str, str]], page: Page, site_names: list[str], host: str) -> None:
     """Title candidates, best first. Social titles (og:title, JSON-LD headline) are sometimes rewritten for
     sharing, and the <h1> is what readers see; so each candidate is ranked by the sources that support it: the
     same title, or a longer one that holds it as a separated part ('Title | Section', 'Kicker: Title'). The
@@ -641,7 +452,7 @@ def _dedupe_names(names: list[dict[str, str]]) -> list[dict[str, str]]:
     return out
 
 
-def _choose(out: PageMetadata, page: _Page, site_names: list[str], host: str, dates: _DateEvidence) -> None:
+def _choose(out: PageMetadata, page: Page, site_names: list[str], host: str, dates: _DateEvidence) -> None:
     cands = out.candidates
     for name in ("title", "issued", "language", "doi", "archive_id", "publisher", "abstract", "volume",
                  "issue", "page", "container_title"):
@@ -808,126 +619,15 @@ def _site_name(value: str, host: str) -> str:
     return value
 
 
-_DOI_LABEL = re.compile(r"(?:\bdoi\s*[:.]?\s*|doi\.org/)(10\.\d{4,9}/[^\s\"'<>&]+)", re.IGNORECASE)
-_DOI_SHAPE = re.compile(r"10\.\d{4,9}/")
-_DOI_FIRST = re.compile(r"^\s*(10\.\d{4,9}/[^\s\"'<>&]+)")
-_DOI_LABEL_END = re.compile(r"\bdoi\s*[:.]?\s*$", re.IGNORECASE)
-# A heading that opens the list of works the page cites (or that cite it, or related ones): DOIs from there on
-# are other works' DOIs.
-_REFERENCES = re.compile(
-    r"^\W*(?:\d+(?:\.\d+)*\.?\s*)?(?:references|reference list|bibliography|works cited|literature cited|"
-    r"literatur(?:verzeichnis)?|quellen(?:verzeichnis)?|références(?: bibliographiques)?|bibliographie|"
-    r"referencias(?: bibliográficas)?|bibliografía|bibliografia|riferimenti(?: bibliografici)?|referências|"
-    r"参考文献|引用文献|cited by|citing articles|related articles|similar articles|"
-    r"recommended articles|more like this)\W*$",
-    re.IGNORECASE,
-)
-_REFERENCE_BOX = re.compile(r"(?:^|[\s_-])(?:references?|ref-list|reflist|bibliography|cited-by|citedby)(?:$|[\s_-])",
-                            re.IGNORECASE)
-_FOOTER_BOX = re.compile(r"(?:^|[\s_-])footer(?:$|[\s_-])", re.IGNORECASE)
-_BOILERPLATE_TAGS = frozenset(["nav", "aside", "script", "style", "noscript", "template", "select", "svg", "form"])
-# Characters of text (whitespace collapsed) read after the title: a landing page prints its DOI in the header
-# block (authors, journal, perhaps an abstract); a DOI after a whole article's text is a work it cites.
-_DOI_TEXT_BUDGET = 3000
 _REPORT_TYPES = ("NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting", "LiveBlogPosting",
                  "SocialMediaPosting")
-
-
-def _doi_near_title(page: _Page, html: str, titles: list[str]) -> str | None:
-    """The page's own DOI printed after its title (or <h1>): scholarly landing pages without meta tags show it
-    as 'doi: 10.…', 'DOI</dt><dd>10.…' or a doi.org link. Read in document order over the first 3000 characters
-    of text, skipping what is not about this work: navigation, sidebars, the site's footer (a repository's
-    certification badge), and everything from a references / 'cited by' / related-articles section on (the DOIs
-    of other works)."""
-    body = html.find("<body")
-    if not _DOI_SHAPE.search(html, max(body, 0)):
-        return None  # most pages: no DOI-shaped text at all
-    anchor = page.h1_el if page.h1_el is not None else _title_element(page.root, titles)
-    if anchor is None:
-        return None
-    previous = ""
-    seen = 0
-    for text in _texts_after(anchor):
-        if text is None:
-            return None
-        match = _DOI_LABEL.search(text)
-        if match is None and _DOI_LABEL_END.search(previous):
-            match = _DOI_FIRST.match(text)  # the label in one element, the DOI in the next
-        if match:
-            return normalize_doi(match.group(1))
-        if text.strip():
-            previous = text
-            seen += len(" ".join(text.split()))
-        if seen > _DOI_TEXT_BUDGET:
-            return None
-    return None
-
-
-def _title_element(root: Any, titles: list[str]) -> Any:
-    """The first body element whose own text starts with one of the titles."""
-    heads = [re.sub(r"\s+", " ", t).strip()[:30] for t in titles if t and len(t.strip()) >= 8]
-    if not heads:
-        return None
-    body = root.find("body")
-    for el in (body if body is not None else root).iter():
-        text = el.text if isinstance(el.tag, str) else None
-        if text and len(text) >= 8:
-            text = re.sub(r"\s+", " ", text).strip()
-            if any(text.startswith(h) for h in heads):
-                return el
-    return None
-
-
-def _texts_after(anchor: Any) -> Any:
-    """The text pieces after `anchor` in document order (element text, a doi.org link's href, tails); None when
-    a references section begins."""
-    node = anchor
-    while node is not None:
-        if node.tail:
-            yield node.tail
-        for sib in node.itersiblings():
-            walk = etree.iterwalk(sib, events=("start", "end"))
-            for event, el in walk:
-                if event == "end":
-                    if el is not sib and el.tail:
-                        yield el.tail
-                    continue
-                if not isinstance(el.tag, str):
-                    continue
-                if _skip_for_doi(el):
-                    walk.skip_subtree()
-                    continue
-                text = el.text
-                if text and len(text) < 80 and el.tag not in ("a", "option") and _REFERENCES.match(text.strip()):
-                    yield None
-                    return
-                if el.tag == "a" and "doi.org/10." in (el.get("href") or ""):
-                    yield el.get("href")
-                if text:
-                    yield text
-            if sib.tail:
-                yield sib.tail
-        node = node.getparent()
-
-
-def _skip_for_doi(el: Any) -> bool:
-    tag = el.tag
-    if tag in _BOILERPLATE_TAGS:
-        return True
-    names = f"{el.get('class') or ''} {el.get('id') or ''}"
-    if tag == "footer" or el.get("role") == "contentinfo" or (len(names) > 1 and _FOOTER_BOX.search(names)):
-        # The site's footer (its badges and certifications); an article's own footer may print its DOI.
-        return not any(a.tag == "article" for a in el.iterancestors())
-    return len(names) > 1 and bool(_REFERENCE_BOX.search(names))
-
-
 def _unescape(text: str) -> str:
     import html as htmlmod
 
     return re.sub(r"\s+", " ", htmlmod.unescape(text)).strip()
 
 
-def _infer_type(out: PageMetadata, page: _Page, main: dict[str, Any] | None, objects: list[dict[str, Any]],
+def _infer_type(out: PageMetadata, page: Page, main: dict[str, Any] | None, objects: list[dict[str, Any]],
                 url: str, host: str) -> None:
     """The CSL type from the evidence; its origin is the source that decided it."""
     types = set(jsonld.types_of(main)) if main is not None else set()

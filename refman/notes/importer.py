@@ -341,8 +341,8 @@ def _parse_many(jobs: list[tuple[str, str, int, int]]) -> Iterator[ParsedNote]:
     if len(jobs) < _POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
         yield from (parse_note(*job) for job in jobs)
         return
-    # The fetch pipeline's pool: its workers exit when this process dies, even by kill -9.
-    from refman.fetch.pipeline import make_pool
+    # The extraction pool's kind: its workers exit when this process dies, even by kill -9.
+    from refman.fetch.pool import make_pool
 
     workers = min(os.cpu_count() or 2, 8)
     chunk = max(16, min(128, len(jobs) // (workers * 16)))

@@ -13,12 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from refman.store.revisions import HEAD_REVISION, known_revisions
 from refman.store.sqlite.connection import (
-    HEAD_REVISION,
     apply_pragmas,
     connect,
     is_read_only,
-    known_revisions,
     schema_revision,
 )
 from refman.store.sqlite.connection import translate_error as _translate_sqlite_error
@@ -53,7 +52,7 @@ def open_store(location: Path | str, *, create: bool = True, wait_s: float | Non
     if isinstance(where, str):
         from refman.store.postgres import open_postgres_store
 
-        return open_postgres_store(where, create=create)  # type: ignore[return-value]
+        return open_postgres_store(where, create=create, wait_s=wait_s)
     from refman.store.sqlite import SqliteStore
 
     return SqliteStore(connect(where, create=create, wait_s=wait_s), where)

@@ -22,6 +22,10 @@ KEY_ROW_COLUMNS = ("id", "url", "title", "issued", "container_title", "publisher
 SourceRow = tuple[Any, ...]  # SOURCE_ROW_COLUMNS
 KeyRow = tuple[Any, ...]  # KEY_ROW_COLUMNS
 
+# Columns that point at a blob: a blob none of them names is garbage. New ones go here (a contract test checks
+# that every foreign key to `blob` is listed), for every backend.
+BLOB_REFERENCES = (("snapshot", "body_hash"), ("source_text", "markdown_hash"))
+
 
 class CitationRows(NamedTuple):
     """What the items of some sources are built from: their `source` rows (by id), the field evidence of the
@@ -198,7 +202,12 @@ class CitationStore(Protocol):
         ...
 
     def catalog_file(self) -> Path | None:
-        """The catalog's file (exports lock a file beside it), None when it has none."""
+        """The catalog's file, None when it has none."""
+        ...
+
+    def exports_refresh_lock(self) -> AbstractContextManager[None]:
+        """Held while registered exports are refreshed: one refresh of a catalog at a time, across processes and
+        machines (a lock file beside a SQLite catalog, an advisory lock on PostgreSQL)."""
         ...
 
     # ---- maintenance (refman.maintenance)

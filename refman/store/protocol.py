@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from refman.store.citation import CitationStore
+from refman.store.copy import CopyStore
 from refman.store.fetch import FetchStore
 from refman.store.notes import NotesStore
 from refman.store.search import SearchStore
@@ -44,7 +45,8 @@ class Transactions(Protocol):
                  tb: TracebackType | None) -> None: ...
 
 
-class Store(Transactions, SourcesStore, NotesStore, FetchStore, SearchStore, CitationStore, Protocol):
+class Store(Transactions, SourcesStore, NotesStore, FetchStore, SearchStore, CitationStore, CopyStore,
+            Protocol):
     """The whole storage interface of a catalog."""
 
 

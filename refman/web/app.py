@@ -421,7 +421,8 @@ def create_app(location: Path | str, guard: Guard) -> FastAPI:
     def api_sources(tag: str | None = None, status: str | None = None, orphans: bool = False,
                     url: str | None = None, limit: int = Query(100, ge=1, le=10_000)) -> Any:
         """`refman list --json`; `url` finds the source of a URL (as written, normalised or merged away)."""
-        from refman.catalog import list_sources, resolve_source
+        from refman.catalog import list_sources
+        from refman.references import resolve_source
 
         store = catalog.store()
         ids = [resolve_source(store, url)] if url else None
@@ -440,7 +441,8 @@ def create_app(location: Path | str, guard: Guard) -> FastAPI:
     @app.get("/api/sources/{ref}", response_model=SourceDetailOut, responses=ERRORS, tags=["api"])
     def api_source(ref: str) -> Any:
         """`refman show --json`: an id, a citation key or a URL."""
-        from refman.catalog import resolve_source, show_source
+        from refman.catalog import show_source
+        from refman.references import resolve_source
 
         store = catalog.store()
         return show_source(store, resolve_source(store, ref))
@@ -449,7 +451,8 @@ def create_app(location: Path | str, guard: Guard) -> FastAPI:
                dependencies=[Write])
     def api_patch(ref: str, body: Annotated[PatchSourceIn, Body()]) -> Any:
         """`refman set`, `refman unset` and `refman tag` in one transaction."""
-        from refman.catalog import resolve_source, set_fields, show_source, tag_sources, unset_fields
+        from refman.catalog import set_fields, show_source, tag_sources, unset_fields
+        from refman.references import resolve_source
 
         store = catalog.store()
         sid = resolve_source(store, ref)
@@ -465,8 +468,8 @@ def create_app(location: Path | str, guard: Guard) -> FastAPI:
     @app.get("/api/sources/{ref}/text", response_model=SnapshotText, responses=ERRORS, tags=["api"])
     def api_text(ref: str, snapshot: str | None = None) -> Any:
         """`refman read --json`: the archived text (Markdown) of the latest copy, or of `snapshot` (N or DATE)."""
-        from refman.catalog import resolve_source
         from refman.reader import read_text
+        from refman.references import resolve_source
 
         store = catalog.store()
         return read_text(store, resolve_source(store, ref), snapshot).to_json()
@@ -474,8 +477,8 @@ def create_app(location: Path | str, guard: Guard) -> FastAPI:
     @app.get("/api/sources/{ref}/diff", response_model=TextDiff, responses=ERRORS, tags=["api"])
     def api_diff(ref: str, a: str = "2", b: str = "1") -> Any:
         """`refman read --diff A B --json`."""
-        from refman.catalog import resolve_source
         from refman.reader import diff_snapshots
+        from refman.references import resolve_source
 
         store = catalog.store()
         return diff_snapshots(store, resolve_source(store, ref), a, b).to_json()

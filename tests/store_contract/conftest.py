@@ -27,28 +27,8 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[P
     if request.param == "sqlite":
         yield tmp_path / "catalog.db"
         return
-    missing = _unimplemented(request.module.__name__)
-    if missing:
-        pytest.skip(f"PostgreSQL store does not implement {missing} yet")
     with fresh_catalog_database() as url:
         yield url
-
-
-def _unimplemented(module: str) -> str | None:
-    """The first method of the protocol group a contract module tests (test_store_<group>) that the PostgreSQL
-    store lacks. Temporary while the groups are written; removed once all exist."""
-    import importlib
-
-    from refman.store.postgres.base import PostgresBase
-    from refman.store.postgres.store import PostgresStore
-
-    group = module.rpartition("test_store_")[2]
-    protocol = getattr(importlib.import_module(f"refman.store.{group}"), f"{group.capitalize()}Store")
-    for name in vars(protocol):
-        if not name.startswith("_") and name not in vars(PostgresBase) and not any(
-                name in vars(cls) for cls in PostgresStore.__mro__[1:-2]):
-            return f"{protocol.__name__}.{name}"
-    return None
 
 
 @pytest.fixture

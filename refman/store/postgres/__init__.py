@@ -44,9 +44,11 @@ __all__ = ["PostgresStore", "catalog_status", "open_postgres_store", "translate_
 SCHEMA_LOCK = 0x7265666D616E
 
 
-def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int = 10) -> PostgresStore:
+def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int = 10,
+                        wait_s: float | None = None) -> PostgresStore:
     """The catalog in the database at `url`, its schema created (when `create`; an empty database is otherwise
-    refused as missing) or upgraded to this refman's head first. A schema newer than head is refused."""
+    refused as missing) or upgraded to this refman's head first. A schema newer than head is refused. A write
+    waits `wait_s` seconds (default REFMAN_BUSY_TIMEOUT, 10) for another writer's lock, then fails as busy."""
     if not is_postgres_url(url):
         raise UsageError(f"not a PostgreSQL URL: {without_password(url)}")
     try:
@@ -57,6 +59,11 @@ def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int
         conn = psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=connect_timeout_s)
     except psycopg.Error as exc:
         raise translate_error(exc, url) or CatalogError(_message(exc, url)) from None
+    nul_free_strings(conn)
+    from refman.store.revisions import busy_timeout_ms
+
+    lock_ms = busy_timeout_ms() if wait_s is None else max(0, int(wait_s * 1000))
+    conn.execute(f"SET lock_timeout = {lock_ms}")  # an int: SET takes no parameters
     try:
         revision = _revision(conn)
         _check_known(revision, url)
@@ -72,6 +79,25 @@ def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int
         if isinstance(exc, psycopg.Error):
             raise translate_error(exc, url) or CatalogError(_message(exc, url)) from exc
         raise
+
+
+def nul_free_strings(conn: psycopg.Connection[Any]) -> None:
+    """Make `conn` send a string's NUL characters as U+FFFD, as the notes scanner stores them: PostgreSQL text
+    cannot hold NUL (SQLite can), and a page or a bibliography may carry one. Every statement and COPY of the
+    store passes through these dumpers."""
+    from psycopg.abc import Buffer
+    from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
+
+    class NulFreeStr(StrDumperUnknown):
+        def dump(self, obj: str) -> Buffer | None:
+            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+    class NulFreeStrBinary(StrBinaryDumper):
+        def dump(self, obj: str) -> Buffer | None:
+            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+    conn.adapters.register_dumper(str, NulFreeStr)
+    conn.adapters.register_dumper(str, NulFreeStrBinary)
 
 
 def upgrade_schema(url: str, revision: str = "head") -> None:
@@ -106,7 +132,7 @@ def catalog_status(url: str) -> dict[str, Any]:
     import psycopg
     from psycopg import errors
 
-    from refman.store import HEAD_REVISION, known_revisions
+    from refman.store.revisions import HEAD_REVISION, known_revisions
 
     shown = without_password(url)
     current: str | None = None
@@ -179,13 +205,13 @@ def _revision(conn: psycopg.Connection[Any]) -> str | None:
 
 
 def _head() -> str:
-    from refman.store import HEAD_REVISION
+    from refman.store.revisions import HEAD_REVISION
 
     return HEAD_REVISION
 
 
 def _check_known(revision: str | None, url: str) -> None:
-    from refman.store import known_revisions
+    from refman.store.revisions import known_revisions
 
     if revision is not None and revision not in known_revisions():
         raise CatalogTooNewError(f"catalog {without_password(url)} was written by a newer refman (schema "

@@ -15,6 +15,8 @@ class CatalogChanges:
     changes whenever another connection commits (in this process or another); `total_changes` counts what this
     connection wrote itself. Both are read without touching the disk when nothing changed."""
 
+    backend = "sqlite"
+
     def __init__(self, db_path: Path) -> None:
         self.conn: sqlite3.Connection | None = None
         if Path(db_path).is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 
 from refman.errors import NotFoundError
 from refman.store.citation import (
+    BLOB_REFERENCES,
     KEY_ROW_COLUMNS,
     SOURCE_ROW_COLUMNS,
     CatalogCheck,
@@ -26,9 +28,6 @@ _SOURCE_COLUMNS = ", ".join(SOURCE_ROW_COLUMNS)
 _KEY_COLUMNS = ", ".join(KEY_ROW_COLUMNS)
 _EXPORT_COLUMNS = "id, name, path, format, per_note, options, files, written_hash, written_at, created_at"
 
-# Columns that point at a blob: a blob none of them names is garbage. New ones go here (a test checks that
-# every foreign key to `blob` is listed).
-BLOB_REFERENCES = (("snapshot", "body_hash"), ("source_text", "markdown_hash"))
 _GARBAGE = " AND ".join(f"hash NOT IN (SELECT {col} FROM {table} WHERE {col} IS NOT NULL)"
                         for table, col in BLOB_REFERENCES)
 
@@ -197,7 +196,8 @@ class SqliteCitation(SqliteBase):
                                  ).fetchone() is not None
 
     def registered_exports_exist(self) -> bool:
-        from refman.store.sqlite.connection import HEAD_REVISION, schema_revision
+        from refman.store.revisions import HEAD_REVISION
+        from refman.store.sqlite.connection import schema_revision
 
         try:
             if schema_revision(self.conn) != HEAD_REVISION:
@@ -244,6 +244,30 @@ class SqliteCitation(SqliteBase):
             if name == "main" and file:
                 return Path(file)
         return None
+
+    @contextmanager
+    def exports_refresh_lock(self) -> Iterator[None]:
+        # An exclusive lock on CATALOG.exports-lock (POSIX); without a file or fcntl refreshes are not
+        # serialised, each still writes atomically.
+        db = self.catalog_file()
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        if db is None:
+            yield
+            return
+        try:
+            fd = os.open(f"{db}.exports-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            yield  # a read-only folder: nothing could be written anyway
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     # ---- maintenance
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,20 +26,9 @@ from refman.errors import (
     DiskFullError,
     RefmanError,
 )
+from refman.store.revisions import HEAD_REVISION, busy_timeout_ms, known_revisions
 
-# The newest alembic revision in migrations/versions. tests/test_db.py fails when it drifts from alembic's head.
-HEAD_REVISION = "0007"
-
-
-def _busy_timeout_ms() -> int:
-    """How long a writer waits for another one's lock (REFMAN_BUSY_TIMEOUT seconds, default 10)."""
-    try:
-        return max(0, int(float(os.environ.get("REFMAN_BUSY_TIMEOUT", "10")) * 1000))
-    except ValueError:
-        return 10_000
-
-
-BUSY_TIMEOUT_MS = _busy_timeout_ms()
+BUSY_TIMEOUT_MS = busy_timeout_ms()
 
 _RECOVER = "`refman db check` tells what; restore a backup to repair it"
 
@@ -68,12 +56,6 @@ def translate_error(exc: BaseException, path: Path | str | None) -> RefmanError 
         error = RefmanError(f"catalog{where} refused a change ({orig}); nothing was changed")
         return error
     return CatalogError(f"catalog{where}: {orig}")
-
-
-def known_revisions() -> set[str]:
-    """The schema revisions this refman knows (its migrations' ids: `0004_source_alias.py` → "0004")."""
-    folder = resources.files("refman.migrations").joinpath("versions")
-    return {entry.name.split("_", 1)[0] for entry in folder.iterdir() if entry.name[:1].isdigit()}
 
 
 def apply_pragmas(conn: sqlite3.Connection, *, read_only: bool = False) -> None:

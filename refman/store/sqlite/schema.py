@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from refman.errors import CatalogError
+from refman.store.revisions import HEAD_REVISION, known_revisions
 from refman.store.sqlite.connection import (
-    HEAD_REVISION,
     apply_pragmas,
     is_read_only,
-    known_revisions,
     schema_revision,
     translate_error,
 )

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from refman.citation.bibliography_file import Bibliography
 from refman.citation.bibparse import BibEntry, parse_bib
 from refman.citation.fields import (
     BIB_TO_CSL_TYPE,
@@ -50,14 +50,6 @@ _LANGS = {
 }
 _URL_IN = re.compile(r"\\url\{([^}]*)\}")
 BIBLIOGRAPHY_SUFFIXES = (".bib", ".bibtex", ".biblatex", ".json", ".ris", ".html", ".htm")
-
-
-@dataclass
-class Bibliography:
-    format: str  # bib | csl | ris | bookmarks
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)  # {line, message}
-    encoding: str = "utf-8"
 
 
 def read_bibliography(path: str | Path) -> list[dict[str, Any]]:
