@@ -1,4 +1,4 @@
-"""Fetch workers on PostgreSQL (issue #17 §3): `refman fetch --enqueue`, `refman worker`, migration 0010.
+"""Fetch workers on PostgreSQL (issue #17 §3): `refman fetch --enqueue`, `refman worker`, migration 0011.
 
 Real PostgreSQL (a fresh catalog database per test, tests/pg.py), a real HTTP server on 127.0.0.1…127.0.0.4 that
 counts requests in flight per Host header and when each request started, and real `refman worker` processes, one
@@ -244,16 +244,16 @@ def test_stopping_a_worker(catalog_url: str, server: Server) -> None:
     assert out.startswith("worker: fetched 0 sources")
 
 
-def test_migration_0010_on_a_populated_catalog(pg_url: str) -> None:
-    """0010 adds the queue in its own schema (nothing in `public` changes), and its downgrade removes it."""
+def test_migration_0011_on_a_populated_catalog(pg_url: str) -> None:
+    """0011 adds the queue in its own schema (nothing in `public` changes), and its downgrade removes it."""
     pytest.importorskip("procrastinate", reason="workers need procrastinate (pip install -e '.[postgres]')")
     from test_migrations_postgres import _seed
 
-    migrate(pg_url, "0007")
-    _seed(pg_url, "0007")
-    public = query(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
     migrate(pg_url, "0010")
-    assert query(pg_url, "SELECT version_num FROM alembic_version") == [("0010",)]
+    _seed(pg_url, "0010")
+    public = query(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+    migrate(pg_url, "0011")
+    assert query(pg_url, "SELECT version_num FROM alembic_version") == [("0011",)]
     assert query(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1") == public
     assert {r[0] for r in query(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'refman_queue'")} == {
         "procrastinate_jobs", "procrastinate_workers", "procrastinate_events", "procrastinate_periodic_defers",
@@ -261,21 +261,21 @@ def test_migration_0010_on_a_populated_catalog(pg_url: str) -> None:
     assert query(pg_url, "SHOW search_path") == [('"$user", public',)]
     assert query(pg_url, "SELECT id, title FROM source ORDER BY id") == [(1, "Café society"),
                                                                           (2, "数据库与数据仓库")]
-    migrate(pg_url, "0007", down=True)
+    migrate(pg_url, "0010", down=True)
     assert query(pg_url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'refman_queue'") == [(0,)]
     assert query(pg_url, "SELECT count(*) FROM source") == [(2,)]
     migrate(pg_url, "head")
     assert query(pg_url, "SELECT count(*) FROM refman_queue.procrastinate_jobs") == [(0,)]
 
 
-def test_migration_0010_is_a_no_op_on_sqlite(tmp_path: Path) -> None:
+def test_migration_0011_is_a_no_op_on_sqlite(tmp_path: Path) -> None:
     import sqlite3
 
     from test_migrations_sqlite_schema import _schema_at
 
-    before = _schema_at(tmp_path / "a.db", "0007")
-    after = _schema_at(tmp_path / "b.db", "0010")
+    before = _schema_at(tmp_path / "a.db", "0010")
+    after = _schema_at(tmp_path / "b.db", "0011")
     assert before == after
     with sqlite3.connect(tmp_path / "b.db") as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0010",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0011",)]
     conn.close()

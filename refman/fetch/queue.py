@@ -1,7 +1,7 @@
 """Fetch workers for a team catalog on PostgreSQL: `refman fetch --enqueue` queues, `refman worker` fetches.
 
 The queue is procrastinate's (PostgreSQL-native: jobs taken with `FOR UPDATE SKIP LOCKED`, LISTEN/NOTIFY for
-new jobs, worker heartbeats), its schema created by migration 0010 in the `refman_queue` schema.
+new jobs, worker heartbeats), its schema created by migration 0011 in the `refman_queue` schema.
 
 * **Enqueue.** One job per selected source (the selection of `refman fetch`), task TASK on queue QUEUE, with the
   queueing lock `source:ID`: a source already queued or running is not queued again. Jobs are deferred in
@@ -317,7 +317,7 @@ async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | Non
     from procrastinate.worker import Worker
 
     from refman.fetch.fallback import FallbackOptions, Fallbacks
-    from refman.fetch.pipeline import make_pool
+    from refman.fetch.pool import make_pool
     from refman.store.postgres.queue import HostGate, queue_connector
 
     t0 = time.monotonic()

@@ -1,7 +1,7 @@
 """The database side of the fetch workers (refman.fetch.queue): procrastinate's connector, the per-host gate
 every worker on every machine goes through, and the few reads the queue needs.
 
-Everything lives in the `refman_queue` schema (migration 0010): procrastinate's tables and functions, and
+Everything lives in the `refman_queue` schema (migration 0011): procrastinate's tables and functions, and
 `host_turn`. procrastinate's SQL names its objects without a schema, so its connections put `refman_queue` first
 on their search path.
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from refman.store.postgres.store import PostgresStore
 
-QUEUE_SCHEMA = "refman_queue"  # migrations/versions/0010_fetch_queue.py
+QUEUE_SCHEMA = "refman_queue"  # migrations/versions/0011_fetch_queue.py
 _QUEUE_OPTIONS = f"-c search_path={QUEUE_SCHEMA}"
 
 _TRY_SLOT = "SELECT pg_try_advisory_lock(hashtext('refman-host:' || %(host)s), %(slot)s)"

@@ -13,8 +13,8 @@ the catalog's tables (which refman.models defines, in `public`):
 A no-op on SQLite: a SQLite catalog has no workers. The downgrade drops the schema with everything in it
 (queued jobs included).
 
-Revision ID: 0010
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07
 """
 
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0007"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
