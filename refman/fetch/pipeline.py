@@ -67,7 +67,7 @@ from refman.fetch.records import (
 from refman.fetch.writer import Writer
 
 if TYPE_CHECKING:
-    from refman.fetch.client import FetchPolicy
+    from refman.fetch.client import FetchPolicy, FetchResult
     from refman.fetch.fallback import FallbackOptions
     from refman.store.fetch import FetchStore
     from refman.store.protocol import Store
@@ -133,6 +133,24 @@ def process_body(body: bytes, digest: str, url: str, content_type: str | None,
                      ext.metadata, packed, md)
 
 
+async def record_for(job: Job, res: FetchResult,
+                     extract: Callable[[bytes, str, str, str | None, str | None], Any]) -> Record:
+    """The record of one fetch attempt (a local run's and a worker's): a 304 or the same body as the previous
+    good snapshot is `unchanged`, a failure is recorded as such, a new body is extracted with `extract`."""
+    from refman.fetch.archive import content_hash
+
+    if res.outcome == "not_modified" and job.prev_hash:
+        return unchanged_record(job, res)
+    if res.outcome != "ok":
+        return failure_record(job, res)
+    body = res.body or b""
+    digest = content_hash(body)
+    if job.prev_hash and digest == job.prev_hash:
+        return unchanged_record(job, res)
+    proc = await extract(body, digest, res.final_url or job.url, res.content_type, res.header_charset)
+    return content_record(job, res, digest, proc)
+
+
 # ---------------------------------------------------------------------------------------------- the run
 
 
@@ -152,7 +170,6 @@ class RunStats:
 
 async def _run(location: Path | str, jobs: list[Job], policy: FetchPolicy, progress: ProgressFn | None,
                workers: int | None, pool: Executor | None, fallbacks: Any = None) -> dict[str, Any]:
-    from refman.fetch.archive import content_hash
     from refman.fetch.client import Fetcher
 
     loop = asyncio.get_running_loop()
@@ -195,21 +212,9 @@ async def _run(location: Path | str, jobs: list[Job], policy: FetchPolicy, progr
                 wake.set()
             stats.bytes_fetched += len(res.body or b"")
             unreached = never_reached(res)
-            if res.outcome == "not_modified" and job.prev_hash:
-                record = unchanged_record(job, res)
-            elif res.outcome != "ok":
-                record = failure_record(job, res)
-            else:
-                body = res.body or b""
-                digest = content_hash(body)
-                if job.prev_hash and digest == job.prev_hash:
-                    record = unchanged_record(job, res)
-                else:
-                    # a worker that dies (out of memory, killed) makes this page an error; the run goes on
-                    proc = await extract(body, digest, res.final_url or job.url, res.content_type,
-                                         res.header_charset)
-                    record = content_record(job, res, digest, proc)
-                del res
+            # a worker that dies (out of memory, killed) makes this page an error; the run goes on
+            record = await record_for(job, res, extract)
+            del res
             if not reached[0] and unreached:
                 held.append(record)  # recorded only once some server answers: offline runs record nothing
                 offline_hosts.add(job.host)

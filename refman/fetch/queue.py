@@ -44,7 +44,7 @@ from refman.fetch.client import Fetcher
 if TYPE_CHECKING:
     from procrastinate import App
 
-    from refman.fetch.client import FetchPolicy, FetchResult
+    from refman.fetch.client import FetchPolicy
     from refman.fetch.fallback import FallbackOptions, Fallbacks
     from refman.fetch.records import Job, Processed, Record
     from refman.store.postgres.queue import HostGate
@@ -178,25 +178,6 @@ class GatedFetcher(Fetcher):
                 yield
 
 
-async def record_for(job: Job, res: FetchResult,
-                     extract: Callable[[bytes, str, str, str | None, str | None], Any]) -> Record:
-    """The record of one fetch attempt, as refman.fetch.pipeline records it: a 304 or the same body as the
-    previous good snapshot is `unchanged`, a failure is recorded as such, a new body is extracted."""
-    from refman.fetch.archive import content_hash
-    from refman.fetch.records import content_record, failure_record, unchanged_record
-
-    if res.outcome == "not_modified" and job.prev_hash:
-        return unchanged_record(job, res)
-    if res.outcome != "ok":
-        return failure_record(job, res)
-    body = res.body or b""
-    digest = content_hash(body)
-    if job.prev_hash and digest == job.prev_hash:
-        return unchanged_record(job, res)
-    proc = await extract(body, digest, res.final_url or job.url, res.content_type, res.header_charset)
-    return content_record(job, res, digest, proc)
-
-
 class _Worker:
     """One worker process's state: the fetcher, the extraction pool, the catalog connection that reads jobs
     and commits records (one thread), and the counts."""
@@ -270,6 +251,8 @@ class _Worker:
         res = await self.fetcher.fetch(job.url, etag=job.etag if job.prev_hash else None,
                                        last_modified=job.last_modified if job.prev_hash else None)
         t2 = time.perf_counter()
+        from refman.fetch.pipeline import record_for
+
         record = await record_for(job, res, self.extract)
         t3 = time.perf_counter()
         await self._in_db(lambda store: _commit(store, [record]))
