@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -154,20 +155,27 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-def latency(path: Path) -> None:
-    store = open_store(path)
-    conn = store.conn
+def query_latencies(store: Any) -> tuple[list[float], dict[str, int]]:
+    """The median of three runs of each query in QUERIES, in ms, after one warming run of each; and the number
+    of hits (limit 20) each gave."""
     for q in QUERIES:  # warm the page cache
         search(store, q)
     times, counts = [], {}
     for q in QUERIES:
-        best = []
+        runs = []
         for _ in range(3):
             t = time.perf_counter()
             hits = search(store, q)
-            best.append(time.perf_counter() - t)
-        times.append(statistics.median(best) * 1000)
+            runs.append(time.perf_counter() - t)
+        times.append(statistics.median(runs) * 1000)
         counts[q] = len(hits)
+    return times, counts
+
+
+def latency(path: Path) -> None:
+    store = open_store(path)
+    conn = store.conn
+    times, _counts = query_latencies(store)
     slow = sorted(zip(times, QUERIES, strict=True), reverse=True)[:5]
     print(f"in-process, {len(QUERIES)} queries (limit 20, snippets included): p50 {pct(times, 50):.1f} ms, "
           f"p95 {pct(times, 95):.1f} ms, max {max(times):.1f} ms")

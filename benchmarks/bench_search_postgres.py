@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import secrets
 import sqlite3
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_search import QUERIES, pct  # noqa: E402
+from bench_search import QUERIES, pct, query_latencies  # noqa: E402
 
-from refman.search import rebuild_index, search  # noqa: E402
+from refman.search import rebuild_index  # noqa: E402
 from refman.store import open_store  # noqa: E402
 
 COPIED = {  # table → columns copied as they are (ids kept: the benchmark compares like with like)
@@ -61,18 +60,7 @@ def load(sqlite_path: Path, url: str) -> float:
 
 def latencies(location: Path | str) -> tuple[list[float], dict[str, int]]:
     with open_store(location) as store:
-        for q in QUERIES:  # warm the caches
-            search(store, q)
-        times, counts = [], {}
-        for q in QUERIES:
-            runs = []
-            for _ in range(3):
-                t = time.perf_counter()
-                hits = search(store, q)
-                runs.append(time.perf_counter() - t)
-            times.append(statistics.median(runs) * 1000)
-            counts[q] = len(hits)
-    return times, counts
+        return query_latencies(store)
 
 
 def report(name: str, times: list[float]) -> None:

@@ -24,3 +24,15 @@ def busy_timeout_ms() -> int:
         return max(0, int(float(os.environ.get("REFMAN_BUSY_TIMEOUT", "10")) * 1000))
     except ValueError:
         return 10_000
+
+
+def schema_state(current: str | None) -> str:
+    """What `refman db status` says of a catalog at revision `current` (None: no refman schema): up to date,
+    empty, too new (written by a newer refman) or needs upgrade."""
+    if current == HEAD_REVISION:
+        return "up to date"
+    if current is None:
+        return "empty"
+    if current not in known_revisions():
+        return "too new"
+    return "needs upgrade"

@@ -6,6 +6,7 @@ refman.store.sqlite.sources."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -278,3 +279,32 @@ class SourcesStore(Protocol):
 
 
 __all__ = ["LIST_SORTS", "Evidence", "EvidenceRow", "LiveFetch", "MergeRow", "NewEvidence", "SourcesStore"]
+
+
+def source_dict(row: dict[str, Any], tags: list[str], mentions: list[dict[str, Any]]) -> dict[str, Any]:
+    """A source as `refman list --json` shows it, from its row (as a dict of columns), tags and mentions: the
+    same for every backend."""
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "url_as_written": row["url_as_written"],
+        "citekey": row["citekey"],
+        "type": row["type"],
+        "title": row["title"],
+        "issued": row["issued"],
+        "container_title": row["container_title"],
+        "publisher": row["publisher"],
+        "author": json.loads(row["author"]) if row["author"] else [],
+        "DOI": row["doi"],
+        "language": row["language"],
+        "abstract": row["abstract"],
+        "tags": tags,
+        "status": row["status"],
+        "reason": row["reason"],
+        "fetched_at": row["fetched_at"],
+        "accessed": row["last_ok_at"],
+        "note": row["user_note"],
+        "added_by": row["added_by"],
+        "first_cited_at": row["first_cited_at"],
+        "mentions": mentions,
+    }

@@ -132,7 +132,7 @@ def catalog_status(url: str) -> dict[str, Any]:
     import psycopg
     from psycopg import errors
 
-    from refman.store.revisions import HEAD_REVISION, known_revisions
+    from refman.store.revisions import HEAD_REVISION, schema_state
 
     shown = without_password(url)
     current: str | None = None
@@ -151,14 +151,7 @@ def catalog_status(url: str) -> dict[str, Any]:
     except psycopg.Error as exc:
         raise translate_error(exc, url) or CatalogError(_message(exc, url)) from None
     if exists:
-        if current == HEAD_REVISION:
-            state = "up to date"
-        elif current is None:
-            state = "empty"
-        elif current not in known_revisions():
-            state = "too new"
-        else:
-            state = "needs upgrade"
+        state = schema_state(current)
     return {"path": shown, "exists": exists, "revision": current, "head": HEAD_REVISION,
             "up_to_date": state == "up to date", "state": state, "problem": None, "read_only": read_only}
 

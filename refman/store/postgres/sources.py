@@ -46,7 +46,7 @@ from refman.errors import NotFoundError, UsageError
 from refman.models import Blob, FieldValue, Mention, Note, Snapshot, Source, SourceAlias, SourceTag, SourceText
 from refman.store.postgres.base import PostgresBase
 from refman.store.search import SourceFilter
-from refman.store.sources import LIST_SORTS, Evidence, EvidenceRow, LiveFetch, MergeRow, NewEvidence
+from refman.store.sources import LIST_SORTS, Evidence, EvidenceRow, LiveFetch, MergeRow, NewEvidence, source_dict
 
 _source: Table = Source.__table__  # type: ignore[attr-defined]
 _field_value: Table = FieldValue.__table__  # type: ignore[attr-defined]
@@ -643,7 +643,7 @@ class PostgresSources(PostgresBase):
         mentions: dict[int, list[dict[str, Any]]] = {}
         for sid, path, line, label, kind in self.execute(_MENTIONS_FOR, {"ids": wanted}):
             mentions.setdefault(sid, []).append({"path": path, "line": line, "label": label, "kind": kind})
-        return [_source_dict(r, tags.get(r["id"], []), mentions.get(r["id"], [])) for r in rows]
+        return [source_dict(r, tags.get(r["id"], []), mentions.get(r["id"], [])) for r in rows]
 
     def count_sources(self, *, orphans: bool = False, filters: Any = None) -> int:
         where = self._resolved_filter(filters)
@@ -780,30 +780,3 @@ class PostgresSources(PostgresBase):
         self.execute(_MOVE_URL, {"sid": source_id, "p_url": new, "p_host": host})
         if old is not None:
             self.execute(_PUT_ALIAS, {"p_url": old, "p_sid": source_id, "p_now": now})
-
-
-def _source_dict(row: dict[str, Any], tags: list[str], mentions: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "url": row["url"],
-        "url_as_written": row["url_as_written"],
-        "citekey": row["citekey"],
-        "type": row["type"],
-        "title": row["title"],
-        "issued": row["issued"],
-        "container_title": row["container_title"],
-        "publisher": row["publisher"],
-        "author": json.loads(row["author"]) if row["author"] else [],
-        "DOI": row["doi"],
-        "language": row["language"],
-        "abstract": row["abstract"],
-        "tags": tags,
-        "status": row["status"],
-        "reason": row["reason"],
-        "fetched_at": row["fetched_at"],
-        "accessed": row["last_ok_at"],
-        "note": row["user_note"],
-        "added_by": row["added_by"],
-        "first_cited_at": row["first_cited_at"],
-        "mentions": mentions,
-    }

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from refman.errors import CatalogError
-from refman.store.revisions import HEAD_REVISION, known_revisions
+from refman.store.revisions import HEAD_REVISION, schema_state
 from refman.store.sqlite.connection import (
     apply_pragmas,
     is_read_only,
@@ -117,14 +117,7 @@ def catalog_status(path: Path, *, check: bool = True) -> dict[str, Any]:
             finally:
                 conn.close()
         if state != "damaged":
-            if current == HEAD_REVISION:
-                state = "up to date"
-            elif current is None:
-                state = "empty"
-            elif current not in known_revisions():
-                state = "too new"
-            else:
-                state = "needs upgrade"
+            state = schema_state(current)
     return {"path": str(path), "exists": path.exists(), "revision": current, "head": HEAD_REVISION,
             "up_to_date": current == HEAD_REVISION and state == "up to date", "state": state, "problem": problem,
             "read_only": read_only}

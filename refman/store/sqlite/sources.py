@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from refman.errors import NotFoundError, UsageError
-from refman.store.sources import LIST_SORTS, Evidence, EvidenceRow, LiveFetch, MergeRow, NewEvidence
+from refman.store.sources import LIST_SORTS, Evidence, EvidenceRow, LiveFetch, MergeRow, NewEvidence, source_dict
 from refman.store.sqlite.base import SqliteBase
 
 _LIST_COLUMNS = (
@@ -259,7 +259,7 @@ class SqliteSources(SqliteBase):
         ):
             if sid in wanted:
                 mentions.setdefault(sid, []).append({"path": path, "line": line, "label": label, "kind": kind})
-        return [_source_dict(r, tags.get(r["id"], []), mentions.get(r["id"], [])) for r in rows]
+        return [source_dict(r, tags.get(r["id"], []), mentions.get(r["id"], [])) for r in rows]
 
     def count_sources(self, *, orphans: bool = False, filters: Any = None) -> int:
         where: list[str] = [_ORPHAN_SQL.format(s="s")] if orphans else []
@@ -426,30 +426,3 @@ class SqliteSources(SqliteBase):
         if old is not None:
             self.conn.execute("INSERT OR REPLACE INTO source_alias (url, source_id, created_at) VALUES (?, ?, ?)",
                               (old, source_id, now))
-
-
-def _source_dict(row: dict[str, Any], tags: list[str], mentions: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "url": row["url"],
-        "url_as_written": row["url_as_written"],
-        "citekey": row["citekey"],
-        "type": row["type"],
-        "title": row["title"],
-        "issued": row["issued"],
-        "container_title": row["container_title"],
-        "publisher": row["publisher"],
-        "author": json.loads(row["author"]) if row["author"] else [],
-        "DOI": row["doi"],
-        "language": row["language"],
-        "abstract": row["abstract"],
-        "tags": tags,
-        "status": row["status"],
-        "reason": row["reason"],
-        "fetched_at": row["fetched_at"],
-        "accessed": row["last_ok_at"],
-        "note": row["user_note"],
-        "added_by": row["added_by"],
-        "first_cited_at": row["first_cited_at"],
-        "mentions": mentions,
-    }
