@@ -6,7 +6,6 @@ the commands."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -81,7 +80,7 @@ def worker(
 
     def started() -> None:
         if not as_json:
-            print(f"worker started on {options.shown_location()} (Ctrl-C stops it)", file=sys.stderr, flush=True)
+            typer.echo(f"worker started on {options.shown_location()} (Ctrl-C stops it)", err=True)
 
     with open_catalog() as cat:
         summary = cat.run_worker(opts, started=started)
