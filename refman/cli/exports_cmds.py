@@ -63,11 +63,15 @@ def _refresh_if_changed() -> None:
         if changes.backend == "sqlite":
             from refman.store.sqlite import SqliteStore
 
-            if not has_registered_exports(SqliteStore(changes.conn)):  # the change signal's own connection
+            # asked on the change signal's own connection: cheaper than opening the catalog for nothing
+            if not has_registered_exports(SqliteStore(changes.conn)):
                 return
-        cat = open_catalog()  # a missing catalog is "no catalog at PATH"
-        if has_registered_exports(cat.store):
-            report_refresh(cat.refresh_exports(), quiet=not stderr_is_terminal())
+            cat = open_catalog()  # a missing catalog is "no catalog at PATH"
+        else:
+            cat = open_catalog()
+            if not has_registered_exports(cat.store):
+                return
+        report_refresh(cat.refresh_exports(), quiet=not stderr_is_terminal())
     except KeyboardInterrupt:
         error("interrupted while refreshing registered exports")
         raise typer.Exit(130) from None
