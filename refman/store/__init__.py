@@ -61,8 +61,7 @@ def open_store(location: Path | str, *, create: bool = True, wait_s: float | Non
 def translate_error(exc: BaseException, location: Path | str | None) -> RefmanError | None:
     """The refman error that a database driver's error (raw, or wrapped by SQLAlchemy as `.orig`) means for
     the user, by the backend that raised it; None when `exc` is not a database error."""
-    orig = getattr(exc, "orig", None) or exc
-    if type(orig).__module__.startswith("psycopg"):
+    if _from_psycopg(exc):
         from refman.store.postgres import translate_error as translate_postgres_error
 
         return translate_postgres_error(exc, location if isinstance(location, str) else None)
@@ -73,8 +72,12 @@ def is_storage_error(exc: BaseException) -> bool:
     """Whether `exc` is a database driver's error (SQLite's or psycopg's), raw or wrapped by SQLAlchemy."""
     import sqlite3
 
-    orig = getattr(exc, "orig", None) or exc
-    return isinstance(orig, sqlite3.Error) or type(orig).__module__.startswith("psycopg")
+    return isinstance(getattr(exc, "orig", None) or exc, sqlite3.Error) or _from_psycopg(exc)
+
+
+def _from_psycopg(exc: BaseException) -> bool:
+    """Whether psycopg raised `exc` (or the error SQLAlchemy wrapped), told without importing psycopg."""
+    return type(getattr(exc, "orig", None) or exc).__module__.startswith("psycopg")
 
 
 def catalog_status(location: Path | str, *, check: bool = True) -> dict[str, Any]:
