@@ -17,6 +17,7 @@ package or its url module.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -85,19 +86,28 @@ def nul_free_strings(conn: psycopg.Connection[Any]) -> None:
     """Make `conn` send a string's NUL characters as U+FFFD, as the notes scanner stores them: PostgreSQL text
     cannot hold NUL (SQLite can), and a page or a bibliography may carry one. Every statement and COPY of the
     store passes through these dumpers."""
+    for dumper in _nul_free_dumpers():
+        conn.adapters.register_dumper(str, dumper)
+
+
+@cache
+def _nul_free_dumpers() -> tuple[type, ...]:
+    """psycopg's text and binary string dumpers, NUL replaced (built once: every catalog open registers them)."""
     from psycopg.abc import Buffer
     from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
 
+    def nul_free(obj: str) -> str:
+        return obj.replace("\x00", "\ufffd") if "\x00" in obj else obj
+
     class NulFreeStr(StrDumperUnknown):
         def dump(self, obj: str) -> Buffer | None:
-            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+            return super().dump(nul_free(obj))
 
     class NulFreeStrBinary(StrBinaryDumper):
         def dump(self, obj: str) -> Buffer | None:
-            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+            return super().dump(nul_free(obj))
 
-    conn.adapters.register_dumper(str, NulFreeStr)
-    conn.adapters.register_dumper(str, NulFreeStrBinary)
+    return NulFreeStr, NulFreeStrBinary
 
 
 def upgrade_schema(url: str, revision: str = "head") -> None:
