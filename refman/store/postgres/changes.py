@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-CHANNEL = "refman_catalog_changed"
+CHANNEL = "refman_catalog_changed"  # migration 0010 sends it (a migration keeps its own copy: frozen)
 
 
 class PostgresChanges:

@@ -45,6 +45,7 @@ from refman.store.notes import (
     ReportedMention,
 )
 from refman.store.postgres.base import PostgresBase
+from refman.store.postgres.changes import CHANNEL
 
 _note: Table = Note.__table__  # type: ignore[attr-defined]
 _source: Table = Source.__table__  # type: ignore[attr-defined]
@@ -217,7 +218,7 @@ _OWN_XIDS = ("SELECT coalesce(array_agg(transactionid::text::bigint), '{}') FROM
 _SNAPSHOT_AND_OWN_XIDS = f"SELECT pg_current_snapshot()::text, ({_OWN_XIDS})"
 # Does the catalog notify its commits (migration 0010)? Then listen.
 _NOTIFYING = "SELECT to_regproc('refman_notify_change') IS NOT NULL"
-_LISTEN = "LISTEN refman_catalog_changed"
+_LISTEN = f"LISTEN {CHANNEL}"
 
 
 def _parse_snapshot(text: str) -> tuple[int, frozenset[int]]:
