@@ -186,3 +186,20 @@ def test_a_writer_waits_for_a_lock_then_says_busy(pg_catalog_url: str) -> None:
         waited = time.monotonic() - started
     assert 0.4 < waited < 5
     assert isinstance(translate_error(caught.value, pg_catalog_url), CatalogBusyError)
+
+
+def test_a_database_that_does_not_exist_is_no_catalog(pg_url: str) -> None:
+    """As a missing file: `no catalog at URL` (exit 3 in the CLI), saying how to create it, and `db status`
+    says "missing"; the password appears nowhere."""
+    import secrets
+
+    from refman.store import catalog_status, open_store
+
+    server = pg_url.rpartition("/")[0].partition("://")[2]  # user@host:port
+    with_password = server.replace("@", ":s3cret@", 1) if "@" in server else server
+    absent = f"postgresql://{with_password}/absent_{secrets.token_hex(4)}"
+    with pytest.raises(CatalogMissingError) as caught:
+        open_store(absent)
+    assert "the database does not exist" in str(caught.value) and "s3cret" not in str(caught.value)
+    status = catalog_status(absent)
+    assert (status["state"], status["exists"]) == ("missing", False) and "s3cret" not in status["path"]

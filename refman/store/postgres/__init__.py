@@ -17,6 +17,7 @@ package or its url module.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,9 @@ def open_postgres_store(url: str, *, create: bool = True, connect_timeout_s: int
     try:
         conn = psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=connect_timeout_s)
     except psycopg.Error as exc:
+        if _no_such_database(exc):
+            raise CatalogMissingError(f"no catalog at {without_password(url)}: the database does not exist (create"
+                                      " it with createdb, then `refman db upgrade`)") from None
         raise translate_error(exc, url) or CatalogError(_message(exc, url)) from None
     nul_free_strings(conn)
     from refman.store.revisions import busy_timeout_ms
@@ -140,7 +144,6 @@ def catalog_status(url: str) -> dict[str, Any]:
     the SQLite catalog's status (`path` is the URL without its password). A database that does not exist is
     "missing"; a server that cannot be reached is a CatalogError."""
     import psycopg
-    from psycopg import errors
 
     from refman.store.revisions import HEAD_REVISION, schema_state
 
@@ -156,10 +159,9 @@ def catalog_status(url: str) -> dict[str, Any]:
                 "SELECT has_table_privilege(current_user, 'source', 'INSERT')" if table else
                 "SELECT has_database_privilege(current_database(), 'CREATE')").fetchone()
             read_only = not (row and row[0])
-    except errors.InvalidCatalogName:
-        pass
     except psycopg.Error as exc:
-        raise translate_error(exc, url) or CatalogError(_message(exc, url)) from None
+        if not _no_such_database(exc):
+            raise translate_error(exc, url) or CatalogError(_message(exc, url)) from None
     if exists:
         state = schema_state(current)
     return {"path": shown, "exists": exists, "revision": current, "head": HEAD_REVISION,
@@ -219,6 +221,16 @@ def _check_known(revision: str | None, url: str) -> None:
     if revision is not None and revision not in known_revisions():
         raise CatalogTooNewError(f"catalog {without_password(url)} was written by a newer refman (schema "
                                  f"{revision}); upgrade refman to use it")
+
+
+def _no_such_database(exc: BaseException) -> bool:
+    """Whether connecting failed because the URL's database does not exist. At connection time libpq gives no
+    SQLSTATE (3D000 comes only once connected), so the server's message is read; a server that words it in
+    another language gets the general "cannot reach" message instead."""
+    from psycopg import errors
+
+    return isinstance(exc, errors.InvalidCatalogName) or bool(
+        re.search(r'database "[^"]*" does not exist', str(exc)))
 
 
 def _first_line(exc: BaseException) -> str:
