@@ -257,17 +257,18 @@ def test_progress_is_reported(tmp_path: Path, conn: sqlite3.Connection) -> None:
     assert calls == [(0, 0)]  # nothing to read
 
 
-def test_a_commit_between_parsing_and_the_write_lock_is_seen(tmp_path: Path, db_path: Path,
-                                                             conn: sqlite3.Connection) -> None:
-    """The rows prepared before the lock are prepared again when another writer committed in between: here
-    another import of the same vault and a new source, both before this import takes the lock."""
+def test_a_commit_between_the_first_reads_and_the_write_lock_is_seen(tmp_path: Path, db_path: Path,
+                                                                     conn: sqlite3.Connection) -> None:
+    """Which notes changed is decided again under the lock when another writer committed after the first reads:
+    here another import of the same vault, which runs when this one reports its first progress (0 of 2 read,
+    just before it takes the lock)."""
     root = tmp_path / "v"
     write(root / "a.md", "[A title]: https://a.example.com/\n[Shared]: https://shared.example.com/\n")
     write(root / "b.md", "[B]: https://b.example.com/\n[Shared again]: https://shared.example.com/\n")
     other = SqliteStore(connect(db_path))
 
     def meanwhile(done: int, total: int) -> None:
-        if done == total:
+        if done == 0:
             import_vault(other, [root])
 
     report = import_vault(SqliteStore(conn), [root], progress=meanwhile)

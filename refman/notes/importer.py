@@ -3,12 +3,11 @@
 Three steps that overlap. Parsing (read, decode, scan, label hints, URL identity, and everything about a mention
 that does not depend on the catalog: its label evidence as JSON, the cached citation columns a new source would
 get, the search-index text of the source and of the mention with CJK spacing) is a pure function of one file
-and runs in a process pool when many notes changed. Preparing turns each parsed note, as it comes back, into
-rows (note, new sources, mentions, label evidence) against the catalog as it was read before the write lock is
-taken. Writing then hands the rows to the store's import batch writer in one transaction (one executemany per
-table), so an import either lands whole or not at all, other writers wait only for the writes, and 100,000
-definitions take seconds. If another writer committed between the reads and the lock, the rows are prepared
-again under the lock from the parsed notes.
+and runs in a process pool when many notes changed. Which notes changed is decided from their size and mtime
+before the write lock is taken (and again under it if another writer committed in between). Under the lock,
+preparing turns each parsed note, as it comes back, into rows (note, new sources, mentions, label evidence),
+and every few hundred notes the store's import batch writer writes them (one executemany or COPY per table),
+so the writes overlap the parsing of later notes. It is one transaction: an import lands whole or not at all.
 
 Identity and label evidence are decided in note order: a new URL gets the next source id, and the first
 mention that has a label (a definition, or a bare reference line with a title) gives the source its label
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
 NOTE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 _POOL_THRESHOLD = 300  # changed notes; below this a process pool costs more than it saves
 _PROGRESS_EVERY = 250  # notes between two progress reports
+_WRITE_EVERY = 500  # parsed notes between two writes of their rows
 
 # What kind of place a mention is (mention.kind).
 KIND_DEFINITION, KIND_BARE = "definition", "bare"
@@ -382,10 +382,8 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
     A note is (vault root, path relative to the root), whatever path it was imported through (plan_targets).
     Only notes under an imported path that are gone from disk are forgotten.
 
-    Notes are parsed (in a process pool when many changed) and their rows prepared as they come back, before
-    the write lock is taken, from what the catalog held then; under the lock, if another writer committed in
-    between, the rows are prepared again from the catalog as it is now (the parsed notes are kept), so that an
-    import never inserts a note or a source twice. The lock is held for the writes only."""
+    Notes are parsed (in a process pool when many changed) under the write lock and their rows written in
+    batches as they come back (see the module's docstring)."""
     paths = list(paths)
     report = ImportReport()
     known_roots = store.vault_roots()
@@ -397,7 +395,7 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
         else:
             for root, rel, st in _walk(t.root, t.absolute, report.warnings):
                 files.setdefault((root, rel), st)
-    version = store.catalog_commit_counter()  # before the first read that the prepared rows depend on
+    version = store.catalog_commit_counter()  # before the first read that the jobs depend on
     moved: dict[str, str] = {}  # old root → new root (a vault folder that was moved)
     for t in targets:
         if t.scope == "" and not t.is_file and t.root not in known_roots and t.root not in moved.values():
@@ -410,14 +408,8 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
     renames += [(new_root, "", old) for old, new_root in moved.items()]
     target_roots = sorted({t.root for t in targets})
     known = _known_notes(store, target_roots, renames)
-
-    jobs: list[tuple[str, str, int, int]] = []
-    for (root, rel), st in files.items():
-        row = known.get((root, rel))
-        if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
-            report.notes_unchanged += 1
-            continue
-        jobs.append((root, rel, st.st_size, st.st_mtime_ns))
+    walk_warnings = list(report.warnings)
+    jobs = _changed_files(files, known, report)
     if not jobs and not renames and not _gone(known, files, targets):
         if progress is not None:
             progress(0, 0)
@@ -425,35 +417,48 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
 
     from refman.search import bulk_upkeep
 
-    total = len(jobs)
-    stat_unchanged, walk_warnings = report.notes_unchanged, list(report.warnings)
-    # Parse and prepare before taking the write lock: the lock is then held only for the writes (seconds for
-    # 100,000 definitions), not for the parsing, so that other commands wait little (benchmarks/bench_locks.py);
-    # the preparing overlaps the parsing of later notes.
-    writer = _CatalogWriter(store, utc_now())
-    parsed: list[ParsedNote] = []
-    for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, _parse_many(jobs), strict=True), 1):
-        parsed.append(note)
-        writer.add_note(root, note, known.get((root, note.path)), report)
-        if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
-            progress(done, total)
+    if progress is not None:
+        progress(0, len(jobs))
+    # The write lock is taken before parsing, and each batch of parsed notes is written as it comes back: the
+    # writes then overlap the parsing of later notes (on two cores, an import of 100,000 definitions takes about
+    # the parsing time plus the label pass, instead of parsing time plus every write). Another writer waits for
+    # the whole import (benchmarks/bench_locks.py measures how long).
     with store.bulk_import(), bulk_upkeep(store) as index:
         for new_root, prefix, old in renames:
             store.move_vault_root(old, new_root, prefix)
         if store.catalog_commit_counter() != version:
-            # Another writer committed since the reads above (another import of this vault, a merge): read
-            # again under the write lock and prepare the parsed notes again.
+            # Another writer committed between the reads above and the lock (another import of this vault, a
+            # merge): decide again, from the catalog as it is now, which notes changed.
             known = _known_notes(store, target_roots)
-            report = ImportReport(notes_unchanged=stat_unchanged, warnings=list(walk_warnings))
-            writer = _CatalogWriter(store, writer.now)
-            for (root, _rel, _size, _mtime), note in zip(jobs, parsed, strict=True):
-                writer.add_note(root, note, known.get((root, note.path)), report)
+            report = ImportReport(warnings=list(walk_warnings))
+            jobs = _changed_files(files, known, report)
+        writer = _CatalogWriter(store, utc_now())
+        total = len(jobs)
+        for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, _parse_many(jobs), strict=True), 1):
+            writer.add_note(root, note, known.get((root, note.path)), report)
+            if done % _WRITE_EVERY == 0:
+                writer.flush()
+            if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
+                progress(done, total)
         gone = _gone(known, files, targets)
         writer.write(gone, report)
         report.notes_removed = len(gone)
         index.update(writer.touched)
         index.new_rows = writer.index_rows()
     return report
+
+
+def _changed_files(files: dict[tuple[str, str], os.stat_result], known: KnownNotes, report: ImportReport
+                   ) -> list[tuple[str, str, int, int]]:
+    """The notes to read: those whose size or mtime differ from the catalog's (the others count as unchanged)."""
+    jobs: list[tuple[str, str, int, int]] = []
+    for (root, rel), st in files.items():
+        row = known.get((root, rel))
+        if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
+            report.notes_unchanged += 1
+            continue
+        jobs.append((root, rel, st.st_size, st.st_mtime_ns))
+    return jobs
 
 
 def _gone(known: KnownNotes, files: dict[tuple[str, str], os.stat_result], targets: list[_Target]) -> list[int]:
@@ -492,11 +497,12 @@ class _CatalogWriter:
         self.changed_labels: set[str] = set()
         # index texts of new sources: name → [title, authors, site, [notes pieces]]
         self.new_index: dict[int, list[Any]] = {}
-        self.mentions = 0
+        self.mentions = 0  # mention rows written
+        self.sources_written = 0
         self.note_rows: list[tuple[Any, ...]] = []
         self.note_updates: list[tuple[Any, ...]] = []
         self.touch_only: list[tuple[int, int]] = []
-        self.reread: list[int] = []  # existing notes whose mentions are replaced
+        self.reread: list[int] = []  # existing notes whose mentions are replaced (in the next flush)
         self.source_rows: list[tuple[Any, ...]] = []
         self.mention_rows: list[tuple[Any, ...]] = []
         self.evidence_rows: list[tuple[Any, ...]] = []
@@ -562,13 +568,13 @@ class _CatalogWriter:
                     found.append(labelled_entry)
             mention_rows.append((sid, note_id, ordinal, line, label, title_attr, annotation, flag, kind, link_text))
 
-    def write(self, gone: list[int], report: ImportReport) -> None:
-        """Write everything prepared, forget the `gone` notes, and recompute the label evidence that changed."""
+    def flush(self) -> None:
+        """Write the rows prepared so far. A changed note's old mentions go first (their sources are re-indexed
+        and their labels' usage re-judged at the end), so that only its new mentions remain."""
         store = self.store
-        forgotten = self.reread + gone
-        if forgotten:  # their sources' search rows (notes column) and label hints need recomputing
+        if self.reread:
             key_of = self.label_key
-            for m in store.mentions_of_notes(forgotten):
+            for m in store.mentions_of_notes(self.reread):
                 self.touched.add(m.source_id)
                 if m.kind == KIND_DEFINITION:
                     self.changed_labels.add(key_of(m.label))
@@ -576,13 +582,29 @@ class _CatalogWriter:
         store.update_notes(self.note_updates)
         store.touch_notes(self.touch_only)
         store.write_import_rows(self.ids, self.note_rows, self.source_rows, self.mention_rows, self.evidence_rows)
+        self.mentions += len(self.mention_rows)
+        self.sources_written += len(self.source_rows)
+        for rows in (self.reread, self.note_updates, self.touch_only, self.note_rows, self.source_rows,
+                     self.mention_rows, self.evidence_rows):
+            rows.clear()
+
+    def write(self, gone: list[int], report: ImportReport) -> None:
+        """Write what is left, forget the `gone` notes, and recompute the label evidence that changed."""
+        store = self.store
+        self.flush()
+        if gone:  # their sources' search rows (notes column) and label hints need recomputing
+            key_of = self.label_key
+            for m in store.mentions_of_notes(gone):
+                self.touched.add(m.source_id)
+                if m.kind == KIND_DEFINITION:
+                    self.changed_labels.add(key_of(m.label))
         store.delete_notes(gone)
         relabelled = self._relabel()
         store.mark_sources_updated(relabelled, self.now)
         store.mark_sources_cited(sorted(self.cited), self.now)
         self.touched.update(relabelled)
-        report.mentions = len(self.mention_rows)
-        report.sources_new = len(self.source_rows)
+        report.mentions = self.mentions
+        report.sources_new = self.sources_written
         report.sources_updated = len(self.cited)
 
     def _relabel(self) -> list[int]:
