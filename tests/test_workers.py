@@ -175,6 +175,7 @@ def test_three_workers_one_killed(catalog_url: str, server: Server) -> None:
             time.sleep(0.02)
         victim = workers[0]
         victim.send_signal(signal.SIGKILL)
+        victim.wait()
         started_at_kill = set(server.page_hits())
         results = [w.communicate(timeout=90) for w in workers[1:]]
     finally:
@@ -207,6 +208,76 @@ def test_three_workers_one_killed(catalog_url: str, server: Server) -> None:
         gaps = [b - a for a, b in itertools.pairwise(starts)]
         assert min(gaps) >= DELAY - JITTER, (host, min(gaps))
         assert starts[-1] - starts[0] >= (len(starts) - 1) * DELAY - JITTER, host
+
+
+def test_a_source_claimed_by_a_local_fetch_is_left_to_it_then_retried(catalog_url: str, server: Server) -> None:
+    """A worker and a local `refman fetch` never fetch one page twice: a source another live run has claimed is
+    tried again later; once that run lets it go unrecorded, the worker fetches it (exactly once)."""
+    from refman.fetch.claims import claim, release
+    from refman.store import open_store
+
+    n = 4
+    _add_sources(catalog_url, [server.url(i) for i in range(n)])
+    refman(catalog_url, "fetch", "--enqueue")
+    held = query(catalog_url, "SELECT id FROM source ORDER BY id LIMIT 1")[0][0]
+    store = open_store(catalog_url)
+    try:
+        assert claim(store, [held]) == ([held], 0)  # this test process is the other, live run
+        cmd = [sys.executable, "-m", "refman", "--db", catalog_url, "worker", "--once", "--json", "--delay", "0",
+               "--processes", "0"]
+        worker = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(_env(), REFMAN_WORKER_RETRY_WAIT="0.5"))
+        try:
+            deadline = time.monotonic() + 60
+            while len(server.page_hits()) < n - 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.5)  # long enough for the held source's job to have been tried and put off at least once
+            assert len(server.page_hits()) == n - 1 and server.url(0).split(f":{server.port}")[1] not in str(
+                server.page_hits()), server.page_hits()
+            assert worker.poll() is None  # waiting for the held source, not done
+            release(store, [held])
+            out, err = worker.communicate(timeout=60)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    finally:
+        store.close()
+    assert worker.returncode == 0, err
+    assert json.loads(out)["fetched"] == n
+    assert sorted(server.page_hits().values()) == [1] * n
+    assert query(catalog_url, "SELECT count(*) FROM fetch_claim") == [(0,)]
+    assert query(catalog_url, "SELECT count(*) FROM refman_queue.procrastinate_jobs") == [(0,)]
+
+
+def test_a_job_that_fails_is_retried_with_backoff(catalog_url: str, server: Server) -> None:
+    """A job that raises (here: the catalog busy past the lock timeout while another session holds a table lock)
+    is retried after a wait and then recorded; the page is fetched once."""
+    import psycopg
+
+    n = 2
+    _add_sources(catalog_url, [server.url(i) for i in range(n)])
+    refman(catalog_url, "fetch", "--enqueue")
+    cmd = [sys.executable, "-m", "refman", "--db", catalog_url, "worker", "--once", "--json", "--delay", "0",
+           "--processes", "0"]
+    with psycopg.connect(catalog_url) as locker:
+        locker.execute("LOCK TABLE fetch_claim IN ACCESS EXCLUSIVE MODE")  # every job's claim waits for it
+        worker = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(_env(), REFMAN_WORKER_RETRY_WAIT="0.5", REFMAN_BUSY_TIMEOUT="0.3"))
+        try:
+            time.sleep(3)
+            assert server.page_hits() == {} and worker.poll() is None
+            locker.rollback()  # the lock goes; the retried jobs go through
+            out, err = worker.communicate(timeout=60)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    assert worker.returncode == 0, err
+    assert "retrying in" in err
+    assert json.loads(out)["fetched"] == n
+    assert sorted(server.page_hits().values()) == [1] * n
+    assert query(catalog_url, "SELECT count(*) FROM refman_queue.procrastinate_jobs") == [(0,)]
 
 
 def test_stopping_a_worker(catalog_url: str, server: Server) -> None:

@@ -19,6 +19,15 @@ new jobs, worker heartbeats), its schema created by migration 0011 in the `refma
   worker puts its running jobs back in the queue (procrastinate's stalled-job retry, run by every worker every
   few seconds). A retried job whose source got a snapshot newer than `after` meanwhile (the killed worker
   committed it just before dying) ends without fetching: only pages that were in flight are fetched again.
+* **Claims.** A job claims its source as `refman fetch` does (refman.fetch.claims), so a worker and a local
+  `refman fetch` running at once never fetch one page twice: a source another live run holds is tried again
+  later (by then that run has recorded it, and the job ends without fetching, or its claim has expired). The
+  record's commit ends the claim; a job that fails releases it; the claim of a job whose worker went silent is
+  dropped when that job is put back in the queue. Each worker keeps its claims alive with the same heartbeat.
+* **A job that fails** (the catalog busy or unreachable for a moment, any unexpected error) is retried by
+  procrastinate with exponential backoff (`retry_wait_s`, doubled each attempt, at most `retries` times), then
+  left failed in the queue (`procrastinate jobs` shows it). A page that cannot be fetched is not a failure:
+  its outcome (dead, timeout, …) is recorded like any other.
 * **Stopping.** SIGTERM or Ctrl-C: no new job is taken; jobs under way get `graceful_s` seconds to finish,
   then are cancelled and put back in the queue for another worker. `once`: stop when no job is queued or
   running anywhere (jobs of dead workers are requeued first)."""
@@ -28,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -78,8 +88,8 @@ def _env_float(name: str, default: float) -> float:
 
 @dataclass
 class WorkerOptions:
-    """How one `refman worker` runs. Heartbeat, stall and poll times read REFMAN_WORKER_HEARTBEAT,
-    REFMAN_WORKER_STALLED and REFMAN_WORKER_POLL when set (tests shorten them)."""
+    """How one `refman worker` runs. Heartbeat, stall, poll and retry times read REFMAN_WORKER_HEARTBEAT,
+    REFMAN_WORKER_STALLED, REFMAN_WORKER_POLL and REFMAN_WORKER_RETRY_WAIT when set (tests shorten them)."""
 
     policy: FetchPolicy
     concurrency: int = 8  # jobs (= pages) under way in this worker at once
@@ -90,6 +100,9 @@ class WorkerOptions:
     poll_s: float = field(default_factory=lambda: _env_float("REFMAN_WORKER_POLL", 2.0))
     graceful_s: float = 10.0
     fallback: FallbackOptions | None = None  # None: site adapters only, as `refman fetch`
+    retries: int = 5  # attempts after the first, for a job that raised
+    # seconds before the first retry of a job that raised (then doubled) or of one whose source was claimed
+    retry_wait_s: float = field(default_factory=lambda: _env_float("REFMAN_WORKER_RETRY_WAIT", 30.0))
 
 
 # ---------------------------------------------------------------------------------------------- enqueue
@@ -145,6 +158,34 @@ def enqueue_fetch(store: Store, targets: Sequence[str] = (), *, stale_days: floa
 
 def _lock(source_id: int) -> str:
     return f"source:{source_id}"
+
+
+class ClaimedElsewhere(Exception):
+    """The job's source is being fetched by another live run (a `refman fetch`): try again later."""
+
+
+def retry_strategy(opts: WorkerOptions) -> Any:
+    """procrastinate's retry decision for a job that raised: a job cancelled at shutdown goes back at once; one
+    whose source another run holds, after `retry_wait_s`; any other failure with exponential backoff from
+    `retry_wait_s`, at most `retries` times. (A page that cannot be fetched does not raise: it is recorded.)"""
+    from procrastinate.retry import BaseRetryStrategy, RetryDecision
+
+    class JobRetry(BaseRetryStrategy):
+        def get_retry_decision(self, *, exception: BaseException, job: Any) -> RetryDecision | None:
+            attempts = job.attempts
+            later = RetryDecision(retry_in={"milliseconds": round(opts.retry_wait_s * 1000)})
+            if isinstance(exception, asyncio.CancelledError):
+                return RetryDecision(retry_in={"seconds": 0}) if attempts < 20 else None
+            if isinstance(exception, ClaimedElsewhere):
+                return later if attempts < 20 else None
+            if attempts > opts.retries:
+                log.warning("job %s failed %d times, left failed: %s", job.id, attempts, exception)
+                return None
+            wait = min(opts.retry_wait_s * 2 ** max(attempts - 1, 0), 3600.0)
+            log.warning("job %s failed (%s); retrying in %.1f s", job.id, exception, wait)
+            return RetryDecision(retry_in={"milliseconds": round(wait * 1000)})
+
+    return JobRetry()
 
 
 # ---------------------------------------------------------------------------------------------- a job
@@ -227,24 +268,43 @@ class _Worker:
                              None, None, "", {}, {}, None, None)
 
     async def fetch_source(self, source_id: int, after: int | None = None) -> str:
-        """The task: fetch, extract and record one source; returns its outcome (or why nothing was done)."""
+        """The task: claim, fetch, extract and record one source; returns its outcome (or why nothing was done)."""
+        from refman.fetch.claims import claim, release
         from refman.fetch.pipeline import load_jobs
         from refman.store.postgres.queue import latest_snapshot_ids
 
-        def load(store: PostgresStore) -> tuple[int | None, list[Job]]:
+        def load(store: PostgresStore) -> tuple[bool, int | None, list[Job]]:
+            mine, _elsewhere = claim(store, [source_id])
+            if not mine:
+                return False, None, []
             if self.fallbacks is not None and self.fallbacks.options.wayback:
                 from refman.fetch.wayback import cited_dates
 
                 self.fallbacks.cited.update(cited_dates(store, [source_id]))
-            return latest_snapshot_ids(store, [source_id]).get(source_id), load_jobs(store, [source_id])
+            return True, latest_snapshot_ids(store, [source_id]).get(source_id), load_jobs(store, [source_id])
 
         t0 = time.perf_counter()
-        latest, jobs = await self._in_db(load)
+        claimed, latest, jobs = await self._in_db(load)
+        if not claimed:
+            raise ClaimedElsewhere(f"source {source_id} is being fetched by another run")
+        try:
+            return await self._fetch(source_id, after, latest, jobs, t0)
+        except BaseException:
+            with contextlib.suppress(Exception):  # free for another run; a dead database frees it by expiry
+                await asyncio.shield(self._in_db(lambda store: release(store, [source_id])))
+            raise
+
+    async def _fetch(self, source_id: int, after: int | None, latest: int | None, jobs: list[Job],
+                     t0: float) -> str:
+        from refman.fetch.claims import release
+
         if latest is not None and (after is None or latest > after):
             self.skipped += 1
+            await self._in_db(lambda store: release(store, [source_id]))
             return "already fetched since queued"
         if not jobs:
             self.skipped += 1
+            await self._in_db(lambda store: release(store, [source_id]))
             return "not fetchable (deleted, or no URL)"
         job = jobs[0]
         t1 = time.perf_counter()
@@ -296,7 +356,7 @@ def run_worker(location: Path | str | None, opts: WorkerOptions,
 
 
 async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | None) -> dict[str, Any]:
-    from procrastinate import App, RetryStrategy
+    from procrastinate import App
     from procrastinate.worker import Worker
 
     from refman.fetch.fallback import FallbackOptions, Fallbacks
@@ -313,9 +373,7 @@ async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | Non
         state = _Worker(url, opts, gate, pool, None)
         if fallback.any:  # the cited days the Internet Archive needs are read per job
             state.fallbacks = await state._in_db(lambda store: Fallbacks.for_run(store, fallback, opts.policy, []))
-        # A cancelled job (shutdown after the grace period) goes back to the queue at once for another worker.
-        retry = RetryStrategy(max_attempts=20, retry_exceptions=[asyncio.CancelledError])  # type: ignore[list-item]
-        app.task(name=TASK, queue=QUEUE, retry=retry)(state.fetch_source)
+        app.task(name=TASK, queue=QUEUE, retry=retry_strategy(opts))(state.fetch_source)
         worker: Any = Worker(app, queues=[QUEUE], concurrency=opts.concurrency, install_signal_handlers=False,
                              update_heartbeat_interval=opts.heartbeat_s, stalled_worker_timeout=opts.stalled_s,
                              fetch_job_polling_interval=opts.poll_s, shutdown_graceful_timeout=opts.graceful_s,
@@ -335,7 +393,7 @@ async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | Non
         try:
             async with state.fetcher, (state.fallbacks or contextlib.nullcontext()):
                 run = asyncio.create_task(worker.run())
-                watch = asyncio.create_task(_watch(app, worker, opts, requeued))
+                watch = asyncio.create_task(_watch(app, worker, state, requeued))
                 if started is not None:
                     started()
                 try:
@@ -362,10 +420,18 @@ async def _work(url: str, opts: WorkerOptions, started: Callable[[], None] | Non
             "host_waits": gate.waits}
 
 
-async def _watch(app: App, worker: Any, opts: WorkerOptions, requeued: list[int]) -> None:
-    """Every `poll_s`: put the running jobs of workers silent for `stalled_s` back in the queue; with `once`,
-    stop the worker when no job is queued or running."""
+def _drop_claim(store: PostgresStore, source_id: int) -> None:
+    store.drop_fetch_claims([source_id])
+
+
+async def _watch(app: App, worker: Any, state: _Worker, requeued: list[int]) -> None:
+    """Every `poll_s`: put the running jobs of workers silent for `stalled_s` back in the queue; keep this
+    worker's fetch claims alive; with `once`, stop the worker when no job is queued or running."""
+    from refman.fetch.claims import HEARTBEAT_SECONDS, heartbeat
+
+    opts = state.opts
     manager = app.job_manager
+    beaten = time.monotonic()
     while True:
         try:
             for job in await manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=opts.stalled_s):
@@ -375,6 +441,14 @@ async def _watch(app: App, worker: Any, opts: WorkerOptions, requeued: list[int]
                     log.info("job %s of a silent worker put back in the queue", job.id)
                 except Exception as exc:  # another worker requeued it first
                     log.debug("job %s not requeued: %s", job.id, exc)
+                    continue
+                # the silent worker's claim on the source goes with its job (its lease is the queue's heartbeat)
+                sid = job.task_kwargs.get("source_id")
+                if isinstance(sid, int):
+                    await state._in_db(functools.partial(_drop_claim, source_id=sid))
+            if time.monotonic() - beaten >= HEARTBEAT_SECONDS:
+                await state._in_db(heartbeat)
+                beaten = time.monotonic()
             if opts.once:
                 counts = list(await manager.list_queues_async(queue=QUEUE))
                 if not any(q["todo"] or q["doing"] for q in counts):
