@@ -218,13 +218,20 @@ class Catalog:
         self.store = store
 
     @classmethod
-    def open(cls, location: str | Path, *, create: bool = True, wait_s: float | None = None) -> Catalog:
+    def open(cls, location: str | Path, *, create: bool = True, wait_s: float | None = None,
+             user: str | None = None) -> Catalog:
         """Open (creating or upgrading it unless `create=False`) the catalog at `location`: a string as `--db`
         reads it (a file path with `~` expanded, `sqlite:///PATH`, or `postgresql://USER@HOST/DB`), a Path as it
-        is."""
+        is. `user`: who this catalog's writes are recorded as and whose vault roots imports see (default:
+        refman.config.user_name(): $REFMAN_USER, `[user] name` in the settings file, the OS login)."""
         from refman.store import open_store
 
-        return cls(open_store(location, create=create, wait_s=wait_s))
+        return cls(open_store(location, create=create, wait_s=wait_s, user=user))
+
+    @property
+    def user(self) -> str:
+        """Who this catalog's writes are recorded as."""
+        return self.store.user
 
     @property
     def location(self) -> Path | str | None:
