@@ -261,7 +261,7 @@ def unset_fields(store: Store, source_id: int, fields: Sequence[str]) -> tuple[l
             if field == "note":
                 gone = store.set_user_note(source_id, None, now)
             elif field in SETTABLE_FIELDS:
-                gone = store.delete_user_pin(source_id, field)
+                gone = store.delete_user_pin(source_id, field, now)
             else:
                 raise UsageError(f"unknown field {field!r}; settable: {', '.join(SETTABLE_FIELDS)}, note")
             (released if gone else not_pinned).append(field)

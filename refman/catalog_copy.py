@@ -24,7 +24,8 @@ Merging with what the target has already:
   target source holds gets the catalog's clash suffix (refman.citation.keys.unique_key: smith2020 → smith2020a)
   and is reported in `key_clashes`; a copied key dropped because the target source has its own is reported in
   `dropped_keys`;
-* notes: the same (vault root, path) is one note. Its mentions are the copied note's when that note was imported
+* notes: the same (owner, vault root, path) is one note (a copied note without owner is the copying user's, as is
+  a target note without owner at that root and path). Its mentions are the copied note's when that note was imported
   more recently (`imported_at`) than the target's (the target's mentions of it are replaced: `notes_replaced`),
   else the target's stay and the copied ones are skipped;
 * registered exports: one whose name or path the target has already is skipped (`exports_skipped`).
@@ -190,14 +191,17 @@ class _Copy:
 
     def copy_notes(self) -> None:
         target, report = self.target, self.report
+        user = target.user
         for chunk in self.source.read_copy_rows("note", BATCH):
-            there = target.notes_at([(r[1], r[2]) for r in chunk])
+            # vault roots are per user: a note imported before refman recorded owners is the copying user's
+            chunk = [(*r[:10], r[10] or user) for r in chunk]
+            there = target.notes_at([(r[10], r[1], r[2]) for r in chunk])
             new: list[tuple[Any, ...]] = []
             new_ids: list[int] = []
             updates: list[tuple[Any, ...]] = []
             replaced: list[int] = []
             for row in chunk:
-                hit = there.get((row[1], row[2]))
+                hit = there.get((row[10], row[1], row[2]))
                 if hit is None:
                     new.append(row[1:])
                     new_ids.append(row[0])
@@ -354,19 +358,23 @@ class _Copy:
             theirs = have[tid]
             take_label = self.label_notes.get(tid) is None and not any(o == "label" for _f, o in theirs)
             adopted: list[EvidenceRow] = []
-            for _sid, name, origin, value, updated_at in rows:
+            lost: list[EvidenceRow] = []
+            for _sid, name, origin, value, updated_at, changed_by in rows:
                 decoded = json.loads(value)
                 if origin == "label" and not take_label:
                     self.report.count("evidence", "skipped")
                 elif (name, origin) not in theirs:
-                    adopted.append(EvidenceRow(name, origin, decoded, updated_at))
+                    adopted.append(EvidenceRow(name, origin, decoded, updated_at, changed_by))
                     theirs[(name, origin)] = decoded
                 elif origin == "user" and theirs[(name, origin)] != decoded:
                     self.report.pin_conflicts.append({"source": tid, "field": name, "kept": theirs[(name, origin)],
                                                       "copied": decoded})
+                    lost.append(EvidenceRow(name, origin, decoded, updated_at, changed_by))
                     self.report.count("evidence", "skipped")
                 else:
                     self.report.count("evidence", "skipped")
+            if lost:  # the copied pin that lost stays in the field's history
+                target.keep_field_history(tid, lost, self.now)
             if adopted:
                 target.add_field_evidence_rows(tid, adopted)
                 self.report.count("evidence", "merged", len(adopted))
@@ -387,14 +395,14 @@ class _Copy:
         spelled = {tag.lower(): tag for tag, _n in self.target.tag_counts()}
         batch: list[tuple[Any, ...]] = []
         for sid, rows in _grouped(self.rows("source_tag")):
-            tags = [tag for _sid, tag in rows]
             if sid in self.merged:
+                tags = [tag for _sid, tag, _by in rows]
                 self.target.add_source_tags(self.merged[sid], tags)
                 self.touched.add(self.merged[sid])
                 self.report.count("tags", "merged", len(tags))
                 continue
             tid = self.sources[sid]
-            batch.extend((tid, spelled.setdefault(tag.lower(), tag)) for tag in tags)
+            batch.extend((tid, spelled.setdefault(tag.lower(), tag), by) for _sid, tag, by in rows)
             if len(batch) >= BATCH:
                 self.flush("source_tag", batch, "tags")
         self.flush("source_tag", batch, "tags")
