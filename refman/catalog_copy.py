@@ -17,7 +17,8 @@ Merging with what the target has already:
   is the target's unless it never fetched the source, and a copied URL the target source lacks becomes its URL
   (it had none) or an alias;
 * evidence: (field, origin) pairs the target source lacks are adopted; a pin (`user` value) of the target wins over
-  a different copied one, which is reported in `pin_conflicts`; label evidence comes along only when the target
+  a different copied one, which is reported in `pin_conflicts` and kept in the field's history (as are the copied
+  sources' own overwritten values: `field_history`, with who set and replaced them); label evidence comes along only when the target
   source has none (the labels themselves stay on their mentions), and a target source whose mentions changed has
   its label hints judged again from all its labels (as `refman merge` and an import do);
 * citation keys: a merged source keeps the target's key, else takes the copied one; a copied key that another
@@ -53,7 +54,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 
-KINDS = ("sources", "notes", "mentions", "evidence", "tags", "aliases", "snapshots", "blobs", "texts", "exports")
+KINDS = ("sources", "notes", "mentions", "evidence", "tags", "aliases", "snapshots", "blobs", "texts", "exports",
+         "history")
 BATCH = 5000
 BLOB_BATCH_BYTES = 32 << 20  # bodies read and written at most this many (stored) bytes at a time
 
@@ -161,6 +163,7 @@ class _Copy:
             self.match_sources()
         self.copy_sources()
         self.copy_evidence()
+        self.copy_history()
         self.copy_tags()
         self.copy_aliases(check=target_has_sources)
         self.copy_mentions()
@@ -373,8 +376,11 @@ class _Copy:
                     self.report.count("evidence", "skipped")
                 else:
                     self.report.count("evidence", "skipped")
-            if lost:  # the copied pin that lost stays in the field's history
-                target.keep_field_history(tid, lost, self.now)
+            if lost:  # the copied pin that lost stays in the field's history (once: a catalog copied again)
+                known = {(h.field, h.origin, json.dumps(h.value), h.changed_by, h.changed_at)
+                         for h in target.field_history(tid)}
+                target.keep_field_history(tid, [r for r in lost if (r.field, r.origin, json.dumps(r.value),
+                                                                    r.changed_by, r.updated_at) not in known], self.now)
             if adopted:
                 target.add_field_evidence_rows(tid, adopted)
                 self.report.count("evidence", "merged", len(adopted))
@@ -390,6 +396,26 @@ class _Copy:
     def copied_label_note(self, sid: int) -> int | None:
         row = self.source.merge_rows([sid]).get(sid)
         return None if row is None or row.label_note is None else self.notes.get(row.label_note)
+
+    def copy_history(self) -> None:
+        """The user values that were overwritten come along with who set and who replaced them; a merged source
+        does not take twice an entry it has (a catalog copied again)."""
+        batch: list[tuple[Any, ...]] = []
+        for sid, rows in _grouped(r[1:] for r in self.rows("field_history")):
+            tid = self.sources[sid]
+            if sid in self.merged:
+                have = {(h.field, h.origin, json.dumps(h.value, ensure_ascii=False), h.changed_by, h.changed_at,
+                         h.replaced_by, h.replaced_at) for h in self.target.field_history(tid)}
+                fresh = [r for r in rows if (*r[1:3], json.dumps(json.loads(r[3]), ensure_ascii=False), *r[4:])
+                         not in have]
+                self.report.count("history", "skipped", len(rows) - len(fresh))
+                self.report.count("history", "merged", len(fresh))
+                self.target.write_copy_rows("field_history", [(tid, *r[1:]) for r in fresh])
+                continue
+            batch.extend((tid, *r[1:]) for r in rows)
+            if len(batch) >= BATCH:
+                self.flush("field_history", batch, "history")
+        self.flush("field_history", batch, "history")
 
     def copy_tags(self) -> None:
         spelled = {tag.lower(): tag for tag, _n in self.target.tag_counts()}

@@ -154,3 +154,28 @@ def test_vault_roots_are_per_user(location: str, tmp_path: Path) -> None:
     report = people.json("dave", "import", str(shared))
     assert report["notes_scanned"] == 3 and report["notes_removed"] == 0
     assert sorted(r["owner"] for r in people.json("carol", "notes")) == ["alice", "bob", "dave"]
+
+
+def test_db_copy_carries_who_and_the_history(location: str, tmp_path: Path) -> None:
+    """A personal catalog moved into the team's (any backend): who set what, the overwritten values and the owner
+    of the notes come along; copying it again adds no history twice; a team pin that wins over a copied one keeps
+    the copied one in the history."""
+    personal = People(str(tmp_path / "personal.db"), tmp_path)
+    vault = tmp_path / "vault"
+    _vault(vault, {"n.md": "[N]: https://copy.example/n\n"})
+    personal.run("alice", "import", str(vault))
+    personal.run("alice", "add", "https://copy.example/p", "--title", "Alice's")
+    personal.run("bob", "set", "2", "title=Bob's")
+    personal.run("alice", "set", "1", "title=Alice's N")
+    team = People(location, tmp_path)
+    team.run("carol", "add", "https://copy.example/n", "--title", "Carol's")
+    for _ in range(2):
+        team.run("dave", "db", "copy", "--from", str(tmp_path / "personal.db"))
+    by_url = {s["url"]: s["id"] for s in team.json("carol", "list")}
+    copied = team.json("carol", "show", str(by_url["https://copy.example/p"]))
+    assert copied["created_by"] == "alice" and copied["set_by"]["title"]["by"] == "bob"
+    assert [(h["value"], h["by"], h["replaced_by"]) for h in copied["history"]] == [("Alice's", "alice", "bob")]
+    merged = team.json("carol", "show", str(by_url["https://copy.example/n"]))
+    assert merged["title"] == "Carol's"  # the team's pin wins; the copied one is kept, once
+    assert [(h["value"], h["by"], h["replaced_by"]) for h in merged["history"]] == [("Alice's N", "alice", "dave")]
+    assert [(r["owner"], r["root"]) for r in team.json("carol", "notes")] == [("alice", str(vault.resolve()))]

@@ -37,12 +37,14 @@ COPY_COLUMNS: dict[str, tuple[str, ...]] = {
     "blob": ("hash", "codec", "size", "stored_size"),
     "snapshot": ("id", *SNAPSHOT_COLUMNS),
     "source_text": ("source_id", "snapshot_id", "text", "markdown_hash"),
+    "field_history": ("id", "source_id", "field", "origin", "value", "changed_by", "changed_at", "replaced_by",
+                      "replaced_at"),
 }
 # The key each table's rows are read in order of (chunk after chunk, by the key of the last row read).
 COPY_KEYS: dict[str, tuple[str, ...]] = {
     "note": ("id",), "source": ("id",), "field_value": ("source_id", "field", "origin"),
     "source_tag": ("source_id", "tag"), "source_alias": ("url",), "mention": ("id",), "blob": ("hash",),
-    "snapshot": ("id",), "source_text": ("source_id",),
+    "snapshot": ("id",), "source_text": ("source_id",), "field_history": ("id",),
 }
 # The columns of a blob as written (read_blobs returns them in this order).
 BLOB_COLUMNS: tuple[str, ...] = ("hash", "codec", "size", "stored_size", "data")

@@ -13,14 +13,25 @@ from typing import Any
 from sqlalchemy import ARRAY, String, Table, and_, any_, bindparam, cast, func, or_, select
 from sqlalchemy.sql.expression import ColumnElement, Select
 
-from refman.models import Blob, FieldValue, Mention, Note, Snapshot, Source, SourceAlias, SourceTag, SourceText
+from refman.models import (
+    Blob,
+    FieldHistory,
+    FieldValue,
+    Mention,
+    Note,
+    Snapshot,
+    Source,
+    SourceAlias,
+    SourceTag,
+    SourceText,
+)
 from refman.store.copy import BLOB_COLUMNS, COPY_COLUMNS, COPY_KEYS, has_own_ids, write_columns
 from refman.store.postgres.base import PostgresBase
 from refman.store.search import BulkIndex, Composer
 
 _TABLES: dict[str, Table] = {
     str(model.__tablename__): model.__table__  # type: ignore[union-attr]
-    for model in (Note, Source, FieldValue, SourceTag, SourceAlias, Mention, Blob, Snapshot, SourceText)
+    for model in (Note, Source, FieldValue, SourceTag, SourceAlias, Mention, Blob, Snapshot, SourceText, FieldHistory)
 }
 _blob = _TABLES["blob"]
 _note = _TABLES["note"]
