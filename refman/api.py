@@ -429,7 +429,7 @@ class Catalog:
             raise UsageError("fetching needs a catalog that other connections can open")
         summary = run_fetch(self.location, [str(r) for r in refs], stale_days=stale_days, failed=failed,
                             all_sources=all_sources, policy=policy, progress=progress, workers=workers,
-                            fallback=fallback)
+                            fallback=fallback, user=self.store.user)
         return _from_dict(FetchSummary, summary)  # type: ignore[no-any-return]
 
     @_storage_errors_translated
@@ -474,7 +474,7 @@ class Catalog:
                 from refman.errors import UsageError
 
                 raise UsageError("fetching needs a catalog that other connections can open")
-            summary = fetch_sources(self.location, ids, policy, progress=progress)
+            summary = fetch_sources(self.location, ids, policy, progress=progress, user=self.store.user)
         report = check_report(self.store, ids, dead_after_days=dead_after_days)
         return {"checked": len(ids), "summary": summary, **report}
 

@@ -18,9 +18,9 @@ Merging with what the target has already:
   (it had none) or an alias;
 * evidence: (field, origin) pairs the target source lacks are adopted; a pin (`user` value) of the target wins over
   a different copied one, which is reported in `pin_conflicts` and kept in the field's history (as are the copied
-  sources' own overwritten values: `field_history`, with who set and replaced them); label evidence comes along only when the target
-  source has none (the labels themselves stay on their mentions), and a target source whose mentions changed has
-  its label hints judged again from all its labels (as `refman merge` and an import do);
+  sources' own overwritten values: `field_history`, with who set and replaced them); label evidence comes along
+  only when the target source has none (the labels themselves stay on their mentions), and a target source whose
+  mentions changed has its label hints judged again from all its labels (as `refman merge` and an import do);
 * citation keys: a merged source keeps the target's key, else takes the copied one; a copied key that another
   target source holds gets the catalog's clash suffix (refman.citation.keys.unique_key: smith2020 → smith2020a)
   and is reported in `key_clashes`; a copied key dropped because the target source has its own is reported in

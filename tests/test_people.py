@@ -179,3 +179,23 @@ def test_db_copy_carries_who_and_the_history(location: str, tmp_path: Path) -> N
     assert merged["title"] == "Carol's"  # the team's pin wins; the copied one is kept, once
     assert [(h["value"], h["by"], h["replaced_by"]) for h in merged["history"]] == [("Alice's N", "alice", "dave")]
     assert [(r["owner"], r["root"]) for r in team.json("carol", "notes")] == [("alice", str(vault.resolve()))]
+
+
+def test_the_public_api_takes_the_user_even_for_what_a_fetch_writes(location: str, site: Any) -> None:
+    """`Catalog.open(..., user=…)` wins over REFMAN_USER, and reaches the writes of a fetch (its writer opens its
+    own connection)."""
+    from refman import Catalog
+    from refman.fetch.client import FetchPolicy
+
+    site.expect_request("/page").respond_with_data(
+        "<html><head><title>A page</title></head><body><article><p>" + "Words of a page. " * 40
+        + "</p></article></body></html>", content_type="text/html; charset=utf-8")
+    url = str(site.url_for("/page"))
+    with Catalog.open(location, user="erin") as cat:
+        assert cat.user == "erin"
+        cat.add(url)
+        cat.fetch([url], policy=FetchPolicy(respect_robots=False, delay=0))
+        shown = cat.get(url).to_dict()
+    assert shown["created_by"] == "erin"
+    assert [s["fetched_by"] for s in shown["snapshots"]] == ["erin"]
+    assert {e["by"] for e in shown["evidence"]} == {"erin"}  # the page's evidence, recorded by erin's fetch
