@@ -328,7 +328,7 @@ def show_source(store: Store, source_id: int, snapshots: int = 10) -> dict[str, 
     people = store.source_people(source_id)
     if people is not None:
         item.update(created_by=people.created_by, created_at=people.created_at, updated_by=people.updated_by,
-                    updated_at=people.updated_at)
+                    updated_at=people.updated_at, tagged_by=people.tagged_by)
     for extra in ("volume", "issue", "page", "archive_id", "genre"):
         if extra in merged:
             item[extra] = merged[extra][0]

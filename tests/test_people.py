@@ -71,6 +71,7 @@ def test_each_write_records_who_and_show_says_it(location: str, tmp_path: Path) 
     people.run("bob", "tag", "1", "--add", "infra")
     shown = people.json("carol", "show", "1")
     assert (shown["created_by"], shown["updated_by"]) == ("alice", "bob")
+    assert shown["tagged_by"] == {"ml": "alice", "infra": "bob"}
     assert {f: who["by"] for f, who in shown["set_by"].items()} == {"title": "bob", "issued": "bob"}
     assert {(e["field"], e["origin"], e["by"]) for e in shown["evidence"]} == {
         ("title", "user", "bob"), ("issued", "user", "bob")}

@@ -46,12 +46,14 @@ class HistoryRow(NamedTuple):
 
 
 class SourcePeople(NamedTuple):
-    """Who created a source and who last changed it, and when (None: before refman recorded it)."""
+    """Who created a source and who last changed it, and when, and who added each tag (None: before refman
+    recorded it)."""
 
     created_by: str | None
     created_at: str
     updated_by: str | None
     updated_at: str
+    tagged_by: dict[str, str | None]
 
 
 class NewEvidence(NamedTuple):
@@ -208,7 +210,8 @@ class SourcesStore(Protocol):
         ...
 
     def source_people(self, source_id: int) -> SourcePeople | None:
-        """Who created a source and who last changed it; None when there is no such source."""
+        """Who created a source, who last changed it and who added each of its tags; None when there is no such
+        source."""
         ...
 
     def field_evidence_for(self, source_ids: Sequence[int]) -> dict[int, list[Evidence]]:

@@ -171,6 +171,7 @@ _CITEKEY_OF = select(_source.c.citekey).where(_source.c.id == bindparam("sid"))
 _STORE_CITEKEY = update(_source).values(citekey=bindparam("key")).where(_source.c.id == bindparam("sid"))
 _TOUCH = update(_source).values(updated_at=bindparam("now"), updated_by=bindparam("by")).where(
     _source.c.id == bindparam("sid"))
+_TAGGERS = select(_source_tag.c.tag, _source_tag.c.added_by).where(_source_tag.c.source_id == bindparam("sid"))
 _PEOPLE = select(_source.c.created_by, _source.c.created_at, _source.c.updated_by, _source.c.updated_at).where(
     _source.c.id == bindparam("sid"))
 
@@ -675,7 +676,10 @@ class PostgresSources(PostgresBase):
 
     def source_people(self, source_id: int) -> SourcePeople | None:
         row = self.execute(_PEOPLE, {"sid": source_id}).fetchone()
-        return None if row is None else SourcePeople(*row)
+        if row is None:
+            return None
+        tags = {tag: by for tag, by in self.execute(_TAGGERS, {"sid": source_id})}
+        return SourcePeople(row[0], row[1], row[2], row[3], tags)
 
     def field_evidence_for(self, source_ids: Sequence[int]) -> dict[int, list[Evidence]]:
         ids = list(source_ids)

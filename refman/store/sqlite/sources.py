@@ -227,7 +227,10 @@ class SqliteSources(SqliteBase):
     def source_people(self, source_id: int) -> SourcePeople | None:
         row = self.conn.execute("SELECT created_by, created_at, updated_by, updated_at FROM source WHERE id = ?",
                                 (source_id,)).fetchone()
-        return None if row is None else SourcePeople(*row)
+        if row is None:
+            return None
+        tags = dict(self.conn.execute("SELECT tag, added_by FROM source_tag WHERE source_id = ?", (source_id,)))
+        return SourcePeople(row[0], row[1], row[2], row[3], tags)
 
     def field_evidence_for(self, source_ids: Sequence[int]) -> dict[int, list[Evidence]]:
         ids = list(source_ids)
