@@ -218,13 +218,20 @@ class Catalog:
         self.store = store
 
     @classmethod
-    def open(cls, location: str | Path, *, create: bool = True, wait_s: float | None = None) -> Catalog:
+    def open(cls, location: str | Path, *, create: bool = True, wait_s: float | None = None,
+             user: str | None = None) -> Catalog:
         """Open (creating or upgrading it unless `create=False`) the catalog at `location`: a string as `--db`
         reads it (a file path with `~` expanded, `sqlite:///PATH`, or `postgresql://USER@HOST/DB`), a Path as it
-        is."""
+        is. `user`: who this catalog's writes are recorded as and whose vault roots imports see (default:
+        refman.config.user_name(): $REFMAN_USER, `[user] name` in the settings file, the OS login)."""
         from refman.store import open_store
 
-        return cls(open_store(location, create=create, wait_s=wait_s))
+        return cls(open_store(location, create=create, wait_s=wait_s, user=user))
+
+    @property
+    def user(self) -> str:
+        """Who this catalog's writes are recorded as."""
+        return self.store.user
 
     @property
     def location(self) -> Path | str | None:
@@ -422,7 +429,7 @@ class Catalog:
             raise UsageError("fetching needs a catalog that other connections can open")
         summary = run_fetch(self.location, [str(r) for r in refs], stale_days=stale_days, failed=failed,
                             all_sources=all_sources, policy=policy, progress=progress, workers=workers,
-                            fallback=fallback)
+                            fallback=fallback, user=self.store.user)
         return _from_dict(FetchSummary, summary)  # type: ignore[no-any-return]
 
     @_storage_errors_translated
@@ -467,7 +474,7 @@ class Catalog:
                 from refman.errors import UsageError
 
                 raise UsageError("fetching needs a catalog that other connections can open")
-            summary = fetch_sources(self.location, ids, policy, progress=progress)
+            summary = fetch_sources(self.location, ids, policy, progress=progress, user=self.store.user)
         report = check_report(self.store, ids, dead_after_days=dead_after_days)
         return {"checked": len(ids), "summary": summary, **report}
 

@@ -261,7 +261,7 @@ def unset_fields(store: Store, source_id: int, fields: Sequence[str]) -> tuple[l
             if field == "note":
                 gone = store.set_user_note(source_id, None, now)
             elif field in SETTABLE_FIELDS:
-                gone = store.delete_user_pin(source_id, field)
+                gone = store.delete_user_pin(source_id, field, now)
             else:
                 raise UsageError(f"unknown field {field!r}; settable: {', '.join(SETTABLE_FIELDS)}, note")
             (released if gone else not_pinned).append(field)
@@ -309,12 +309,26 @@ def show_source(store: Store, source_id: int, snapshots: int = 10) -> dict[str, 
         raise NotFoundError(f"no source with id {source_id}")
     item = items[0]
     from refman.evidence import pick
+    from refman.store.sources import Evidence
 
-    evidence = [e for e in store.field_evidence_for([source_id])[source_id] if e.field not in _HIDDEN_EVIDENCE]
+    rows = [r for r in store.field_evidence_rows(source_id) if r.field not in _HIDDEN_EVIDENCE]
+    evidence = [Evidence(r.field, r.origin, r.value) for r in rows]
     merged = pick(evidence)
     item["provenance"] = {f: origin for f, (_v, origin) in sorted(merged.items())}
     item["pinned"] = sorted(e.field for e in evidence if e.origin == "user")
-    item["evidence"] = [{"field": e.field, "origin": e.origin, "value": e.value} for e in evidence]
+    item["evidence"] = [{"field": r.field, "origin": r.origin, "value": r.value, "by": r.changed_by,
+                         "at": r.updated_at} for r in rows]
+    # who recorded the value each field shows, and the user values that were replaced or removed (newest first)
+    recorded = {(r.field, r.origin): r for r in rows}
+    item["set_by"] = {f: {"by": recorded[(f, origin)].changed_by, "at": recorded[(f, origin)].updated_at}
+                      for f, origin in item["provenance"].items() if (f, origin) in recorded}
+    item["history"] = [{"field": h.field, "origin": h.origin, "value": h.value, "by": h.changed_by,
+                        "at": h.changed_at, "replaced_by": h.replaced_by, "replaced_at": h.replaced_at}
+                       for h in store.field_history(source_id)]
+    people = store.source_people(source_id)
+    if people is not None:
+        item.update(created_by=people.created_by, created_at=people.created_at, updated_by=people.updated_by,
+                    updated_at=people.updated_at, tagged_by=people.tagged_by)
     for extra in ("volume", "issue", "page", "archive_id", "genre"):
         if extra in merged:
             item[extra] = merged[extra][0]

@@ -17,14 +17,16 @@ Merging with what the target has already:
   is the target's unless it never fetched the source, and a copied URL the target source lacks becomes its URL
   (it had none) or an alias;
 * evidence: (field, origin) pairs the target source lacks are adopted; a pin (`user` value) of the target wins over
-  a different copied one, which is reported in `pin_conflicts`; label evidence comes along only when the target
-  source has none (the labels themselves stay on their mentions), and a target source whose mentions changed has
-  its label hints judged again from all its labels (as `refman merge` and an import do);
+  a different copied one, which is reported in `pin_conflicts` and kept in the field's history (as are the copied
+  sources' own overwritten values: `field_history`, with who set and replaced them); label evidence comes along
+  only when the target source has none (the labels themselves stay on their mentions), and a target source whose
+  mentions changed has its label hints judged again from all its labels (as `refman merge` and an import do);
 * citation keys: a merged source keeps the target's key, else takes the copied one; a copied key that another
   target source holds gets the catalog's clash suffix (refman.citation.keys.unique_key: smith2020 → smith2020a)
   and is reported in `key_clashes`; a copied key dropped because the target source has its own is reported in
   `dropped_keys`;
-* notes: the same (vault root, path) is one note. Its mentions are the copied note's when that note was imported
+* notes: the same (owner, vault root, path) is one note (a copied note without owner is the copying user's, as is
+  a target note without owner at that root and path). Its mentions are the copied note's when that note was imported
   more recently (`imported_at`) than the target's (the target's mentions of it are replaced: `notes_replaced`),
   else the target's stay and the copied ones are skipped;
 * registered exports: one whose name or path the target has already is skipped (`exports_skipped`).
@@ -52,7 +54,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 
-KINDS = ("sources", "notes", "mentions", "evidence", "tags", "aliases", "snapshots", "blobs", "texts", "exports")
+KINDS = ("sources", "notes", "mentions", "evidence", "tags", "aliases", "snapshots", "blobs", "texts", "exports",
+         "history")
 BATCH = 5000
 BLOB_BATCH_BYTES = 32 << 20  # bodies read and written at most this many (stored) bytes at a time
 
@@ -160,6 +163,7 @@ class _Copy:
             self.match_sources()
         self.copy_sources()
         self.copy_evidence()
+        self.copy_history()
         self.copy_tags()
         self.copy_aliases(check=target_has_sources)
         self.copy_mentions()
@@ -190,14 +194,17 @@ class _Copy:
 
     def copy_notes(self) -> None:
         target, report = self.target, self.report
+        user = target.user
         for chunk in self.source.read_copy_rows("note", BATCH):
-            there = target.notes_at([(r[1], r[2]) for r in chunk])
+            # vault roots are per user: a note imported before refman recorded owners is the copying user's
+            chunk = [(*r[:10], r[10] or user) for r in chunk]
+            there = target.notes_at([(r[10], r[1], r[2]) for r in chunk])
             new: list[tuple[Any, ...]] = []
             new_ids: list[int] = []
             updates: list[tuple[Any, ...]] = []
             replaced: list[int] = []
             for row in chunk:
-                hit = there.get((row[1], row[2]))
+                hit = there.get((row[10], row[1], row[2]))
                 if hit is None:
                     new.append(row[1:])
                     new_ids.append(row[0])
@@ -354,19 +361,26 @@ class _Copy:
             theirs = have[tid]
             take_label = self.label_notes.get(tid) is None and not any(o == "label" for _f, o in theirs)
             adopted: list[EvidenceRow] = []
-            for _sid, name, origin, value, updated_at in rows:
+            lost: list[EvidenceRow] = []
+            for _sid, name, origin, value, updated_at, changed_by in rows:
                 decoded = json.loads(value)
                 if origin == "label" and not take_label:
                     self.report.count("evidence", "skipped")
                 elif (name, origin) not in theirs:
-                    adopted.append(EvidenceRow(name, origin, decoded, updated_at))
+                    adopted.append(EvidenceRow(name, origin, decoded, updated_at, changed_by))
                     theirs[(name, origin)] = decoded
                 elif origin == "user" and theirs[(name, origin)] != decoded:
                     self.report.pin_conflicts.append({"source": tid, "field": name, "kept": theirs[(name, origin)],
                                                       "copied": decoded})
+                    lost.append(EvidenceRow(name, origin, decoded, updated_at, changed_by))
                     self.report.count("evidence", "skipped")
                 else:
                     self.report.count("evidence", "skipped")
+            if lost:  # the copied pin that lost stays in the field's history (once: a catalog copied again)
+                known = {(h.field, h.origin, json.dumps(h.value), h.changed_by, h.changed_at)
+                         for h in target.field_history(tid)}
+                target.keep_field_history(tid, [r for r in lost if (r.field, r.origin, json.dumps(r.value),
+                                                                    r.changed_by, r.updated_at) not in known], self.now)
             if adopted:
                 target.add_field_evidence_rows(tid, adopted)
                 self.report.count("evidence", "merged", len(adopted))
@@ -383,18 +397,38 @@ class _Copy:
         row = self.source.merge_rows([sid]).get(sid)
         return None if row is None or row.label_note is None else self.notes.get(row.label_note)
 
+    def copy_history(self) -> None:
+        """The user values that were overwritten come along with who set and who replaced them; a merged source
+        does not take twice an entry it has (a catalog copied again)."""
+        batch: list[tuple[Any, ...]] = []
+        for sid, rows in _grouped(r[1:] for r in self.rows("field_history")):
+            tid = self.sources[sid]
+            if sid in self.merged:
+                have = {(h.field, h.origin, json.dumps(h.value, ensure_ascii=False), h.changed_by, h.changed_at,
+                         h.replaced_by, h.replaced_at) for h in self.target.field_history(tid)}
+                fresh = [r for r in rows if (*r[1:3], json.dumps(json.loads(r[3]), ensure_ascii=False), *r[4:])
+                         not in have]
+                self.report.count("history", "skipped", len(rows) - len(fresh))
+                self.report.count("history", "merged", len(fresh))
+                self.target.write_copy_rows("field_history", [(tid, *r[1:]) for r in fresh])
+                continue
+            batch.extend((tid, *r[1:]) for r in rows)
+            if len(batch) >= BATCH:
+                self.flush("field_history", batch, "history")
+        self.flush("field_history", batch, "history")
+
     def copy_tags(self) -> None:
         spelled = {tag.lower(): tag for tag, _n in self.target.tag_counts()}
         batch: list[tuple[Any, ...]] = []
         for sid, rows in _grouped(self.rows("source_tag")):
-            tags = [tag for _sid, tag in rows]
             if sid in self.merged:
+                tags = [tag for _sid, tag, _by in rows]
                 self.target.add_source_tags(self.merged[sid], tags)
                 self.touched.add(self.merged[sid])
                 self.report.count("tags", "merged", len(tags))
                 continue
             tid = self.sources[sid]
-            batch.extend((tid, spelled.setdefault(tag.lower(), tag)) for tag in tags)
+            batch.extend((tid, spelled.setdefault(tag.lower(), tag), by) for _sid, tag, by in rows)
             if len(batch) >= BATCH:
                 self.flush("source_tag", batch, "tags")
         self.flush("source_tag", batch, "tags")

@@ -106,3 +106,27 @@ def setting(settings: dict[str, Any], table: str, key: str, default: Any = None)
     if isinstance(section, dict) and key in section:
         return section[key]
     return default
+
+
+# ---------------------------------------------------------------------------------------------- who writes
+
+ENV_USER = "REFMAN_USER"
+
+
+def user_name(settings: dict[str, Any] | None = None) -> str:
+    """Who is writing, as the catalog records it (`created_by`, `changed_by`, a note's owner…): $REFMAN_USER,
+    else `[user] name` in the settings file, else the OS login, else "unknown". The settings file is read only
+    when the environment does not say (`settings`: already loaded)."""
+    name = os.environ.get(ENV_USER, "").strip()
+    if name:
+        return name
+    configured = setting(load_settings() if settings is None else settings, "user", "name")
+    if isinstance(configured, str) and configured.strip():
+        return configured.strip()
+    import getpass
+
+    try:
+        login = getpass.getuser().strip()
+    except (OSError, KeyError, ImportError):  # no login name: no USER/LOGNAME and no passwd entry (containers)
+        login = ""
+    return login or "unknown"

@@ -233,9 +233,10 @@ def merge_sources(store: Store, keep_id: int, drop_ids: Sequence[int],
       place in its note, whatever source it cites); tags are united;
     * the user's notes are concatenated (the kept one first; an identical note is not repeated);
     * evidence: a dropped source's pinned (user) value is adopted for a field the kept source has no pin for
-      (a conflicting pin is reported in `pins_discarded`); page and bibliography evidence is adopted for the
-      (field, origin) pairs the kept source lacks; label evidence comes with its note (`label_note`) only when
-      the kept source has none (a label is never lost: it stays on its mention);
+      (a conflicting pin is reported in `pins_discarded` and kept in the field's history); page and
+      bibliography evidence is adopted for the (field, origin) pairs the kept source lacks; label evidence comes
+      with its note (`label_note`) only when the kept source has none (a label is never lost: it stays on its
+      mention);
     * snapshots move; the archived text is the one from the most recent snapshot; fetch status, reason and
       failure count stay the kept source's (they describe its URL) unless it was never fetched;
     * dates: earliest creation and first citation, latest fetch and last good fetch; `added_by` is the
@@ -350,6 +351,7 @@ def _merge_evidence(store: SourcesStore, keep: MergeRow, dropped: list[MergeRow]
     adopted: list[EvidenceRow] = []
     pins_adopted: list[str] = []
     pins_discarded: list[dict[str, Any]] = []
+    lost: list[EvidenceRow] = []
     others: list[dict[str, Any]] = []
     for r in dropped:
         rows = store.field_evidence_rows(r.id)
@@ -371,7 +373,9 @@ def _merge_evidence(store: SourcesStore, keep: MergeRow, dropped: list[MergeRow]
                     others.append({"field": row.field, "origin": row.origin})
             elif row.origin == "user" and evidence[(row.field, row.origin)] != row.value:
                 pins_discarded.append({"id": r.id, "field": row.field, "value": row.value})
+                lost.append(row)
     store.add_field_evidence_rows(keep.id, adopted)
+    store.keep_field_history(keep.id, lost, utc_now())  # a discarded pin stays in the field's history
     return {"pins_adopted": pins_adopted, "pins_discarded": pins_discarded, "evidence_adopted": others,
             "_label_note": label_note}
 

@@ -18,7 +18,8 @@ class Note(SQLModel, table=True):
     """A Markdown file that was imported, with what is needed to skip it when unchanged."""
 
     __tablename__ = "note"
-    __table_args__ = (UniqueConstraint("root", "path"),)
+    # A note is (owner, vault root, path): two people's vaults at the same absolute path are apart (0013).
+    __table_args__ = (UniqueConstraint("owner", "root", "path"),)
 
     id: int | None = Field(default=None, primary_key=True)
     root: str  # absolute path of the folder (or file's parent) given to `refman import`
@@ -30,6 +31,7 @@ class Note(SQLModel, table=True):
     status: str = Field(default="ok", sa_column_kwargs={"server_default": "ok"})  # ok | skipped
     reason: str | None = None  # why a note was skipped or decoded with a fallback
     imported_at: str
+    owner: str | None = None  # who imported it (refman.config.user_name); NULL: before 0013, claimed on import
 
 
 class Source(SQLModel, table=True):
@@ -80,6 +82,8 @@ class Source(SQLModel, table=True):
     language: str | None = None
     abstract: str | None = None
     isbn: str | None = None  # ISBN-13 digits: identity of a work without URL or DOI
+    created_by: str | None = None  # user names (refman.config.user_name); NULL: written before 0013
+    updated_by: str | None = None
 
 
 class FieldValue(SQLModel, table=True):
@@ -95,6 +99,25 @@ class FieldValue(SQLModel, table=True):
     origin: str = Field(primary_key=True)
     value: str  # JSON
     updated_at: str
+    changed_by: str | None = None  # who recorded it: the editor of a user value, who ran the fetch or import
+
+
+class FieldHistory(SQLModel, table=True):
+    """A user value that was replaced or removed (`refman set`/`unset`, a merge): concurrent edits are
+    last-writer-wins, and the value that lost is kept here with who set it and who replaced it."""
+
+    __tablename__ = "field_history"
+    __table_args__ = (Index("ix_field_history_source", "source_id", "field"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", ondelete="CASCADE")
+    field: str
+    origin: str
+    value: str  # JSON
+    changed_by: str | None = None  # who set it
+    changed_at: str  # when it was set
+    replaced_by: str | None = None  # who replaced or removed it
+    replaced_at: str
 
 
 class Mention(SQLModel, table=True):
@@ -122,6 +145,7 @@ class SourceTag(SQLModel, table=True):
 
     source_id: int = Field(foreign_key="source.id", primary_key=True, ondelete="CASCADE")
     tag: str = Field(primary_key=True, index=True)
+    added_by: str | None = None  # who tagged it (an import: who imported)
 
 
 class SourceAlias(SQLModel, table=True):
@@ -175,6 +199,7 @@ class Snapshot(SQLModel, table=True):
     origin: str = Field(default="live", sa_column_kwargs={"server_default": "live"})  # vocabulary.SnapshotOrigin
     memento_url: str | None = None  # the archive capture a `wayback` snapshot was taken from
     memento_at: str | None = None  # that capture's time (UTC, ISO 8601)
+    fetched_by: str | None = None  # who ran the fetch (or the worker's user)
 
 
 class SourceText(SQLModel, table=True):

@@ -58,6 +58,8 @@ MUST_WRITE_SQL = {
     "test_sql_lives_in_store.py": "the patterns of the SQL rule themselves",
     "test_db.py": "migrations: seeds catalogs at old revisions, which no store of this version writes",
     "test_migration_0006.py": "a migration: seeds a catalog at the revision before it",
+    "test_migration_0013.py": "a migration: seeds catalogs at the revision before it, and writes notes with and"
+                              " without owners to check the (owner, root, path) constraint",
     "test_migrations_postgres.py": "migrations on PostgreSQL: seeds databases at old revisions",
     "test_exports_registry.py": "migration 0009 on a catalog seeded at the revision before it; the change "
                                 "signal's own connection writing",

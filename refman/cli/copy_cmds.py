@@ -11,7 +11,8 @@ from refman.cli.common import counted, db_app, emit_json, handle_errors, open_ca
 _KIND_NAMES = {"sources": ("source", None), "notes": ("note", None), "mentions": ("mention", None),
                "evidence": ("field value", None), "tags": ("tag", None), "aliases": ("alias", "aliases"),
                "snapshots": ("snapshot", None), "blobs": ("archived body", "archived bodies"),
-               "texts": ("archived text", None), "exports": ("registered export", None)}
+               "texts": ("archived text", None), "exports": ("registered export", None),
+               "history": ("overwritten value", None)}
 
 
 @db_app.command("copy")

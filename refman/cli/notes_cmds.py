@@ -11,11 +11,12 @@ from refman.cli.common import app, counted, emit_json, handle_errors, open_catal
 @handle_errors
 def notes(
     roots_only: bool = typer.Option(False, "--roots", help="Only the vault roots and their counts."),
-    as_json: bool = typer.Option(False, "--json", help="Print [{root, exists, notes, mentions, sources, skipped,"
-                                                       " note_list}] as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print [{root, owner, exists, notes, mentions, sources,"
+                                                       " skipped, note_list}] as JSON."),
 ) -> None:
-    """List the known vault roots and their notes, with how many mentions each note has. A note is its path
-    relative to its vault root, whatever path it was imported through."""
+    """List the known vault roots (every user's, with who imported them) and their notes, with how many mentions
+    each note has. A note is its path relative to its vault root, whatever path it was imported through; vault
+    roots are per user."""
     with open_catalog() as cat:  # a read: never creates a catalog
         data = cat.notes()
     if as_json:
@@ -25,7 +26,8 @@ def notes(
         missing = "" if r["exists"] else " (missing on disk)"
         typer.echo(f"{r['root']}{missing}\t{counted(r['notes'], 'note')}, {counted(r['mentions'], 'mention')},"
                    f" {counted(r['sources'], 'source')}"
-                   + (f", {r['skipped']} skipped" if r["skipped"] else ""))
+                   + (f", {r['skipped']} skipped" if r["skipped"] else "")
+                   + f"\towner {r['owner'] or 'unknown'}")
         if roots_only:
             continue
         for n in r["note_list"]:

@@ -82,23 +82,53 @@ def source_table(items: Sequence[dict[str, Any]]) -> Table:
 
 # --- show -------------------------------------------------------------------------------------------------
 
-def show_fields(item: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    """(label, value, origin) for every non-empty field `refman show` prints, in order."""
+def show_fields(item: dict[str, Any]) -> list[tuple[str, str, str | None, str]]:
+    """(label, value, origin, field) for every non-empty field `refman show` prints, in order."""
     prov = item["provenance"]
-    rows: list[tuple[str, Any, str | None]] = [
-        ("url", item["url"], None), ("as written", item["url_as_written"], None),
-        ("citekey", item["citekey"], None), ("type", item["type"], prov.get("type")),
+    rows: list[tuple[str, Any, str | None, str]] = [
+        ("url", item["url"], None, "url"), ("as written", item["url_as_written"], None, "url_as_written"),
+        ("citekey", item["citekey"], None, "citekey"), ("type", item["type"], prov.get("type"), "type"),
     ]
     for key, label in (("author", "author"), ("issued", "issued"), ("container_title", "site"),
                        ("publisher", "publisher"), ("DOI", "DOI"), ("language", "language")):
         value = item[key]
         if key == "author":
             value = "; ".join(name_of(n) for n in value)
-        rows.append((label, value, prov.get(key.lower() if key == "DOI" else key)))
-    rows += [("title", item["title"], prov.get("title")), ("tags", ", ".join(item["tags"]), None),
-             ("status", (item["status"] or "") + (f" ({item['reason']})" if item["reason"] else ""), None),
-             ("accessed", item["accessed"], None), ("note", item["note"], None)]
-    return [(label, str(value), origin) for label, value, origin in rows if value]
+        field = key.lower() if key == "DOI" else key
+        rows.append((label, value, prov.get(field), field))
+    rows += [("title", item["title"], prov.get("title"), "title"), ("tags", ", ".join(item["tags"]), None, "tags"),
+             ("status", (item["status"] or "") + (f" ({item['reason']})" if item["reason"] else ""), None, "status"),
+             ("accessed", item["accessed"], None, "accessed"), ("note", item["note"], None, "note")]
+    return [(label, str(value), origin, field) for label, value, origin, field in rows if value]
+
+
+def _day(at: str | None) -> str:
+    return (at or "")[:10]
+
+
+def _by(name: str | None, at: str | None) -> str:
+    """'alice 2026-12-07': who and the day (UTC); 'unknown' for a write made before refman recorded who."""
+    return " ".join(x for x in (name or "unknown", _day(at)) if x)
+
+
+def set_by(item: dict[str, Any], field: str) -> str | None:
+    """Who recorded the value a field shows, and when ('alice 2026-12-07'); None when `show` has no evidence."""
+    who = item.get("set_by", {}).get(field)
+    return None if who is None else _by(who["by"], who["at"])
+
+
+def earlier(h: dict[str, Any]) -> str:
+    """A replaced or removed user value: 'Y by bob 2026-12-06, replaced by alice 2026-12-07'."""
+    value = "; ".join(name_of(n) for n in h["value"]) if h["field"] == "author" and isinstance(h["value"], list) \
+        else str(h["value"])
+    return f"{flat(value)} by {_by(h['by'], h['at'])}, replaced by {_by(h['replaced_by'], h['replaced_at'])}"
+
+
+def _history_by_field(item: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for h in item.get("history", []):
+        out.setdefault(h["field"], []).append(h)
+    return out
 
 
 def _copy_lines(item: dict[str, Any]) -> list[str]:
@@ -125,11 +155,20 @@ def snapshot_copy(s: dict[str, Any]) -> str:
 def show_lines(item: dict[str, Any]) -> list[Text]:
     """`refman show` on a terminal."""
     out = [line((f"#{item['id']} ", "bold"), (item["title"] or item["url"], "bold"))]
-    for label, value, origin in show_fields(item):
+    history = _history_by_field(item)
+    for label, value, origin, field in show_fields(item):
         pieces: list[Any] = [f"  {label:>11}: ", value]
         if origin:
-            pieces.append((f"  from {origin}" + (" 📌" if origin == Origin.USER else ""), "dim"))
+            who = set_by(item, field)
+            pieces.append((f"  from {origin}" + (" 📌" if origin == Origin.USER else "")
+                           + (f" ({who})" if who else ""), "dim"))
         out.append(line(*pieces))
+        out += [line(("               earlier: ", "dim"), earlier(h)) for h in history.pop(field, [])]
+    for field, entries in history.items():  # fields shown no more (a released pin with nothing else)
+        out += [line(("  earlier ", "dim"), f"{field}: ", earlier(h)) for h in entries]
+    if item.get("created_by") or item.get("updated_by"):
+        out.append(line(("  created by: ", "dim"), _by(item.get("created_by"), item.get("created_at")),
+                        ("; changed by: ", "dim"), _by(item.get("updated_by"), item.get("updated_at"))))
     out += [line("  " + text) for text in _copy_lines(item)]
     if item["mentions"]:
         out.append(line(("  cited in", "bold")))
@@ -161,8 +200,16 @@ def show_plain(item: dict[str, Any]) -> list[str]:
     """`refman show` into a pipe: one `field<TAB>value` line each, never wrapped, whole URLs; a mention is
     `cited<TAB>path:line<TAB>label`, a snapshot `snapshot<TAB>fetched_at<TAB>outcome<TAB>http<TAB>size`."""
     out = [f"id\t{item['id']}"]
-    out += [f"{label.replace(' ', '_')}\t{flat(value)}" + (f"\tfrom {origin}" if origin else "")
-            for label, value, origin in show_fields(item)]
+    history = _history_by_field(item)
+    for label, value, origin, field in show_fields(item):
+        who = set_by(item, field) if origin else None
+        out.append(f"{label.replace(' ', '_')}\t{flat(value)}" + (f"\tfrom {origin}" if origin else "")
+                   + (f"\tby {who}" if who else ""))
+        out += [f"earlier\t{field}\t{earlier(h)}" for h in history.pop(field, [])]
+    out += [f"earlier\t{field}\t{earlier(h)}" for field, entries in history.items() for h in entries]
+    if item.get("created_by") or item.get("updated_by"):
+        out.append(f"created_by\t{_by(item.get('created_by'), item.get('created_at'))}")
+        out.append(f"updated_by\t{_by(item.get('updated_by'), item.get('updated_at'))}")
     for text in _copy_lines(item):  # "  text from: …" → "text_from<TAB>…"
         label, _, value = text.strip().partition(": ")
         out.append(f"{label.replace(' ', '_')}\t{flat(value)}")

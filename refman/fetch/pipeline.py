@@ -169,12 +169,13 @@ class RunStats:
 
 
 async def _run(location: Path | str, jobs: list[Job], policy: FetchPolicy, progress: ProgressFn | None,
-               workers: int | None, pool: Executor | None, fallbacks: Any = None) -> dict[str, Any]:
+               workers: int | None, pool: Executor | None, fallbacks: Any = None,
+               user: str | None = None) -> dict[str, Any]:
     from refman.fetch.client import Fetcher
 
     loop = asyncio.get_running_loop()
     stats = RunStats(total=len(jobs))
-    writer = Writer(location)
+    writer = Writer(location, user)
     writer.start()
     own_pool = pool is None
     workers = workers or default_workers()
@@ -378,6 +379,7 @@ def fetch_sources(
     pool: Executor | None = None,
     fallback: FallbackOptions | None = None,
     still_due: Callable[[Store], Iterable[int]] | None = None,
+    user: str | None = None,
 ) -> dict[str, Any]:
     """Fetch and archive the given sources; returns the run summary (see `_run`). The library entry point of
     `refman fetch` and of `refman add URL --fetch`. Blocking: runs its own event loop. A Ctrl-C ends the run
@@ -387,7 +389,8 @@ def fetch_sources(
 
     Sources another live run has claimed are left to it (`claimed_elsewhere` in the summary): see
     refman.fetch.claims. `still_due(store)`, asked once the claims are taken, gives the ids that still need a
-    fetch (another run may have fetched some since they were selected)."""
+    fetch (another run may have fetched some since they were selected). `user`: who the snapshots and page
+    evidence are recorded as (None: refman.config.user_name)."""
     from refman.fetch.claims import claim, release
     from refman.fetch.client import FetchPolicy
     from refman.fetch.fallback import FallbackOptions, Fallbacks
@@ -395,7 +398,7 @@ def fetch_sources(
 
     fallback = fallback or FallbackOptions()
     policy = policy or FetchPolicy()
-    with open_store(location) as store:  # creates or upgrades the schema before the writer thread opens it
+    with open_store(location, user=user) as store:  # creates or upgrades the schema before the writer opens it
         ids, elsewhere = claim(store, list(dict.fromkeys(source_ids)))
         if still_due is not None and ids:
             due = set(still_due(store))
@@ -407,10 +410,11 @@ def fetch_sources(
     empty = {"total": 0, "done": 0, "ok": 0, "failed": 0, "unchanged": 0, "outcomes": {}, "interrupted": False,
              "network_unreachable": False, "not_recorded": 0, "elapsed_s": 0.0, "pages_per_s": 0.0}
     try:
-        summary = asyncio.run(_run(location, jobs, policy, progress, workers, pool, fallbacks)) if jobs else empty
+        summary = (asyncio.run(_run(location, jobs, policy, progress, workers, pool, fallbacks, user)) if jobs
+                   else empty)
     finally:
         if ids:  # what this run claimed and did not record (interrupted, offline) is free again
-            with open_store(location) as store:
+            with open_store(location, user=user) as store:
                 release(store)
     summary["claimed_elsewhere"] = elsewhere
     return summary
@@ -427,8 +431,10 @@ def run_fetch(
     progress: ProgressFn | None = None,
     workers: int | None = None,
     fallback: FallbackOptions | None = None,
+    user: str | None = None,
 ) -> dict[str, Any]:
-    """Select sources as `refman fetch` does, then fetch them (those another run is not fetching)."""
+    """Select sources as `refman fetch` does, then fetch them (those another run is not fetching). `user`: who
+    the snapshots and page evidence are recorded as (None: refman.config.user_name)."""
     from refman.store import open_store
 
     def select(store: Store) -> list[int]:
@@ -437,7 +443,7 @@ def run_fetch(
     with open_store(location) as store:
         ids = select(store)
     return fetch_sources(location, ids, policy, progress=progress, workers=workers, fallback=fallback,
-                         still_due=None if targets or all_sources else select)
+                         still_due=None if targets or all_sources else select, user=user)
 
 
 def fetch_backlog(store: FetchStore) -> dict[str, Any]:

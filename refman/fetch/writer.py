@@ -32,9 +32,10 @@ KEPT_ORIGINS = ("user", "import", "label", "link-text")
 class Writer(threading.Thread):
     """The only writer of a run: batches of records, one transaction each, on its own store (connection)."""
 
-    def __init__(self, location: Path | str) -> None:
+    def __init__(self, location: Path | str, user: str | None = None) -> None:
         super().__init__(name="refman-writer", daemon=True)
         self.location = location  # a SQLite file or a PostgreSQL URL
+        self.user = user  # who the records are written as (None: refman.config.user_name)
         self.queue: queue.Queue[Record | None] = queue.Queue()
         self.error: BaseException | None = None
         self.committed = 0
@@ -54,7 +55,7 @@ class Writer(threading.Thread):
         from refman.store import open_store
 
         try:
-            store = open_store(self.location)
+            store = open_store(self.location, user=self.user)
         except BaseException as exc:
             self.error = exc
             self._drain()

@@ -424,6 +424,7 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
     # the parsing time plus the label pass, instead of parsing time plus every write). Another writer waits for
     # the whole import (benchmarks/bench_locks.py measures how long).
     with store.bulk_import(), bulk_upkeep(store) as index:
+        store.claim_notes(target_roots)  # this user's now, if imported before refman recorded owners
         for new_root, prefix, old in renames:
             store.move_vault_root(old, new_root, prefix)
         if store.catalog_commit_counter() != version:
@@ -738,15 +739,17 @@ def _evidence_rows(sid: int, hints: tuple[Any, ...] | None, link_title: str | No
 
 
 def list_notes(store: NotesStore) -> list[dict[str, Any]]:
-    """The known vault roots, each with its notes: [{root, exists, notes, mentions, sources, skipped,
-    note_list: [{path, mentions, status, reason, encoding}]}], roots and notes in path order."""
+    """The known vault roots of every user, each with its notes: [{root, owner, exists, notes, mentions, sources,
+    skipped, note_list: [{path, mentions, status, reason, encoding}]}], roots and notes in path order (`exists`:
+    on this machine). A root is per user: two users' vaults at one path are two entries."""
     sources = store.sources_cited_per_root()
-    roots: dict[str, dict[str, Any]] = {}
+    roots: dict[tuple[str | None, str], dict[str, Any]] = {}
     for n in store.note_summaries():
-        entry = roots.get(n.root)
+        entry = roots.get((n.owner, n.root))
         if entry is None:
-            entry = roots[n.root] = {"root": n.root, "exists": os.path.isdir(n.root), "notes": 0, "mentions": 0,
-                                     "sources": sources.get(n.root, 0), "skipped": 0, "note_list": []}
+            entry = roots[(n.owner, n.root)] = {
+                "root": n.root, "owner": n.owner, "exists": os.path.isdir(n.root), "notes": 0, "mentions": 0,
+                "sources": sources.get((n.owner, n.root), 0), "skipped": 0, "note_list": []}
         entry["notes"] += 1
         entry["mentions"] += n.mentions
         entry["skipped"] += n.status != "ok"

@@ -41,21 +41,28 @@ __all__ = [
 ]
 
 
-def open_store(location: Path | str, *, create: bool = True, wait_s: float | None = None) -> Store:
+def open_store(location: Path | str, *, create: bool = True, wait_s: float | None = None,
+               user: str | None = None) -> Store:
     """The store of the catalog at `location`, created or upgraded first. A string is read as `--db` reads it
     (`~` expanded, `sqlite:///PATH`, a `postgresql://` URL; another backend's URL refused without echoing it); a
     Path is the file itself. `wait_s`: how long a SQLite writer waits for another's lock. Close the store when
-    done, or use it as a context manager."""
+    done, or use it as a context manager. `user`: who its writes are recorded as (default:
+    refman.config.user_name())."""
     from refman.config import catalog_location
 
     where = catalog_location(location) if isinstance(location, str) else Path(location)
+    store: Store
     if isinstance(where, str):
         from refman.store.postgres import open_postgres_store
 
-        return open_postgres_store(where, create=create, wait_s=wait_s)
-    from refman.store.sqlite import SqliteStore
+        store = open_postgres_store(where, create=create, wait_s=wait_s)
+    else:
+        from refman.store.sqlite import SqliteStore
 
-    return SqliteStore(connect(where, create=create, wait_s=wait_s), where)
+        store = SqliteStore(connect(where, create=create, wait_s=wait_s), where)
+    if user is not None and user.strip():
+        store.user = user.strip()
+    return store
 
 
 def translate_error(exc: BaseException, location: Path | str | None) -> RefmanError | None:

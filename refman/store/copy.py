@@ -19,28 +19,32 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "url", "url_as_written", "host", "created_at", "updated_at", "user_note", "added_by", "label_note",
     "first_cited_at", "citekey", "status", "reason", "fetched_at", "last_ok_at", "fail_count", "failing_since",
     "type", "title", "issued", "container_title", "publisher", "author", "doi", "language", "abstract", "isbn",
+    "created_by", "updated_by",
 )
 
 # The tables a copy reads and writes, each with its columns in the order rows are read and written. The tables
 # whose first column is `id` get the target's own ids: a row read has its id first, a row written has none (the
 # store gives it one and returns it). `blob` rows are read without their bytes (read_blobs gives those).
 COPY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "note": ("id", "root", "path", "size", "mtime_ns", "sha256", "encoding", "status", "reason", "imported_at"),
+    "note": ("id", "root", "path", "size", "mtime_ns", "sha256", "encoding", "status", "reason", "imported_at",
+             "owner"),
     "source": ("id", *SOURCE_COLUMNS),
-    "field_value": ("source_id", "field", "origin", "value", "updated_at"),
-    "source_tag": ("source_id", "tag"),
+    "field_value": ("source_id", "field", "origin", "value", "updated_at", "changed_by"),
+    "source_tag": ("source_id", "tag", "added_by"),
     "source_alias": ("url", "source_id", "created_at"),
     "mention": ("id", "source_id", "note_id", "ordinal", "line", "label", "title", "annotation", "flag", "kind",
                 "link_text"),
     "blob": ("hash", "codec", "size", "stored_size"),
     "snapshot": ("id", *SNAPSHOT_COLUMNS),
     "source_text": ("source_id", "snapshot_id", "text", "markdown_hash"),
+    "field_history": ("id", "source_id", "field", "origin", "value", "changed_by", "changed_at", "replaced_by",
+                      "replaced_at"),
 }
 # The key each table's rows are read in order of (chunk after chunk, by the key of the last row read).
 COPY_KEYS: dict[str, tuple[str, ...]] = {
     "note": ("id",), "source": ("id",), "field_value": ("source_id", "field", "origin"),
     "source_tag": ("source_id", "tag"), "source_alias": ("url",), "mention": ("id",), "blob": ("hash",),
-    "snapshot": ("id",), "source_text": ("source_id",),
+    "snapshot": ("id",), "source_text": ("source_id",), "field_history": ("id",),
 }
 # The columns of a blob as written (read_blobs returns them in this order).
 BLOB_COLUMNS: tuple[str, ...] = ("hash", "codec", "size", "stored_size", "data")
@@ -80,8 +84,9 @@ class CopyStore(Protocol):
         """Those of `hashes` that are stored."""
         ...
 
-    def notes_at(self, places: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
-        """{(root, path): (note id, imported_at)} of the notes at these places that exist."""
+    def notes_at(self, places: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[int, str]]:
+        """{(owner, root, path): (note id, imported_at)} of the notes at these places that exist: the owner's, else
+        one without owner (imported before refman recorded owners) at that root and path."""
         ...
 
     def write_copy_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> list[int]:

@@ -15,7 +15,7 @@ from refman.vocabulary import SnapshotOrigin
 SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "source_id", "fetched_at", "outcome", "http_status", "final_url", "redirects", "content_type", "charset",
     "size", "body_hash", "unchanged", "elapsed_ms", "error_class", "reason", "etag", "last_modified",
-    "metadata_json", "origin", "memento_url", "memento_at",
+    "metadata_json", "origin", "memento_url", "memento_at", "fetched_by",
 )
 
 # Where a snapshot's body came from (migration 0005), and the outcomes whose body is the source's archived

@@ -36,6 +36,7 @@ class NoteSummary(NamedTuple):
     reason: str | None
     encoding: str | None
     mentions: int
+    owner: str | None = None  # who imported it (None: before refman recorded it, migration 0013)
 
 
 class NoteMention(NamedTuple):
@@ -88,25 +89,29 @@ class ImportIds:
 
 
 class NotesStore(Protocol):
+    """Vault roots are per user: a note is (owner, root, path), and the reads and writes of an import see the notes
+    of `self.user` only (and those imported before refman recorded owners, which the first import of their root
+    claims: claim_notes). Listings (note_summaries, sources_cited_per_root) show every user's."""
+
     # --- reading notes and vault roots
     def vault_roots(self) -> list[str]:
-        """The distinct roots of the catalog's notes, in order."""
+        """The distinct roots of this user's notes, in order."""
         ...
 
     def notes_in_root(self, root: str) -> list[NoteState]:
-        """The notes under one vault root."""
+        """This user's notes under one vault root."""
         ...
 
     def note_size_and_mtime(self, root: str, path: str) -> tuple[int, int] | None:
-        """(size, mtime_ns) the catalog has for one note, None when it has not got it."""
+        """(size, mtime_ns) the catalog has for one note of this user, None when it has not got it."""
         ...
 
     def note_summaries(self) -> list[NoteSummary]:
-        """Every note with its count of mentions, by root then path."""
+        """Every user's notes with their count of mentions, by root, path, then owner."""
         ...
 
-    def sources_cited_per_root(self) -> dict[str, int]:
-        """{vault root: how many distinct sources its notes cite}."""
+    def sources_cited_per_root(self) -> dict[tuple[str | None, str], int]:
+        """{(owner, vault root): how many distinct sources its notes cite}."""
         ...
 
     def catalog_commit_counter(self) -> int:
@@ -147,13 +152,19 @@ class NotesStore(Protocol):
         """A write transaction for an import: the store may tune itself for bulk writes while it lasts."""
         ...
 
+    def claim_notes(self, roots: Sequence[str]) -> None:
+        """This user's import of `roots` takes the notes under them that have no owner (imported before refman
+        recorded owners)."""
+        ...
+
     def move_vault_root(self, old_root: str, new_root: str, prefix: str) -> None:
-        """Notes under `old_root` move under `new_root`, their paths prefixed with `prefix`."""
+        """This user's notes under `old_root` move under `new_root`, their paths prefixed with `prefix`."""
         ...
 
     def write_import_rows(self, ids: ImportIds, notes: list[tuple[Any, ...]], sources: list[tuple[Any, ...]],
                           mentions: list[tuple[Any, ...]], evidence: list[tuple[Any, ...]]) -> None:
-        """Insert new notes (root, path, size, mtime_ns, sha256, encoding, status, reason, imported_at) and new
+        """Insert new notes (root, path, size, mtime_ns, sha256, encoding, status, reason, imported_at; owned by
+        `self.user`, who also creates the sources and records the evidence) and new
         sources (url, url_as_written, host, created_at, updated_at, label_note, first_cited_at, title, author,
         issued, container_title), both in the order of their negative names, then mentions (source_id, note_id,
         ordinal, line, label, title, annotation, flag, kind, link_text) and label evidence (source_id, field, JSON

@@ -24,6 +24,9 @@ class Transactions(Protocol):
     transaction, a nested one joins it under a savepoint: an error in the block undoes the block and propagates."""
 
     backend: str  # "sqlite" or "postgresql"
+    # Who the writes are recorded as (created_by, changed_by, a note's owner, …): refman.config.user_name unless
+    # the opener set it (refman.Catalog.open(user=…)).
+    user: str
 
     @property
     def location(self) -> Path | str | None:

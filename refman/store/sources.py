@@ -24,12 +24,36 @@ class Evidence(NamedTuple):
 
 
 class EvidenceRow(NamedTuple):
-    """A stored evidence row of one source, as merging sources copies it."""
+    """A stored evidence row of one source, as merging sources copies it and `show` tells who recorded it."""
 
     field: str
     origin: str
     value: Any
     updated_at: str
+    changed_by: str | None = None  # who recorded it (None: before refman recorded it, migration 0013)
+
+
+class HistoryRow(NamedTuple):
+    """A user value that was replaced or removed (table field_history), newest first."""
+
+    field: str
+    origin: str
+    value: Any
+    changed_by: str | None  # who had set it
+    changed_at: str
+    replaced_by: str | None  # who replaced or removed it
+    replaced_at: str
+
+
+class SourcePeople(NamedTuple):
+    """Who created a source and who last changed it, and when, and who added each tag (None: before refman
+    recorded it)."""
+
+    created_by: str | None
+    created_at: str
+    updated_by: str | None
+    updated_at: str
+    tagged_by: dict[str, str | None]
 
 
 class NewEvidence(NamedTuple):
@@ -165,11 +189,29 @@ class SourcesStore(Protocol):
 
     # --- evidence and merged fields
     def put_field_evidence(self, rows: Sequence[NewEvidence]) -> None:
-        """Write evidence rows, replacing those of the same source, field and origin."""
+        """Write evidence rows recorded by `self.user`, replacing those of the same source, field and origin. A
+        `user` value that replaces a different one moves that one to the field's history (last writer wins,
+        nothing is lost): concurrent writers of one source's user values are serialised, so that each sees the
+        value it replaces."""
         ...
 
-    def delete_user_pin(self, source_id: int, field: str) -> bool:
-        """Release the user's value of a field; False when there was none."""
+    def delete_user_pin(self, source_id: int, field: str, now: str | None = None) -> bool:
+        """Release the user's value of a field (it goes to the field's history, removed by `self.user` at `now`);
+        False when there was none."""
+        ...
+
+    def keep_field_history(self, source_id: int, rows: Sequence[EvidenceRow], now: str) -> None:
+        """Add user values that lost (a merge's discarded pins) to a source's field history, replaced by
+        `self.user` at `now`."""
+        ...
+
+    def field_history(self, source_id: int) -> list[HistoryRow]:
+        """A source's replaced and removed user values, newest first."""
+        ...
+
+    def source_people(self, source_id: int) -> SourcePeople | None:
+        """Who created a source, who last changed it and who added each of its tags; None when there is no such
+        source."""
         ...
 
     def field_evidence_for(self, source_ids: Sequence[int]) -> dict[int, list[Evidence]]:
@@ -278,7 +320,8 @@ class SourcesStore(Protocol):
         ...
 
 
-__all__ = ["LIST_SORTS", "Evidence", "EvidenceRow", "LiveFetch", "MergeRow", "NewEvidence", "SourcesStore"]
+__all__ = ["LIST_SORTS", "Evidence", "EvidenceRow", "HistoryRow", "LiveFetch", "MergeRow", "NewEvidence",
+           "SourcePeople", "SourcesStore"]
 
 
 def source_dict(row: dict[str, Any], tags: list[str], mentions: list[dict[str, Any]]) -> dict[str, Any]:

@@ -72,18 +72,24 @@ def test_rows_with_text_keys_are_each_read_once_whatever_their_case_and_script(s
     with store.transaction():
         (sid,) = store.write_copy_rows("source", [_source("https://tags.example/")])
         tags = ["b", "B2", "a", "Z", "é", "数据", "_x", "a-b", "a b"]
-        store.write_copy_rows("source_tag", [(sid, tag) for tag in tags])
-        store.write_copy_rows("field_value", [(sid, f, o, json.dumps(f), NOW) for f in ("title", "Title", "ißsued")
+        store.write_copy_rows("source_tag", [(sid, tag, "ann") for tag in tags])
+        store.write_copy_rows("field_value", [(sid, f, o, json.dumps(f), NOW, "bob")
+                                              for f in ("title", "Title", "ißsued")
                                               for o in ("user", "label", "page:citation")])
     assert sorted(r[1] for r in _all(store, "source_tag", size=1)) == sorted(tags)
     assert len(set(_all(store, "field_value", size=2))) == 9
     assert store.copy_counts()["source_tag"] == 9
+    assert {r[2] for r in _all(store, "source_tag")} == {"ann"}  # who wrote them comes along
+    assert {r[5] for r in _all(store, "field_value")} == {"bob"}
 
 
 def test_notes_mentions_snapshots_texts_and_blobs(store: Store) -> None:
     blob = ("ab" * 32, "identity", 3, 3, b"abc")
     with store.transaction():
-        (note,) = store.write_copy_rows("note", [("/vault", "a.md", 10, 1, "f" * 64, "utf-8", "ok", None, NOW)])
+        (note,) = store.write_copy_rows("note", [("/vault", "a.md", 10, 1, "f" * 64, "utf-8", "ok", None, NOW,
+                                                   "ann")])
+        (legacy,) = store.write_copy_rows("note", [("/old", "a.md", 10, 1, "f" * 64, "utf-8", "ok", None, NOW,
+                                                     None)])
         (sid,) = store.write_copy_rows("source", [_source("https://m.example/", label_note=note)])
         mentions = store.write_copy_rows("mention", [(sid, note, i, i + 1, f"label {i}", None, None, None,
                                                       "definition", None) for i in range(3)])
@@ -94,8 +100,10 @@ def test_notes_mentions_snapshots_texts_and_blobs(store: Store) -> None:
         (snap2,) = store.write_copy_rows("snapshot", [_snapshot(sid, fetched_at="2026-02-01T00:00:00Z")])
         store.write_copy_rows("source_text", [(sid, snap2, "second text", blob[0])])  # replaces the first
     assert len(mentions) == 3
-    assert store.notes_at([("/vault", "a.md"), ("/vault", "b.md"), ("/other", "a.md")]) == {
-        ("/vault", "a.md"): (note, NOW)}
+    # a note is (owner, root, path); one without owner (before 0013) is at that root and path for anyone
+    assert store.notes_at([("ann", "/vault", "a.md"), ("ann", "/vault", "b.md"), ("ann", "/other", "a.md"),
+                           ("bob", "/vault", "a.md"), ("bob", "/old", "a.md")]) == {
+        ("ann", "/vault", "a.md"): (note, NOW), ("bob", "/old", "a.md"): (legacy, NOW)}
     assert store.notes_at([]) == {}
     assert [r[5] for r in _all(store, "mention", size=2)] == ["label 0", "label 1", "label 2"]
     assert _all(store, "blob") == [blob[:4]]
@@ -107,14 +115,14 @@ def test_notes_mentions_snapshots_texts_and_blobs(store: Store) -> None:
     assert _all(store, "source_text") == [(sid, snap2, "second text", blob[0])]
     counts = store.copy_counts()
     assert (counts["note"], counts["mention"], counts["snapshot"], counts["blob"], counts["source_text"]) == (
-        1, 3, 2, 1, 1)
+        2, 3, 2, 1, 1)
 
 
 def test_sources_written_by_a_copy_writer_are_in_the_search_index(store: Store) -> None:
     with store.transaction(), store.copy_writer(compose_row) as index:
         ids = store.write_copy_rows("source", [_source(f"https://s.example/{i}", title=f"Copied title {i}")
                                                for i in range(3)])
-        store.write_copy_rows("source_tag", [(sid, "copied") for sid in ids])
+        store.write_copy_rows("source_tag", [(sid, "copied", None) for sid in ids])
         index.update(ids)
     check = store.check_catalog_integrity()
     assert check["search_index"] == "ok" and check["ok"], check

@@ -78,7 +78,7 @@ def test_roots_summaries_and_sizes(store: Store) -> None:
     assert [(n.root, n.path, n.mentions) for n in summaries] == [("/v", "a.md", 3), ("/v", "sub/b.md", 2),
                                                                  ("/w", "c.md", 1)]
     assert summaries[0].id == ids.notes[0] and summaries[0].status == "ok" and summaries[0].encoding == "utf-8"
-    assert store.sources_cited_per_root() == {"/v": 3, "/w": 1}
+    assert store.sources_cited_per_root() == {(store.user, "/v"): 3, (store.user, "/w"): 1}
 
 
 def test_moving_a_root_prefixes_its_notes(store: Store) -> None:

@@ -116,7 +116,8 @@ def test_evidence_round_trips_values_and_replaces_by_field_and_origin(store: Sto
         sid: [Evidence("author", "import", authors), Evidence("title", "page:og", "New"),
               Evidence("title", "user", "Mine")],
         sid + 1: []}
-    assert store.field_evidence_rows(sid)[1] == EvidenceRow("title", "page:og", "New", "2024-02-01T00:00:00Z")
+    assert store.field_evidence_rows(sid)[1] == EvidenceRow("title", "page:og", "New", "2024-02-01T00:00:00Z",
+                                                            store.user)
     with store.transaction():
         assert store.delete_user_pin(sid, "title")
         assert not store.delete_user_pin(sid, "title")

@@ -47,6 +47,20 @@ class PostgresBase:
     def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
         self.conn = conn
         self.url = url
+        self._user: str | None = None
+
+    @property
+    def user(self) -> str:
+        """Who this store's writes are recorded as (refman.config.user_name unless set), as on SQLite."""
+        if self._user is None:
+            from refman.config import user_name
+
+            self._user = user_name()
+        return self._user
+
+    @user.setter
+    def user(self, name: str) -> None:
+        self._user = name
 
     @property
     def location(self) -> str:

@@ -13,14 +13,25 @@ from typing import Any
 from sqlalchemy import ARRAY, String, Table, and_, any_, bindparam, cast, func, or_, select
 from sqlalchemy.sql.expression import ColumnElement, Select
 
-from refman.models import Blob, FieldValue, Mention, Note, Snapshot, Source, SourceAlias, SourceTag, SourceText
+from refman.models import (
+    Blob,
+    FieldHistory,
+    FieldValue,
+    Mention,
+    Note,
+    Snapshot,
+    Source,
+    SourceAlias,
+    SourceTag,
+    SourceText,
+)
 from refman.store.copy import BLOB_COLUMNS, COPY_COLUMNS, COPY_KEYS, has_own_ids, write_columns
 from refman.store.postgres.base import PostgresBase
 from refman.store.search import BulkIndex, Composer
 
 _TABLES: dict[str, Table] = {
     str(model.__tablename__): model.__table__  # type: ignore[union-attr]
-    for model in (Note, Source, FieldValue, SourceTag, SourceAlias, Mention, Blob, Snapshot, SourceText)
+    for model in (Note, Source, FieldValue, SourceTag, SourceAlias, Mention, Blob, Snapshot, SourceText, FieldHistory)
 }
 _blob = _TABLES["blob"]
 _note = _TABLES["note"]
@@ -28,11 +39,14 @@ _note = _TABLES["note"]
 _READ_BLOBS = select(*(_blob.c[name] for name in BLOB_COLUMNS)).where(
     _blob.c.hash == any_(bindparam("hashes")))
 _BLOBS_PRESENT = select(_blob.c.hash).where(_blob.c.hash == any_(bindparam("hashes")))
-_places = func.unnest(cast(bindparam("roots"), ARRAY(String)), cast(bindparam("paths"), ARRAY(String))).table_valued(
-    "root", "path").render_derived(name="p")
-_NOTES_AT = (
-    select(_note.c.root, _note.c.path, _note.c.id, _note.c.imported_at)
-    .select_from(_places.join(_note, and_(_note.c.root == _places.c.root, _note.c.path == _places.c.path)))
+_places = func.unnest(cast(bindparam("owners"), ARRAY(String)), cast(bindparam("roots"), ARRAY(String)),
+                      cast(bindparam("paths"), ARRAY(String))).table_valued(
+    "owner", "root", "path").render_derived(name="p")
+_NOTES_AT = (  # the owner's own note last: it wins over one without owner
+    select(_places.c.owner, _note.c.root, _note.c.path, _note.c.id, _note.c.imported_at)
+    .select_from(_places.join(_note, and_(_note.c.root == _places.c.root, _note.c.path == _places.c.path,
+                                          or_(_note.c.owner == _places.c.owner, _note.c.owner.is_(None)))))
+    .order_by(_note.c.owner.is_not(None))
 )
 
 
@@ -87,11 +101,12 @@ class PostgresCopy(PostgresBase):
     def blobs_present(self, hashes: Sequence[str]) -> set[str]:
         return {h for (h,) in self.execute(_BLOBS_PRESENT, {"hashes": list(hashes)})}
 
-    def notes_at(self, places: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+    def notes_at(self, places: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[int, str]]:
         if not places:
             return {}
-        rows = self.execute(_NOTES_AT, {"roots": [p[0] for p in places], "paths": [p[1] for p in places]})
-        return {(root, path): (int(nid), imported_at) for root, path, nid, imported_at in rows}
+        rows = self.execute(_NOTES_AT, {"owners": [p[0] for p in places], "roots": [p[1] for p in places],
+                                        "paths": [p[2] for p in places]})
+        return {(owner, root, path): (int(nid), imported_at) for owner, root, path, nid, imported_at in rows}
 
     def write_copy_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> list[int]:
         if not rows:

@@ -168,7 +168,8 @@ _DROP_PAGE_EVIDENCE = sa.delete(FIELD).where(
 _field_insert = pg_insert(FIELD)
 _PUT_EVIDENCE = _field_insert.on_conflict_do_update(
     index_elements=["source_id", "field", "origin"],
-    set_={"value": _field_insert.excluded.value, "updated_at": _field_insert.excluded.updated_at},
+    set_={"value": _field_insert.excluded.value, "updated_at": _field_insert.excluded.updated_at,
+          "changed_by": _field_insert.excluded.changed_by},
 )
 
 _AT = sa.bindparam("at", type_=sa.String)
@@ -354,7 +355,8 @@ class PostgresFetch(PostgresBase):
                                      "markdown_hash": a.markdown_hash})
             self.execute(_DROP_PAGE_EVIDENCE, {"sid": sid, "kept": list(a.kept_origins)})
             self.executemany(_PUT_EVIDENCE, [
-                {"source_id": sid, "field": name, "origin": origin, "value": value, "updated_at": a.fetched_at}
+                {"source_id": sid, "field": name, "origin": origin, "value": value, "updated_at": a.fetched_at,
+                 "changed_by": self.user}
                 for name, origin, value in a.evidence if origin not in a.kept_origins  # never over a pinned value
             ])
         elif unchanged:
@@ -385,6 +387,8 @@ class PostgresFetch(PostgresBase):
         return None if row is None else (row[0], bytes(row[1]))
 
     def add_snapshot(self, row: Mapping[str, Any]) -> int:
+        if row.get("fetched_by") is None:
+            row = {**row, "fetched_by": self.user}
         inserted = self.execute(_ADD_SNAPSHOT, _snapshot_values(row)).fetchone()
         assert inserted is not None
         return int(inserted[0])

@@ -79,18 +79,22 @@ def _ascii_lower(column: Any) -> Any:
 
 # --- reading notes and vault roots --------------------------------------------------------------------------------
 
-_VAULT_ROOTS = select(_note.c.root).group_by(_note.c.root).order_by(_c(_note.c.root))
+# A note an import of this user's (parameter `user`) sees: its own, or one imported before owners were recorded.
+_MINE = or_(_note.c.owner == bindparam("user", type_=String), _note.c.owner.is_(None))
+_VAULT_ROOTS = select(_note.c.root).where(_MINE).group_by(_note.c.root).order_by(_c(_note.c.root))
 _NOTES_IN_ROOT = (select(_note.c.id, _note.c.path, _note.c.size, _note.c.mtime_ns, _note.c.sha256)
-                  .where(_note.c.root == bindparam("root")).order_by(_c(_note.c.path)))
+                  .where(_note.c.root == bindparam("root"), _MINE).order_by(_c(_note.c.path)))
 _NOTE_SIZE_AND_MTIME = select(_note.c.size, _note.c.mtime_ns).where(
-    _note.c.root == bindparam("root"), _note.c.path == bindparam("path"))
+    _note.c.root == bindparam("root"), _note.c.path == bindparam("path"), _MINE).order_by(
+    _note.c.owner.is_(None)).limit(1)
 _NOTE_SUMMARIES = select(
     _note.c.id, _note.c.root, _note.c.path, _note.c.status, _note.c.reason, _note.c.encoding,
     select(func.count()).select_from(_mention).where(_mention.c.note_id == _note.c.id).scalar_subquery(),
-).order_by(_c(_note.c.root), _c(_note.c.path))
-_SOURCES_CITED_PER_ROOT = (select(_note.c.root, func.count(distinct(_mention.c.source_id)))
+    _note.c.owner,
+).order_by(_c(_note.c.root), _c(_note.c.path), _c(_note.c.owner).nulls_first())
+_SOURCES_CITED_PER_ROOT = (select(_note.c.owner, _note.c.root, func.count(distinct(_mention.c.source_id)))
                            .select_from(_note.join(_mention, _mention.c.note_id == _note.c.id))
-                           .group_by(_note.c.root).order_by(_c(_note.c.root)))
+                           .group_by(_note.c.owner, _note.c.root))
 
 # --- what an import reads ----------------------------------------------------------------------------------------
 
@@ -156,8 +160,11 @@ _MENTIONS_FOR_LABEL_REPORT = (
 _IMPORT_LOCK = ("LOCK TABLE note, source, mention, field_value, source_alias, source_tag, source_text"
                 " IN SHARE ROW EXCLUSIVE MODE")
 
-_MOVE_VAULT_ROOT = update(_note).values(root=bindparam("new_root"), path=bindparam("prefix") + _note.c.path).where(
-    _note.c.root == bindparam("old_root"))
+_MOVE_VAULT_ROOT = update(_note).values(root=bindparam("new_root"), path=bindparam("prefix") + _note.c.path,
+                                        owner=bindparam("user", type_=String)).where(
+    _note.c.root == bindparam("old_root"), _MINE)
+_CLAIM_NOTES = update(_note).values(owner=bindparam("user", type_=String)).where(
+    _note.c.root == any_(bindparam("roots", type_=ARRAY(String))), _note.c.owner.is_(None))
 
 
 def _next_ids(table: str) -> str:
@@ -169,14 +176,14 @@ def _next_ids(table: str) -> str:
 
 _NEXT_NOTE_IDS = _next_ids("note")
 _NEXT_SOURCE_IDS = _next_ids("source")
-_COPY_NOTES = ("COPY note (id, root, path, size, mtime_ns, sha256, encoding, status, reason, imported_at)"
+_COPY_NOTES = ("COPY note (id, root, path, size, mtime_ns, sha256, encoding, status, reason, imported_at, owner)"
                " FROM STDIN")
 # added_by, type and the other citation columns keep their server defaults (note, webpage, NULL)
 _COPY_SOURCES = ("COPY source (id, url, url_as_written, host, created_at, updated_at, label_note, first_cited_at,"
-                 f" {', '.join(_LABEL_COLUMNS)}) FROM STDIN")
+                 f" {', '.join(_LABEL_COLUMNS)}, created_by, updated_by) FROM STDIN")
 _COPY_MENTIONS = ("COPY mention (source_id, note_id, ordinal, line, label, title, annotation, flag, kind, link_text)"
                   " FROM STDIN")
-_COPY_LABEL_EVIDENCE = "COPY field_value (source_id, field, origin, value, updated_at) FROM STDIN"
+_COPY_LABEL_EVIDENCE = "COPY field_value (source_id, field, origin, value, updated_at, changed_by) FROM STDIN"
 
 
 def _update_from_arrays(target: Table, key: str, names: Sequence[str]) -> Any:
@@ -202,7 +209,8 @@ _DELETE_MENTIONS_OF_NOTES = delete(_mention).where(_mention.c.note_id == any_(bi
 _DELETE_NOTES = delete(_note).where(_note.c.id == any_(bindparam("ids")))
 _MARK_CITED = update(_source).values(first_cited_at=bindparam("now")).where(
     _source.c.id == any_(bindparam("ids")), _source.c.first_cited_at.is_(None))
-_MARK_UPDATED = update(_source).values(updated_at=bindparam("now")).where(_source.c.id == any_(bindparam("ids")))
+_MARK_UPDATED = update(_source).values(updated_at=bindparam("now"), updated_by=bindparam("by", type_=String)).where(
+    _source.c.id == any_(bindparam("ids")))
 _DELETE_LABEL_EVIDENCE = delete(_field_value).where(
     _field_value.c.source_id == any_(bindparam("ids")), _LABEL_ORIGIN)
 _SET_LABEL_COLUMNS = _update_from_arrays(_source, "ids", _LABEL_COLUMNS)
@@ -259,20 +267,20 @@ class PostgresNotes(PostgresBase):
     # --- reading notes and vault roots ---------------------------------------------------------------------------
 
     def vault_roots(self) -> list[str]:
-        return [root for (root,) in self.execute(_VAULT_ROOTS)]
+        return [root for (root,) in self.execute(_VAULT_ROOTS, {"user": self.user})]
 
     def notes_in_root(self, root: str) -> list[NoteState]:
-        return [NoteState(*row) for row in self.execute(_NOTES_IN_ROOT, {"root": root})]
+        return [NoteState(*row) for row in self.execute(_NOTES_IN_ROOT, {"root": root, "user": self.user})]
 
     def note_size_and_mtime(self, root: str, path: str) -> tuple[int, int] | None:
-        row = self.execute(_NOTE_SIZE_AND_MTIME, {"root": root, "path": path}).fetchone()
+        row = self.execute(_NOTE_SIZE_AND_MTIME, {"root": root, "path": path, "user": self.user}).fetchone()
         return None if row is None else (int(row[0]), int(row[1]))
 
     def note_summaries(self) -> list[NoteSummary]:
         return [NoteSummary(*row) for row in self.execute(_NOTE_SUMMARIES)]
 
-    def sources_cited_per_root(self) -> dict[str, int]:
-        return {root: int(n) for root, n in self.execute(_SOURCES_CITED_PER_ROOT)}
+    def sources_cited_per_root(self) -> dict[tuple[str | None, str], int]:
+        return {(owner, root): int(n) for owner, root, n in self.execute(_SOURCES_CITED_PER_ROOT)}
 
     def catalog_commit_counter(self) -> int:
         """A number that changes when another connection commits to the catalog: it never misses such a
@@ -426,9 +434,15 @@ class PostgresNotes(PostgresBase):
         finally:
             self._commit_base = None
 
+    def claim_notes(self, roots: Sequence[str]) -> None:
+        if roots:
+            with self._notes_write():
+                self.execute(_CLAIM_NOTES, {"roots": list(roots), "user": self.user})
+
     def move_vault_root(self, old_root: str, new_root: str, prefix: str) -> None:
         with self._notes_write():
-            self.execute(_MOVE_VAULT_ROOT, {"old_root": old_root, "new_root": new_root, "prefix": prefix})
+            self.execute(_MOVE_VAULT_ROOT, {"old_root": old_root, "new_root": new_root, "prefix": prefix,
+                                            "user": self.user})
 
     def _new_ids(self, sql: str, n: int) -> list[int]:
         """`n` ids from a table's sequence, ascending (given in creation order to the batch's names)."""
@@ -443,16 +457,18 @@ class PostgresNotes(PostgresBase):
 
     def write_import_rows(self, ids: ImportIds, notes: list[tuple[Any, ...]], sources: list[tuple[Any, ...]],
                           mentions: list[tuple[Any, ...]], evidence: list[tuple[Any, ...]]) -> None:
+        user = self.user
         with self._notes_write():
             if notes:
                 new = self._new_ids(_NEXT_NOTE_IDS, len(notes))
-                self._copy(_COPY_NOTES, ((nid, *row) for nid, row in zip(new, notes, strict=True)))
+                self._copy(_COPY_NOTES, ((nid, *row, user) for nid, row in zip(new, notes, strict=True)))
                 ids.notes += new
             note_ids = ids.notes
             if sources:
                 new = self._new_ids(_NEXT_SOURCE_IDS, len(sources))
                 self._copy(_COPY_SOURCES, (
-                    (sid, *row) if row[5] is None or row[5] > 0 else (sid, *row[:5], note_ids[-row[5] - 1], *row[6:])
+                    (sid, *row, user, user) if row[5] is None or row[5] > 0
+                    else (sid, *row[:5], note_ids[-row[5] - 1], *row[6:], user, user)
                     for sid, row in zip(new, sources, strict=True)))
                 ids.sources += new
             source_ids = ids.sources
@@ -461,7 +477,7 @@ class PostgresNotes(PostgresBase):
                     (s if s > 0 else source_ids[-s - 1], n if n > 0 else note_ids[-n - 1], *rest)
                     for s, n, *rest in mentions))
             if evidence:
-                self._copy(_COPY_LABEL_EVIDENCE, ((s if s > 0 else source_ids[-s - 1], name, "label", value, at)
+                self._copy(_COPY_LABEL_EVIDENCE, ((s if s > 0 else source_ids[-s - 1], name, "label", value, at, user)
                                                   for s, name, value, at in evidence))
 
     def update_notes(self, rows: list[tuple[Any, ...]]) -> None:
@@ -489,7 +505,7 @@ class PostgresNotes(PostgresBase):
         ids = list(source_ids)
         if ids:
             with self._notes_write():
-                self.execute(statement, {"ids": ids, "now": now})
+                self.execute(statement, {"ids": ids, "now": now, "by": self.user})
 
     def mark_sources_cited(self, source_ids: Iterable[int], now: str) -> None:
         self._update_sources(_MARK_CITED, source_ids, now)
@@ -504,7 +520,8 @@ class PostgresNotes(PostgresBase):
             if source_ids:
                 self.execute(_DELETE_LABEL_EVIDENCE, {"ids": list(source_ids)})
             if rows:
-                self._copy(_COPY_LABEL_EVIDENCE, rows)
+                user = self.user
+                self._copy(_COPY_LABEL_EVIDENCE, ((*row, user) for row in rows))
 
     def set_label_columns(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:

@@ -43,10 +43,31 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from refman.errors import NotFoundError, UsageError
-from refman.models import Blob, FieldValue, Mention, Note, Snapshot, Source, SourceAlias, SourceTag, SourceText
+from refman.models import (
+    Blob,
+    FieldHistory,
+    FieldValue,
+    Mention,
+    Note,
+    Snapshot,
+    Source,
+    SourceAlias,
+    SourceTag,
+    SourceText,
+)
 from refman.store.postgres.base import PostgresBase
 from refman.store.search import SourceFilter
-from refman.store.sources import LIST_SORTS, Evidence, EvidenceRow, LiveFetch, MergeRow, NewEvidence, source_dict
+from refman.store.sources import (
+    LIST_SORTS,
+    Evidence,
+    EvidenceRow,
+    HistoryRow,
+    LiveFetch,
+    MergeRow,
+    NewEvidence,
+    SourcePeople,
+    source_dict,
+)
 
 _source: Table = Source.__table__  # type: ignore[attr-defined]
 _field_value: Table = FieldValue.__table__  # type: ignore[attr-defined]
@@ -57,6 +78,7 @@ _note: Table = Note.__table__  # type: ignore[attr-defined]
 _snapshot: Table = Snapshot.__table__  # type: ignore[attr-defined]
 _source_text: Table = SourceText.__table__  # type: ignore[attr-defined]
 _blob: Table = Blob.__table__  # type: ignore[attr-defined]
+_field_history: Table = FieldHistory.__table__  # type: ignore[attr-defined]
 
 # Columns `insert_source` may set beside the identity, and `update_merged_source` may write (as on SQLite).
 _INSERT_FIELDS = ("isbn", "doi", "title", "type", "issued")
@@ -132,11 +154,11 @@ _MATCH_KEYLESS = (
 _USER_NOTE = select(_source.c.user_note).where(_source.c.id == bindparam("sid"))
 _CLEAR_USER_NOTE = update(_source).values(user_note=None).where(_source.c.id == bindparam("sid"),
                                                                 _source.c.user_note.is_not(None))
-_SET_USER_NOTE = update(_source).values(user_note=bindparam("note"), updated_at=bindparam("now")).where(
-    _source.c.id == bindparam("sid"))
+_SET_USER_NOTE = update(_source).values(user_note=bindparam("note"), updated_at=bindparam("now"),
+                                        updated_by=bindparam("by")).where(_source.c.id == bindparam("sid"))
 _SET_URL = update(_source).values(url=bindparam("p_url"), url_as_written=bindparam("p_as_written"),
-                                  host=bindparam("p_host"), updated_at=bindparam("now")).where(
-    _source.c.id == bindparam("sid"))
+                                  host=bindparam("p_host"), updated_at=bindparam("now"),
+                                  updated_by=bindparam("by")).where(_source.c.id == bindparam("sid"))
 # The unique constraint on source.url is what keeps a concurrent writer from giving the same URL twice (it fails
 # instead of racing past the NOT EXISTS).
 _GIVE_URL = update(_source).values(url=bindparam("p_url"), url_as_written=bindparam("p_as_written"),
@@ -147,7 +169,11 @@ _GIVE_ISBN = update(_source).values(isbn=bindparam("p_isbn")).where(_source.c.id
                                                                     _source.c.isbn.is_(None))
 _CITEKEY_OF = select(_source.c.citekey).where(_source.c.id == bindparam("sid"))
 _STORE_CITEKEY = update(_source).values(citekey=bindparam("key")).where(_source.c.id == bindparam("sid"))
-_TOUCH = update(_source).values(updated_at=bindparam("now")).where(_source.c.id == bindparam("sid"))
+_TOUCH = update(_source).values(updated_at=bindparam("now"), updated_by=bindparam("by")).where(
+    _source.c.id == bindparam("sid"))
+_TAGGERS = select(_source_tag.c.tag, _source_tag.c.added_by).where(_source_tag.c.source_id == bindparam("sid"))
+_PEOPLE = select(_source.c.created_by, _source.c.created_at, _source.c.updated_by, _source.c.updated_at).where(
+    _source.c.id == bindparam("sid"))
 
 # --- tags ------------------------------------------------------------------------------------------------------
 
@@ -157,7 +183,7 @@ _TAG_LOCK_SQL = f"SELECT pg_advisory_xact_lock({_TAG_LOCK})"
 _ADD_TAG = (
     pg_insert(_source_tag)
     .from_select(
-        ["source_id", "tag"],
+        ["source_id", "tag", "added_by"],
         select(
             bindparam("sid", type_=_source_tag.c.source_id.type),
             func.coalesce(
@@ -168,6 +194,7 @@ _ADD_TAG = (
                 .scalar_subquery(),
                 bindparam("tag", type_=_source_tag.c.tag.type),
             ),
+            bindparam("by", type_=_source_tag.c.added_by.type),
         ).where(
             ~exists().where(_source_tag.c.source_id == bindparam("sid"),
                             func.lower(_source_tag.c.tag) == func.lower(bindparam("tag")))
@@ -187,22 +214,49 @@ _TAGS_OF = (select(_source_tag.c.source_id, _source_tag.c.tag)
             .where(_source_tag.c.source_id == any_(bindparam("ids")))
             .order_by(_ci(_source_tag.c.tag), _c(_source_tag.c.tag)))
 _EXACT_TAGS_OF = select(_source_tag.c.tag).where(_source_tag.c.source_id == bindparam("sid"))
-_TAGS_OF_ANY = select(_source_tag.c.tag).distinct().where(_source_tag.c.source_id == any_(bindparam("ids")))
-_INSERT_TAG = pg_insert(_source_tag).values(source_id=bindparam("p_sid"), tag=bindparam("p_tag")
-                                            ).on_conflict_do_nothing()
+_TAGS_OF_ANY = (select(_source_tag.c.tag, _source_tag.c.added_by)
+                .where(_source_tag.c.source_id == any_(bindparam("ids"))).order_by(_source_tag.c.source_id))
+_INSERT_TAG = pg_insert(_source_tag).values(source_id=bindparam("p_sid"), tag=bindparam("p_tag"),
+                                            added_by=bindparam("p_by")).on_conflict_do_nothing()
 _DELETE_TAGS = delete(_source_tag).where(_source_tag.c.source_id == any_(bindparam("ids")))
 
 # --- evidence --------------------------------------------------------------------------------------------------
 
 _PUT_EVIDENCE = (lambda stmt: stmt.on_conflict_do_update(
     index_elements=[_field_value.c.source_id, _field_value.c.field, _field_value.c.origin],
-    set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+    set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at,
+          "changed_by": stmt.excluded.changed_by},
 ))(pg_insert(_field_value).values(
     source_id=bindparam("p_source_id"), field=bindparam("p_field"), origin=bindparam("p_origin"),
-    value=bindparam("p_value"), updated_at=bindparam("p_updated_at")))
+    value=bindparam("p_value"), updated_at=bindparam("p_updated_at"), changed_by=bindparam("p_by")))
 _ADD_EVIDENCE = insert(_field_value).values(
     source_id=bindparam("p_source_id"), field=bindparam("p_field"), origin=bindparam("p_origin"),
-    value=bindparam("p_value"), updated_at=bindparam("p_updated_at"))
+    value=bindparam("p_value"), updated_at=bindparam("p_updated_at"), changed_by=bindparam("p_by"))
+# Writers of a source's user values take its row lock first (FOR NO KEY UPDATE: it does not wait for nor block
+# the key-share locks of evidence and mention inserts), so that each reads, under the lock, the value it replaces:
+# two `refman set` of one field at once both keep their value, the earlier one in the history. SQLite's BEGIN
+# IMMEDIATE serialises them there.
+_LOCK_SOURCES = (select(_source.c.id).where(_source.c.id == any_(bindparam("ids"))).order_by(_source.c.id)
+                 .with_for_update(key_share=True))
+_HISTORY_INSERT_COLUMNS = ["source_id", "field", "origin", "value", "changed_by", "changed_at", "replaced_by",
+                           "replaced_at"]
+_pin = and_(_field_value.c.source_id == bindparam("sid"), _field_value.c.field == bindparam("p_field"),
+            _field_value.c.origin == "user")
+_pin_history = select(_field_value.c.source_id, _field_value.c.field, _field_value.c.origin, _field_value.c.value,
+                      _field_value.c.changed_by, _field_value.c.updated_at,
+                      bindparam("by", type_=String), bindparam("at", type_=String))
+_KEEP_REPLACED_PIN = insert(_field_history).from_select(
+    _HISTORY_INSERT_COLUMNS, _pin_history.where(_pin, _field_value.c.value != bindparam("p_value", type_=String)))
+_KEEP_REMOVED_PIN = insert(_field_history).from_select(_HISTORY_INSERT_COLUMNS, _pin_history.where(_pin))
+_ADD_HISTORY = insert(_field_history).values({name: bindparam(f"p_{name}") for name in _HISTORY_INSERT_COLUMNS})
+_FIELD_HISTORY = (
+    select(_field_history.c.field, _field_history.c.origin, _field_history.c.value, _field_history.c.changed_by,
+           _field_history.c.changed_at, _field_history.c.replaced_by, _field_history.c.replaced_at)
+    .where(_field_history.c.source_id == bindparam("sid"))
+    .order_by(_c(_field_history.c.replaced_at).desc(), _field_history.c.id.desc())
+)
+_MOVE_HISTORY = update(_field_history).values(source_id=bindparam("keep")).where(
+    _field_history.c.source_id == any_(bindparam("ids")))
 _DELETE_USER_PIN = delete(_field_value).where(_field_value.c.source_id == bindparam("sid"),
                                               _field_value.c.field == bindparam("p_field"),
                                               _field_value.c.origin == "user")
@@ -212,7 +266,8 @@ _EVIDENCE_FOR = (
     .order_by(_field_value.c.source_id, _c(_field_value.c.field), _c(_field_value.c.origin))
 )
 _EVIDENCE_ROWS = (
-    select(_field_value.c.field, _field_value.c.origin, _field_value.c.value, _field_value.c.updated_at)
+    select(_field_value.c.field, _field_value.c.origin, _field_value.c.value, _field_value.c.updated_at,
+           _field_value.c.changed_by)
     .where(_field_value.c.source_id == bindparam("sid"))
     .order_by(_c(_field_value.c.field), _c(_field_value.c.origin))
 )
@@ -248,7 +303,7 @@ _MENTIONS_OF = (
 _RECENT_SNAPSHOTS = (
     select(*(_snapshot.c[n] for n in ("id", "fetched_at", "outcome", "http_status", "final_url", "content_type",
                                       "size", "unchanged", "elapsed_ms", "reason", "origin", "memento_url",
-                                      "memento_at")))
+                                      "memento_at", "fetched_by")))
     .where(_snapshot.c.source_id == bindparam("sid"))
     .order_by(_c(_snapshot.c.fetched_at).desc(), _snapshot.c.id.desc())
     .limit(bindparam("lim", type_=Integer))
@@ -348,7 +403,8 @@ _MOVE_URL = update(_source).values(url=bindparam("p_url"), url_as_written=bindpa
 
 @cache
 def _insert_source(extra: tuple[str, ...]) -> Any:
-    names = ("url", "url_as_written", "host", "created_at", "updated_at", "user_note", "added_by", *extra)
+    names = ("url", "url_as_written", "host", "created_at", "updated_at", "user_note", "added_by", "created_by",
+             "updated_by", *extra)
     target = table("source", column("id"), *(column(name) for name in names))  # see the module's docstring
     return insert(target).values({name: bindparam(f"p_{name}") for name in names}).returning(target.c.id)
 
@@ -538,7 +594,8 @@ class PostgresSources(PostgresBase):
         if unknown:
             raise ValueError(f"insert_source cannot set {sorted(unknown)}")
         values = {"url": url, "url_as_written": url_as_written, "host": host, "created_at": now, "updated_at": now,
-                  "user_note": user_note, "added_by": added_by, **extra}
+                  "user_note": user_note, "added_by": added_by, "created_by": self.user, "updated_by": self.user,
+                  **extra}
         row = self.execute(_insert_source(tuple(extra)), {f"p_{k}": v for k, v in values.items()}).fetchone()
         assert row is not None  # INSERT … RETURNING returns the row
         return int(row[0])
@@ -549,11 +606,12 @@ class PostgresSources(PostgresBase):
     def set_user_note(self, source_id: int, note: str | None, now: str) -> bool:
         if note is None:  # as on SQLite, clearing a note leaves updated_at alone
             return bool(self.execute(_CLEAR_USER_NOTE, {"sid": source_id}).rowcount)
-        return bool(self.execute(_SET_USER_NOTE, {"sid": source_id, "note": note, "now": now}).rowcount)
+        return bool(self.execute(_SET_USER_NOTE, {"sid": source_id, "note": note, "now": now,
+                                                  "by": self.user}).rowcount)
 
     def set_source_url(self, source_id: int, url: str, url_as_written: str, host: str | None, now: str) -> None:
         self.execute(_SET_URL, {"sid": source_id, "p_url": url, "p_as_written": url_as_written, "p_host": host,
-                                "now": now})
+                                "now": now, "by": self.user})
 
     def give_url_if_none(self, source_id: int, url: str, url_as_written: str, host: str | None) -> None:
         self.execute(_GIVE_URL, {"sid": source_id, "p_url": url, "p_as_written": url_as_written, "p_host": host})
@@ -568,7 +626,7 @@ class PostgresSources(PostgresBase):
         self.execute(_STORE_CITEKEY, {"sid": source_id, "key": key})
 
     def touch_source(self, source_id: int, now: str) -> None:
-        self.execute(_TOUCH, {"sid": source_id, "now": now})
+        self.execute(_TOUCH, {"sid": source_id, "now": now, "by": self.user})
 
     # --- tags ----------------------------------------------------------------------------------------------
 
@@ -576,7 +634,7 @@ class PostgresSources(PostgresBase):
         if not tags:
             return
         self.execute(_TAG_LOCK_SQL)  # serialise tag writers until this transaction ends (see _TAG_LOCK)
-        self.executemany(_ADD_TAG, [{"sid": source_id, "tag": tag} for tag in tags])
+        self.executemany(_ADD_TAG, [{"sid": source_id, "tag": tag, "by": self.user} for tag in tags])
 
     def remove_source_tag(self, source_id: int, tag: str) -> bool:
         return bool(self.execute(_REMOVE_TAG, {"sid": source_id, "tag": tag}).rowcount)
@@ -587,12 +645,41 @@ class PostgresSources(PostgresBase):
     # --- evidence and merged fields ------------------------------------------------------------------------
 
     def put_field_evidence(self, rows: Sequence[NewEvidence]) -> None:
+        user = self.user
+        pins = [r for r in rows if r.origin == "user"]
+        if pins:  # see _LOCK_SOURCES: the value replaced is read under the source's lock
+            self.execute(_LOCK_SOURCES, {"ids": sorted({r.source_id for r in pins})})
+            self.executemany(_KEEP_REPLACED_PIN, [
+                {"sid": r.source_id, "p_field": r.field, "p_value": _json(r.value), "by": user, "at": r.updated_at}
+                for r in pins])
         self.executemany(_PUT_EVIDENCE, [
             {"p_source_id": r.source_id, "p_field": r.field, "p_origin": r.origin, "p_value": _json(r.value),
-             "p_updated_at": r.updated_at} for r in rows])
+             "p_updated_at": r.updated_at, "p_by": user} for r in rows])
 
-    def delete_user_pin(self, source_id: int, field: str) -> bool:
+    def delete_user_pin(self, source_id: int, field: str, now: str | None = None) -> bool:
+        from refman.timeutil import utc_now
+
+        self.execute(_LOCK_SOURCES, {"ids": [source_id]})
+        self.execute(_KEEP_REMOVED_PIN, {"sid": source_id, "p_field": field, "by": self.user,
+                                         "at": now or utc_now()})
         return bool(self.execute(_DELETE_USER_PIN, {"sid": source_id, "p_field": field}).rowcount)
+
+    def keep_field_history(self, source_id: int, rows: Sequence[EvidenceRow], now: str) -> None:
+        self.executemany(_ADD_HISTORY, [
+            {"p_source_id": source_id, "p_field": r.field, "p_origin": r.origin, "p_value": _json(r.value),
+             "p_changed_by": r.changed_by, "p_changed_at": r.updated_at, "p_replaced_by": self.user,
+             "p_replaced_at": now} for r in rows])
+
+    def field_history(self, source_id: int) -> list[HistoryRow]:
+        return [HistoryRow(f, o, json.loads(v), cb, ca, rb, ra)
+                for f, o, v, cb, ca, rb, ra in self.execute(_FIELD_HISTORY, {"sid": source_id})]
+
+    def source_people(self, source_id: int) -> SourcePeople | None:
+        row = self.execute(_PEOPLE, {"sid": source_id}).fetchone()
+        if row is None:
+            return None
+        tags = {tag: by for tag, by in self.execute(_TAGGERS, {"sid": source_id})}
+        return SourcePeople(row[0], row[1], row[2], row[3], tags)
 
     def field_evidence_for(self, source_ids: Sequence[int]) -> dict[int, list[Evidence]]:
         ids = list(source_ids)
@@ -728,20 +815,22 @@ class PostgresSources(PostgresBase):
 
     def unite_tags(self, keep_id: int, drop_ids: Sequence[int]) -> list[str]:
         have = {t.lower() for (t,) in self.execute(_EXACT_TAGS_OF, {"sid": keep_id})}
-        new_tags = sorted({t for (t,) in self.execute(_TAGS_OF_ANY, {"ids": list(drop_ids)})
-                           if t.lower() not in have})
-        self.executemany(_INSERT_TAG, [{"p_sid": keep_id, "p_tag": t} for t in new_tags])
+        taggers: dict[str, str | None] = {}  # a tag moves with who added it (the first dropped source's)
+        for t, by in self.execute(_TAGS_OF_ANY, {"ids": list(drop_ids)}):
+            taggers.setdefault(t, by)
+        new_tags = sorted(t for t in taggers if t.lower() not in have)
+        self.executemany(_INSERT_TAG, [{"p_sid": keep_id, "p_tag": t, "p_by": taggers[t]} for t in new_tags])
         self.execute(_DELETE_TAGS, {"ids": list(drop_ids)})
         return new_tags
 
     def field_evidence_rows(self, source_id: int) -> list[EvidenceRow]:
-        return [EvidenceRow(f, o, json.loads(v), u) for f, o, v, u in self.execute(_EVIDENCE_ROWS,
-                                                                                   {"sid": source_id})]
+        return [EvidenceRow(f, o, json.loads(v), u, by)
+                for f, o, v, u, by in self.execute(_EVIDENCE_ROWS, {"sid": source_id})]
 
     def add_field_evidence_rows(self, source_id: int, rows: Sequence[EvidenceRow]) -> None:
         self.executemany(_ADD_EVIDENCE, [
             {"p_source_id": source_id, "p_field": r.field, "p_origin": r.origin, "p_value": _json(r.value),
-             "p_updated_at": r.updated_at} for r in rows])
+             "p_updated_at": r.updated_at, "p_by": r.changed_by} for r in rows])
 
     def archived_text_times(self, source_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
         return {int(r[0]): (r[1] or "", int(r[2]))
@@ -765,12 +854,16 @@ class PostgresSources(PostgresBase):
             raise ValueError(f"update_merged_source cannot set {sorted(unknown)}")
         if not values:
             return
+        if "updated_at" in values:  # who merged it
+            values = {**values, "updated_by": self.user}
         self.execute(_update_source(tuple(values)), {"sid": source_id, **{f"p_{k}": v for k, v in values.items()}})
 
     def delete_merged_sources(self, keep_id: int, drop_ids: Sequence[int], now: str) -> None:
         drops = list(drop_ids)
         urls = [url for (url,) in self.execute(_URLS_OF, {"ids": drops})]  # works without URL: none
         self.execute(_DELETE_EVIDENCE, {"ids": drops})
+        # the values the dropped sources' users overwrote stay in the history, of the kept source
+        self.execute(_MOVE_HISTORY, {"keep": keep_id, "ids": drops})
         self.execute(_MOVE_ALIASES, {"keep": keep_id, "ids": drops})
         self.executemany(_PUT_ALIAS, [{"p_url": url, "p_sid": keep_id, "p_now": now} for url in urls])
         self.execute(_DELETE_SOURCES, {"ids": drops})

@@ -45,6 +45,21 @@ class SqliteBase:
     def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
         self.conn = conn
         self.path = path
+        self._user: str | None = None
+
+    @property
+    def user(self) -> str:
+        """Who this store's writes are recorded as (refman.config.user_name unless set): asked on the first write
+        that records it, so that read-only commands never read the settings file for it."""
+        if self._user is None:
+            from refman.config import user_name
+
+            self._user = user_name()
+        return self._user
+
+    @user.setter
+    def user(self, name: str) -> None:
+        self._user = name
 
     @property
     def location(self) -> Path | None:

@@ -56,12 +56,13 @@ class SqliteCopy(SqliteBase):
         return {h for (h,) in self.conn.execute(
             "SELECT b.hash FROM json_each(?) j JOIN blob b ON b.hash = j.value", (json.dumps(list(hashes)),))}
 
-    def notes_at(self, places: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
-        rows = self.conn.execute(
-            "SELECT n.root, n.path, n.id, n.imported_at FROM json_each(?) j"
-            " JOIN note n ON n.root = j.value ->> 0 AND n.path = j.value ->> 1",
+    def notes_at(self, places: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[int, str]]:
+        rows = self.conn.execute(  # the owner's own note last: it wins over one without owner
+            "SELECT j.value ->> 0, n.root, n.path, n.id, n.imported_at FROM json_each(?) j"
+            " JOIN note n ON n.root = j.value ->> 1 AND n.path = j.value ->> 2"
+            " AND (n.owner = j.value ->> 0 OR n.owner IS NULL) ORDER BY n.owner IS NOT NULL",
             (json.dumps([list(p) for p in places], ensure_ascii=False),))
-        return {(root, path): (int(nid), imported_at) for root, path, nid, imported_at in rows}
+        return {(owner, root, path): (int(nid), imported_at) for owner, root, path, nid, imported_at in rows}
 
     def write_copy_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> list[int]:
         if not rows:

@@ -162,9 +162,9 @@ class SqliteFetch(SqliteBase):
             kept = f" AND origin NOT IN ({', '.join('?' for _ in a.kept_origins)})" if a.kept_origins else ""
             conn.execute(f"DELETE FROM field_value WHERE source_id = ?{kept}", (sid, *a.kept_origins))
             conn.executemany(
-                "INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(sid, name, origin, value, a.fetched_at) for name, origin, value in a.evidence
+                "INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at, changed_by)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(sid, name, origin, value, a.fetched_at, self.user) for name, origin, value in a.evidence
                  if origin not in a.kept_origins],  # never write over a pinned value
             )
         elif unchanged:
@@ -208,6 +208,8 @@ class SqliteFetch(SqliteBase):
         return None if row is None else (row[0], bytes(row[1]))
 
     def add_snapshot(self, row: Mapping[str, Any]) -> int:
+        if row.get("fetched_by") is None:
+            row = {**row, "fetched_by": self.user}
         cur = self.conn.execute(_INSERT_SNAPSHOT, _snapshot_values(row))
         return int(cur.lastrowid or 0)
 

@@ -20,6 +20,8 @@ from refman.store.sqlite.base import SqliteBase, transaction
 _CHUNK = 500  # ids bound in one IN (…)
 # The cached citation columns a label can give (refman.notes.importer composes them in this order).
 _LABEL_COLUMNS = ("title", "author", "issued", "container_title")
+# A note an import of this user's sees (parameter: the user): its own, or one imported before owners were recorded.
+_MINE = "(owner = ? OR owner IS NULL)"
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -31,25 +33,28 @@ class SqliteNotes(SqliteBase):
     # --- reading notes and vault roots
 
     def vault_roots(self) -> list[str]:
-        return [root for (root,) in self.conn.execute("SELECT DISTINCT root FROM note ORDER BY root")]
+        return [root for (root,) in self.conn.execute(f"SELECT DISTINCT root FROM note WHERE {_MINE} ORDER BY root",
+                                                      (self.user,))]
 
     def notes_in_root(self, root: str) -> list[NoteState]:
         return [NoteState(*row) for row in self.conn.execute(
-            "SELECT id, path, size, mtime_ns, sha256 FROM note WHERE root = ?", (root,))]
+            f"SELECT id, path, size, mtime_ns, sha256 FROM note WHERE root = ? AND {_MINE}", (root, self.user))]
 
     def note_size_and_mtime(self, root: str, path: str) -> tuple[int, int] | None:
-        row = self.conn.execute("SELECT size, mtime_ns FROM note WHERE root = ? AND path = ?", (root, path)).fetchone()
+        row = self.conn.execute(f"SELECT size, mtime_ns FROM note WHERE root = ? AND path = ? AND {_MINE}"
+                                " ORDER BY owner IS NULL LIMIT 1", (root, path, self.user)).fetchone()
         return None if row is None else (row[0], row[1])
 
     def note_summaries(self) -> list[NoteSummary]:
         return [NoteSummary(*row) for row in self.conn.execute(
             "SELECT n.id, n.root, n.path, n.status, n.reason, n.encoding,"
-            " (SELECT count(*) FROM mention m WHERE m.note_id = n.id) FROM note n ORDER BY n.root, n.path")]
+            " (SELECT count(*) FROM mention m WHERE m.note_id = n.id), n.owner FROM note n"
+            " ORDER BY n.root, n.path, n.owner")]
 
-    def sources_cited_per_root(self) -> dict[str, int]:
-        return dict(self.conn.execute(
-            "SELECT n.root, count(DISTINCT m.source_id) FROM note n JOIN mention m ON m.note_id = n.id"
-            " GROUP BY n.root").fetchall())
+    def sources_cited_per_root(self) -> dict[tuple[str | None, str], int]:
+        return {(owner, root): n for owner, root, n in self.conn.execute(
+            "SELECT n.owner, n.root, count(DISTINCT m.source_id) FROM note n JOIN mention m ON m.note_id = n.id"
+            " GROUP BY n.owner, n.root")}
 
     def catalog_commit_counter(self) -> int:
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
@@ -129,8 +134,13 @@ class SqliteNotes(SqliteBase):
         finally:
             conn.execute(f"PRAGMA cache_size = {saved}")
 
+    def claim_notes(self, roots: Sequence[str]) -> None:
+        self.conn.executemany("UPDATE note SET owner = ? WHERE root = ? AND owner IS NULL",
+                              [(self.user, root) for root in roots])
+
     def move_vault_root(self, old_root: str, new_root: str, prefix: str) -> None:
-        self.conn.execute("UPDATE note SET root = ?, path = ? || path WHERE root = ?", (new_root, prefix, old_root))
+        self.conn.execute(f"UPDATE note SET root = ?, path = ? || path, owner = ? WHERE root = ? AND {_MINE}",
+                          (new_root, prefix, self.user, old_root, self.user))
 
     def _notes_inserted_ids(self, sql: str, keys: list[Any], what: str) -> list[int]:
         """Insert-then-select: the ids of rows just inserted, in the order of `keys` (one JSON array bound)."""
@@ -141,22 +151,24 @@ class SqliteNotes(SqliteBase):
 
     def write_import_rows(self, ids: ImportIds, notes: list[tuple[Any, ...]], sources: list[tuple[Any, ...]],
                           mentions: list[tuple[Any, ...]], evidence: list[tuple[Any, ...]]) -> None:
-        conn = self.conn
+        conn, user = self.conn, self.user
         if notes:
             conn.executemany(
-                "INSERT INTO note (root, path, size, mtime_ns, sha256, encoding, status, reason, imported_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", notes)
+                "INSERT INTO note (root, path, size, mtime_ns, sha256, encoding, status, reason, imported_at, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(*r, user) for r in notes])
             ids.notes += self._notes_inserted_ids(
                 "SELECT n.id FROM json_each(?) j JOIN note n ON n.root = j.value ->> 0 AND n.path = j.value ->> 1"
-                " ORDER BY j.key", [[r[0], r[1]] for r in notes], "notes")
+                " AND n.owner = j.value ->> 2 ORDER BY j.key", [[r[0], r[1], user] for r in notes], "notes")
         note_ids = ids.notes
         if sources:
             # added_by, type and the other citation columns keep their defaults (note, webpage, NULL): binding
             # fewer columns makes this, the largest insert of an import, a fifth faster.
             conn.executemany(
                 "INSERT INTO source (url, url_as_written, host, created_at, updated_at, label_note, first_cited_at,"
-                f" {', '.join(_LABEL_COLUMNS)}) VALUES ({', '.join('?' * (7 + len(_LABEL_COLUMNS)))})",
-                [r if r[5] is None or r[5] > 0 else (*r[:5], note_ids[-r[5] - 1], *r[6:]) for r in sources])
+                f" {', '.join(_LABEL_COLUMNS)}, created_by, updated_by)"
+                f" VALUES ({', '.join('?' * (7 + len(_LABEL_COLUMNS)))}, ?, ?)",
+                [(*r, user, user) if r[5] is None or r[5] > 0 else (*r[:5], note_ids[-r[5] - 1], *r[6:], user, user)
+                 for r in sources])
             ids.sources += self._notes_inserted_ids(
                 "SELECT s.id FROM json_each(?) j JOIN source s ON s.url = j.value ORDER BY j.key",
                 [r[0] for r in sources], "sources")
@@ -169,8 +181,9 @@ class SqliteNotes(SqliteBase):
                  for s, n, *rest in mentions])
         if evidence:
             conn.executemany(
-                "INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, 'label', ?, ?)",
-                [(s if s > 0 else source_ids[-s - 1], *rest) for s, *rest in evidence])
+                "INSERT INTO field_value (source_id, field, origin, value, updated_at, changed_by)"
+                " VALUES (?, ?, 'label', ?, ?, ?)",
+                [(s if s > 0 else source_ids[-s - 1], *rest, user) for s, *rest in evidence])
 
     def update_notes(self, rows: list[tuple[Any, ...]]) -> None:
         self.conn.executemany(
@@ -192,13 +205,15 @@ class SqliteNotes(SqliteBase):
                               [(now, sid) for sid in source_ids])
 
     def mark_sources_updated(self, source_ids: Iterable[int], now: str) -> None:
-        self.conn.executemany("UPDATE source SET updated_at = ? WHERE id = ?", [(now, sid) for sid in source_ids])
+        self.conn.executemany("UPDATE source SET updated_at = ?, updated_by = ? WHERE id = ?",
+                              [(now, self.user, sid) for sid in source_ids])
 
     def replace_label_evidence(self, source_ids: Sequence[int], rows: list[tuple[Any, ...]]) -> None:
         self.conn.executemany("DELETE FROM field_value WHERE source_id = ? AND origin IN ('label', 'link-text')",
                               [(sid,) for sid in source_ids])
         self.conn.executemany(
-            "INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)", rows)
+            "INSERT INTO field_value (source_id, field, origin, value, updated_at, changed_by)"
+            " VALUES (?, ?, ?, ?, ?, ?)", [(*r, self.user) for r in rows])
 
     def set_label_columns(self, rows: list[tuple[Any, ...]]) -> None:
         assignments = ", ".join(f"{name} = ?" for name in _LABEL_COLUMNS)

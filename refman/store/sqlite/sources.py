@@ -10,7 +10,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from refman.errors import NotFoundError, UsageError
-from refman.store.sources import LIST_SORTS, Evidence, EvidenceRow, LiveFetch, MergeRow, NewEvidence, source_dict
+from refman.store.sources import (
+    LIST_SORTS,
+    Evidence,
+    EvidenceRow,
+    HistoryRow,
+    LiveFetch,
+    MergeRow,
+    NewEvidence,
+    SourcePeople,
+    source_dict,
+)
 from refman.store.sqlite.base import SqliteBase
 
 _LIST_COLUMNS = (
@@ -34,6 +44,16 @@ _INSERT_FIELDS = ("isbn", "doi", "title", "type", "issued")
 _MERGED_COLUMNS = ("citekey", "user_note", "status", "reason", "fail_count", "fetched_at", "last_ok_at",
                    "created_at", "added_by", "first_cited_at", "label_note", "updated_at")
 _CHUNK = 500  # ids per `IN (…)`: well below SQLite's limit of host parameters
+
+_HISTORY_COLUMNS = "source_id, field, origin, value, changed_by, changed_at, replaced_by, replaced_at"
+# The user value of (source, field) goes to the history, replaced by (user, at), when it differs from a new value
+# (parameters: user, at, source id, field, new JSON value) — or, for _KEEP_REMOVED_PIN, whatever it is.
+_KEEP_REPLACED_PIN = (
+    f"INSERT INTO field_history ({_HISTORY_COLUMNS}) SELECT source_id, field, origin, value, changed_by, updated_at,"
+    " ?, ? FROM field_value WHERE source_id = ? AND field = ? AND origin = 'user' AND value != ?")
+_KEEP_REMOVED_PIN = (
+    f"INSERT INTO field_history ({_HISTORY_COLUMNS}) SELECT source_id, field, origin, value, changed_by, updated_at,"
+    " ?, ? FROM field_value WHERE source_id = ? AND field = ? AND origin = 'user'")
 
 
 def _marks(n: int) -> str:
@@ -112,10 +132,11 @@ class SqliteSources(SqliteBase):
         unknown = set(extra) - set(_INSERT_FIELDS)
         if unknown:
             raise ValueError(f"insert_source cannot set {sorted(unknown)}")
-        names = ["url", "url_as_written", "host", "created_at", "updated_at", "user_note", "added_by", *extra]
+        names = ["url", "url_as_written", "host", "created_at", "updated_at", "user_note", "added_by", "created_by",
+                 "updated_by", *extra]
         cur = self.conn.execute(
             f"INSERT INTO source ({', '.join(names)}) VALUES ({_marks(len(names))})",
-            (url, url_as_written, host, now, now, user_note, added_by, *extra.values()))
+            (url, url_as_written, host, now, now, user_note, added_by, self.user, self.user, *extra.values()))
         return int(cur.lastrowid or 0)
 
     def user_note(self, source_id: int) -> str | None:
@@ -126,12 +147,12 @@ class SqliteSources(SqliteBase):
         if note is None:
             return bool(self.conn.execute("UPDATE source SET user_note = NULL WHERE id = ? AND user_note IS NOT NULL",
                                           (source_id,)).rowcount)
-        return bool(self.conn.execute("UPDATE source SET user_note = ?, updated_at = ? WHERE id = ?",
-                                      (note, now, source_id)).rowcount)
+        return bool(self.conn.execute("UPDATE source SET user_note = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+                                      (note, now, self.user, source_id)).rowcount)
 
     def set_source_url(self, source_id: int, url: str, url_as_written: str, host: str | None, now: str) -> None:
-        self.conn.execute("UPDATE source SET url = ?, url_as_written = ?, host = ?, updated_at = ? WHERE id = ?",
-                          (url, url_as_written, host, now, source_id))
+        self.conn.execute("UPDATE source SET url = ?, url_as_written = ?, host = ?, updated_at = ?, updated_by = ?"
+                          " WHERE id = ?", (url, url_as_written, host, now, self.user, source_id))
 
     def give_url_if_none(self, source_id: int, url: str, url_as_written: str, host: str | None) -> None:
         self.conn.execute("UPDATE source SET url = ?, url_as_written = ?, host = ? WHERE id = ? AND url IS NULL"
@@ -149,7 +170,7 @@ class SqliteSources(SqliteBase):
         self.conn.execute("UPDATE source SET citekey = ? WHERE id = ?", (key, source_id))
 
     def touch_source(self, source_id: int, now: str) -> None:
-        self.conn.execute("UPDATE source SET updated_at = ? WHERE id = ?", (now, source_id))
+        self.conn.execute("UPDATE source SET updated_at = ?, updated_by = ? WHERE id = ?", (now, self.user, source_id))
 
     # --- tags ----------------------------------------------------------------------------------------------
 
@@ -160,7 +181,8 @@ class SqliteSources(SqliteBase):
             spelled = row[0] if row else tag  # tags are case-insensitive: the catalog's first spelling
             if self.conn.execute("SELECT 1 FROM source_tag WHERE source_id = ? AND tag = ? COLLATE NOCASE",
                                  (source_id, spelled)).fetchone() is None:
-                self.conn.execute("INSERT INTO source_tag (source_id, tag) VALUES (?, ?)", (source_id, spelled))
+                self.conn.execute("INSERT INTO source_tag (source_id, tag, added_by) VALUES (?, ?, ?)",
+                                  (source_id, spelled, self.user))
 
     def remove_source_tag(self, source_id: int, tag: str) -> bool:
         return bool(self.conn.execute("DELETE FROM source_tag WHERE source_id = ? AND tag = ? COLLATE NOCASE",
@@ -174,13 +196,41 @@ class SqliteSources(SqliteBase):
     # --- evidence and merged fields ------------------------------------------------------------------------
 
     def put_field_evidence(self, rows: Sequence[NewEvidence]) -> None:
+        user = self.user
+        # A user value replaced by a different one goes to the history first (BEGIN IMMEDIATE serialises writers:
+        # the value read here is the one replaced).
+        self.conn.executemany(_KEEP_REPLACED_PIN, [(user, r.updated_at, r.source_id, r.field, _json(r.value))
+                                                  for r in rows if r.origin == "user"])
         self.conn.executemany(
-            "INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
-            [(r.source_id, r.field, r.origin, _json(r.value), r.updated_at) for r in rows])
+            "INSERT OR REPLACE INTO field_value (source_id, field, origin, value, updated_at, changed_by)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(r.source_id, r.field, r.origin, _json(r.value), r.updated_at, user) for r in rows])
 
-    def delete_user_pin(self, source_id: int, field: str) -> bool:
+    def delete_user_pin(self, source_id: int, field: str, now: str | None = None) -> bool:
+        from refman.timeutil import utc_now
+
+        self.conn.execute(_KEEP_REMOVED_PIN, (self.user, now or utc_now(), source_id, field))
         return bool(self.conn.execute("DELETE FROM field_value WHERE source_id = ? AND field = ? AND origin = 'user'",
                                       (source_id, field)).rowcount)
+
+    def keep_field_history(self, source_id: int, rows: Sequence[EvidenceRow], now: str) -> None:
+        self.conn.executemany(
+            f"INSERT INTO field_history ({_HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(source_id, r.field, r.origin, _json(r.value), r.changed_by, r.updated_at, self.user, now)
+             for r in rows])
+
+    def field_history(self, source_id: int) -> list[HistoryRow]:
+        return [HistoryRow(f, o, json.loads(v), cb, ca, rb, ra) for f, o, v, cb, ca, rb, ra in self.conn.execute(
+            "SELECT field, origin, value, changed_by, changed_at, replaced_by, replaced_at FROM field_history"
+            " WHERE source_id = ? ORDER BY replaced_at DESC, id DESC", (source_id,))]
+
+    def source_people(self, source_id: int) -> SourcePeople | None:
+        row = self.conn.execute("SELECT created_by, created_at, updated_by, updated_at FROM source WHERE id = ?",
+                                (source_id,)).fetchone()
+        if row is None:
+            return None
+        tags = dict(self.conn.execute("SELECT tag, added_by FROM source_tag WHERE source_id = ?", (source_id,)))
+        return SourcePeople(row[0], row[1], row[2], row[3], tags)
 
     def field_evidence_for(self, source_ids: Sequence[int]) -> dict[int, list[Evidence]]:
         ids = list(source_ids)
@@ -279,7 +329,7 @@ class SqliteSources(SqliteBase):
     def recent_snapshots(self, source_id: int, limit: int) -> list[dict[str, Any]]:
         cur = self.conn.execute(
             "SELECT id, fetched_at, outcome, http_status, final_url, content_type, size, unchanged, elapsed_ms,"
-            " reason, origin, memento_url, memento_at"
+            " reason, origin, memento_url, memento_at, fetched_by"
             " FROM snapshot WHERE source_id = ? ORDER BY fetched_at DESC, id DESC LIMIT ?", (source_id, limit))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur]
@@ -363,22 +413,26 @@ class SqliteSources(SqliteBase):
     def unite_tags(self, keep_id: int, drop_ids: Sequence[int]) -> list[str]:
         marks = _marks(len(drop_ids))
         have = {t for (t,) in self.conn.execute("SELECT tag FROM source_tag WHERE source_id = ?", (keep_id,))}
-        new_tags = sorted({t for (t,) in self.conn.execute(
-            f"SELECT tag FROM source_tag WHERE source_id IN ({marks})", list(drop_ids))} - have)
-        self.conn.executemany("INSERT INTO source_tag (source_id, tag) VALUES (?, ?)",
-                              [(keep_id, t) for t in new_tags])
+        taggers: dict[str, str | None] = {}  # a tag moves with who added it (the first dropped source's)
+        for t, by in self.conn.execute(f"SELECT tag, added_by FROM source_tag WHERE source_id IN ({marks})"
+                                       " ORDER BY source_id", list(drop_ids)):
+            taggers.setdefault(t, by)
+        new_tags = sorted(set(taggers) - have)
+        self.conn.executemany("INSERT INTO source_tag (source_id, tag, added_by) VALUES (?, ?, ?)",
+                              [(keep_id, t, taggers[t]) for t in new_tags])
         self.conn.execute(f"DELETE FROM source_tag WHERE source_id IN ({marks})", list(drop_ids))
         return new_tags
 
     def field_evidence_rows(self, source_id: int) -> list[EvidenceRow]:
-        return [EvidenceRow(f, o, json.loads(v), u) for f, o, v, u in self.conn.execute(
-            "SELECT field, origin, value, updated_at FROM field_value WHERE source_id = ? ORDER BY field, origin",
-            (source_id,))]
+        return [EvidenceRow(f, o, json.loads(v), u, by) for f, o, v, u, by in self.conn.execute(
+            "SELECT field, origin, value, updated_at, changed_by FROM field_value WHERE source_id = ?"
+            " ORDER BY field, origin", (source_id,))]
 
     def add_field_evidence_rows(self, source_id: int, rows: Sequence[EvidenceRow]) -> None:
         self.conn.executemany(
-            "INSERT INTO field_value (source_id, field, origin, value, updated_at) VALUES (?, ?, ?, ?, ?)",
-            [(source_id, r.field, r.origin, _json(r.value), r.updated_at) for r in rows])
+            "INSERT INTO field_value (source_id, field, origin, value, updated_at, changed_by)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(source_id, r.field, r.origin, _json(r.value), r.updated_at, r.changed_by) for r in rows])
 
     def archived_text_times(self, source_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
         ids = list(source_ids)
@@ -405,6 +459,8 @@ class SqliteSources(SqliteBase):
         unknown = set(values) - set(_MERGED_COLUMNS)
         if unknown:
             raise ValueError(f"update_merged_source cannot set {sorted(unknown)}")
+        if "updated_at" in values:  # who merged it
+            values = {**values, "updated_by": self.user}
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.conn.execute(f"UPDATE source SET {assignments} WHERE id = ?", (*values.values(), source_id))
 
@@ -414,6 +470,8 @@ class SqliteSources(SqliteBase):
         urls = [url for (url,) in self.conn.execute(f"SELECT url FROM source WHERE id IN ({marks}) ORDER BY id",
                                                     drops) if url]  # works without URL: none
         self.conn.execute(f"DELETE FROM field_value WHERE source_id IN ({marks})", drops)
+        # the values the dropped sources' users overwrote stay in the history, of the kept source
+        self.conn.execute(f"UPDATE field_history SET source_id = ? WHERE source_id IN ({marks})", (keep_id, *drops))
         self.conn.execute(f"UPDATE source_alias SET source_id = ? WHERE source_id IN ({marks})", (keep_id, *drops))
         self.conn.executemany("INSERT OR REPLACE INTO source_alias (url, source_id, created_at) VALUES (?, ?, ?)",
                               [(url, keep_id, now) for url in urls])
