@@ -74,10 +74,15 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True, help="a SQLite catalog built by bench_search.py --db")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1/postgres", help="a database to create ours from")
     ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    ap.add_argument("--prefix", default="refman_bench", help="the new database's name: PREFIX_<random>")
+    ap.add_argument("--reuse", metavar="URL", help="a database kept by an earlier --keep run: measure, do not load")
     args = ap.parse_args()
+    if args.reuse:
+        measure(args.db, args.reuse)
+        return
     import psycopg
 
-    name = f"refman_bench_{secrets.token_hex(4)}"
+    name = f"{args.prefix}_{secrets.token_hex(4)}"
     admin = psycopg.connect(args.pg, autocommit=True)
     admin.execute(f'CREATE DATABASE "{name}"')
     url = f"{args.pg.rpartition('/')[0]}/{name}"
@@ -88,18 +93,23 @@ def main() -> None:
             count = rebuild_index(store)
             index_s = time.perf_counter() - started
         print(f"PostgreSQL: {count} sources copied in {copy_s:.1f} s, search index built in {index_s:.1f} s")
-        pg_times, pg_counts = latencies(url)
-        sqlite_times, sqlite_counts = latencies(args.db)
-        report("SQLite (FTS5)", sqlite_times)
-        report("PostgreSQL (tsvector)", pg_times)
-        differ = [q for q in QUERIES if pg_counts[q] != sqlite_counts[q]]
-        print(f"queries whose first page differs in size: {differ or 'none'}")
+        measure(args.db, url)
     finally:
         if not args.keep:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         else:
             print(f"kept: {url}")
         admin.close()
+
+
+def measure(sqlite_path: Path, url: str) -> None:
+    """Latency of QUERIES on both backends, and the queries whose first page differs in size."""
+    pg_times, pg_counts = latencies(url)
+    sqlite_times, sqlite_counts = latencies(sqlite_path)
+    report("SQLite (FTS5)", sqlite_times)
+    report("PostgreSQL (tsvector)", pg_times)
+    differ = [q for q in QUERIES if pg_counts[q] != sqlite_counts[q]]
+    print(f"queries whose first page differs in size: {differ or 'none'}")
 
 
 if __name__ == "__main__":
