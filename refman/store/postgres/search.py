@@ -140,6 +140,8 @@ _RESTORE_SETTINGS = ("SELECT set_config('enable_seqscan', %s, true), set_config(
                      "set_config('jit', %s, true)")
 # The second tier's sources ranked at most (the newest ones); see PostgresSearch._ranked.
 RANKED_POOL = 200
+# The first tier's tsvectors are small (no archived text): it ranks this many times more.
+_DESCRIBING_POOL_FACTOR = 10
 
 
 def _like_escape(value: str) -> str:
@@ -318,6 +320,11 @@ class _Compiler:
                                   f"@@ {plain}::tsquery)")
                 else:
                     checks.append(f"to_tsvector('simple', refman_search_text({d}.{col})) @@ {plain}::tsquery")
+            others = [c for c in members if c not in present]
+            if len(present) == 1 and present[0] != "tags" and others:
+                # When the weight's other column is blank (most sources have no notes, or no tags), the weight
+                # is this column's alone: the tsvector decides, and the column is not parsed again.
+                checks.insert(0, f"btrim(coalesce({d}.{others[0]}, '')) = ''")
             vector, narrow = _narrowing(lexemes, term.prefix, weight)
             checked.append(f"({d}.{vector} @@ {self.param(narrow)}::tsquery AND ({' OR '.join(checks)}))")
         parts = checked
@@ -673,6 +680,8 @@ def _quote_ident(name: str) -> str:
 
 
 class PostgresSearch(PostgresBase):
+    ranked_pool = RANKED_POOL  # the second tier's sources ranked at most (tests make it small)
+
     # --- index upkeep ------------------------------------------------------------------------------------
 
     def sources_to_index(self, ids: Sequence[int] | None = None) -> Iterator[IndexSource]:
@@ -809,26 +818,24 @@ class PostgresSearch(PostgresBase):
         text, ranked over all columns (`document`). The first tier is cheap and is what users expect first;
         when it fills the page, the body is never ranked.
 
-        Ranking reads a row's whole tsvector (~5 KB of an archived page, compressed out of line), and a common
-        word is in tens of thousands of pages: in the second tier only the newest RANKED_POOL sources are
-        ranked, and the rest follow them newest first (their score is computed for the rows shown only). Which
-        rows match, how many, and in which tier, do not depend on it."""
+        Ranking reads a row's whole tsvector (5–30 KB for an archived page, out of line), and a common word is
+        in tens of thousands of pages: in the second tier only the newest `ranked_pool` sources are ranked (in
+        the first, ten times as many), and the rest follow them newest first (their score is computed for the
+        rows shown only). Which rows match, how many, and in which tier, do not depend on it."""
         assert plan.match is not None and plan.describing is not None and plan.second is not None
         params = {**params, **plan.params}
         describing = plan.describing
-        rows = self._rank_rows(describing.sql, describing.rank, where, params, limit, offset, "describing")
+        rows = self._pooled_rows(describing.sql, describing.rank, where, params, limit, offset, "describing",
+                                 self.ranked_pool * _DESCRIBING_POOL_FACTOR)
+        first = len(rows)
         if len(rows) < limit:
             skipped = 0
             if offset:
                 skipped = self._count(describing.sql, where, params) if not rows else offset + len(rows)
             rows += self._pooled_rows(plan.second, plan.match.rank, where, params, limit - len(rows),
-                                      max(0, offset - skipped))
-        unranked = [r[0] for r in rows if r[5] is None]
-        if unranked and plan.match.rank:
-            scores = dict(self.conn.execute(
-                f"SELECT d.source_id, {_score('document', plan.match.rank)} FROM search_doc d "
-                "WHERE d.source_id = ANY(%(ids)s)", {**params, "ids": unranked}).fetchall())
-            rows = [(*r[:5], scores.get(r[0], 0.0) if r[5] is None else r[5]) for r in rows]
+                                      max(0, offset - skipped), "document", self.ranked_pool)
+        rows = self._scored(rows, first, describing.rank, "describing", params)
+        rows = self._scored(rows, len(rows), plan.match.rank, "document", params)
         docs = {r[0]: r[1:] for r in self.execute(_DOCS_BY_ID, {"ids": [r[0] for r in rows]})}
         hits = []
         for sid, url, title, issued, site, rank in rows:
@@ -837,31 +844,31 @@ class PostgresSearch(PostgresBase):
                                   score=float(f"{float(rank or 0):.4g}"), snippet=snippet, matched_fields=fields))
         return hits
 
-    def _rank_rows(self, match: str, rank: str | None, where: list[str], params: dict[str, Any], limit: int,
-                   offset: int, vector: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.conn.execute(
-            f"WITH page AS (SELECT d.source_id, {_score(vector, rank)} AS rank FROM {_matching(match, where)} "
-            "ORDER BY rank DESC, d.source_id LIMIT %(limit)s OFFSET %(offset)s) "
-            f"SELECT s.id, s.url, s.title, s.issued, {_SITE_SQL} AS site, page.rank FROM page "
-            "JOIN source s ON s.id = page.source_id ORDER BY page.rank DESC, s.id",
-            {**params, "limit": limit, "offset": offset})]
+    def _scored(self, rows: list[tuple[Any, ...]], upto: int, rank: str | None, vector: str,
+                params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """`rows` with the score of those of the first `upto` that were not ranked (beyond the ranked pool)."""
+        unranked = [r[0] for r in rows[:upto] if r[5] is None]
+        if not unranked or not rank:
+            return rows
+        scores = dict(self.conn.execute(f"SELECT d.source_id, {_score(vector, rank)} FROM search_doc d "
+                                        "WHERE d.source_id = ANY(%(ids)s)", {**params, "ids": unranked}).fetchall())
+        return [(*r[:5], scores.get(r[0], 0.0)) if i < upto and r[5] is None else r for i, r in enumerate(rows)]
 
     def _pooled_rows(self, match: str, rank: str | None, where: list[str], params: dict[str, Any], limit: int,
-                     offset: int) -> list[tuple[Any, ...]]:
-        """The rows matching `match`: the newest RANKED_POOL ranked over `document` (ties to the lower id),
-        then the others newest first, with no rank (None). When they are RANKED_POOL or fewer, every one is
-        ranked: the order is _rank_rows'."""
+                     offset: int, vector: str, pool: int) -> list[tuple[Any, ...]]:
+        """The rows matching `match`: the newest `pool` ranked over `vector` (ties to the lower id), then the
+        others newest first, with no rank (None). When they are `pool` or fewer, every one is ranked."""
         order = "{r}.rank IS NULL, {r}.rank DESC, CASE WHEN {r}.rank IS NULL THEN -{i}.source_id ELSE {i}.source_id END"
         return [tuple(r) for r in self.conn.execute(
             f"WITH m AS MATERIALIZED (SELECT d.source_id FROM {_matching(match, where)}), "
             "p AS (SELECT source_id FROM m ORDER BY source_id DESC LIMIT %(pool)s), "
-            f"r AS MATERIALIZED (SELECT d.source_id, {_score('document', rank)} AS rank FROM p JOIN search_doc d "
+            f"r AS MATERIALIZED (SELECT d.source_id, {_score(vector, rank)} AS rank FROM p JOIN search_doc d "
             "ON d.source_id = p.source_id), "
             "page AS (SELECT m.source_id, r.rank FROM m LEFT JOIN r ON r.source_id = m.source_id "
             f"ORDER BY {order.format(r='r', i='m')} LIMIT %(limit)s OFFSET %(offset)s) "
             f"SELECT s.id, s.url, s.title, s.issued, {_SITE_SQL} AS site, page.rank FROM page "
             f"JOIN source s ON s.id = page.source_id ORDER BY {order.format(r='page', i='page')}",
-            {**params, "pool": RANKED_POOL, "limit": limit, "offset": offset})]
+            {**params, "pool": pool, "limit": limit, "offset": offset})]
 
     def _count(self, match: str, where: list[str], params: dict[str, Any]) -> int:
         return _scalar(self.conn.execute(f"SELECT count(*) FROM {_matching(match, where)}", params).fetchone())
