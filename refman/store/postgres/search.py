@@ -5,7 +5,10 @@ The index
 `search_doc` (migration 0002) has one row per source with the six columns of refman.store.search.INDEX_COLUMNS
 in the index's form (the same strings as SQLite's FTS5 table) and `document`, their tsvector with the weights
 title A, authors and tags B, site and notes C, body D, kept by triggers on the catalog's tables as on SQLite.
-Bulk writers suspend those triggers (`search_index_batch`) and index in Python.
+Bulk writers suspend those triggers (`search_index_batch`) and index in Python. Migration 0012 added
+`describing`, the tsvector of all but the body (the start of `document`: same positions, so the same ranks),
+small enough to stay in the row, and to both the lexeme U+E002 + c1 + c2 for every two consecutive one-character
+CJK lexemes of a column (of a tag, for the tags), so that a CJK word is found by the GIN index alone.
 
 From a parsed query (refman.search_query) to SQL
 ------------------------------------------------
@@ -20,12 +23,20 @@ string (same groupings, same parts left out), so that both backends match the sa
   column into the start of the next: the tsvector concatenates them), is checked against that column's own
   text after the GIN index has narrowed the rows. A phrase over the tags stays inside one tag, and `tag:x` is
   a whole tag (or a tag's start, for a prefix): FTS5's tag tokens are not lexemes here;
-* a query of negations only lists the sources that match none of them, newest first, as on SQLite.
+* a query of negations only lists the sources that match none of them, newest first, as on SQLite;
+* a CJK word of two characters is its bigram lexeme; a longer one its phrase ANDed with its bigrams;
+* conditions on the describing columns only go to `describing`; a tsquery that wants every weight of its
+  vector has no weight label (a label, a phrase or a prefix make PostgreSQL recheck each row the GIN index
+  returns, reading its tsvector: for `document`, 5–30 KB out of line); a negation is `NOT IN` the rows that
+  match it (one hashed subplan over the GIN index, not a recheck per candidate). The search's statements run
+  without sequential scans or JIT (`_planned`): the planner does not know what testing `document` costs.
 
 Ranking is ts_rank_cd (weights D, C, B, A = 0.1, 0.3, 0.45, 1.0: FTS5's bm25 column weights) in SQLite's two
 tiers: sources matching in the describing columns first, then those matching only with the body; the
 adjacent-words bonus is an OR'd phrase in the rank's tsquery; ties go to the lower id. Scores are not bm25's,
-so the order inside a tier can differ from SQLite's; which rows and which tier do not.
+so the order inside a tier can differ from SQLite's; which rows and which tier do not. A tier of more than
+`ranked_pool` sources (ten times that for the first) ranks its newest ones only, and lists the rest after them,
+newest first (`_ranked`).
 
 Snippets are FTS5's snippet() and its choice of column, computed in Python on the result rows' texts
 (`_Column`): the same window of 24 tokens, sentence starts, merged highlights and ellipses, and only the
