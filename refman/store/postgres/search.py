@@ -778,19 +778,23 @@ class PostgresSearch(PostgresBase):
     def search_sources(self, query: ParsedQuery, where: SourceFilter, limit: int, offset: int) -> list[SearchHit]:
         plan = self._plan(query)
         conditions, params = source_filter_sql(where)
-        with self._planned():
+        with self._planned(plan.match is not None or plan.exclude is not None):
             if plan.match is not None:
                 return self._ranked(plan, conditions, params, limit, offset)
             return self._listed(plan, conditions, params, limit, offset)
 
     @contextmanager
-    def _planned(self) -> Iterator[None]:
+    def _planned(self, searching: bool = True) -> Iterator[None]:
         """The search's statements in one transaction, planned for what the planner cannot see: testing a row's
         `document` reads its whole tsvector out of line (~5 KB, decompressed), which costs far more than the
         planner's estimate for `@@`. No sequential scan then (it would test every row: the GIN index tests none
         when it is exact), and memory enough for the hashed subplans of negations. The settings are undone
         when done (set_config(…, true) lasts to the end of the outermost transaction otherwise). No JIT either:
-        the high cost estimates of these plans made PostgreSQL compile them, for longer than they run."""
+        the high cost estimates of these plans made PostgreSQL compile them, for longer than they run. Filters
+        alone (`searching` false) are planned as usual."""
+        if not searching:
+            yield
+            return
         with self.transaction():
             saved = self.conn.execute(_SAVE_SETTINGS).fetchone()
             self.conn.execute(_SEARCH_SETTINGS)
@@ -798,11 +802,11 @@ class PostgresSearch(PostgresBase):
             self.conn.execute(_RESTORE_SETTINGS, saved)
 
     def count_search_matches(self, query: ParsedQuery, where: SourceFilter) -> int:
-        with self._planned():
-            return self._count_matches(query, where)
-
-    def _count_matches(self, query: ParsedQuery, where: SourceFilter) -> int:
         plan = self._plan(query)
+        with self._planned(plan.match is not None or plan.exclude is not None):
+            return self._count_matches(plan, where)
+
+    def _count_matches(self, plan: _Plan, where: SourceFilter) -> int:
         conditions, params = source_filter_sql(where)
         if plan.match is not None:
             return self._count(plan.match.sql, conditions, {**params, **plan.params})
