@@ -82,7 +82,7 @@ def _queries(rng: random.Random, n: int) -> list[str]:
         elif kind < 0.65:
             out.append(f"{word} OR {han}")
         elif kind < 0.75:
-            out.append(f"{rng.choice(['title', 'tag', 'site', 'notes'])}:{rng.choice([word, han, 'example'])}")
+            out.append(f"{rng.choice(['title', 'tag', 'site', 'notes', 'text'])}:{rng.choice([word, han, 'example'])}")
         elif kind < 0.85:
             out.append(f"{word} -{rng.choice(WORDS)}")
         else:
@@ -151,11 +151,13 @@ def test_cjk_words_use_their_bigrams(stores: tuple[Store, Store]) -> None:
     assert isinstance(postgres, PostgresStore)
     plan = postgres._plan(parse_query("数据"))
     assert plan.second == "(d.document @@ %(q0)s::tsquery) AND NOT (d.describing @@ %(q1)s::tsquery)"
-    assert plan.params["q0"] == plan.params["q1"] == "'\ue002数据'"  # no weight: the index answers alone
+    # No weight label: the index answers alone.
+    assert (plan.params["q0"], plan.params["q1"]) == ("('\ue002数据' | '\ue003数据')", "'\ue002数据'")
     assert sorted(h.id for h in search(postgres, "数据")) == [a, c]
     assert [h.id for h in search(postgres, "tag:数据")] == []  # 数 and 据 are two tags of a
     assert [h.id for h in search(postgres, "tag:模型数据")] == [c]
     assert [h.id for h in search(postgres, "数据仓库")] == [a]
+    assert [h.id for h in search(postgres, "text:数据")] == [] and [h.id for h in search(postgres, "title:数据")] == [a]
     assert [h.id for h in search(postgres, "库仓")] == [b]
     assert sorted(h.id for h in search(postgres, "据*")) == [a, b, c]  # a CJK prefix: the character itself
     assert postgres.count_search_matches(parse_query("数据 -仓库"), SourceFilter()) == 1
@@ -183,7 +185,7 @@ def test_the_second_tier_pages_completely_with_a_small_ranked_pool(stores: tuple
 
 
 def _document_facts(url: str) -> list[Any]:
-    return query(url, "SELECT source_id, document::text LIKE '%\ue002%', "
+    return query(url, "SELECT source_id, document::text ~ '[\ue002\ue003]', "
                       "document = refman_search_document(title, authors, site, tags, notes, body) "
                       "FROM search_doc ORDER BY source_id")
 
@@ -201,12 +203,13 @@ def test_0012_on_a_populated_catalog(pg_url: str) -> None:
     # `describing` is the start of `document`.
     assert _document_facts(pg_url) == [(1, True, True), (2, True, True)]
     assert query(pg_url, "SELECT count(*) FROM search_doc WHERE document IS DISTINCT FROM "
-                         "describing || refman_search_column(body, 'D')") == [(0,)]
-    def having(vector: str, word: str) -> list[Any]:
-        return query(pg_url, f"SELECT source_id FROM search_doc WHERE {vector} @@ E'\\ue002{word}'::tsquery")
+                         "describing || refman_search_body_column(body)") == [(0,)]
+    def having(vector: str, bigram: str) -> list[Any]:
+        return query(pg_url, f"SELECT source_id FROM search_doc WHERE {vector} @@ CAST(:q AS tsquery)", {"q": bigram})
 
-    assert having("describing", "数据") == having("document", "数据") == [(2,)]
-    assert having("describing", "正文") == [] and having("document", "正文") == [(1,)]
+    assert having("describing", "\ue002数据") == having("document", "\ue002数据") == [(2,)]
+    assert having("describing", "\ue003正文") == having("describing", "\ue002正文") == []
+    assert having("document", "\ue003正文") == [(1,)]  # the body's bigram
     _assert_index_matches_python(pg_url)
     migrate(pg_url, before, down=True)
     assert query(pg_url, "SELECT source_id, document::text FROM search_doc ORDER BY source_id") == old

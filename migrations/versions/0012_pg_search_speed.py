@@ -4,12 +4,14 @@ the describing columns (the first ranking tier) with its own GIN index.
 A CJK word is a phrase of one-character lexemes (`refman_cjk_space`): for `数据` the GIN index returned every
 document holding both characters (most Chinese ones), and PostgreSQL then read each one's whole tsvector to check
 positions. Each column's tsvector now also holds, for every two consecutive lexemes that are both one CJK
-character, the lexeme U+E002 + the two characters (U+E002 is private use: no query lexeme can start with it, so
-a prefix query never matches one). Bigrams are made per column from that column's own lexemes, so none runs from
-one column into the next, and two characters are consecutive exactly when the phrase `'数' <-> '据'` matches
-them there: a two-character word is one GIN lookup, exact, and a longer one is narrowed to the documents holding
-all its bigrams before its phrase is checked. Every bigram has position 1 in its column's weight (weights need a
-position; ranks never ask for bigrams), which puts the next column's positions one further on.
+character, a bigram lexeme: U+E002 + the two characters in the describing columns, U+E003 + them in the body
+(private use: no query lexeme can start with one, so a prefix query never matches one). Bigrams are made per
+column from that column's own lexemes (per tag for the tags), so none runs from one column into the next, and two
+characters are consecutive exactly when the phrase `'数' <-> '据'` matches them there: a two-character word is
+one GIN lookup, exact, and a longer one is narrowed to the documents holding all its bigrams before its phrase is
+checked. A describing column's bigrams have position 1 in its weight (weights need a position; ranks never ask
+for bigrams), which puts the next column's positions one further on; the body's have no position (only queries
+of the body's weight D look for them, and it is the last column), which keeps the large tsvector smaller.
 
 `describing` is the tsvector of title, authors, tags, site and notes (weights A, B, B, C, C), exactly the start
 of `document` (`document` = `describing` || the body's), so the first tier (sources matching in those columns)
@@ -34,24 +36,39 @@ depends_on: str | Sequence[str] | None = None
 
 # Kana, CJK Ext A, CJK Unified, Hangul syllables, CJK compatibility, CJK Ext B–F: refman_cjk_space's class (0002).
 _CJK_CLASS = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff]"
-BIGRAM_MARK = "\ue002"
+BIGRAM_MARK = "\ue002"  # the describing columns' bigrams
+BODY_BIGRAM_MARK = "\ue003"  # the body's
 _TAG_CLOSE = "\ue001"  # refman.search_query.TAG_CLOSE
 BODY_CHARS = 250_000  # as 0010
 
+# refman_cjk_space's class as code points, tested on a one-character lexeme (a regular expression per lexeme
+# took most of the time of indexing a Chinese page).
+_IS_CJK = " OR ".join(f"ascii(u.lexeme) BETWEEN {lo} AND {hi}" for lo, hi in (
+    (0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x2FFFF)))
+
 _FUNCTIONS = (
-    # Consecutive positions of one-character CJK lexemes, as bigram lexemes at position 1 (`\\:` is a colon
-    # that SQLAlchemy's text() does not take for a parameter).
-    f"""CREATE FUNCTION refman_cjk_bigrams(v tsvector) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce(string_agg('''' || b || '''\\:1', ' ')::tsvector, ''::tsvector) FROM (
-    SELECT DISTINCT '{BIGRAM_MARK}' || x.lexeme || x.nxt AS b FROM (
+    # The two characters of every two consecutive one-character CJK lexemes (repeats included).
+    f"""CREATE FUNCTION refman_cjk_pairs(v tsvector) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(x.lexeme || x.nxt), '{{}}') FROM (
       SELECT u.lexeme, p.pos, lead(u.lexeme) OVER w AS nxt, lead(p.pos) OVER w AS npos
       FROM unnest(v) AS u(lexeme, positions, weights), unnest(u.positions) AS p(pos)
-      WHERE u.lexeme ~ '^{_CJK_CLASS}$'
-      WINDOW w AS (ORDER BY p.pos)) x WHERE x.npos = x.pos + 1) y $$""",
-    # One column's tsvector in its weight: its lexemes, and its bigrams when it has CJK characters.
+      WHERE length(u.lexeme) = 1 AND ({_IS_CJK})
+      WINDOW w AS (ORDER BY p.pos)) x WHERE x.npos = x.pos + 1 $$""",
+    # A describing column's bigram lexemes, at position 1 (a weight needs a position; `\\:` is a colon that
+    # SQLAlchemy's text() does not take for a parameter).
+    f"""CREATE FUNCTION refman_cjk_bigrams(v tsvector) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT coalesce(string_agg(DISTINCT '''{BIGRAM_MARK}' || b || '''\\:1', ' ')::tsvector, ''::tsvector)
+  FROM unnest(refman_cjk_pairs(v)) AS b $$""",
+    # One describing column's tsvector in its weight: its lexemes, and its bigrams when it has CJK characters.
     f"""CREATE FUNCTION refman_search_column(v text, w "char") RETURNS tsvector LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
   SELECT setweight(CASE WHEN v ~ '{_CJK_CLASS}' THEN t || refman_cjk_bigrams(t) ELSE t END, w)
+  FROM to_tsvector('simple', refman_search_text(v)) AS t $$""",
+    # The body's: its bigrams have no position (nor weight: only queries of the body's weight D look for them,
+    # and their mark is the body's own), which keeps the large tsvector smaller and quicker to build.
+    f"""CREATE FUNCTION refman_search_body_column(v text) RETURNS tsvector LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN v ~ '{_CJK_CLASS}' THEN setweight(t, 'D') || array_to_tsvector(ARRAY(
+      SELECT '{BODY_BIGRAM_MARK}' || b FROM unnest(refman_cjk_pairs(t)) AS b)) ELSE setweight(t, 'D') END
   FROM to_tsvector('simple', refman_search_text(v)) AS t $$""",
     # The tags column's: bigrams within each tag (the tag markers are not lexemes: two tags' words are
     # consecutive lexemes).
@@ -67,13 +84,13 @@ RETURNS tsvector LANGUAGE sql STABLE PARALLEL SAFE AS $$
     f"""CREATE OR REPLACE FUNCTION refman_search_document(title text, authors text, site text, tags text,
   notes text, body text) RETURNS tsvector LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT refman_search_describing(title, authors, site, tags, notes)
-      || refman_search_column(left(body, {BODY_CHARS}), 'D') $$""",
+      || refman_search_body_column(left(body, {BODY_CHARS})) $$""",
     # `document` from `describing`: the describing columns are parsed once.
     f"""CREATE OR REPLACE FUNCTION refman_search_doc_bi() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
 BEGIN
   NEW.describing := refman_search_describing(NEW.title, NEW.authors, NEW.site, NEW.tags, NEW.notes);
-  NEW.document := NEW.describing || refman_search_column(left(NEW.body, {BODY_CHARS}), 'D');
+  NEW.document := NEW.describing || refman_search_body_column(left(NEW.body, {BODY_CHARS}));
   RETURN NEW;
 END $$""",
 )
@@ -123,6 +140,8 @@ def downgrade() -> None:
     op.execute("DROP INDEX ix_search_doc_describing")
     op.execute("ALTER TABLE search_doc DROP COLUMN describing")
     for signature in ("refman_search_describing(text, text, text, text, text)", "refman_search_tags_column(text)",
-                      "refman_search_column(text, \"char\")", "refman_cjk_bigrams(tsvector)"):
+                      "refman_search_body_column(text)",
+                      "refman_search_column(text, \"char\")", "refman_cjk_bigrams(tsvector)",
+                      "refman_cjk_pairs(tsvector)"):
         op.execute(f"DROP FUNCTION {signature}")
     _recompute()

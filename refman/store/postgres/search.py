@@ -7,8 +7,9 @@ in the index's form (the same strings as SQLite's FTS5 table) and `document`, th
 title A, authors and tags B, site and notes C, body D, kept by triggers on the catalog's tables as on SQLite.
 Bulk writers suspend those triggers (`search_index_batch`) and index in Python. Migration 0012 added
 `describing`, the tsvector of all but the body (the start of `document`: same positions, so the same ranks),
-small enough to stay in the row, and to both the lexeme U+E002 + c1 + c2 for every two consecutive one-character
-CJK lexemes of a column (of a tag, for the tags), so that a CJK word is found by the GIN index alone.
+small enough to stay in the row, and to both the lexeme U+E002 + c1 + c2 (U+E003 in the body) for every two
+consecutive one-character CJK lexemes of a column (of a tag, for the tags), so that a CJK word is found by the
+GIN index alone.
 
 From a parsed query (refman.search_query) to SQL
 ------------------------------------------------
@@ -137,8 +138,9 @@ _DOCS_BY_ID = ("SELECT source_id, title, authors, site, tags, notes, body FROM s
 # Index-form tag tokens (refman.search_query.TAG_OPEN / TAG_CLOSE): PostgreSQL's parser drops them (private-use
 # characters are not letters), so a tag term is matched against each tag of the `tags` column.
 _TAG_OPEN, _TAG_CLOSE = "\ue000", "\ue001"
-# Migration 0012's bigram lexemes: the mark, then two consecutive one-character CJK lexemes of one column.
-_BIGRAM_MARK = "\ue002"
+# Migration 0012's bigram lexemes: a mark, then two consecutive one-character CJK lexemes of one column; the
+# describing columns' (with a position and weight) and the body's (with neither) have marks of their own.
+_BIGRAM_MARK, _BODY_BIGRAM_MARK = "\ue002", "\ue003"
 # refman_cjk_space's characters (migration 0002): each one is a lexeme of its own.
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff]")
 # Which weight each column has in `document`; two columns share B and two share C.
@@ -216,12 +218,25 @@ def _is_cjk(lexeme: str) -> bool:
 
 
 def _bigram(lexemes: Sequence[str]) -> str | None:
-    """The bigram lexeme (migration 0012) that matches exactly what the phrase of these two one-character CJK
-    lexemes matches, within one column; None for other lexemes. (A prefix changes nothing: a lexeme that
-    begins with a CJK character is that character, refman_cjk_space isolates every one.)"""
+    """The two characters of the bigram lexemes (migration 0012) that match exactly what the phrase of these two
+    one-character CJK lexemes matches, within one column; None for other lexemes. (A prefix changes nothing: a
+    lexeme that begins with a CJK character is that character, refman_cjk_space isolates every one.)"""
     if len(lexemes) == 2 and _is_cjk(lexemes[0]) and _is_cjk(lexemes[1]):
-        return _BIGRAM_MARK + lexemes[0] + lexemes[1]
+        return lexemes[0] + lexemes[1]
     return None
+
+
+def _bigram_query(chars: str, weights: Sequence[str]) -> str:
+    """tsquery text of the bigram `chars` in any of `weights`: the describing columns' bigram (with a weight
+    label unless all three are wanted), or the body's (which has none), or either."""
+    parts = []
+    described = [w for w in weights if w != "D"]
+    if described:
+        labels = "" if set(described) == set("ABC") else "".join(described)
+        parts.append(_tsquery([_BIGRAM_MARK + chars], False, labels))
+    if "D" in weights:
+        parts.append(_tsquery([_BODY_BIGRAM_MARK + chars], False, ""))
+    return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
 
 
 def _vector(weights: Sequence[str]) -> tuple[str, str]:
@@ -239,14 +254,14 @@ def _narrowing(lexemes: Sequence[str], prefix: bool, weights: Sequence[str]) -> 
     labels = "" if set(weights) == set(every) else "".join(weights)
     bigram = _bigram(lexemes)
     if bigram is not None:
-        return vector, _tsquery([bigram], False, labels)
+        return vector, _bigram_query(bigram, weights)
     if len(lexemes) == 1:
         return vector, _tsquery(lexemes, prefix, labels)
     phrase = _in_weights(lexemes, prefix, weights)
     bigrams = sorted({b for i in range(len(lexemes) - 1) if (b := _bigram(lexemes[i:i + 2])) is not None})
     if not bigrams:
         return vector, phrase
-    return vector, " & ".join([_tsquery([b], False, labels) for b in bigrams] + [f"({phrase})"])
+    return vector, " & ".join([_bigram_query(b, weights) for b in bigrams] + [f"({phrase})"])
 
 
 # Which phrases of a query FTS5 highlights in a row: ("phrase", index), ("or", children), ("and", positives,
