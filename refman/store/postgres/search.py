@@ -5,7 +5,11 @@ The index
 `search_doc` (migration 0002) has one row per source with the six columns of refman.store.search.INDEX_COLUMNS
 in the index's form (the same strings as SQLite's FTS5 table) and `document`, their tsvector with the weights
 title A, authors and tags B, site and notes C, body D, kept by triggers on the catalog's tables as on SQLite.
-Bulk writers suspend those triggers (`search_index_batch`) and index in Python.
+Bulk writers suspend those triggers (`search_index_batch`) and index in Python. Migration 0012 added
+`describing`, the tsvector of all but the body (the start of `document`: same positions, so the same ranks),
+small enough to stay in the row, and to both the lexeme U+E002 + c1 + c2 (U+E003 in the body) for every two
+consecutive one-character CJK lexemes of a column (of a tag, for the tags), so that a CJK word is found by the
+GIN index alone.
 
 From a parsed query (refman.search_query) to SQL
 ------------------------------------------------
@@ -20,12 +24,20 @@ string (same groupings, same parts left out), so that both backends match the sa
   column into the start of the next: the tsvector concatenates them), is checked against that column's own
   text after the GIN index has narrowed the rows. A phrase over the tags stays inside one tag, and `tag:x` is
   a whole tag (or a tag's start, for a prefix): FTS5's tag tokens are not lexemes here;
-* a query of negations only lists the sources that match none of them, newest first, as on SQLite.
+* a query of negations only lists the sources that match none of them, newest first, as on SQLite;
+* a CJK word of two characters is its bigram lexeme; a longer one its phrase ANDed with its bigrams;
+* conditions on the describing columns only go to `describing`; a tsquery that wants every weight of its
+  vector has no weight label (a label, a phrase or a prefix make PostgreSQL recheck each row the GIN index
+  returns, reading its tsvector: for `document`, 5–30 KB out of line); a negation is `NOT IN` the rows that
+  match it (one hashed subplan over the GIN index, not a recheck per candidate). The search's statements run
+  without sequential scans or JIT (`_planned`): the planner does not know what testing `document` costs.
 
 Ranking is ts_rank_cd (weights D, C, B, A = 0.1, 0.3, 0.45, 1.0: FTS5's bm25 column weights) in SQLite's two
 tiers: sources matching in the describing columns first, then those matching only with the body; the
 adjacent-words bonus is an OR'd phrase in the rank's tsquery; ties go to the lower id. Scores are not bm25's,
-so the order inside a tier can differ from SQLite's; which rows and which tier do not.
+so the order inside a tier can differ from SQLite's; which rows and which tier do not. A tier of more than
+`ranked_pool` sources (ten times that for the first) ranks its newest ones only, and lists the rest after them,
+newest first (`_ranked`).
 
 Snippets are FTS5's snippet() and its choice of column, computed in Python on the result rows' texts
 (`_Column`): the same window of 24 tokens, sentence starts, merged highlights and ellipses, and only the
@@ -126,9 +138,23 @@ _DOCS_BY_ID = ("SELECT source_id, title, authors, site, tags, notes, body FROM s
 # Index-form tag tokens (refman.search_query.TAG_OPEN / TAG_CLOSE): PostgreSQL's parser drops them (private-use
 # characters are not letters), so a tag term is matched against each tag of the `tags` column.
 _TAG_OPEN, _TAG_CLOSE = "\ue000", "\ue001"
+# Migration 0012's bigram lexemes: a mark, then two consecutive one-character CJK lexemes of one column; the
+# describing columns' (with a position and weight) and the body's (with neither) have marks of their own.
+_BIGRAM_MARK, _BODY_BIGRAM_MARK = "\ue002", "\ue003"
+# refman_cjk_space's characters (migration 0002): each one is a lexeme of its own.
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff]")
 # Which weight each column has in `document`; two columns share B and two share C.
 _WEIGHT_GROUPS = (("A", ("title",)), ("B", ("authors", "tags")), ("C", ("site", "notes")), ("D", ("body",)))
 SNIPPET_TOKENS = 24
+_SAVE_SETTINGS = "SELECT current_setting('enable_seqscan'), current_setting('work_mem'), current_setting('jit')"
+_SEARCH_SETTINGS = ("SELECT set_config('enable_seqscan', 'off', true), set_config('work_mem', '64MB', true), "
+                    "set_config('jit', 'off', true)")
+_RESTORE_SETTINGS = ("SELECT set_config('enable_seqscan', %s, true), set_config('work_mem', %s, true), "
+                     "set_config('jit', %s, true)")
+# The second tier's sources ranked at most (the newest ones); see PostgresSearch._ranked.
+RANKED_POOL = 200
+# The first tier's tsvectors are small (no archived text): it ranks this many times more.
+_DESCRIBING_POOL_FACTOR = 10
 
 
 def _like_escape(value: str) -> str:
@@ -187,6 +213,57 @@ def _in_weights(lexemes: Sequence[str], prefix: bool, weights: Sequence[str]) ->
     return " | ".join(f"({_tsquery(lexemes, prefix, w)})" for w in weights)
 
 
+def _is_cjk(lexeme: str) -> bool:
+    return len(lexeme) == 1 and _CJK.match(lexeme) is not None
+
+
+def _bigram(lexemes: Sequence[str]) -> str | None:
+    """The two characters of the bigram lexemes (migration 0012) that match exactly what the phrase of these two
+    one-character CJK lexemes matches, within one column; None for other lexemes. (A prefix changes nothing: a
+    lexeme that begins with a CJK character is that character, refman_cjk_space isolates every one.)"""
+    if len(lexemes) == 2 and _is_cjk(lexemes[0]) and _is_cjk(lexemes[1]):
+        return lexemes[0] + lexemes[1]
+    return None
+
+
+def _bigram_query(chars: str, weights: Sequence[str]) -> str:
+    """tsquery text of the bigram `chars` in any of `weights`: the describing columns' bigram (with a weight
+    label unless all three are wanted), or the body's (which has none), or either."""
+    parts = []
+    described = [w for w in weights if w != "D"]
+    if described:
+        labels = "" if set(described) == set("ABC") else "".join(described)
+        parts.append(_tsquery([_BIGRAM_MARK + chars], False, labels))
+    if "D" in weights:
+        parts.append(_tsquery([_BODY_BIGRAM_MARK + chars], False, ""))
+    return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+
+
+def _vector(weights: Sequence[str]) -> tuple[str, str]:
+    """The tsvector to search for lexemes in these weights, and all the weights it has: `describing` (small,
+    never toasted) unless the body's weight D is wanted."""
+    return ("document", "ABCD") if "D" in weights else ("describing", "ABC")
+
+
+def _narrowing(lexemes: Sequence[str], prefix: bool, weights: Sequence[str]) -> tuple[str, str]:
+    """(vector, tsquery text) matching the term's lexemes in any of `weights` of that vector, with as little
+    for PostgreSQL to recheck as possible: no weight label when all the vector's weights are wanted (the GIN
+    index then answers alone), a CJK word of two characters as its bigram lexeme, and a longer one narrowed to
+    the documents holding all its bigrams before its phrase is checked."""
+    vector, every = _vector(weights)
+    labels = "" if set(weights) == set(every) else "".join(weights)
+    bigram = _bigram(lexemes)
+    if bigram is not None:
+        return vector, _bigram_query(bigram, weights)
+    if len(lexemes) == 1:
+        return vector, _tsquery(lexemes, prefix, labels)
+    phrase = _in_weights(lexemes, prefix, weights)
+    bigrams = sorted({b for i in range(len(lexemes) - 1) if (b := _bigram(lexemes[i:i + 2])) is not None})
+    if not bigrams:
+        return vector, phrase
+    return vector, " & ".join([_bigram_query(b, weights) for b in bigrams] + [f"({phrase})"])
+
+
 # Which phrases of a query FTS5 highlights in a row: ("phrase", index), ("or", children), ("and", positives,
 # negatives). A phrase in a branch that does not match the row is not highlighted (FTS5 reports instances only
 # for the phrases whose part of the expression matched).
@@ -213,6 +290,8 @@ class _Compiler:
     lexemes: dict[str, list[str]]
     params: dict[str, Any] = field(default_factory=dict)
     phrases: list[_Phrase] = field(default_factory=list)
+    alias: str = "d"  # of the `search_doc` row the conditions are on
+    aliases: int = 0
 
     def param(self, value: Any) -> str:
         name = f"q{len(self.params)}"
@@ -221,6 +300,7 @@ class _Compiler:
 
     def term(self, term: Term, describing: bool, negated: bool) -> _Expr:
         lexemes = self.lexemes.get(term.tokens, [])
+        d = self.alias
         columns = [term.column] if term.column else list(INDEX_COLUMNS)
         if describing:
             columns = [c for c in columns if c != "body"]
@@ -240,8 +320,9 @@ class _Compiler:
             wanted = f"lower(btrim(refman_search_text({self.param(term.tokens)})))"
             same = f"starts_with({words}, {wanted})" if term.prefix else f"{words} = {wanted}"
             rank = _tsquery(lexemes, term.prefix, "B")
-            return _Expr(f"(d.document @@ {self.param(rank)}::tsquery AND EXISTS (SELECT 1 FROM "
-                         f"regexp_split_to_table(d.tags, {self.param(_TAG_CLOSE)}) AS g(tag) WHERE {same}))",
+            vector, narrow = _narrowing(lexemes, term.prefix, "B")
+            return _Expr(f"({d}.{vector} @@ {self.param(narrow)}::tsquery AND EXISTS (SELECT 1 FROM "
+                         f"regexp_split_to_table({d}.tags, {self.param(_TAG_CLOSE)}) AS g(tag) WHERE {same}))",
                          rank, False, highlight)
         direct: list[str] = []  # weights the tsvector decides alone
         checked: list[str] = []  # conditions for the weights whose columns must be told apart
@@ -251,23 +332,31 @@ class _Compiler:
             if not present:
                 continue
             weights.append(weight)
-            if len(members) == 1 or (len(present) == len(members) and len(lexemes) == 1):
+            # A bigram is within one column (and one tag) as a single lexeme is.
+            single = len(lexemes) == 1 or _bigram(lexemes) is not None
+            if len(members) == 1 or (len(present) == len(members) and single):
                 direct.append(weight)
                 continue
             plain = self.param(_tsquery(lexemes, term.prefix, ""))
             checks = []
             for col in present:
                 if col == "tags":  # within one tag: FTS5's tag tokens stand between two tags' words
-                    checks.append(f"EXISTS (SELECT 1 FROM regexp_split_to_table(d.tags, {self.param(_TAG_CLOSE)}) "
+                    checks.append(f"EXISTS (SELECT 1 FROM regexp_split_to_table({d}.tags, {self.param(_TAG_CLOSE)}) "
                                   f"AS g(tag) WHERE to_tsvector('simple', refman_search_text(g.tag)) "
                                   f"@@ {plain}::tsquery)")
                 else:
-                    checks.append(f"to_tsvector('simple', refman_search_text(d.{col})) @@ {plain}::tsquery")
-            in_weight = self.param(_tsquery(lexemes, term.prefix, weight))
-            checked.append(f"(d.document @@ {in_weight}::tsquery AND ({' OR '.join(checks)}))")
+                    checks.append(f"to_tsvector('simple', refman_search_text({d}.{col})) @@ {plain}::tsquery")
+            others = [c for c in members if c not in present]
+            if len(present) == 1 and present[0] != "tags" and others:
+                # When the weight's other column is blank (most sources have no notes, or no tags), the weight
+                # is this column's alone: the tsvector decides, and the column is not parsed again.
+                checks.insert(0, f"btrim(coalesce({d}.{others[0]}, '')) = ''")
+            vector, narrow = _narrowing(lexemes, term.prefix, weight)
+            checked.append(f"({d}.{vector} @@ {self.param(narrow)}::tsquery AND ({' OR '.join(checks)}))")
         parts = checked
         if direct:
-            parts = [f"d.document @@ {self.param(_in_weights(lexemes, term.prefix, direct))}::tsquery", *checked]
+            vector, narrow = _narrowing(lexemes, term.prefix, direct)
+            parts = [f"{d}.{vector} @@ {self.param(narrow)}::tsquery", *checked]
         sql = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
         return _Expr(sql, _in_weights(lexemes, term.prefix, weights), False, highlight)
 
@@ -288,7 +377,7 @@ class _Compiler:
                          ("or", tuple(p.highlight for p in parts)))
         positives = [p for p in (self.node(c, describing, negated) for c in node.children
                                  if not isinstance(c, Not)) if p is not None]
-        negatives = [p for p in (self.node(c.child, describing, True) for c in node.children
+        negatives = [p for p in (self.negative(c.child, describing) for c in node.children
                                  if isinstance(c, Not)) if p is not None]
         if not positives:
             return None
@@ -298,6 +387,23 @@ class _Compiler:
         ranks = [f"({p.rank})" for p in positives if p.rank]
         return _Expr(sql, " & ".join(ranks) or None, bool(negatives) or any(p.negates for p in positives),
                      ("and", tuple(p.highlight for p in positives), tuple(n.highlight for n in negatives)))
+
+
+    def negative(self, node: Node, describing: bool) -> _Expr | None:
+        """The condition that a row matches the negated `node`, as `IN` the rows that match it: PostgreSQL finds
+        those with the GIN index, once (a hashed subplan), instead of reading the tsvector of every candidate
+        row."""
+        outer = self.alias
+        self.aliases += 1
+        self.alias = f"n{self.aliases}"
+        try:
+            found = self.node(node, describing, True)
+        finally:
+            inner, self.alias = self.alias, outer
+        if found is None:
+            return None
+        return found._replace(sql=f"{outer}.source_id IN (SELECT {inner}.source_id FROM search_doc {inner} "
+                                  f"WHERE {found.sql})")
 
 
 class _Ranked(NamedTuple):
@@ -316,6 +422,7 @@ class _Plan:
     exclude: str | None
     phrases: list[_Phrase] | None
     highlight: _Highlight = ()
+    second: str | None = None  # the second tier: matching, but not in the describing columns
 
     @classmethod
     def build(cls, query: ParsedQuery, lexemes: dict[str, list[str]]) -> _Plan:
@@ -329,6 +436,9 @@ class _Plan:
             return cls(c.params, None, None, " OR ".join(n.sql for n in negs) if negs else None, None)
         describing = c.node(tree, describing=True)
         assert describing is not None
+        # match AND NOT (match AND describing) is match AND NOT describing: the second tier's condition
+        # evaluates the match once.
+        second = f"({match.sql}) AND NOT ({describing.sql})"
         describing_sql = describing.sql
         if match.negates:  # a column filter over NOT would only exclude words in those columns
             describing_sql = f"({match.sql}) AND ({describing_sql})"
@@ -345,7 +455,7 @@ class _Plan:
             return None if text is None else f"{c.param(text)}::tsquery"
 
         return cls(c.params, _Ranked(match.sql, rank(match_rank)), _Ranked(describing_sql, rank(describing_rank)),
-                   None, c.phrases, highlight)
+                   None, c.phrases, highlight, second)
 
     def snippet(self, doc: Sequence[str | None] | None) -> tuple[str, list[str]]:
         """The snippet to show and the fields that matched, as the SQLite store picks them from FTS5's
@@ -569,6 +679,19 @@ _CATALOG_COUNTS = select(select(func.count()).select_from(_source).scalar_subque
                          select(func.count()).select_from(_note).scalar_subquery())
 
 
+def _score(vector: str, rank: str | None) -> str:
+    """SQL of the rank of `search_doc d` for the tsquery SQL `rank`, over its tsvector `vector`."""
+    return f"ts_rank_cd('{_RANK_WEIGHTS}'::float4[], d.{vector}, {rank})" if rank else "0::real"
+
+
+def _matching(match: str, where: list[str]) -> str:
+    """FROM … WHERE … of the `search_doc d` rows matching `match` and the filters on `source s` (joined only
+    for them: every index row has its source)."""
+    if not where:
+        return f"search_doc d WHERE {match}"
+    return f"search_doc d JOIN source s ON s.id = d.source_id WHERE ({match}) AND {' AND '.join(where)}"
+
+
 def _scalar(row: Any) -> int:
     assert row is not None
     return int(row[0])
@@ -583,6 +706,8 @@ def _quote_ident(name: str) -> str:
 
 
 class PostgresSearch(PostgresBase):
+    ranked_pool = RANKED_POOL  # the second tier's sources ranked at most (tests make it small)
+
     # --- index upkeep ------------------------------------------------------------------------------------
 
     def sources_to_index(self, ids: Sequence[int] | None = None) -> Iterator[IndexSource]:
@@ -668,17 +793,40 @@ class PostgresSearch(PostgresBase):
     def search_sources(self, query: ParsedQuery, where: SourceFilter, limit: int, offset: int) -> list[SearchHit]:
         plan = self._plan(query)
         conditions, params = source_filter_sql(where)
-        if plan.match is not None:
-            return self._ranked(plan, conditions, params, limit, offset)
-        return self._listed(plan, conditions, params, limit, offset)
+        with self._planned(plan.match is not None or plan.exclude is not None):
+            if plan.match is not None:
+                return self._ranked(plan, conditions, params, limit, offset)
+            return self._listed(plan, conditions, params, limit, offset)
+
+    @contextmanager
+    def _planned(self, searching: bool = True) -> Iterator[None]:
+        """The search's statements in one transaction, planned for what the planner cannot see: testing a row's
+        `document` reads its whole tsvector out of line (~5 KB, decompressed), which costs far more than the
+        planner's estimate for `@@`. No sequential scan then (it would test every row: the GIN index tests none
+        when it is exact), and memory enough for the hashed subplans of negations. The settings are undone
+        when done (set_config(…, true) lasts to the end of the outermost transaction otherwise). No JIT either:
+        the high cost estimates of these plans made PostgreSQL compile them, for longer than they run. Filters
+        alone (`searching` false) are planned as usual."""
+        if not searching:
+            yield
+            return
+        with self.transaction():
+            saved = self.conn.execute(_SAVE_SETTINGS).fetchone()
+            self.conn.execute(_SEARCH_SETTINGS)
+            yield
+            self.conn.execute(_RESTORE_SETTINGS, saved)
 
     def count_search_matches(self, query: ParsedQuery, where: SourceFilter) -> int:
         plan = self._plan(query)
+        with self._planned(plan.match is not None or plan.exclude is not None):
+            return self._count_matches(plan, where)
+
+    def _count_matches(self, plan: _Plan, where: SourceFilter) -> int:
         conditions, params = source_filter_sql(where)
         if plan.match is not None:
             return self._count(plan.match.sql, conditions, {**params, **plan.params})
         if plan.exclude is not None:
-            conditions.append(f"NOT EXISTS (SELECT 1 FROM search_doc d WHERE d.source_id = s.id AND ({plan.exclude}))")
+            conditions.append(f"s.id NOT IN (SELECT d.source_id FROM search_doc d WHERE {plan.exclude})")
             params = {**params, **plan.params}
         sql_where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
         return _scalar(self.conn.execute(f"SELECT count(*) FROM source s {sql_where}", params).fetchone())
@@ -696,48 +844,71 @@ class PostgresSearch(PostgresBase):
     def _ranked(self, plan: _Plan, where: list[str], params: dict[str, Any], limit: int,
                 offset: int) -> list[SearchHit]:
         """Two tiers, as on SQLite: sources whose describing columns (all but the body) match come first, ranked
-        over those columns (the body's weight D is left out of the tier's tsquery); then the sources that match
-        only with the archived text, ranked over all columns. The first tier is cheap (short columns) and is
-        what users expect first; when it fills the page, the body is never ranked."""
-        assert plan.match is not None and plan.describing is not None
+        over those columns (`describing`, a small tsvector); then the sources that match only with the archived
+        text, ranked over all columns (`document`). The first tier is cheap and is what users expect first;
+        when it fills the page, the body is never ranked.
+
+        Ranking reads a row's whole tsvector (5–30 KB for an archived page, out of line), and a common word is
+        in tens of thousands of pages: in the second tier only the newest `ranked_pool` sources are ranked (in
+        the first, ten times as many), and the rest follow them newest first (their score is computed for the
+        rows shown only). Which rows match, how many, and in which tier, do not depend on it."""
+        assert plan.match is not None and plan.describing is not None and plan.second is not None
         params = {**params, **plan.params}
         describing = plan.describing
-        rows = self._rank_rows(describing.sql, describing.rank, where, params, limit, offset)
+        rows = self._pooled_rows(describing.sql, describing.rank, where, params, limit, offset, "describing",
+                                 self.ranked_pool * _DESCRIBING_POOL_FACTOR)
+        first = len(rows)
         if len(rows) < limit:
             skipped = 0
             if offset:
                 skipped = self._count(describing.sql, where, params) if not rows else offset + len(rows)
-            rows += self._rank_rows(f"({plan.match.sql}) AND NOT ({describing.sql})", plan.match.rank, where,
-                                    params, limit - len(rows), max(0, offset - skipped))
+            rows += self._pooled_rows(plan.second, plan.match.rank, where, params, limit - len(rows),
+                                      max(0, offset - skipped), "document", self.ranked_pool)
+        rows = self._scored(rows, first, describing.rank, "describing", params)
+        rows = self._scored(rows, len(rows), plan.match.rank, "document", params)
         docs = {r[0]: r[1:] for r in self.execute(_DOCS_BY_ID, {"ids": [r[0] for r in rows]})}
         hits = []
         for sid, url, title, issued, site, rank in rows:
             snippet, fields = plan.snippet(docs.get(sid))
             hits.append(SearchHit(id=sid, url=url, title=title, issued=issued, site=site,
-                                  score=float(f"{float(rank):.4g}"), snippet=snippet, matched_fields=fields))
+                                  score=float(f"{float(rank or 0):.4g}"), snippet=snippet, matched_fields=fields))
         return hits
 
-    def _rank_rows(self, match: str, rank: str | None, where: list[str], params: dict[str, Any], limit: int,
-                   offset: int) -> list[tuple[Any, ...]]:
-        conditions = " AND ".join([f"({match})", *where])
-        score = f"ts_rank_cd('{_RANK_WEIGHTS}'::float4[], d.document, {rank})" if rank else "0::real"
+    def _scored(self, rows: list[tuple[Any, ...]], upto: int, rank: str | None, vector: str,
+                params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """`rows` with the score of those of the first `upto` that were not ranked (beyond the ranked pool)."""
+        unranked = [r[0] for r in rows[:upto] if r[5] is None]
+        if not unranked or not rank:
+            return rows
+        scores = dict(self.conn.execute(f"SELECT d.source_id, {_score(vector, rank)} FROM search_doc d "
+                                        "WHERE d.source_id = ANY(%(ids)s)", {**params, "ids": unranked}).fetchall())
+        return [(*r[:5], scores.get(r[0], 0.0)) if i < upto and r[5] is None else r for i, r in enumerate(rows)]
+
+    def _pooled_rows(self, match: str, rank: str | None, where: list[str], params: dict[str, Any], limit: int,
+                     offset: int, vector: str, pool: int) -> list[tuple[Any, ...]]:
+        """The rows matching `match`: the newest `pool` ranked over `vector` (ties to the lower id), then the
+        others newest first, with no rank (None). When they are `pool` or fewer, every one is ranked."""
+        order = "{r}.rank IS NULL, {r}.rank DESC, CASE WHEN {r}.rank IS NULL THEN -{i}.source_id ELSE {i}.source_id END"
         return [tuple(r) for r in self.conn.execute(
-            f"SELECT s.id, s.url, s.title, s.issued, {_SITE_SQL} AS site, {score} AS rank "
-            f"FROM search_doc d JOIN source s ON s.id = d.source_id WHERE {conditions} "
-            "ORDER BY rank DESC, s.id LIMIT %(limit)s OFFSET %(offset)s",
-            {**params, "limit": limit, "offset": offset})]
+            f"WITH m AS MATERIALIZED (SELECT d.source_id FROM {_matching(match, where)}), "
+            "p AS (SELECT source_id FROM m ORDER BY source_id DESC LIMIT %(pool)s), "
+            f"r AS MATERIALIZED (SELECT d.source_id, {_score(vector, rank)} AS rank FROM p JOIN search_doc d "
+            "ON d.source_id = p.source_id), "
+            "page AS (SELECT m.source_id, r.rank FROM m LEFT JOIN r ON r.source_id = m.source_id "
+            f"ORDER BY {order.format(r='r', i='m')} LIMIT %(limit)s OFFSET %(offset)s) "
+            f"SELECT s.id, s.url, s.title, s.issued, {_SITE_SQL} AS site, page.rank FROM page "
+            f"JOIN source s ON s.id = page.source_id ORDER BY {order.format(r='page', i='page')}",
+            {**params, "pool": pool, "limit": limit, "offset": offset})]
 
     def _count(self, match: str, where: list[str], params: dict[str, Any]) -> int:
-        conditions = " AND ".join([f"({match})", *where])
-        return _scalar(self.conn.execute(f"SELECT count(*) FROM search_doc d JOIN source s ON s.id = d.source_id "
-                                         f"WHERE {conditions}", params).fetchone())
+        return _scalar(self.conn.execute(f"SELECT count(*) FROM {_matching(match, where)}", params).fetchone())
 
     def _listed(self, plan: _Plan, where: list[str], params: dict[str, Any], limit: int,
                 offset: int) -> list[SearchHit]:
         conditions = list(where)
         args = dict(params)
         if plan.exclude is not None:
-            conditions.append(f"NOT EXISTS (SELECT 1 FROM search_doc d WHERE d.source_id = s.id AND ({plan.exclude}))")
+            conditions.append(f"s.id NOT IN (SELECT d.source_id FROM search_doc d WHERE {plan.exclude})")
             args.update(plan.params)
         sql_where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
         rows = self.conn.execute(
