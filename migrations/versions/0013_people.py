@@ -18,7 +18,7 @@ constraint is re-declared in the stored schema instead (as 0006 re-declares colu
 the rows (REINDEX), which is also O(notes) rather than a copy of the table.
 
 Revision ID: 0013
-Revises: 0012 (0012 is written in parallel: the two are re-chained at merge; this one does not depend on 0012)
+Revises: 0012
 Create Date: 2026-12-07
 """
 
