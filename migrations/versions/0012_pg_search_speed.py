@@ -47,13 +47,16 @@ _IS_CJK = " OR ".join(f"ascii(u.lexeme) BETWEEN {lo} AND {hi}" for lo, hi in (
     (0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x2FFFF)))
 
 _FUNCTIONS = (
-    # The two characters of every two consecutive one-character CJK lexemes (repeats included).
-    f"""CREATE FUNCTION refman_cjk_pairs(v tsvector) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce(array_agg(x.lexeme || x.nxt), '{{}}') FROM (
+    # The two characters of every two consecutive one-character CJK lexemes (repeats included). PL/pgSQL for
+    # the reason given below.
+    f"""CREATE FUNCTION refman_cjk_pairs(v tsvector) RETURNS text[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN (SELECT coalesce(array_agg(x.lexeme || x.nxt), '{{}}') FROM (
       SELECT u.lexeme, p.pos, lead(u.lexeme) OVER w AS nxt, lead(p.pos) OVER w AS npos
       FROM unnest(v) AS u(lexeme, positions, weights), unnest(u.positions) AS p(pos)
       WHERE length(u.lexeme) = 1 AND ({_IS_CJK})
-      WINDOW w AS (ORDER BY p.pos)) x WHERE x.npos = x.pos + 1 $$""",
+      WINDOW w AS (ORDER BY p.pos)) x WHERE x.npos = x.pos + 1);
+END $$""",
     # A describing column's bigram lexemes, at position 1 (a weight needs a position; `\\:` is a colon that
     # SQLAlchemy's text() does not take for a parameter). PL/pgSQL, as refman_search_column: a SQL function
     # that cannot be inlined costs an executor start per call, which made a bulk import's index rows 4× slower.
