@@ -14,6 +14,8 @@ from functools import lru_cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from refman.store.recorded_user import RecordedUser
+
 if TYPE_CHECKING:
     import psycopg
     from sqlalchemy.sql.expression import Executable
@@ -38,7 +40,7 @@ def compile_statement(statement: Executable) -> tuple[str, dict[str, Any]]:
     return str(compiled), params
 
 
-class PostgresBase:
+class PostgresBase(RecordedUser):
     """A catalog in one PostgreSQL database, on one psycopg connection in autocommit mode: transactions are
     explicit (`transaction()`), as in the SQLite store."""
 
@@ -48,19 +50,6 @@ class PostgresBase:
         self.conn = conn
         self.url = url
         self._user: str | None = None
-
-    @property
-    def user(self) -> str:
-        """Who this store's writes are recorded as (refman.config.user_name unless set), as on SQLite."""
-        if self._user is None:
-            from refman.config import user_name
-
-            self._user = user_name()
-        return self._user
-
-    @user.setter
-    def user(self, name: str) -> None:
-        self._user = name
 
     @property
     def location(self) -> str:

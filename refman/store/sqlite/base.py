@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from refman.store.recorded_user import RecordedUser
+
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -37,7 +39,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-class SqliteBase:
+class SqliteBase(RecordedUser):
     """A catalog in one SQLite file, on one sqlite3 connection (autocommit mode: transactions are explicit)."""
 
     backend = "sqlite"
@@ -46,20 +48,6 @@ class SqliteBase:
         self.conn = conn
         self.path = path
         self._user: str | None = None
-
-    @property
-    def user(self) -> str:
-        """Who this store's writes are recorded as (refman.config.user_name unless set): asked on the first write
-        that records it, so that read-only commands never read the settings file for it."""
-        if self._user is None:
-            from refman.config import user_name
-
-            self._user = user_name()
-        return self._user
-
-    @user.setter
-    def user(self, name: str) -> None:
-        self._user = name
 
     @property
     def location(self) -> Path | None:
