@@ -269,7 +269,7 @@ class _Worker:
 
     async def fetch_source(self, source_id: int, after: int | None = None) -> str:
         """The task: claim, fetch, extract and record one source; returns its outcome (or why nothing was done)."""
-        from refman.fetch.claims import claim, release
+        from refman.fetch.claims import claim
         from refman.fetch.pipeline import load_jobs
         from refman.store.postgres.queue import latest_snapshot_ids
 
@@ -291,20 +291,24 @@ class _Worker:
             return await self._fetch(source_id, after, latest, jobs, t0)
         except BaseException:
             with contextlib.suppress(Exception):  # free for another run; a dead database frees it by expiry
-                await asyncio.shield(self._in_db(lambda store: release(store, [source_id])))
+                await asyncio.shield(self._release(source_id))
             raise
+
+    async def _release(self, source_id: int) -> None:
+        """End this worker's claim on a source it did not record (another run may take it now)."""
+        from refman.fetch.claims import release
+
+        await self._in_db(lambda store: release(store, [source_id]))
 
     async def _fetch(self, source_id: int, after: int | None, latest: int | None, jobs: list[Job],
                      t0: float) -> str:
-        from refman.fetch.claims import release
-
         if latest is not None and (after is None or latest > after):
             self.skipped += 1
-            await self._in_db(lambda store: release(store, [source_id]))
+            await self._release(source_id)
             return "already fetched since queued"
         if not jobs:
             self.skipped += 1
-            await self._in_db(lambda store: release(store, [source_id]))
+            await self._release(source_id)
             return "not fetchable (deleted, or no URL)"
         job = jobs[0]
         t1 = time.perf_counter()

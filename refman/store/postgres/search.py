@@ -80,6 +80,7 @@ from refman.store.search import (
     SourceHeading,
     Term,
 )
+from refman.vocabulary import CJK_INDEXED
 
 _source: Table = Source.__table__  # type: ignore[attr-defined]
 _source_tag: Table = SourceTag.__table__  # type: ignore[attr-defined]
@@ -141,8 +142,8 @@ _TAG_OPEN, _TAG_CLOSE = "\ue000", "\ue001"
 # Migration 0012's bigram lexemes: a mark, then two consecutive one-character CJK lexemes of one column; the
 # describing columns' (with a position and weight) and the body's (with neither) have marks of their own.
 _BIGRAM_MARK, _BODY_BIGRAM_MARK = "\ue002", "\ue003"
-# refman_cjk_space's characters (migration 0002): each one is a lexeme of its own.
-_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff]")
+# refman_cjk_space's characters (migration 0002, which froze the same set): each one is a lexeme of its own.
+_CJK = re.compile(f"[{CJK_INDEXED}]")
 # Which weight each column has in `document`; two columns share B and two share C.
 _WEIGHT_GROUPS = (("A", ("title",)), ("B", ("authors", "tags")), ("C", ("site", "notes")), ("D", ("body",)))
 SNIPPET_TOKENS = 24

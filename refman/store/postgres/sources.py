@@ -257,9 +257,7 @@ _FIELD_HISTORY = (
 )
 _MOVE_HISTORY = update(_field_history).values(source_id=bindparam("keep")).where(
     _field_history.c.source_id == any_(bindparam("ids")))
-_DELETE_USER_PIN = delete(_field_value).where(_field_value.c.source_id == bindparam("sid"),
-                                              _field_value.c.field == bindparam("p_field"),
-                                              _field_value.c.origin == "user")
+_DELETE_USER_PIN = delete(_field_value).where(_pin)
 _EVIDENCE_FOR = (
     select(_field_value.c.source_id, _field_value.c.field, _field_value.c.origin, _field_value.c.value)
     .where(_field_value.c.source_id == any_(bindparam("ids")))
