@@ -226,6 +226,19 @@ class FetchClaim(SQLModel, table=True):
     heartbeat_at: str
 
 
+class RobotsTxt(SQLModel, table=True):
+    """The robots.txt of one origin as a fetch last read it (refman.fetch.robots): every run and worker on the
+    catalog uses it while it is fresh instead of fetching it again."""
+
+    __tablename__ = "robots_txt"
+
+    origin: str = Field(primary_key=True)  # scheme://host[:port], as refman.fetch.client names an origin
+    fetched_at: str  # UTC, ISO 8601
+    outcome: str  # a refman.vocabulary.RobotsOutcome: parsed | missing | unavailable
+    http_status: int | None = None  # of the last answer (after redirects); None when none came
+    body: str | None = None  # the text parsed (outcome parsed): at most ROBOTS_MAX_BYTES of the file
+
+
 class RegisteredExport(SQLModel, table=True):
     """An export that refman keeps current (refman.exports_registry): re-written whenever its bytes change."""
 

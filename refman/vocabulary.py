@@ -44,6 +44,15 @@ GOOD_OUTCOMES: tuple[FetchOutcome, ...] = (FetchOutcome.OK, FetchOutcome.THIN)
 NOT_FETCHED = "new"
 
 
+class RobotsOutcome(StrEnum):
+    """What reading an origin's robots.txt gave (robots_txt.outcome, migration 0014). Only `parsed` restricts
+    anything: the others mean "allow all" (refman.fetch.client explains why)."""
+
+    PARSED = "parsed"  # a 2xx answer: its rules apply
+    MISSING = "missing"  # a 4xx, or no usable answer (a redirect without Location, too many redirects)
+    UNAVAILABLE = "unavailable"  # a 5xx, a timeout, an unreachable server: asked again sooner
+
+
 class SnapshotOrigin(StrEnum):
     """Where an archived copy came from (snapshot.origin, migration 0005)."""
 

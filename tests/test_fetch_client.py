@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import sqlite3
 import time
 import tracemalloc
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -368,6 +371,127 @@ def test_crawl_delay_raises_host_delay(server: FaultServer) -> None:
     starts = server.starts(path_prefix="/x")
     assert len(starts) == 2 and abs(starts[1] - starts[0]) >= 0.95
     assert secs < 3
+
+
+# ---------------------------------------------------------------------- robots.txt shared through a catalog
+
+
+def fetch_shared(urls: list[str], catalog: Path, pol: FetchPolicy | None = None) -> tuple[list[FetchResult],
+                                                                                         dict[str, Any]]:
+    """One run (a Fetcher) whose robots.txt answers are shared through the catalog file `catalog`."""
+    from refman.fetch.robots import CatalogRobots, CatalogThread
+
+    async def go() -> tuple[list[FetchResult], dict[str, Any]]:
+        thread = CatalogThread(catalog)
+        try:
+            async with Fetcher(pol or policy(), robots_cache=CatalogRobots(thread.call)) as f:
+                return list(await asyncio.gather(*(f.fetch(u) for u in urls))), f.stats
+        finally:
+            thread.close()
+
+    return asyncio.run(go())
+
+
+def robots_rows(catalog: Path) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(catalog)
+    try:
+        return conn.execute("SELECT origin, outcome, http_status, body FROM robots_txt ORDER BY origin").fetchall()
+    finally:
+        conn.close()
+
+
+def seed_robots(catalog: Path, origin: str, age_s: float, outcome: str, status: int | None,
+                body: str | None = None) -> None:
+    """A robots.txt answer for `origin` read `age_s` seconds ago, as another run would have stored it."""
+    from refman.store import open_store
+    from refman.store.fetch import RobotsRow
+
+    when = (datetime.now(UTC) - timedelta(seconds=age_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with open_store(catalog) as store:
+        store.put_robots_row(RobotsRow(origin, when, outcome, status, body))
+
+
+def test_robots_read_by_one_run_serves_the_next(server: FaultServer, tmp_path: Path) -> None:
+    catalog = tmp_path / "c.db"
+    rules = "User-agent: *\nDisallow: /private\n"
+    server.robots = rules
+    urls = [server.url(f"/p{i}") for i in range(4)] + [server.url("/private/x")]
+    results, stats = fetch_shared(urls, catalog)
+    assert [r.outcome for r in results] == ["ok"] * 4 + ["robots"]
+    assert stats["robots_requests"] == 1 and stats["robots_shared"] == 0
+    origin = server.url("").rstrip("/")
+    assert robots_rows(catalog) == [(origin, "parsed", 200, rules)]
+    # the next run (another Fetcher, as another process would be) asks the catalog, not the server: the stored
+    # disallow holds even though the site now allows everything, until the answer is a day old
+    server.robots = "User-agent: *\nDisallow:\n"
+    results, stats = fetch_shared(urls, catalog)
+    assert [r.outcome for r in results] == ["ok"] * 4 + ["robots"]
+    assert stats["robots_requests"] == 0 and stats["robots_shared"] == 1
+    assert server.hits["/robots.txt"] == 1 and server.hits["/private/x"] == 0
+
+
+@pytest.mark.parametrize("days", [0.99, 1.01])
+def test_a_stored_disallow_holds_for_a_day(server: FaultServer, tmp_path: Path, days: float) -> None:
+    catalog = tmp_path / "c.db"
+    origin = server.url("").rstrip("/")
+    seed_robots(catalog, origin, days * 86400, "parsed", 200, "User-agent: *\nDisallow: /private\n")
+    server.robots = "User-agent: *\nDisallow:\n"  # the site no longer forbids it
+    results, stats = fetch_shared([server.url("/private/x")], catalog)
+    if days < 1:  # fresh: honoured without asking the site
+        assert results[0].outcome == "robots" and server.hits["/robots.txt"] == 0 and stats["robots_shared"] == 1
+    else:  # stale: read again, and the new answer stored
+        assert results[0].outcome == "ok" and server.hits["/robots.txt"] == 1 and stats["robots_requests"] == 1
+        assert robots_rows(catalog) == [(origin, "parsed", 200, "User-agent: *\nDisallow:\n")]
+
+
+@pytest.mark.parametrize("hours", [0.9, 1.1])
+def test_an_unavailable_robots_is_asked_again_sooner(server: FaultServer, tmp_path: Path, hours: float) -> None:
+    catalog = tmp_path / "c.db"
+    origin = server.url("").rstrip("/")
+    seed_robots(catalog, origin, hours * 3600, "unavailable", 503)
+    server.robots = "User-agent: *\nDisallow: /private\n"
+    results, _ = fetch_shared([server.url("/private/x")], catalog)
+    assert results[0].outcome == ("ok" if hours < 1 else "robots")
+    assert server.hits["/robots.txt"] == (0 if hours < 1 else 1)
+
+
+def test_an_unreadable_robots_is_stored_as_unavailable(server: FaultServer, tmp_path: Path) -> None:
+    catalog = tmp_path / "c.db"
+    server.route("/robots.txt", lambda s, r, rd, w: _status(s, r, w, 503))
+    results, _ = fetch_shared([server.url("/page")], catalog, policy(retries=0))
+    assert results[0].outcome == "ok" and robots_rows(catalog)[0][1:] == ("unavailable", 503, None)
+
+
+def test_a_broken_catalog_never_breaks_a_fetch(server: FaultServer, tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    catalog = tmp_path / "not-a-catalog.db"
+    catalog.write_bytes(b"this is not an SQLite database, " * 200)
+    server.robots = "User-agent: *\nDisallow: /private\n"
+    t0 = time.monotonic()
+    with caplog.at_level("WARNING", logger="refman.fetch.client"):
+        results, stats = fetch_shared([server.url("/p1"), server.url("/p2"), server.url("/private/x")], catalog)
+    assert [r.outcome for r in results] == ["ok", "ok", "robots"]  # read from the server, as without a cache
+    assert stats["robots_requests"] == 1 and stats["robots_shared"] == 0
+    assert time.monotonic() - t0 < 3
+    warned = [r.getMessage() for r in caplog.records if "shared cache" in r.getMessage()]
+    assert len(warned) == 1 and "not read through the shared cache" in warned[0]  # once per run, not per origin
+
+
+def test_a_long_run_reads_robots_again_when_it_is_stale(server: FaultServer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("refman.fetch.client.ROBOTS_MAX_AGE", 0.3)
+    server.robots = "User-agent: *\nDisallow: /private\n"
+
+    async def go() -> dict[str, Any]:
+        async with Fetcher(policy()) as f:
+            assert (await f.fetch(server.url("/private/x"))).outcome == "robots"
+            assert (await f.fetch(server.url("/p1"))).outcome == "ok"
+            server.robots = "User-agent: *\nDisallow:\n"
+            await asyncio.sleep(0.4)
+            assert (await f.fetch(server.url("/private/x"))).outcome == "ok"
+            return f.stats
+
+    assert asyncio.run(go())["robots_requests"] == 2 and server.hits["/robots.txt"] == 2
 
 
 # ---------------------------------------------------------------------- conditional requests

@@ -233,6 +233,37 @@ def test_robots_disallow_is_a_status_not_a_failure(db_path: Path, server: HTTPSe
     assert src[0] == "robots" and "robots.txt" in src[1] and src[2] == 0
 
 
+def test_robots_txt_is_read_once_for_runs_of_a_day(db_path: Path, server: HTTPServer, pool: Any) -> None:
+    """A second run (the same day) and another process use the robots.txt the first run stored in the catalog:
+    the site is not asked again, and what it disallowed stays disallowed."""
+    server.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /private/\n",
+                                                           content_type="text/plain")
+    for name in ("a", "b", "private/x"):
+        server.expect_request(f"/{name}").respond_with_data(page(name), content_type="text/html")
+    a, b, private = (add_source(db_path, server.url_for(f"/{name}")) for name in ("a", "b", "private/x"))
+
+    def robots_asked() -> int:
+        return sum(1 for request, _ in server.log if request.path == "/robots.txt")
+
+    first = fetch_sources(db_path, [a, private], policy(respect_robots=True), pool=pool)
+    assert first["outcomes"] == {"ok": 1, "robots": 1}
+    assert (first["robots_requests"], first["robots_shared"]) == (1, 0) and robots_asked() == 1
+    second = fetch_sources(db_path, [b], policy(respect_robots=True), pool=pool)
+    assert second["outcomes"] == {"ok": 1}
+    assert (second["robots_requests"], second["robots_shared"]) == (0, 1) and robots_asked() == 1
+    # another process, after the site lifted its rule: the stored answer (less than a day old) still holds
+    server.clear_all_handlers()
+    server.expect_request("/robots.txt").respond_with_data("", status=404)
+    server.expect_request("/private/x").respond_with_data(page("x"), content_type="text/html")
+    proc = run_cli(db_path, "fetch", "--json", "--delay", "0", "--timeout", "5", str(private))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outcomes"] == {"robots": 1} and robots_asked() == 1
+    assert tuple(row(db_path, "SELECT outcome, http_status FROM robots_txt")) == ("parsed", 200)
+    # --ignore-robots neither asks the catalog nor the site
+    ignored = fetch_sources(db_path, [private], policy(respect_robots=False), pool=pool)
+    assert ignored["outcomes"] == {"ok": 1} and ignored["robots_requests"] == 0 and ignored["robots_shared"] == 0
+
+
 def test_redirect_and_change_are_reported_per_note(db_path: Path, server: HTTPServer, pool: Any,
                                                    tmp_path: Path) -> None:
     server.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})

@@ -60,6 +60,7 @@ MUST_WRITE_SQL = {
     "test_migration_0006.py": "a migration: seeds a catalog at the revision before it",
     "test_migration_0013.py": "a migration: seeds catalogs at the revision before it, and writes notes with and"
                               " without owners to check the (owner, root, path) constraint",
+    "test_migration_0014.py": "a migration: seeds catalogs at the revision before it",
     "test_migrations_postgres.py": "migrations on PostgreSQL: seeds databases at old revisions",
     "test_exports_registry.py": "migration 0009 on a catalog seeded at the revision before it; the change "
                                 "signal's own connection writing",

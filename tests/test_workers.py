@@ -39,7 +39,8 @@ FAST = {"REFMAN_WORKER_HEARTBEAT": "0.3", "REFMAN_WORKER_STALLED": "1.5", "REFMA
 
 
 class Server:
-    """HTTP on 127.0.0.1…127.0.0.HOSTS (one port): pages after LATENCY, robots.txt 404; counts per Host header."""
+    """HTTP on 127.0.0.1…127.0.0.HOSTS (one port): pages after LATENCY, robots.txt `robots` (404 when None); counts
+    per Host header."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -47,6 +48,7 @@ class Server:
         self.max_in_flight: collections.Counter[str] = collections.Counter()
         self.starts: dict[str, list[float]] = collections.defaultdict(list)
         self.hits: collections.Counter[str] = collections.Counter()
+        self.robots: bytes | None = None  # the robots.txt of every host (None: 404)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -65,7 +67,7 @@ class Server:
                 try:
                     time.sleep(LATENCY)
                     if self.path == "/robots.txt":
-                        body, status = b"no robots here", 404
+                        body, status = (server.robots, 200) if server.robots else (b"no robots here", 404)
                     else:
                         body = (f"<html><head><title>Page {self.path}</title></head><body><article><h1>Page "
                                 f"{self.path}</h1><p>{'Plain words of a test page. ' * 40}</p></article></body>"
@@ -208,6 +210,44 @@ def test_three_workers_one_killed(catalog_url: str, server: Server) -> None:
         gaps = [b - a for a, b in itertools.pairwise(starts)]
         assert min(gaps) >= DELAY - JITTER, (host, min(gaps))
         assert starts[-1] - starts[0] >= (len(starts) - 1) * DELAY - JITTER, host
+
+
+def test_robots_txt_is_read_once_for_all_workers(catalog_url: str, server: Server) -> None:
+    """A site's robots.txt is read by one worker and used by every worker after it, through the catalog, for a
+    day: the three workers of a second round ask no site again, and keep honouring what the first read
+    disallowed though the sites have dropped the rule since."""
+    server.robots = b"User-agent: *\nDisallow: /p/8\n"  # one page of 127.0.0.1's (its URLs are /p/0, /p/4, …)
+    cmd = [sys.executable, "-m", "refman", "--db", catalog_url, "worker", "--once", "--json", "--delay", "0",
+           "--processes", "0"]
+    _add_sources(catalog_url, [server.url(i) for i in range(HOSTS)])  # one page per host
+    refman(catalog_url, "fetch", "--enqueue")
+    first = refman(catalog_url, "worker", "--once", "--json", "--delay", "0", "--processes", "0")
+    assert first.returncode == 0, first.stderr
+    robots_hits = {host: n for host, n in server.hits.items() if host.endswith("/robots.txt")}
+    assert sorted(robots_hits.values()) == [1] * HOSTS
+    assert query(catalog_url, "SELECT outcome, http_status, count(*) FROM robots_txt GROUP BY 1, 2") == [
+        ("parsed", 200, HOSTS)]
+
+    server.robots = None
+    n = 4 * HOSTS
+    _add_sources(catalog_url, [server.url(i) for i in range(HOSTS, n)])
+    refman(catalog_url, "fetch", "--enqueue")
+    workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+               for _ in range(3)]
+    try:
+        results = [w.communicate(timeout=90) for w in workers]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+    for w, (_out, err) in zip(workers, results, strict=True):
+        assert w.returncode == 0, err
+    assert {host: n for host, n in server.hits.items() if host.endswith("/robots.txt")} == robots_hits
+    assert query(catalog_url, "SELECT status, count(*) FROM source GROUP BY status ORDER BY status") == [
+        ("ok", n - 1), ("robots", 1)]
+    assert query(catalog_url, "SELECT url FROM source WHERE status = 'robots'") == [(server.url(8),)]
+    assert "127.0.0.1/p/8" not in server.page_hits()
 
 
 def test_a_source_claimed_by_a_local_fetch_is_left_to_it_then_retried(catalog_url: str, server: Server) -> None:

@@ -31,11 +31,16 @@ so the pipeline can record it. What the fetcher guarantees:
   step, so neither the transferred nor the *decompressed* size can exceed `max_bytes` in memory; the
   connection is dropped as soon as the cap is passed. A `Content-Length` over the cap is refused before
   reading (it is the compressed size, so a smaller one proves nothing and the streaming count decides).
-* **robots.txt** is fetched once per origin (scheme + host + port) and cached for the Fetcher's lifetime,
-  read with at most `ROBOTS_MAX_BYTES` and `ROBOTS_DEADLINE`. A 4xx robots.txt means "allow all" (RFC 9309);
-  5xx, a timeout or an unreachable server also mean "allow": unlike RFC 9309's "assume disallow", because
-  refman fetches a handful of pages a user cited, not a crawl, and the page fetch will report its own
-  failure.
+* **robots.txt** is read once per origin (scheme + host + port) with at most `ROBOTS_MAX_BYTES` and
+  `ROBOTS_DEADLINE`, and kept `ROBOTS_MAX_AGE` (24 h, the most RFC 9309 §2.4 allows), or
+  `ROBOTS_UNAVAILABLE_MAX_AGE` when it could not be read; the pages of one origin fetched at once wait for one
+  reading. A 4xx robots.txt means "allow all" (RFC 9309; 429 counts as unavailable); 5xx, a timeout or an
+  unreachable server also mean "allow": unlike RFC 9309's "assume disallow", because refman fetches a handful
+  of pages a user cited, not a crawl, and the page fetch will report its own failure. With a `robots_cache`
+  (refman.fetch.robots: the catalog's, shared by every run and worker on it) a fresh answer found there is used
+  instead of asking the server, and each answer read is handed to it. The cache can only save requests: when
+  it fails or is slow (`ROBOTS_CACHE_WAIT`), robots.txt is fetched as without it, and storing an answer never
+  holds up a fetch.
 
 Outcomes: "ok", "not_modified", "dead" (404/410), "http_error" (other 4xx, 5xx after retries, 3xx without a
 usable Location), "timeout", "too_large", "redirect_loop", "too_many_redirects", "robots", "dns", "refused",
@@ -64,12 +69,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from io import BytesIO
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from refman import __version__
-from refman.vocabulary import FetchOutcome
+from refman.vocabulary import FetchOutcome, RobotsOutcome
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,10 @@ ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks parsers to read at least 500 KiB;
 ROBOTS_DEADLINE = 10.0
 ROBOTS_MAX_REDIRECTS = 5  # RFC 9309: follow at least five
 MAX_CRAWL_DELAY = 30.0  # a robots.txt asking for more would stall the run; we go no slower than this
+ROBOTS_MAX_AGE = 24 * 3600.0  # seconds a robots.txt read is used for (RFC 9309 §2.4: at most 24 hours)
+ROBOTS_UNAVAILABLE_MAX_AGE = 3600.0  # one that could not be read (5xx, timeout, unreachable) is asked again sooner
+ROBOTS_CACHE_WAIT = 2.0  # seconds to wait for the robots_cache's answer before fetching robots.txt anyway
+ROBOTS_CACHE_DRAIN = 5.0  # seconds a closing Fetcher waits for answers still being handed to the robots_cache
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 # The method, body and extra headers of the current `fetch` (a site adapter POSTs JSON to an API): a context
@@ -103,6 +112,48 @@ class FetchPolicy:
     backoff_base: float = 0.5  # back-off before retry n is uniform in [0, base * 2**(n-1)]
     user_agent: str = DEFAULT_USER_AGENT
     respect_robots: bool = True
+
+
+@dataclass(frozen=True)
+class RobotsAnswer:
+    """What reading an origin's robots.txt gave: the outcome, when (aware, UTC), the last HTTP status (None when
+    no answer came) and, for `parsed`, the text parsed."""
+
+    outcome: RobotsOutcome
+    fetched_at: datetime
+    http_status: int | None = None
+    body: str | None = None
+
+    @property
+    def max_age(self) -> float:
+        """Seconds this answer may be used for."""
+        return ROBOTS_UNAVAILABLE_MAX_AGE if self.outcome == RobotsOutcome.UNAVAILABLE else ROBOTS_MAX_AGE
+
+    def fresh_for(self, now: datetime) -> float:
+        """Seconds it may still be used for at `now` (≤ 0: stale). A time ahead of `now` (another machine's
+        clock) counts as now."""
+        return self.max_age - max(0.0, (now - self.fetched_at).total_seconds())
+
+
+class RobotsCache(Protocol):
+    """Where robots.txt answers outlive one Fetcher (refman.fetch.robots keeps them in the catalog). Either
+    method may raise or be slow: the Fetcher then goes on as if there were no cache."""
+
+    async def lookup(self, origin: str) -> RobotsAnswer | None:
+        """The latest answer stored for `origin` (however old), or None."""
+        ...
+
+    async def remember(self, origin: str, answer: RobotsAnswer) -> None:
+        """Store `answer` for `origin`."""
+        ...
+
+
+@dataclass
+class _Rules:
+    """Internal: an origin's robots.txt as this Fetcher uses it, until `expires` (time.monotonic())."""
+
+    parser: urllib.robotparser.RobotFileParser | None  # None: allow all
+    expires: float
 
 
 @dataclass
@@ -165,9 +216,10 @@ class _Host:
 
 
 class Fetcher:
-    """Async context manager owning the HTTP client, the schedulers and the robots.txt cache of one run."""
+    """Async context manager owning the HTTP client, the schedulers and the robots.txt rules of one run.
+    `robots_cache`: where robots.txt answers are shared beyond this Fetcher (None: nowhere)."""
 
-    def __init__(self, policy: FetchPolicy | None = None) -> None:
+    def __init__(self, policy: FetchPolicy | None = None, *, robots_cache: RobotsCache | None = None) -> None:
         self.policy = policy or FetchPolicy()
         p = self.policy
         if p.concurrency < 1 or p.per_host < 1:
@@ -175,11 +227,15 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(p.concurrency)
         self._hosts: dict[str, _Host] = {}
-        self._robots: dict[str, asyncio.Future[urllib.robotparser.RobotFileParser | None]] = {}
+        self._robots: dict[str, asyncio.Future[_Rules]] = {}
+        self.robots_cache = robots_cache
+        self._remembering: set[asyncio.Task[None]] = set()
+        self._cache_warned = False
         self._in_flight = 0
         self.stats: dict[str, Any] = {
             "requests": 0,  # HTTP exchanges started, robots.txt included
-            "robots_requests": 0,
+            "robots_requests": 0,  # robots.txt readings from the servers (each may take several exchanges)
+            "robots_shared": 0,  # robots.txt answers taken from the robots_cache instead
             "retries": 0,
             "bytes": 0,  # decoded body bytes read
             "max_in_flight": 0,
@@ -208,6 +264,10 @@ class Fetcher:
     async def __aexit__(self, *exc: object) -> None:
         for fut in self._robots.values():
             fut.cancel()
+        if self._remembering:  # answers being stored: let them finish, briefly
+            _done, late = await asyncio.wait(set(self._remembering), timeout=ROBOTS_CACHE_DRAIN)
+            for task in late:
+                task.cancel()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -467,19 +527,76 @@ class Fetcher:
     async def _allowed(self, url: httpx.URL) -> bool:
         origin = _origin(url)
         fut = self._robots.get(origin)
-        if fut is None:
-            fut = self._robots[origin] = asyncio.ensure_future(self._load_robots(url))
+        if fut is None or (fut.done() and (fut.cancelled() or fut.exception() is not None
+                                           or fut.result().expires <= time.monotonic())):
+            fut = self._robots[origin] = asyncio.ensure_future(self._rules(url, origin))
         # shield: one caller being cancelled must not cancel the shared robots fetch
-        rp = await asyncio.shield(fut)
-        if rp is None:
+        rules = await asyncio.shield(fut)
+        if rules.parser is None:
             return True
-        return rp.can_fetch(self.policy.user_agent, str(url))
+        return rules.parser.can_fetch(self.policy.user_agent, str(url))
 
-    async def _load_robots(self, url: httpx.URL) -> urllib.robotparser.RobotFileParser | None:
-        """robots.txt of `url`'s origin, or None for "allow all" (missing, 4xx, 5xx, unreachable)."""
+    async def _rules(self, url: httpx.URL, origin: str) -> _Rules:
+        """The robots.txt rules of `url`'s origin: a fresh answer of the robots_cache, else the server's (then
+        handed to the cache). Never raises."""
+        answer = await self._shared_answer(origin)
+        if answer is None:
+            answer = await self._load_robots(url)
+            if self.robots_cache is not None:
+                task = asyncio.create_task(self._remember(origin, answer))
+                self._remembering.add(task)
+                task.add_done_callback(self._remembering.discard)
+        else:
+            self.stats["robots_shared"] += 1
+        left = answer.fresh_for(datetime.now(UTC))
+        parser = None
+        if answer.outcome == RobotsOutcome.PARSED and answer.body is not None:
+            parser = urllib.robotparser.RobotFileParser(f"{origin}/robots.txt")
+            parser.parse(answer.body.splitlines())
+            parser.modified()  # can_fetch() refuses everything until the parser thinks it has read the file
+            delay = parser.crawl_delay(self.policy.user_agent)
+            if delay:
+                h = self._host(url.host)
+                h.delay = max(h.delay, min(float(delay), MAX_CRAWL_DELAY))
+        return _Rules(parser, time.monotonic() + max(left, 0.0))
+
+    async def _shared_answer(self, origin: str) -> RobotsAnswer | None:
+        """A fresh answer for `origin` from the robots_cache, or None (none, stale, or the cache failed)."""
+        if self.robots_cache is None:
+            return None
+        try:
+            async with asyncio.timeout(ROBOTS_CACHE_WAIT):
+                answer = await self.robots_cache.lookup(origin)
+        except Exception as exc:  # TimeoutError included: the cache is an optimisation, never a failure
+            self._cache_failed("read", origin, exc)
+            return None
+        if answer is None or answer.fresh_for(datetime.now(UTC)) <= 0:
+            return None
+        return answer
+
+    async def _remember(self, origin: str, answer: RobotsAnswer) -> None:
+        assert self.robots_cache is not None
+        try:
+            await self.robots_cache.remember(origin, answer)
+        except Exception as exc:
+            self._cache_failed("stored", origin, exc)
+
+    def _cache_failed(self, what: str, origin: str, exc: BaseException) -> None:
+        message = _one_line(f"{type(exc).__name__}: {exc}") if str(exc) else type(exc).__name__
+        level = logging.DEBUG if self._cache_warned else logging.WARNING
+        self._cache_warned = True
+        log.log(level, "robots.txt of %s not %s through the shared cache (%s); fetching it as usual", origin,
+                what, message)
+
+    async def _load_robots(self, url: httpx.URL) -> RobotsAnswer:
+        """Read robots.txt of `url`'s origin from its server."""
         robots_url = url.copy_with(path="/robots.txt", query=None, fragment=None)
         self.stats["robots_requests"] += 1
         budget = [min(ROBOTS_DEADLINE, self.policy.deadline)]
+
+        def answer(outcome: RobotsOutcome, status: int | None = None, body: str | None = None) -> RobotsAnswer:
+            return RobotsAnswer(outcome, datetime.now(UTC), status, body)
+
         try:
             for _ in range(ROBOTS_MAX_REDIRECTS + 1):
                 async with self._slot(robots_url.host):
@@ -490,30 +607,30 @@ class Fetcher:
                     finally:
                         budget[0] -= time.monotonic() - t0
                 if resp.status in REDIRECT_STATUSES and resp.headers.get("location"):
-                    robots_url = _check_url(robots_url.join(resp.headers["location"].strip()))
+                    try:
+                        robots_url = _check_url(robots_url.join(resp.headers["location"].strip()))
+                    except _Failure:  # a redirect to a bad URL: no robots.txt to be had there
+                        return answer(RobotsOutcome.MISSING, resp.status)
                     continue
                 break
             else:
-                return None
+                return answer(RobotsOutcome.MISSING, resp.status)  # too many redirects: as a 4xx (RFC 9309)
         except _Failure as f:
             log.info("robots.txt for %s unavailable (%s); allowing all", _origin(url), f.reason)
-            return None
+            return answer(RobotsOutcome.UNAVAILABLE)
         except TimeoutError:
             log.info("robots.txt for %s timed out; allowing all", _origin(url))
-            return None
+            return answer(RobotsOutcome.UNAVAILABLE)
         except Exception:  # never let robots.txt break the fetch of the page itself
             log.warning("robots.txt for %s could not be read; allowing all", _origin(url), exc_info=True)
-            return None
-        if not (200 <= resp.status < 300) or resp.body is None:
-            return None
-        rp = urllib.robotparser.RobotFileParser(str(robots_url))
-        rp.parse(resp.body.decode("utf-8", errors="replace").splitlines())
-        rp.modified()  # can_fetch() refuses everything until the parser thinks it has read the file
-        delay = rp.crawl_delay(self.policy.user_agent)
-        if delay:
-            h = self._host(url.host)
-            h.delay = max(h.delay, min(float(delay), MAX_CRAWL_DELAY))
-        return rp
+            return answer(RobotsOutcome.UNAVAILABLE)
+        if 200 <= resp.status < 300 and resp.body is not None:
+            # NUL never matters to the rules, and a PostgreSQL text cannot hold it
+            return answer(RobotsOutcome.PARSED, resp.status,
+                          resp.body.decode("utf-8", errors="replace").replace("\x00", ""))
+        if resp.status == 429 or resp.status >= 500:
+            return answer(RobotsOutcome.UNAVAILABLE, resp.status)
+        return answer(RobotsOutcome.MISSING, resp.status)
 
 
 # ---------------------------------------------------------------------- helpers

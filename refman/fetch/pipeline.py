@@ -288,7 +288,14 @@ async def _run(location: Path | str, jobs: list[Job], policy: FetchPolicy, progr
             loop.add_signal_handler(signum, request_stop, signum)
     try:
         async with contextlib.AsyncExitStack() as stack:
-            fetcher = await stack.enter_async_context(Fetcher(policy))
+            robots_cache = None
+            if policy.respect_robots:  # robots.txt read by other runs and workers in the last day (refman.fetch.robots)
+                from refman.fetch.robots import CatalogRobots, CatalogThread
+
+                robots_thread = CatalogThread(location, user)
+                stack.callback(robots_thread.close)  # after the Fetcher has stored what it read
+                robots_cache = CatalogRobots(robots_thread.call)
+            fetcher = await stack.enter_async_context(Fetcher(policy, robots_cache=robots_cache))
             if fallbacks is not None:
                 await stack.enter_async_context(fallbacks)
             while ready or tasks:
@@ -363,6 +370,8 @@ async def _run(location: Path | str, jobs: list[Job], policy: FetchPolicy, progr
         "bytes_fetched": stats.bytes_fetched,
         "stored_bytes_new": writer.new_blob_bytes,
         "requests": fetcher.stats.get("requests"),
+        "robots_requests": fetcher.stats.get("robots_requests"),
+        "robots_shared": fetcher.stats.get("robots_shared"),
         "max_in_flight": fetcher.stats.get("max_in_flight"),
         "max_in_flight_per_host": max(fetcher.stats.get("max_in_flight_per_host", {}).values(), default=0),
         **({"fallbacks": fallbacks.counts} if fallbacks is not None else {}),

@@ -14,7 +14,8 @@ new jobs, worker heartbeats), its schema created by migration 0011 in the `refma
   the evidence are those of a local fetch. The job ends only once its record is committed.
 * **Politeness across workers.** Every HTTP exchange (each redirect hop, retry and robots.txt request) goes
   through the database's host gate (refman.store.postgres.queue.HostGate): at most `per_host` in flight to one
-  host and starts at least `delay` apart, over all workers on all machines.
+  host and starts at least `delay` apart, over all workers on all machines. robots.txt is shared through the
+  catalog (refman.fetch.robots): a site's is read by one worker and used by all for a day.
 * **A worker killed mid-job** (SIGKILL, a lost machine) stops sending heartbeats; after `stalled_s` any other
   worker puts its running jobs back in the queue (procrastinate's stalled-job retry, run by every worker every
   few seconds). A retried job whose source got a snapshot newer than `after` meanwhile (the killed worker
@@ -50,11 +51,12 @@ from typing import TYPE_CHECKING, Any
 
 from refman.errors import UsageError
 from refman.fetch.client import Fetcher
+from refman.fetch.robots import CatalogRobots
 
 if TYPE_CHECKING:
     from procrastinate import App
 
-    from refman.fetch.client import FetchPolicy
+    from refman.fetch.client import FetchPolicy, RobotsCache
     from refman.fetch.fallback import FallbackOptions, Fallbacks
     from refman.fetch.records import Job, Processed, Record
     from refman.store.postgres.queue import HostGate
@@ -196,8 +198,8 @@ class GatedFetcher(Fetcher):
     limits still apply within this process; the delay between request starts is the gate's (robots.txt's
     Crawl-delay, which raises this Fetcher's per-host delay, raises the gate's too)."""
 
-    def __init__(self, policy: FetchPolicy, gate: HostGate) -> None:
-        super().__init__(replace(policy, delay=0.0))
+    def __init__(self, policy: FetchPolicy, gate: HostGate, robots_cache: RobotsCache | None = None) -> None:
+        super().__init__(replace(policy, delay=0.0), robots_cache=robots_cache)
         self.shared_delay = policy.delay
         self.gate = gate
 
@@ -227,7 +229,9 @@ class _Worker:
                  fallbacks: Fallbacks | None) -> None:
         self.url = url
         self.opts = opts
-        self.fetcher = GatedFetcher(opts.policy, gate)
+        # robots.txt read by any worker or run in the last day, through this worker's catalog connection
+        robots = CatalogRobots(self._in_db) if opts.policy.respect_robots else None
+        self.fetcher = GatedFetcher(opts.policy, gate, robots)
         self.pool = pool
         self.fallbacks = fallbacks
         self.db = ThreadPoolExecutor(1, thread_name_prefix="refman-worker-db")

@@ -1,4 +1,5 @@
-"""Fetching: fetch jobs and claims, attempt records (snapshots, blobs, archived text, page evidence), archive copies.
+"""Fetching: fetch jobs and claims, robots.txt, attempt records (snapshots, blobs, archived text, page evidence),
+archive copies.
 
 Backend-neutral: the Protocol and the plain row types its methods return. The SQLite implementation is
 refman.store.sqlite.fetch."""
@@ -136,6 +137,16 @@ class TextOrigin(NamedTuple):
     fetched_at: str
 
 
+class RobotsRow(NamedTuple):
+    """The robots.txt of one origin as a fetch last read it (table robots_txt, refman.fetch.robots)."""
+
+    origin: str  # scheme://host[:port]
+    fetched_at: str  # UTC, ISO 8601
+    outcome: str  # a refman.vocabulary.RobotsOutcome
+    http_status: int | None
+    body: str | None  # the text parsed (outcome "parsed")
+
+
 @dataclass
 class FetchBacklog:
     """Why a default `refman fetch` has nothing to do."""
@@ -185,6 +196,15 @@ class FetchStore(Protocol):
 
     def release_fetch_claims(self, machine: str, pid: int, source_ids: Sequence[int] | None = None) -> None:
         """Release (machine, pid)'s claims: all of them, or those on `source_ids`."""
+        ...
+
+    # -- robots.txt shared by runs and workers (refman.fetch.robots)
+    def robots_row(self, origin: str) -> RobotsRow | None:
+        """The stored robots.txt of `origin`, however old, or None."""
+        ...
+
+    def put_robots_row(self, row: RobotsRow) -> None:
+        """Store `row` in its own short write, unless the stored row of its origin was read later."""
         ...
 
     # -- attempt records

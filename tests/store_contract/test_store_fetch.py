@@ -96,6 +96,23 @@ def test_the_claims_module_takes_over_a_dead_holders_claims(store: Store, second
 # ---------------------------------------------------------------------------------------------- records
 
 
+def test_robots_rows_are_shared_and_the_later_reading_stays(store: Store, second_store: Store) -> None:
+    from refman.store.fetch import RobotsRow
+
+    origin = "https://example.org:8443"
+    assert store.robots_row(origin) is None
+    rules = "User-agent: *\nDisallow: /private\n# 規則 ünïcode\n"
+    store.put_robots_row(RobotsRow(origin, NOW, "parsed", 200, rules))
+    assert second_store.robots_row(origin) == RobotsRow(origin, NOW, "parsed", 200, rules)  # committed at once
+    second_store.put_robots_row(RobotsRow(origin, LATER, "missing", 404, None))
+    store.put_robots_row(RobotsRow(origin, NOW, "unavailable", None, None))  # an older reading: ignored
+    assert store.robots_row(origin) == RobotsRow(origin, LATER, "missing", 404, None)
+    assert store.robots_row("https://example.org") is None  # another origin (the port differs)
+    with store.transaction():  # inside a transaction, it is part of it
+        store.put_robots_row(RobotsRow("http://a.example", NOW, "missing", 410, None))
+    assert second_store.robots_row("http://a.example") == RobotsRow("http://a.example", NOW, "missing", 410, None)
+
+
 def test_an_attempt_recorded_is_read_back(store: Store, second_store: Store) -> None:
     sid = add(store, "https://example.org/a")
     with store.transaction():

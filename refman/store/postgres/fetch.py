@@ -46,6 +46,7 @@ from refman.store.fetch import (
     LiveSnapshot,
     PackedBlob,
     PreviousFetch,
+    RobotsRow,
     TextOrigin,
 )
 from refman.store.postgres.base import PostgresBase
@@ -63,6 +64,7 @@ CLAIM = _TABLES["fetch_claim"]
 FIELD = _TABLES["field_value"]
 MENTION = _TABLES["mention"]
 NOTE = _TABLES["note"]
+ROBOTS = _TABLES["robots_txt"]
 
 
 def _ids(name: str = "ids") -> sa.BindParameter[Any]:
@@ -146,6 +148,18 @@ _BEAT = sa.update(CLAIM).where(_HOLDER).values(heartbeat_at=sa.bindparam("now", 
 _RELEASE_ALL = sa.delete(CLAIM).where(_HOLDER)
 _RELEASE_SOME = sa.delete(CLAIM).where(_HOLDER, CLAIM.c.source_id == sa.any_(_ids()))
 _END_CLAIM = sa.delete(CLAIM).where(CLAIM.c.source_id == sa.bindparam("sid", type_=sa.Integer))
+
+# -- robots.txt
+
+_ROBOTS_ROW = sa.select(ROBOTS.c.origin, ROBOTS.c.fetched_at, ROBOTS.c.outcome, ROBOTS.c.http_status,
+                        ROBOTS.c.body).where(ROBOTS.c.origin == sa.bindparam("origin", type_=sa.String))
+_robots_insert = pg_insert(ROBOTS)
+_PUT_ROBOTS = _robots_insert.on_conflict_do_update(
+    index_elements=["origin"],
+    set_={name: _robots_insert.excluded[name] for name in ("fetched_at", "outcome", "http_status", "body")},
+    # of two runs that read it, the later reading stays (times are ISO 8601 strings: compared byte-wise)
+    where=_binary(_robots_insert.excluded.fetched_at) > _binary(ROBOTS.c.fetched_at),
+)
 
 # -- attempt records
 
@@ -328,6 +342,15 @@ class PostgresFetch(PostgresBase):
             self.execute(_RELEASE_ALL, {"machine": machine, "pid": pid})
         else:
             self.execute(_RELEASE_SOME, {"machine": machine, "pid": pid, "ids": list(source_ids)})
+
+    # ------------------------------------------------------------------------------------- robots.txt
+
+    def robots_row(self, origin: str) -> RobotsRow | None:
+        row = self.execute(_ROBOTS_ROW, {"origin": origin}).fetchone()
+        return None if row is None else RobotsRow(*row)
+
+    def put_robots_row(self, row: RobotsRow) -> None:
+        self.execute(_PUT_ROBOTS, row._asdict())  # autocommit: its own one-statement transaction
 
     # ------------------------------------------------------------------------------------- attempt records
 

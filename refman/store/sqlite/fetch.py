@@ -20,6 +20,7 @@ from refman.store.fetch import (
     LiveSnapshot,
     PackedBlob,
     PreviousFetch,
+    RobotsRow,
     TextOrigin,
 )
 from refman.store.sqlite.base import SqliteBase
@@ -130,6 +131,21 @@ class SqliteFetch(SqliteBase):
             return
         self.conn.executemany("DELETE FROM fetch_claim WHERE source_id = ? AND machine = ? AND pid = ?",
                               [(sid, machine, pid) for sid in source_ids])
+
+    # ------------------------------------------------------------------------------------- robots.txt
+
+    def robots_row(self, origin: str) -> RobotsRow | None:
+        row = self.conn.execute("SELECT origin, fetched_at, outcome, http_status, body FROM robots_txt "
+                                "WHERE origin = ?", (origin,)).fetchone()
+        return None if row is None else RobotsRow(*row)
+
+    def put_robots_row(self, row: RobotsRow) -> None:
+        # one statement in autocommit: the write lock is held for this row only
+        self.conn.execute(
+            "INSERT INTO robots_txt (origin, fetched_at, outcome, http_status, body) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(origin) DO UPDATE SET fetched_at = excluded.fetched_at, outcome = excluded.outcome, "
+            "http_status = excluded.http_status, body = excluded.body "
+            "WHERE excluded.fetched_at > robots_txt.fetched_at", tuple(row))
 
     # ------------------------------------------------------------------------------------- attempt records
 
