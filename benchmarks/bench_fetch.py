@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "web" / "pages"
+# ../shared/corpus/web/pages beside the checkout; REFMAN_BENCH_CORPUS names it for a checkout elsewhere (a worktree)
+CORPUS = Path(os.environ.get("REFMAN_BENCH_CORPUS") or ROOT.parent / "shared" / "corpus" / "web" / "pages")
 REFMAN = Path(sys.executable).with_name("refman")
 sys.path.insert(0, str(ROOT))
 
@@ -83,6 +84,7 @@ class Stats:
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
+        self.other_requests: Counter[str] = Counter()  # path → requests of anything but a page (robots.txt)
         self.bytes_raw = 0  # decoded HTML bytes of page responses
 
 
@@ -102,6 +104,8 @@ def make_handler(pages: list[tuple[bytes, bool]], latency: float, stats: Stats) 
             try:
                 time.sleep(latency)
                 if not self.path.startswith("/p/"):
+                    with stats.lock:
+                        stats.other_requests[self.path] += 1
                     self._send(404, b"not found", "text/plain")
                     return
                 n = int(self.path[3:])

@@ -16,8 +16,10 @@ needs about one of the two cores for extraction; at C = 2, three workers would a
 Throughput is pages recorded per second from the first page request the servers see to the moment every
 source has its snapshot (the workers' start-up before their first request is left out; their extraction pools'
 start is in). Printed: pages/s, the ratio to one worker, CPU used by the machine in that window (/proc/stat: how
-close to the 2 cores' ceiling the run is), and the highest number of requests in flight to one host over all
-workers (must be ≤ P).
+close to the 2 cores' ceiling the run is), the highest number of requests in flight to one host over all
+workers (must be ≤ P), and the robots.txt requests the servers saw (one per host when the workers share them
+through the catalog; each run starts from a catalog that has none). REFMAN_BENCH_CORPUS names the corpus
+folder when the checkout is not beside ../shared (a worktree).
 
 The CPU ceiling is measured too: refman's extraction step (extract + hash + compress) alone, on 2 processes, with
 no network and no database, is the most pages/s any number of workers can record on this machine."""
@@ -74,6 +76,7 @@ def run_workers(template: str, servers: Servers, n_urls: int, n_workers: int, ar
         assert queued == n_urls, queued
         servers.stats.requests.clear()
         servers.stats.max_in_flight.clear()
+        servers.stats.other_requests.clear()
         cmd = [sys.executable, "-m", "refman", "--db", url, "worker", "--once", "--json", "--delay", "0",
                "--per-host", str(args.per_host), "--concurrency", str(args.concurrency)]
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
@@ -111,7 +114,8 @@ def run_workers(template: str, servers: Servers, n_urls: int, n_workers: int, ar
     return {"pages_per_s": n_urls / wall, "wall_s": wall, "cpu_busy": (cpu1[0] - cpu0[0]) / (cpu1[1] - cpu0[1]),
             "max_in_flight_per_host": max(servers.stats.max_in_flight.values()), "archived": ok,
             "fetched": sum(s["fetched"] for s in summaries), "worker_cpu_ms": worker_cpu * 1000 / n_urls,
-            "db_cpu_ms": sum(db_cpu.values()) * 1000 / n_urls}
+            "db_cpu_ms": sum(db_cpu.values()) * 1000 / n_urls,
+            "robots_requests": servers.stats.other_requests["/robots.txt"]}
 
 
 def main() -> int:
@@ -150,7 +154,7 @@ def main() -> int:
             print(f"  {n} worker{'s' if n > 1 else ' '}: {r['pages_per_s']:6.1f} pages/s ({r['wall_s']:.1f} s, "
                   f"{r['archived']} archived), machine CPU busy {r['cpu_busy'] * 100:.0f}%, max in flight per host "
                   f"{r['max_in_flight_per_host']}; CPU per page: workers {r['worker_cpu_ms']:.0f} ms, PostgreSQL "
-                  f"≥ {r['db_cpu_ms']:.0f} ms", flush=True)
+                  f"≥ {r['db_cpu_ms']:.0f} ms; robots.txt requests {r['robots_requests']}", flush=True)
     servers.close()
     base = results[min(results)]["pages_per_s"]
     for n, r in results.items():
