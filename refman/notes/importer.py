@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,11 +39,16 @@ from refman.store.notes import ImportIds, NoteState
 from refman.timeutil import utc_now
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from refman.store.notes import NotesStore
     from refman.store.protocol import Store
+    from refman.store.search import BulkIndex
 
 NOTE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 _POOL_THRESHOLD = 300  # changed notes; below this a process pool costs more than it saves
+_POOL_WORKERS = min(os.cpu_count() or 1, 8)
+_POOL_JUDGE_MIN = 2000  # new sources whose labels are judged again; fewer are judged here, without the pool
 _PROGRESS_EVERY = 250  # notes between two progress reports
 _WRITE_EVERY = 500  # parsed notes between two writes of their rows
 
@@ -335,19 +341,25 @@ def _moved_root(store: NotesStore, target: _Target, files: dict[tuple[str, str],
     return best
 
 
-def _parse_many(jobs: list[tuple[str, str, int, int]]) -> Iterator[ParsedNote]:
-    """Parsed notes in job order. Many notes go through a process pool, streamed, so the caller works on the
-    first results while later notes are still being parsed."""
-    if len(jobs) < _POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        yield from (parse_note(*job) for job in jobs)
-        return
+def _parser_pool(jobs: int) -> ProcessPoolExecutor | None:
+    """The process pool that parses `jobs` changed notes (and then judges labels), or None when they are too
+    few for a pool to pay for itself."""
+    if jobs < _POOL_THRESHOLD or _POOL_WORKERS < 2:
+        return None
     # The extraction pool's kind: its workers exit when this process dies, even by kill -9.
     from refman.fetch.pool import make_pool
 
-    workers = min(os.cpu_count() or 2, 8)
-    chunk = max(16, min(128, len(jobs) // (workers * 16)))
-    with make_pool(workers, preload=_PARSER_MODULES, warm=False) as pool:
-        yield from pool.map(_parse_job, jobs, chunksize=chunk)
+    return make_pool(_POOL_WORKERS, preload=_PARSER_MODULES, warm=False)
+
+
+def _parse_many(jobs: list[tuple[str, str, int, int]], pool: ProcessPoolExecutor | None) -> Iterator[ParsedNote]:
+    """Parsed notes in job order. With a pool they are streamed, so the caller works on the first results
+    while later notes are still being parsed."""
+    if pool is None:
+        yield from (parse_note(*job) for job in jobs)
+        return
+    chunk = max(16, min(128, len(jobs) // (_POOL_WORKERS * 16)))
+    yield from pool.map(_parse_job, jobs, chunksize=chunk)
 
 
 _PARSER_MODULES = ("refman.notes.importer", "refman.notes.scan", "refman.notes.labels", "refman.urls",
@@ -423,7 +435,10 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
     # writes then overlap the parsing of later notes (on two cores, an import of 100,000 definitions takes about
     # the parsing time plus the label pass, instead of parsing time plus every write). Another writer waits for
     # the whole import (benchmarks/bench_locks.py measures how long).
-    with store.bulk_import(), bulk_upkeep(store) as index:
+    # The pool starts while the write lock is taken; after parsing, its workers judge the labels of new sources
+    # while this process writes the search rows of the others.
+    pool = _parser_pool(len(jobs))
+    with pool or nullcontext(), store.bulk_import(), bulk_upkeep(store) as index:
         store.claim_notes(target_roots)  # this user's now, if imported before refman recorded owners
         for new_root, prefix, old in renames:
             store.move_vault_root(old, new_root, prefix)
@@ -435,17 +450,17 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
             jobs = _changed_files(files, known, report)
         writer = _CatalogWriter(store, utc_now())
         total = len(jobs)
-        for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, _parse_many(jobs), strict=True), 1):
+        parsed = _parse_many(jobs, pool)
+        for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, parsed, strict=True), 1):
             writer.add_note(root, note, known.get((root, note.path)), report)
             if done % _WRITE_EVERY == 0:
                 writer.flush()
             if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
                 progress(done, total)
         gone = _gone(known, files, targets)
-        writer.write(gone, report)
+        writer.write(gone, report, index, pool)
         report.notes_removed = len(gone)
         index.update(writer.touched)
-        index.new_rows = writer.index_rows()
     return report
 
 
@@ -589,8 +604,10 @@ class _CatalogWriter:
                      self.mention_rows, self.evidence_rows):
             rows.clear()
 
-    def write(self, gone: list[int], report: ImportReport) -> None:
-        """Write what is left, forget the `gone` notes, and recompute the label evidence that changed."""
+    def write(self, gone: list[int], report: ImportReport, index: BulkIndex,
+              pool: ProcessPoolExecutor | None = None) -> None:
+        """Write what is left, forget the `gone` notes, recompute the label evidence that changed, and index
+        the sources the import created (`pool`: the parser's, which judges the labels meanwhile)."""
         store = self.store
         self.flush()
         if gone:  # their sources' search rows (notes column) and label hints need recomputing
@@ -600,7 +617,7 @@ class _CatalogWriter:
                 if m.kind == KIND_DEFINITION:
                     self.changed_labels.add(key_of(m.label))
         store.delete_notes(gone)
-        relabelled = self._relabel()
+        relabelled = self._relabel(index, pool)
         store.mark_sources_updated(relabelled, self.now)
         store.mark_sources_cited(sorted(self.cited), self.now)
         self.touched.update(relabelled)
@@ -608,11 +625,12 @@ class _CatalogWriter:
         report.sources_new = self.sources_written
         report.sources_updated = len(self.cited)
 
-    def _relabel(self) -> list[int]:
+    def _relabel(self, index: BulkIndex, pool: ProcessPoolExecutor | None) -> list[int]:
         """Recompute the label evidence of every source whose labels changed: new sources with more than one
         labelled mention or a label judged a link id, existing sources that gained or lost mentions, and every
         source carrying a label whose usage across the catalog changed (its judgement may have flipped).
-        Returns the existing sources whose evidence was rewritten (their cached columns are recomputed here)."""
+        Index the new sources (those whose labels are judged again once that is done). Returns the existing
+        sources whose evidence was rewritten (their cached columns are recomputed here)."""
         from refman.notes.linkids import Judge
 
         store, ids = self.store, self.ids
@@ -629,16 +647,27 @@ class _CatalogWriter:
                 e = entries[0]
                 if (e[8] and e[5] is not None) or (e[3] == KIND_DEFINITION and not e[8] and judge.reused(e[4])):
                     candidates.add(sid)  # a link-text title to give, or a title label that names several pages
-        if not candidates:
-            return []
+        # new sources, in creation order: (name, labelled mentions, the hints the import wrote)
+        pending = [(sid, self.labelled.get(sid, []), self.first_hints.get(sid))
+                   for sid in sorted((sid for sid in candidates if sid < 0), reverse=True)]
+        judged: Iterable[tuple[int, tuple[Any, ...] | None, str | None]]
+        if pool is not None and len(pending) >= _POOL_JUDGE_MIN:
+            # The idle parser pool judges them while this process indexes the other new sources and relabels
+            # the existing ones: on two cores that takes most of the label pass off the end of the import.
+            step = -(-len(pending) // (_POOL_WORKERS * 2))
+            futures = [pool.submit(judge_new_sources, pending[i:i + step], judge.pages)
+                       for i in range(0, len(pending), step)]
+            judged = (row for f in futures for row in f.result())
+        else:
+            judged = judge_new_sources(pending, judge.pages, judge)
+        held = {sid for sid, _entries, _first in pending}
+        index.insert_new(self.index_rows(lambda sid: sid not in held))
         parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
+        relabelled = relabel_sources(store, sorted(sid for sid in candidates if sid > 0), self.now, judge, parsed)
         drop: list[int] = []
         evidence: list[tuple[Any, ...]] = []
         new_columns: list[tuple[Any, ...]] = []
-        for sid in sorted((sid for sid in candidates if sid < 0), reverse=True):  # new sources, in order
-            hints, link_title = _source_label_hints(self.labelled.get(sid, []), judge, parsed)
-            if link_title is None and hints == self.first_hints.get(sid):
-                continue  # what the import already wrote
+        for sid, hints, link_title in judged:
             real = ids.source(sid)
             title, issued, container, author = hints or (link_title, None, None, None)
             names = None if author is None else f'[{{"literal": {_json_str(author)}}}]'
@@ -651,13 +680,35 @@ class _CatalogWriter:
         store.replace_label_evidence(drop, evidence)
         # a new source has no evidence but its labels': its columns are the hints themselves
         store.set_label_columns(new_columns)
-        return relabel_sources(store, sorted(sid for sid in candidates if sid > 0), self.now, judge, parsed)
+        index.insert_new(self.index_rows(held.__contains__))
+        return relabelled
 
-    def index_rows(self) -> Iterator[tuple[Any, ...]]:
-        """Search-index rows of the sources this import created (no tags, no note, no archived text yet)."""
+    def index_rows(self, chosen: Callable[[int], bool]) -> Iterator[tuple[Any, ...]]:
+        """Search-index rows of the `chosen` sources this import created (by name; no tags, no note, no
+        archived text yet)."""
         # new_index holds the new sources in creation order (-1, -2, …), the order of the ids the store gave them
-        for sid, (title, authors, site, pieces) in zip(self.ids.sources, self.new_index.values(), strict=True):
-            yield sid, title, authors, site, None, " " + " ".join(pieces), None
+        for sid, (name, (title, authors, site, pieces)) in zip(self.ids.sources, self.new_index.items(), strict=True):
+            if chosen(name):
+                yield sid, title, authors, site, None, " " + " ".join(pieces), None
+
+
+def judge_new_sources(pending: list[tuple[int, list[tuple[Any, ...]], tuple[Any, ...] | None]],
+                      pages: dict[str, int], judge: Any = None) -> list[tuple[int, tuple[Any, ...] | None, str | None]]:
+    """(name, combined hints, link-text title) of each new source in `pending` (name, labelled mentions, the
+    hints the import wrote for it) whose label evidence differs from what was written. `pages`: the catalog's
+    label usage (linkids.Judge); a pool worker builds its own judge from it."""
+    from refman.notes.linkids import Judge
+
+    if _parse_label is None:
+        _load_parser()
+    judge = judge or Judge(pages)
+    parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
+    out = []
+    for sid, entries, written in pending:
+        hints, link_title = _source_label_hints(entries, judge, parsed)
+        if link_title is not None or hints != written:
+            out.append((sid, hints, link_title))
+    return out
 
 
 def _spaced(text: str | None) -> str | None:
