@@ -108,6 +108,9 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
     if not path.exists():
         if not create:
             raise CatalogMissingError(f"no catalog at {path} (`refman import` or `refman add` creates one)")
+        created = _create(path)
+        if created is not None:
+            return created
     else:
         read_only = is_read_only(path)
         conn = _raw_connect(path, read_only=read_only)
@@ -129,6 +132,33 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
 
     upgrade_catalog(path)
     return _raw_connect(path)
+
+
+def _create(path: Path) -> sqlite3.Connection | None:
+    """A new catalog at `path`, created from the head schema (refman.store.sqlite.head_schema) in one
+    transaction, without importing alembic; None when that schema is not this refman's head (a migration was
+    added and the file not regenerated: the caller replays the migrations)."""
+    from refman.store.sqlite.head_schema import REVISION, STATEMENTS
+
+    if REVISION != HEAD_REVISION:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogError(f"cannot create the catalog folder {path.parent}: {exc.strerror}") from exc
+    conn = _raw_connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        # another process may have created it since we looked: then it is theirs, whatever its revision
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            for statement in STATEMENTS:
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise translate_error(exc, path) or CatalogError(f"cannot create catalog {path}: {exc}") from exc
+    conn.close()
+    return _connect(path, create=True)
 
 
 def _raw_connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
