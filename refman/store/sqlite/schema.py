@@ -146,7 +146,7 @@ def head_schema_statements() -> list[str]:
             virtual = [name for kind, name, sql in entries if kind == "table" and sql.startswith("CREATE VIRTUAL")]
             shadows = {f"{v}{suffix}" for v in virtual for suffix in _FTS5_SHADOWS}
             statements = [sql for _kind, name, sql in entries if name not in shadows]
-            for kind, name, sql in entries:
+            for kind, name, _sql in entries:
                 if kind != "table" or name in shadows or name in virtual:
                     continue
                 columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]
