@@ -277,3 +277,19 @@ def test_a_commit_between_the_first_reads_and_the_write_lock_is_seen(tmp_path: P
     assert conn.execute("SELECT count(*) FROM note").fetchone()[0] == 2
     assert conn.execute("SELECT count(*) FROM source").fetchone()[0] == 3
     assert conn.execute("SELECT count(*) FROM mention").fetchone()[0] == 4
+
+
+def test_imports_leave_every_reference_whole_and_foreign_keys_on(vault: Path, conn: sqlite3.Connection) -> None:
+    """The import writes with foreign-key checks off (it maps every id itself): after new, changed, moved and
+    removed notes, nothing points at a row that is gone, and the connection checks foreign keys again."""
+    import_vault(SqliteStore(conn), [vault])
+    write(vault / "a.md", REF_NOTE + "\n[New one]: https://new.example.com/\n")
+    (vault / "sub" / "b.md").rename(vault / "c.md")
+    import_vault(SqliteStore(conn), [vault])
+    (vault / "a.md").unlink()
+    report = import_vault(SqliteStore(conn), [vault])
+    assert report.notes_removed == 1
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM mention m LEFT JOIN note n ON n.id = m.note_id"
+                        " WHERE n.id IS NULL").fetchone()[0] == 0
