@@ -58,7 +58,7 @@ KIND_DEFINITION, KIND_BARE = "definition", "bare"
 # One mention as the parser hands it to the writer: a plain tuple of strings, because 100,000 of them cross a
 # process boundary and every extra object costs there; what only a source's first mention needs (evidence
 # JSON, cached columns) is built by the writer.
-#   kind, line, label, url (normalised), url_as_written, host, title (link title attribute), annotation, flag,
+#   kind, line, label, url (normalised), url_as_written (None when it is the url), host, title (link title attribute), annotation, flag,
 #   hints: (title, issued, container_title, author) from the label, None when the mention has no label,
 #   spaced: None when the texts below are ASCII, else the CJK-spaced (title, author, site, piece) for the
 #           search index, each None when ASCII; site = "host container_title ", piece = "label title annotation".
@@ -194,7 +194,9 @@ def _mention(note: ParsedNote, kind: str, line: int, label: str, dest: str, titl
                       None if piece.isascii() else space(piece))
     elif not piece.isascii():
         spaced = (None, None, None, _cjk_space(piece))
-    return (kind, line, label, ident.url, dest, host, title_attr, annotation, flag, hints, spaced, verdict, link_text)
+    url = ident.url
+    return (kind, line, label, url, None if dest == url else dest, host, title_attr, annotation, flag, hints, spaced,
+            verdict, link_text)
 
 
 def _source_texts(sid: int, now: str, host: str, label: str, title_attr: str | None, annotation: str | None,
@@ -547,12 +549,12 @@ class _CatalogWriter:
         report.definitions += note.definitions
         report.bare_references += len(note.mentions) - note.definitions
         source_ids, new_index, now = self.source_ids, self.new_index, self.now
-        labelled, changed_labels = self.labelled, self.changed_labels
+        labelled, changed_labels, had_sources = self.labelled, self.changed_labels, self.had_sources
         mention_rows = self.mention_rows
         for ordinal, m in enumerate(note.mentions):
             (kind, line, label, url, as_written, host, title_attr, annotation, flag, hints, spaced, verdict,
              link_text) = m
-            if kind == KIND_DEFINITION:
+            if kind == KIND_DEFINITION and had_sources:  # the labels' usage matters to sources already there
                 changed_labels.add(label.casefold())  # the scanner collapsed its whitespace: label_key(label)
             sid = source_ids.get(url)
             if sid is None:
@@ -560,7 +562,7 @@ class _CatalogWriter:
                 sid = source_ids[url] = -self.new_sources
                 columns, evidence, index = _source_texts(sid, now, host, label, title_attr, annotation, hints,
                                                          spaced)
-                self.source_rows.append((url, as_written, host, now, now, None if hints is None else note_id,
+                self.source_rows.append((url, as_written or url, host, now, now, None if hints is None else note_id,
                                          now, *columns))
                 self.first_hints[sid] = hints
                 if hints is not None:
