@@ -293,3 +293,35 @@ def test_imports_leave_every_reference_whole_and_foreign_keys_on(vault: Path, co
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM mention m LEFT JOIN note n ON n.id = m.note_id"
                         " WHERE n.id IS NULL").fetchone()[0] == 0
+
+
+def test_a_new_catalogs_label_usage_is_counted_as_the_catalog_counts_it(tmp_path: Path, db_path: Path) -> None:
+    """A first import counts which labels name several pages from the mentions it holds; the count must be
+    the catalog's own (store.label_usage) once they are written: same keys (case-folded, CJK and emoji
+    included), same numbers, labels of one page left out."""
+    from refman.notes import importer
+    from refman.store import open_store
+
+    labels = ["Docs", "Ünïcode Title", "数据 网络", "👍 Flagged", "here", "Some Title"]
+    variants = [str.lower, str.upper, str.title, str]
+    for n in range(4):  # each note spells the labels its own way (a label repeated in one note is a duplicate)
+        lines = [f"[{variants[n](label)}]: https://example.com/{n}/{i}" for i, label in enumerate(labels)]
+        lines.append(f"[Only in note {n}]: https://example.com/{n}/only")
+        lines += [f"Use [{labels[0]}] and [text][{labels[4]}]."]
+        write(tmp_path / "v" / f"n{n}.md", "\n".join(lines) + "\n")
+    seen: list[dict[str, int]] = []
+    original = importer._CatalogWriter._label_usage
+
+    def spy(self: importer._CatalogWriter) -> dict[str, int]:
+        seen.append(original(self))
+        return seen[-1]
+
+    importer._CatalogWriter._label_usage = spy  # type: ignore[method-assign]
+    try:
+        with open_store(db_path) as store:
+            import_vault(store, [tmp_path / "v"])
+            assert seen and seen[0] == store.label_usage()
+            assert seen[0]["docs"] == 4 and seen[0]["数据 网络"] == 4 and "👍 flagged" in seen[0]
+            assert not any(key.startswith("only in note") for key in seen[0])
+    finally:
+        importer._CatalogWriter._label_usage = original  # type: ignore[method-assign]

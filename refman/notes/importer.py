@@ -58,7 +58,8 @@ KIND_DEFINITION, KIND_BARE = "definition", "bare"
 # One mention as the parser hands it to the writer: a plain tuple of strings, because 100,000 of them cross a
 # process boundary and every extra object costs there; what only a source's first mention needs (evidence
 # JSON, cached columns) is built by the writer.
-#   kind, line, label, url (normalised), url_as_written (None when it is the url), host, title (link title attribute), annotation, flag,
+#   kind, line, label, url (normalised), url_as_written (None when it is the url), host, title (link title
+#   attribute), annotation, flag,
 #   hints: (title, issued, container_title, author) from the label, None when the mention has no label,
 #   spaced: None when the texts below are ASCII, else the CJK-spaced (title, author, site, piece) for the
 #           search index, each None when ASCII; site = "host container_title ", piece = "label title annotation".
@@ -637,7 +638,7 @@ class _CatalogWriter:
         from refman.notes.linkids import Judge
 
         store, ids = self.store, self.ids
-        judge = Judge(store.label_usage())
+        judge = Judge(store.label_usage() if self.had_sources else self._label_usage())
         candidates = set(self.touched)
         if self.had_sources and self.changed_labels:  # old sources carrying a label whose usage changed
             new = set(ids.sources)
@@ -685,6 +686,16 @@ class _CatalogWriter:
         store.set_label_columns(new_columns)
         index.insert_new(self.index_rows(held.__contains__))
         return relabelled
+
+    def _label_usage(self) -> dict[str, int]:
+        """What store.label_usage() gives when every mention is this import's (a new catalog), counted from
+        the mentions in memory rather than by a GROUP BY over all of them."""
+        pages: dict[str, set[int]] = {}
+        for sid, entries in self.labelled.items():
+            for e in entries:
+                if e[3] == KIND_DEFINITION:  # every definition is labelled: a title or a link id
+                    pages.setdefault(e[4].casefold(), set()).add(sid)
+        return {key: len(sids) for key, sids in pages.items() if len(sids) > 1}
 
     def index_rows(self, chosen: Callable[[int], bool]) -> Iterator[tuple[Any, ...]]:
         """Search-index rows of the `chosen` sources this import created (by name; no tags, no note, no
