@@ -66,7 +66,7 @@ KIND_DEFINITION, KIND_BARE = "definition", "bare"
 #   verdict: why a definition's label is a link id by the evidence of its own note (refman.notes.linkids:
 #            link-text, common-word, slug), else None (whether it names several pages is known only at the end),
 #   link_text: the text of the note's `[text][label]` use of a definition's label, if any.
-ParsedMention = tuple[str, int, str, str, str, str, "str | None", "str | None", "str | None",
+ParsedMention = tuple[str, int, str, str, "str | None", str, "str | None", "str | None", "str | None",
                       "tuple[str | None, ...] | None", "tuple[str | None, ...] | None", "str | None", "str | None"]
 ProgressFn = Callable[[int, int], None]
 
