@@ -14,6 +14,10 @@ mention that has a label (a definition, or a bare reference line with a title) g
 evidence and remembers its note (`source.label_note`); a re-import of that same note refreshes it (the user
 edited the label), another note's label never overrides it.
 
+After the last note, the labels of new sources cited by more than one labelled mention (or by a label that turns
+out to name several pages) are judged again, from all their labels, by the pool's workers, while this process
+inserts the search rows of the other new sources.
+
 Search index: sources created by the import get their index rows inserted once, at the end, from the texts the
 parsers composed (the same strings `refman db reindex` computes); sources that existed before and gained or
 lost mentions or had their label evidence replaced are re-indexed from the catalog (refman.search.bulk_upkeep).
