@@ -325,3 +325,30 @@ def test_a_new_catalogs_label_usage_is_counted_as_the_catalog_counts_it(tmp_path
             assert not any(key.startswith("only in note") for key in seen[0])
     finally:
         importer._CatalogWriter._label_usage = original  # type: ignore[method-assign]
+
+
+def test_a_write_that_fails_on_the_writer_thread_fails_the_whole_import(tmp_path: Path, db_path: Path) -> None:
+    """Many notes are written on a writer thread while the parsed notes are prepared: an error there (here a
+    trigger in the catalog refusing one mention, as a full disk or a constraint would) stops the import, which
+    leaves nothing behind, no thread either, and the catalog works afterwards."""
+    import threading
+
+    from refman.notes.importer import _POOL_THRESHOLD
+    from refman.store import open_store
+
+    notes = _POOL_THRESHOLD + 200  # enough for the parser pool and the writer thread
+    for n in range(notes):
+        label = "boom" if n == notes - 150 else f"Page {n}"
+        write(tmp_path / "v" / f"n{n:04}.md", f"[{label}]: https://example.com/{n}\n[Shared]: https://example.com/s\n")
+    with open_store(db_path) as store:
+        store.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON mention WHEN new.label = 'boom'"
+                           " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        threads = threading.active_count()
+        with pytest.raises(Exception, match="refused by the test"):
+            import_vault(store, [tmp_path / "v"])
+        assert threading.active_count() == threads
+        assert store.conn.execute("SELECT count(*) FROM note").fetchone()[0] == 0
+        assert store.conn.execute("SELECT count(*) FROM source").fetchone()[0] == 0
+        store.conn.execute("DROP TRIGGER refuse")
+        report = import_vault(store, [tmp_path / "v"])
+    assert report.notes_scanned == notes and report.mentions == 2 * notes

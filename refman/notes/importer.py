@@ -43,7 +43,7 @@ from refman.store.notes import ImportIds, NoteState
 from refman.timeutil import utc_now
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 
     from refman.store.notes import NotesStore
     from refman.store.protocol import Store
@@ -459,14 +459,21 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
         writer = _CatalogWriter(store, utc_now())
         total = len(jobs)
         parsed = _parse_many(jobs, pool)
-        for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, parsed, strict=True), 1):
-            writer.add_note(root, note, known.get((root, note.path)), report)
-            if done % _WRITE_EVERY == 0:
-                writer.flush()
-            if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
-                progress(done, total)
-        gone = _gone(known, files, targets)
-        writer.write(gone, report, index, pool)
+        if pool is not None:
+            # Many notes: their rows are written on a thread while this one prepares the next batch. The SQL
+            # engine's work runs without the GIL, so on two cores the writes overlap the unpickling and preparing.
+            writer.start_writer()
+        try:
+            for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, parsed, strict=True), 1):
+                writer.add_note(root, note, known.get((root, note.path)), report)
+                if done % _WRITE_EVERY == 0:
+                    writer.flush()
+                if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
+                    progress(done, total)
+            gone = _gone(known, files, targets)
+            writer.write(gone, report, index, pool)
+        finally:
+            writer.stop_writer()  # before the transaction ends, whichever way
         report.notes_removed = len(gone)
         index.update(writer.touched)
     return report
@@ -530,6 +537,8 @@ class _CatalogWriter:
         self.source_rows: list[tuple[Any, ...]] = []
         self.mention_rows: list[tuple[Any, ...]] = []
         self.evidence_rows: list[tuple[Any, ...]] = []
+        self._thread: ThreadPoolExecutor | None = None  # the writer thread, when batches are written on one
+        self._pending: Future[None] | None = None  # the batch it is writing
 
     def add_note(self, root: str, note: ParsedNote, known: NoteState | None, report: ImportReport) -> None:
         """Prepare the rows of one parsed note (`known`: the catalog's row for it, if any)."""
@@ -593,24 +602,59 @@ class _CatalogWriter:
             mention_rows.append((sid, note_id, ordinal, line, label, title_attr, annotation, flag, kind, link_text))
 
     def flush(self) -> None:
-        """Write the rows prepared so far. A changed note's old mentions go first (their sources are re-indexed
-        and their labels' usage re-judged at the end), so that only its new mentions remain."""
+        """Write the rows prepared so far: at once, or, with a writer thread (start_writer), on that thread
+        while this one prepares the next batch (the store's SQL then overlaps the parsing and preparing)."""
+        batch = (self.reread, self.note_updates, self.touch_only, self.note_rows, self.source_rows,
+                 self.mention_rows, self.evidence_rows)
+        self.reread, self.note_updates, self.touch_only, self.note_rows = [], [], [], []
+        self.source_rows, self.mention_rows, self.evidence_rows = [], [], []
+        if self._thread is None:
+            self._write_batch(*batch)
+            return
+        self.drain()  # one batch at a time: a batch's rows name the sources and notes the one before created
+        self._pending = self._thread.submit(self._write_batch, *batch)
+
+    def start_writer(self) -> None:
+        """Write batches on a thread of their own from now on. The store is then used by one thread at a time:
+        this one waits (drain) before it touches the store itself."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refman-import-writer")
+
+    def drain(self) -> None:
+        """Wait for the batch being written, and raise what writing it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def stop_writer(self) -> None:
+        """Wait for the writer thread to finish what it was given (its error, if any, is raised by drain) and
+        end it: afterwards the store is this thread's alone, also when the import failed."""
+        if self._thread is not None:
+            pending = self._pending
+            if pending is not None:
+                pending.exception()  # waits; drain raises it when the import goes on
+            self._thread.shutdown()
+            self._thread = None
+
+    def _write_batch(self, reread: list[int], note_updates: list[tuple[Any, ...]], touch_only: list[tuple[int, int]],
+                     note_rows: list[tuple[Any, ...]], source_rows: list[tuple[Any, ...]],
+                     mention_rows: list[tuple[Any, ...]], evidence_rows: list[tuple[Any, ...]]) -> None:
+        """Write one batch. A changed note's old mentions go first (their sources are re-indexed and their
+        labels' usage re-judged at the end), so that only its new mentions remain."""
         store = self.store
-        if self.reread:
+        if reread:
             key_of = self.label_key
-            for m in store.mentions_of_notes(self.reread):
+            for m in store.mentions_of_notes(reread):
                 self.touched.add(m.source_id)
                 if m.kind == KIND_DEFINITION:
                     self.changed_labels.add(key_of(m.label))
-            store.delete_mentions_of_notes(self.reread)
-        store.update_notes(self.note_updates)
-        store.touch_notes(self.touch_only)
-        store.write_import_rows(self.ids, self.note_rows, self.source_rows, self.mention_rows, self.evidence_rows)
-        self.mentions += len(self.mention_rows)
-        self.sources_written += len(self.source_rows)
-        for rows in (self.reread, self.note_updates, self.touch_only, self.note_rows, self.source_rows,
-                     self.mention_rows, self.evidence_rows):
-            rows.clear()
+            store.delete_mentions_of_notes(reread)
+        store.update_notes(note_updates)
+        store.touch_notes(touch_only)
+        store.write_import_rows(self.ids, note_rows, source_rows, mention_rows, evidence_rows)
+        self.mentions += len(mention_rows)
+        self.sources_written += len(source_rows)
 
     def write(self, gone: list[int], report: ImportReport, index: BulkIndex,
               pool: ProcessPoolExecutor | None = None) -> None:
@@ -618,6 +662,7 @@ class _CatalogWriter:
         the sources the import created (`pool`: the parser's, which judges the labels meanwhile)."""
         store = self.store
         self.flush()
+        self.drain()
         if gone:  # their sources' search rows (notes column) and label hints need recomputing
             key_of = self.label_key
             for m in store.mentions_of_notes(gone):
@@ -660,8 +705,8 @@ class _CatalogWriter:
                    for sid in sorted((sid for sid in candidates if sid < 0), reverse=True)]
         judged: Iterable[tuple[int, tuple[Any, ...] | None, str | None]]
         if pool is not None and len(pending) >= _POOL_JUDGE_MIN:
-            # The idle parser pool judges them while this process indexes the other new sources and relabels
-            # the existing ones: on two cores that takes most of the label pass off the end of the import.
+            # The idle parser pool judges them while the other new sources are indexed: on two cores that takes
+            # the label pass off the end of the import.
             step = -(-len(pending) // (_POOL_WORKERS * 2))
             futures = [pool.submit(judge_new_sources, pending[i:i + step], judge.pages)
                        for i in range(0, len(pending), step)]
@@ -669,9 +714,11 @@ class _CatalogWriter:
         else:
             judged = judge_new_sources(pending, judge.pages, judge)
         held = {sid for sid, _entries, _first in pending}
-        index.insert_new(self.index_rows(lambda sid: sid not in held))
-        parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
-        relabelled = relabel_sources(store, sorted(sid for sid in candidates if sid > 0), self.now, judge, parsed)
+        others = self.index_rows(lambda sid: sid not in held)
+        if self._thread is None:
+            index.insert_new(others)
+        else:  # the search engine indexes them on the writer thread while this one takes the pool's judgements
+            self._pending = self._thread.submit(index.insert_new, others)
         drop: list[int] = []
         evidence: list[tuple[Any, ...]] = []
         new_columns: list[tuple[Any, ...]] = []
@@ -685,6 +732,9 @@ class _CatalogWriter:
             entry[:3] = [_spaced(title), _spaced(author), _spaced(site)]
             drop.append(real)
             evidence += _evidence_rows(real, hints, link_title, self.now)
+        self.drain()
+        parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
+        relabelled = relabel_sources(store, sorted(sid for sid in candidates if sid > 0), self.now, judge, parsed)
         store.replace_label_evidence(drop, evidence)
         # a new source has no evidence but its labels': its columns are the hints themselves
         store.set_label_columns(new_columns)

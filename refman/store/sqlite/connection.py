@@ -169,7 +169,10 @@ def _raw_connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
                 uri += "&immutable=1"  # no shared-memory file and no way to create one: nobody can write it
             conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         else:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            # check_same_thread off: the notes import hands its connection to a writer thread while it waits
+            # (one thread at a time; SQLite serialises access to a connection anyway)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
         conn.row_factory = sqlite3.Row
         apply_pragmas(conn, read_only=read_only)
     except sqlite3.Error as exc:
