@@ -7,7 +7,10 @@ and runs in a process pool when many notes changed. Which notes changed is decid
 before the write lock is taken (and again under it if another writer committed in between). Under the lock,
 preparing turns each parsed note, as it comes back, into rows (note, new sources, mentions, label evidence),
 and every few hundred notes the store's import batch writer writes them (one executemany or COPY per table),
-so the writes overlap the parsing of later notes. It is one transaction: an import lands whole or not at all.
+so the writes overlap the parsing of later notes. When many notes changed, batches are written on a writer
+thread while the next one is prepared: the database's own work runs without the GIL, so it also overlaps the
+unpickling and preparing (the store is used by one thread at a time). It is one transaction: an import lands
+whole or not at all.
 
 Identity and label evidence are decided in note order: a new URL gets the next source id, and the first
 mention that has a label (a definition, or a bare reference line with a title) gives the source its label
