@@ -116,3 +116,47 @@ def test_invalid_hosts_are_refused(url: str) -> None:
                                  "https://example.com./", "http://127.0.0.1/"])
 def test_valid_hosts_are_kept(url: str) -> None:
     assert normalise_url(url).url.startswith("http")
+
+
+def _both_ways(raw: str) -> tuple[object, object]:
+    """normalise_url's answer (an identity or an error's message) with the plain-URL fast split, and with
+    urlsplit always."""
+    from refman.urls import _normalise_split, _split_general, _split_plain
+
+    def outcome(split: object) -> object:
+        try:
+            parts = split(raw)  # type: ignore[operator]
+            return None if parts is None else _normalise_split(*parts)
+        except InvalidURLError as exc:
+            return str(exc)
+
+    fast = outcome(_split_plain)
+    return (outcome(_split_general) if fast is not None else None), fast
+
+
+# Host-like and URL-like text built from the characters that decide how a URL splits.
+_tricky_urls = st.builds(
+    lambda scheme, host, port, rest: f"{scheme}://{host}{port}{rest}",
+    st.sampled_from(["http", "https", "HTTP", "hTtPs", "ftp", "http:", ""]),
+    st.text(alphabet=st.sampled_from("aZ09-_.:@[]%é数 \t"), min_size=0, max_size=24)
+    | st.from_regex(r"(?:[A-Za-z0-9_-]{1,63}\.){0,4}[A-Za-z0-9_-]{1,63}\.?", fullmatch=True),
+    st.sampled_from(["", ":", ":80", ":443", ":0", ":65535", ":65536", ":99999", ":8x", ":0080"]),
+    st.text(alphabet=st.sampled_from("/?#&=%7eE;:@ab\\é \u0000\u007f"), max_size=20),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_tricky_urls | _url_parts | st.text(max_size=40))
+def test_plain_url_fast_split_equals_urlsplit(raw: str) -> None:
+    general, fast = _both_ways(raw)
+    if fast is not None:  # a URL the fast split declines goes through urlsplit: nothing to compare
+        assert fast == general
+
+
+@pytest.mark.parametrize("raw", [
+    "https://WWW.Example.COM:443/a%7eb?utm_source=x&a=1#frag", "http://a.com.", "http://a.com:80", "https://x.y?q",
+    "http://1.2.3.4:8080/p?", "HTTPS://a_b.com/#x?y", "https://a.com/p?x=1?y=2", "https://" + "a" * 63 + ".com/",
+    "https://" + ".".join(["a" * 50] * 4 + ["a" * 49]) + "/"])
+def test_plain_urls_take_the_fast_split(raw: str) -> None:
+    general, fast = _both_ways(raw)
+    assert fast is not None and fast == general

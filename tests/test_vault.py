@@ -277,3 +277,78 @@ def test_a_commit_between_the_first_reads_and_the_write_lock_is_seen(tmp_path: P
     assert conn.execute("SELECT count(*) FROM note").fetchone()[0] == 2
     assert conn.execute("SELECT count(*) FROM source").fetchone()[0] == 3
     assert conn.execute("SELECT count(*) FROM mention").fetchone()[0] == 4
+
+
+def test_imports_leave_every_reference_whole_and_foreign_keys_on(vault: Path, conn: sqlite3.Connection) -> None:
+    """The import writes with foreign-key checks off (it maps every id itself): after new, changed, moved and
+    removed notes, nothing points at a row that is gone, and the connection checks foreign keys again."""
+    import_vault(SqliteStore(conn), [vault])
+    write(vault / "a.md", REF_NOTE + "\n[New one]: https://new.example.com/\n")
+    (vault / "sub" / "b.md").rename(vault / "c.md")
+    import_vault(SqliteStore(conn), [vault])
+    (vault / "a.md").unlink()
+    report = import_vault(SqliteStore(conn), [vault])
+    assert report.notes_removed == 1
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM mention m LEFT JOIN note n ON n.id = m.note_id"
+                        " WHERE n.id IS NULL").fetchone()[0] == 0
+
+
+def test_a_new_catalogs_label_usage_is_counted_as_the_catalog_counts_it(tmp_path: Path, db_path: Path) -> None:
+    """A first import counts which labels name several pages from the mentions it holds; the count must be
+    the catalog's own (store.label_usage) once they are written: same keys (case-folded, CJK and emoji
+    included), same numbers, labels of one page left out."""
+    from refman.notes import importer
+    from refman.store import open_store
+
+    labels = ["Docs", "Ünïcode Title", "数据 网络", "👍 Flagged", "here", "Some Title"]
+    variants = [str.lower, str.upper, str.title, str]
+    for n in range(4):  # each note spells the labels its own way (a label repeated in one note is a duplicate)
+        lines = [f"[{variants[n](label)}]: https://example.com/{n}/{i}" for i, label in enumerate(labels)]
+        lines.append(f"[Only in note {n}]: https://example.com/{n}/only")
+        lines += [f"Use [{labels[0]}] and [text][{labels[4]}]."]
+        write(tmp_path / "v" / f"n{n}.md", "\n".join(lines) + "\n")
+    seen: list[dict[str, int]] = []
+    original = importer._CatalogWriter._label_usage
+
+    def spy(self: importer._CatalogWriter) -> dict[str, int]:
+        seen.append(original(self))
+        return seen[-1]
+
+    importer._CatalogWriter._label_usage = spy  # type: ignore[method-assign]
+    try:
+        with open_store(db_path) as store:
+            import_vault(store, [tmp_path / "v"])
+            assert seen and seen[0] == store.label_usage()
+            assert seen[0]["docs"] == 4 and seen[0]["数据 网络"] == 4 and "👍 flagged" in seen[0]
+            assert not any(key.startswith("only in note") for key in seen[0])
+    finally:
+        importer._CatalogWriter._label_usage = original  # type: ignore[method-assign]
+
+
+def test_a_write_that_fails_on_the_writer_thread_fails_the_whole_import(tmp_path: Path, db_path: Path) -> None:
+    """Many notes are written on a writer thread while the parsed notes are prepared: an error there (here a
+    trigger in the catalog refusing one mention, as a full disk or a constraint would) stops the import, which
+    leaves nothing behind, no thread either, and the catalog works afterwards."""
+    import threading
+
+    from refman.notes.importer import _POOL_THRESHOLD
+    from refman.store import open_store
+
+    notes = _POOL_THRESHOLD + 200  # enough for the parser pool and the writer thread
+    for n in range(notes):
+        label = "boom" if n == notes - 150 else f"Page {n}"
+        write(tmp_path / "v" / f"n{n:04}.md", f"[{label}]: https://example.com/{n}\n[Shared]: https://example.com/s\n")
+    with open_store(db_path) as store:
+        store.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON mention WHEN new.label = 'boom'"
+                           " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        threads = threading.active_count()
+        with pytest.raises(Exception, match="refused by the test"):
+            import_vault(store, [tmp_path / "v"])
+        assert threading.active_count() == threads
+        assert store.conn.execute("SELECT count(*) FROM note").fetchone()[0] == 0
+        assert store.conn.execute("SELECT count(*) FROM source").fetchone()[0] == 0
+        store.conn.execute("DROP TRIGGER refuse")
+        report = import_vault(store, [tmp_path / "v"])
+    assert report.notes_scanned == notes and report.mentions == 2 * notes

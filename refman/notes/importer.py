@@ -7,12 +7,19 @@ and runs in a process pool when many notes changed. Which notes changed is decid
 before the write lock is taken (and again under it if another writer committed in between). Under the lock,
 preparing turns each parsed note, as it comes back, into rows (note, new sources, mentions, label evidence),
 and every few hundred notes the store's import batch writer writes them (one executemany or COPY per table),
-so the writes overlap the parsing of later notes. It is one transaction: an import lands whole or not at all.
+so the writes overlap the parsing of later notes. When many notes changed, batches are written on a writer
+thread while the next one is prepared: the database's own work runs without the GIL, so it also overlaps the
+unpickling and preparing (the store is used by one thread at a time). It is one transaction: an import lands
+whole or not at all.
 
 Identity and label evidence are decided in note order: a new URL gets the next source id, and the first
 mention that has a label (a definition, or a bare reference line with a title) gives the source its label
 evidence and remembers its note (`source.label_note`); a re-import of that same note refreshes it (the user
 edited the label), another note's label never overrides it.
+
+After the last note, the labels of new sources cited by more than one labelled mention (or by a label that turns
+out to name several pages) are judged again, from all their labels, by the pool's workers, while this process
+inserts the search rows of the other new sources.
 
 Search index: sources created by the import get their index rows inserted once, at the end, from the texts the
 parsers composed (the same strings `refman db reindex` computes); sources that existed before and gained or
@@ -28,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,11 +46,16 @@ from refman.store.notes import ImportIds, NoteState
 from refman.timeutil import utc_now
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+
     from refman.store.notes import NotesStore
     from refman.store.protocol import Store
+    from refman.store.search import BulkIndex
 
 NOTE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 _POOL_THRESHOLD = 300  # changed notes; below this a process pool costs more than it saves
+_POOL_WORKERS = min(os.cpu_count() or 1, 8)
+_POOL_JUDGE_MIN = 2000  # new sources whose labels are judged again; fewer are judged here, without the pool
 _PROGRESS_EVERY = 250  # notes between two progress reports
 _WRITE_EVERY = 500  # parsed notes between two writes of their rows
 
@@ -52,14 +65,15 @@ KIND_DEFINITION, KIND_BARE = "definition", "bare"
 # One mention as the parser hands it to the writer: a plain tuple of strings, because 100,000 of them cross a
 # process boundary and every extra object costs there; what only a source's first mention needs (evidence
 # JSON, cached columns) is built by the writer.
-#   kind, line, label, url (normalised), url_as_written, host, title (link title attribute), annotation, flag,
+#   kind, line, label, url (normalised), url_as_written (None when it is the url), host, title (link title
+#   attribute), annotation, flag,
 #   hints: (title, issued, container_title, author) from the label, None when the mention has no label,
 #   spaced: None when the texts below are ASCII, else the CJK-spaced (title, author, site, piece) for the
 #           search index, each None when ASCII; site = "host container_title ", piece = "label title annotation".
 #   verdict: why a definition's label is a link id by the evidence of its own note (refman.notes.linkids:
 #            link-text, common-word, slug), else None (whether it names several pages is known only at the end),
 #   link_text: the text of the note's `[text][label]` use of a definition's label, if any.
-ParsedMention = tuple[str, int, str, str, str, str, "str | None", "str | None", "str | None",
+ParsedMention = tuple[str, int, str, str, "str | None", str, "str | None", "str | None", "str | None",
                       "tuple[str | None, ...] | None", "tuple[str | None, ...] | None", "str | None", "str | None"]
 ProgressFn = Callable[[int, int], None]
 
@@ -106,7 +120,8 @@ def parse_note(root: str, rel: str, size: int, mtime_ns: int, data: bytes | None
     note = ParsedNote(path=rel, size=size, mtime_ns=mtime_ns, sha256="")
     if data is None:
         try:
-            data = (Path(root) / rel).read_bytes()
+            with open(os.path.join(root, rel), "rb") as f:  # not pathlib: 10,000 Path objects cost 0.1 s
+                data = f.read()
         except OSError as exc:
             note.status, note.reason = "skipped", f"unreadable: {exc.strerror or exc}"
             return note
@@ -187,7 +202,9 @@ def _mention(note: ParsedNote, kind: str, line: int, label: str, dest: str, titl
                       None if piece.isascii() else space(piece))
     elif not piece.isascii():
         spaced = (None, None, None, _cjk_space(piece))
-    return (kind, line, label, ident.url, dest, host, title_attr, annotation, flag, hints, spaced, verdict, link_text)
+    url = ident.url
+    return (kind, line, label, url, None if dest == url else dest, host, title_attr, annotation, flag, hints, spaced,
+            verdict, link_text)
 
 
 def _source_texts(sid: int, now: str, host: str, label: str, title_attr: str | None, annotation: str | None,
@@ -335,19 +352,25 @@ def _moved_root(store: NotesStore, target: _Target, files: dict[tuple[str, str],
     return best
 
 
-def _parse_many(jobs: list[tuple[str, str, int, int]]) -> Iterator[ParsedNote]:
-    """Parsed notes in job order. Many notes go through a process pool, streamed, so the caller works on the
-    first results while later notes are still being parsed."""
-    if len(jobs) < _POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        yield from (parse_note(*job) for job in jobs)
-        return
+def _parser_pool(jobs: int) -> ProcessPoolExecutor | None:
+    """The process pool that parses `jobs` changed notes (and then judges labels), or None when they are too
+    few for a pool to pay for itself."""
+    if jobs < _POOL_THRESHOLD or _POOL_WORKERS < 2:
+        return None
     # The extraction pool's kind: its workers exit when this process dies, even by kill -9.
     from refman.fetch.pool import make_pool
 
-    workers = min(os.cpu_count() or 2, 8)
-    chunk = max(16, min(128, len(jobs) // (workers * 16)))
-    with make_pool(workers, preload=_PARSER_MODULES, warm=False) as pool:
-        yield from pool.map(_parse_job, jobs, chunksize=chunk)
+    return make_pool(_POOL_WORKERS, preload=_PARSER_MODULES, warm=False)
+
+
+def _parse_many(jobs: list[tuple[str, str, int, int]], pool: ProcessPoolExecutor | None) -> Iterator[ParsedNote]:
+    """Parsed notes in job order. With a pool they are streamed, so the caller works on the first results
+    while later notes are still being parsed."""
+    if pool is None:
+        yield from (parse_note(*job) for job in jobs)
+        return
+    chunk = max(16, min(128, len(jobs) // (_POOL_WORKERS * 16)))
+    yield from pool.map(_parse_job, jobs, chunksize=chunk)
 
 
 _PARSER_MODULES = ("refman.notes.importer", "refman.notes.scan", "refman.notes.labels", "refman.urls",
@@ -423,7 +446,10 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
     # writes then overlap the parsing of later notes (on two cores, an import of 100,000 definitions takes about
     # the parsing time plus the label pass, instead of parsing time plus every write). Another writer waits for
     # the whole import (benchmarks/bench_locks.py measures how long).
-    with store.bulk_import(), bulk_upkeep(store) as index:
+    # The pool starts while the write lock is taken; after parsing, its workers judge the labels of new sources
+    # while this process writes the search rows of the others.
+    pool = _parser_pool(len(jobs))
+    with pool or nullcontext(), store.bulk_import(), bulk_upkeep(store) as index:
         store.claim_notes(target_roots)  # this user's now, if imported before refman recorded owners
         for new_root, prefix, old in renames:
             store.move_vault_root(old, new_root, prefix)
@@ -435,17 +461,24 @@ def import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | Non
             jobs = _changed_files(files, known, report)
         writer = _CatalogWriter(store, utc_now())
         total = len(jobs)
-        for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, _parse_many(jobs), strict=True), 1):
-            writer.add_note(root, note, known.get((root, note.path)), report)
-            if done % _WRITE_EVERY == 0:
-                writer.flush()
-            if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
-                progress(done, total)
-        gone = _gone(known, files, targets)
-        writer.write(gone, report)
+        parsed = _parse_many(jobs, pool)
+        if pool is not None:
+            # Many notes: their rows are written on a thread while this one prepares the next batch. The SQL
+            # engine's work runs without the GIL, so on two cores the writes overlap the unpickling and preparing.
+            writer.start_writer()
+        try:
+            for done, ((root, _rel, _size, _mtime), note) in enumerate(zip(jobs, parsed, strict=True), 1):
+                writer.add_note(root, note, known.get((root, note.path)), report)
+                if done % _WRITE_EVERY == 0:
+                    writer.flush()
+                if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
+                    progress(done, total)
+            gone = _gone(known, files, targets)
+            writer.write(gone, report, index, pool)
+        finally:
+            writer.stop_writer()  # before the transaction ends, whichever way
         report.notes_removed = len(gone)
         index.update(writer.touched)
-        index.new_rows = writer.index_rows()
     return report
 
 
@@ -507,6 +540,8 @@ class _CatalogWriter:
         self.source_rows: list[tuple[Any, ...]] = []
         self.mention_rows: list[tuple[Any, ...]] = []
         self.evidence_rows: list[tuple[Any, ...]] = []
+        self._thread: ThreadPoolExecutor | None = None  # the writer thread, when batches are written on one
+        self._pending: Future[None] | None = None  # the batch it is writing
 
     def add_note(self, root: str, note: ParsedNote, known: NoteState | None, report: ImportReport) -> None:
         """Prepare the rows of one parsed note (`known`: the catalog's row for it, if any)."""
@@ -531,12 +566,12 @@ class _CatalogWriter:
         report.definitions += note.definitions
         report.bare_references += len(note.mentions) - note.definitions
         source_ids, new_index, now = self.source_ids, self.new_index, self.now
-        labelled, changed_labels = self.labelled, self.changed_labels
+        labelled, changed_labels, had_sources = self.labelled, self.changed_labels, self.had_sources
         mention_rows = self.mention_rows
         for ordinal, m in enumerate(note.mentions):
             (kind, line, label, url, as_written, host, title_attr, annotation, flag, hints, spaced, verdict,
              link_text) = m
-            if kind == KIND_DEFINITION:
+            if kind == KIND_DEFINITION and had_sources:  # the labels' usage matters to sources already there
                 changed_labels.add(label.casefold())  # the scanner collapsed its whitespace: label_key(label)
             sid = source_ids.get(url)
             if sid is None:
@@ -544,7 +579,7 @@ class _CatalogWriter:
                 sid = source_ids[url] = -self.new_sources
                 columns, evidence, index = _source_texts(sid, now, host, label, title_attr, annotation, hints,
                                                          spaced)
-                self.source_rows.append((url, as_written, host, now, now, None if hints is None else note_id,
+                self.source_rows.append((url, as_written or url, host, now, now, None if hints is None else note_id,
                                          now, *columns))
                 self.first_hints[sid] = hints
                 if hints is not None:
@@ -570,29 +605,67 @@ class _CatalogWriter:
             mention_rows.append((sid, note_id, ordinal, line, label, title_attr, annotation, flag, kind, link_text))
 
     def flush(self) -> None:
-        """Write the rows prepared so far. A changed note's old mentions go first (their sources are re-indexed
-        and their labels' usage re-judged at the end), so that only its new mentions remain."""
+        """Write the rows prepared so far: at once, or, with a writer thread (start_writer), on that thread
+        while this one prepares the next batch (the store's SQL then overlaps the parsing and preparing)."""
+        batch = (self.reread, self.note_updates, self.touch_only, self.note_rows, self.source_rows,
+                 self.mention_rows, self.evidence_rows)
+        self.reread, self.note_updates, self.touch_only, self.note_rows = [], [], [], []
+        self.source_rows, self.mention_rows, self.evidence_rows = [], [], []
+        if self._thread is None:
+            self._write_batch(*batch)
+            return
+        self.drain()  # one batch at a time: a batch's rows name the sources and notes the one before created
+        self._pending = self._thread.submit(self._write_batch, *batch)
+
+    def start_writer(self) -> None:
+        """Write batches on a thread of their own from now on. The store is then used by one thread at a time:
+        this one waits (drain) before it touches the store itself."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refman-import-writer")
+
+    def drain(self) -> None:
+        """Wait for the batch being written, and raise what writing it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def stop_writer(self) -> None:
+        """Wait for the writer thread to finish what it was given (its error, if any, is raised by drain) and
+        end it: afterwards the store is this thread's alone, also when the import failed."""
+        if self._thread is not None:
+            pending = self._pending
+            if pending is not None:
+                pending.exception()  # waits; drain raises it when the import goes on
+            self._thread.shutdown()
+            self._thread = None
+
+    def _write_batch(self, reread: list[int], note_updates: list[tuple[Any, ...]], touch_only: list[tuple[int, int]],
+                     note_rows: list[tuple[Any, ...]], source_rows: list[tuple[Any, ...]],
+                     mention_rows: list[tuple[Any, ...]], evidence_rows: list[tuple[Any, ...]]) -> None:
+        """Write one batch. A changed note's old mentions go first (their sources are re-indexed and their
+        labels' usage re-judged at the end), so that only its new mentions remain."""
         store = self.store
-        if self.reread:
+        if reread:
             key_of = self.label_key
-            for m in store.mentions_of_notes(self.reread):
+            for m in store.mentions_of_notes(reread):
                 self.touched.add(m.source_id)
                 if m.kind == KIND_DEFINITION:
                     self.changed_labels.add(key_of(m.label))
-            store.delete_mentions_of_notes(self.reread)
-        store.update_notes(self.note_updates)
-        store.touch_notes(self.touch_only)
-        store.write_import_rows(self.ids, self.note_rows, self.source_rows, self.mention_rows, self.evidence_rows)
-        self.mentions += len(self.mention_rows)
-        self.sources_written += len(self.source_rows)
-        for rows in (self.reread, self.note_updates, self.touch_only, self.note_rows, self.source_rows,
-                     self.mention_rows, self.evidence_rows):
-            rows.clear()
+            store.delete_mentions_of_notes(reread)
+        store.update_notes(note_updates)
+        store.touch_notes(touch_only)
+        store.write_import_rows(self.ids, note_rows, source_rows, mention_rows, evidence_rows)
+        self.mentions += len(mention_rows)
+        self.sources_written += len(source_rows)
 
-    def write(self, gone: list[int], report: ImportReport) -> None:
-        """Write what is left, forget the `gone` notes, and recompute the label evidence that changed."""
+    def write(self, gone: list[int], report: ImportReport, index: BulkIndex,
+              pool: ProcessPoolExecutor | None = None) -> None:
+        """Write what is left, forget the `gone` notes, recompute the label evidence that changed, and index
+        the sources the import created (`pool`: the parser's, which judges the labels meanwhile)."""
         store = self.store
         self.flush()
+        self.drain()
         if gone:  # their sources' search rows (notes column) and label hints need recomputing
             key_of = self.label_key
             for m in store.mentions_of_notes(gone):
@@ -600,7 +673,7 @@ class _CatalogWriter:
                 if m.kind == KIND_DEFINITION:
                     self.changed_labels.add(key_of(m.label))
         store.delete_notes(gone)
-        relabelled = self._relabel()
+        relabelled = self._relabel(index, pool)
         store.mark_sources_updated(relabelled, self.now)
         store.mark_sources_cited(sorted(self.cited), self.now)
         self.touched.update(relabelled)
@@ -608,15 +681,16 @@ class _CatalogWriter:
         report.sources_new = self.sources_written
         report.sources_updated = len(self.cited)
 
-    def _relabel(self) -> list[int]:
+    def _relabel(self, index: BulkIndex, pool: ProcessPoolExecutor | None) -> list[int]:
         """Recompute the label evidence of every source whose labels changed: new sources with more than one
         labelled mention or a label judged a link id, existing sources that gained or lost mentions, and every
         source carrying a label whose usage across the catalog changed (its judgement may have flipped).
-        Returns the existing sources whose evidence was rewritten (their cached columns are recomputed here)."""
+        Index the new sources (those whose labels are judged again once that is done). Returns the existing
+        sources whose evidence was rewritten (their cached columns are recomputed here)."""
         from refman.notes.linkids import Judge
 
         store, ids = self.store, self.ids
-        judge = Judge(store.label_usage())
+        judge = Judge(store.label_usage() if self.had_sources else self._label_usage())
         candidates = set(self.touched)
         if self.had_sources and self.changed_labels:  # old sources carrying a label whose usage changed
             new = set(ids.sources)
@@ -629,16 +703,29 @@ class _CatalogWriter:
                 e = entries[0]
                 if (e[8] and e[5] is not None) or (e[3] == KIND_DEFINITION and not e[8] and judge.reused(e[4])):
                     candidates.add(sid)  # a link-text title to give, or a title label that names several pages
-        if not candidates:
-            return []
-        parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
+        # new sources, in creation order: (name, labelled mentions, the hints the import wrote)
+        pending = [(sid, self.labelled.get(sid, []), self.first_hints.get(sid))
+                   for sid in sorted((sid for sid in candidates if sid < 0), reverse=True)]
+        judged: Iterable[tuple[int, tuple[Any, ...] | None, str | None]]
+        if pool is not None and len(pending) >= _POOL_JUDGE_MIN:
+            # The idle parser pool judges them while the other new sources are indexed: on two cores that takes
+            # the label pass off the end of the import.
+            step = -(-len(pending) // (_POOL_WORKERS * 2))
+            futures = [pool.submit(judge_new_sources, pending[i:i + step], judge.pages)
+                       for i in range(0, len(pending), step)]
+            judged = (row for f in futures for row in f.result())
+        else:
+            judged = judge_new_sources(pending, judge.pages, judge)
+        held = {sid for sid, _entries, _first in pending}
+        others = self.index_rows(lambda sid: sid not in held)
+        if self._thread is None:
+            index.insert_new(others)
+        else:  # the search engine indexes them on the writer thread while this one takes the pool's judgements
+            self._pending = self._thread.submit(index.insert_new, others)
         drop: list[int] = []
         evidence: list[tuple[Any, ...]] = []
         new_columns: list[tuple[Any, ...]] = []
-        for sid in sorted((sid for sid in candidates if sid < 0), reverse=True):  # new sources, in order
-            hints, link_title = _source_label_hints(self.labelled.get(sid, []), judge, parsed)
-            if link_title is None and hints == self.first_hints.get(sid):
-                continue  # what the import already wrote
+        for sid, hints, link_title in judged:
             real = ids.source(sid)
             title, issued, container, author = hints or (link_title, None, None, None)
             names = None if author is None else f'[{{"literal": {_json_str(author)}}}]'
@@ -648,16 +735,51 @@ class _CatalogWriter:
             entry[:3] = [_spaced(title), _spaced(author), _spaced(site)]
             drop.append(real)
             evidence += _evidence_rows(real, hints, link_title, self.now)
+        self.drain()
+        parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
+        relabelled = relabel_sources(store, sorted(sid for sid in candidates if sid > 0), self.now, judge, parsed)
         store.replace_label_evidence(drop, evidence)
         # a new source has no evidence but its labels': its columns are the hints themselves
         store.set_label_columns(new_columns)
-        return relabel_sources(store, sorted(sid for sid in candidates if sid > 0), self.now, judge, parsed)
+        index.insert_new(self.index_rows(held.__contains__))
+        return relabelled
 
-    def index_rows(self) -> Iterator[tuple[Any, ...]]:
-        """Search-index rows of the sources this import created (no tags, no note, no archived text yet)."""
+    def _label_usage(self) -> dict[str, int]:
+        """What store.label_usage() gives when every mention is this import's (a new catalog), counted from
+        the mentions in memory rather than by a GROUP BY over all of them."""
+        pages: dict[str, set[int]] = {}
+        for sid, entries in self.labelled.items():
+            for e in entries:
+                if e[3] == KIND_DEFINITION:  # every definition is labelled: a title or a link id
+                    pages.setdefault(e[4].casefold(), set()).add(sid)
+        return {key: len(sids) for key, sids in pages.items() if len(sids) > 1}
+
+    def index_rows(self, chosen: Callable[[int], bool]) -> Iterator[tuple[Any, ...]]:
+        """Search-index rows of the `chosen` sources this import created (by name; no tags, no note, no
+        archived text yet)."""
         # new_index holds the new sources in creation order (-1, -2, …), the order of the ids the store gave them
-        for sid, (title, authors, site, pieces) in zip(self.ids.sources, self.new_index.values(), strict=True):
-            yield sid, title, authors, site, None, " " + " ".join(pieces), None
+        for sid, (name, (title, authors, site, pieces)) in zip(self.ids.sources, self.new_index.items(), strict=True):
+            if chosen(name):
+                yield sid, title, authors, site, None, " " + " ".join(pieces), None
+
+
+def judge_new_sources(pending: list[tuple[int, list[tuple[Any, ...]], tuple[Any, ...] | None]],
+                      pages: dict[str, int], judge: Any = None) -> list[tuple[int, tuple[Any, ...] | None, str | None]]:
+    """(name, combined hints, link-text title) of each new source in `pending` (name, labelled mentions, the
+    hints the import wrote for it) whose label evidence differs from what was written. `pages`: the catalog's
+    label usage (linkids.Judge); a pool worker builds its own judge from it."""
+    from refman.notes.linkids import Judge
+
+    if _parse_label is None:
+        _load_parser()
+    judge = judge or Judge(pages)
+    parsed: dict[tuple[str, str], tuple[Any, ...]] = {}
+    out = []
+    for sid, entries, written in pending:
+        hints, link_title = _source_label_hints(entries, judge, parsed)
+        if link_title is not None or hints != written:
+            out.append((sid, hints, link_title))
+    return out
 
 
 def _spaced(text: str | None) -> str | None:

@@ -132,9 +132,19 @@ class BulkIndex(set[int]):
     """What a bulk writer tells `search_index_batch` to index on exit: the set itself holds the ids of sources
     whose rows are recomputed from the catalog (add to it as to any set); `new_rows` may hold rows (id, title,
     authors, site, tags, notes, body) the writer composed for sources it created in this transaction (the same
-    strings refman.search.compose_row gives)."""
+    strings refman.search.compose_row gives), or the writer may hand them to `insert_new` sooner."""
 
     new_rows: Iterable[IndexRow] = ()
+    # set by the store: how it indexes created sources' rows at once (None: they wait for the exit)
+    insert_now: Callable[[Iterable[IndexRow]], None] | None = None
+
+    def insert_new(self, rows: Iterable[IndexRow]) -> None:
+        """Index these rows of sources created in this transaction now rather than on exit, so that a writer
+        overlaps the work with its own (the notes import judges labels in its pool meanwhile)."""
+        if self.insert_now is None:
+            self.new_rows = [*self.new_rows, *rows]
+        else:
+            self.insert_now(rows)
 
 
 # --- what reading the archive returns --------------------------------------------------------------------

@@ -780,10 +780,14 @@ class PostgresSearch(PostgresBase):
             for name, rel in saved:
                 self.conn.execute(f"ALTER TABLE {_quote_ident(rel)} DISABLE TRIGGER {_quote_ident(name)}")
             bulk = BulkIndex()
+            bulk.insert_now = self._upsert_documents
             yield bulk
-            self.executemany(_UPSERT_DOC, [_doc_row(r) for r in bulk.new_rows])
+            self._upsert_documents(bulk.new_rows)
             self._reindex(bulk, compose)
             self._enable(saved)
+
+    def _upsert_documents(self, rows: Iterable[IndexRow]) -> None:
+        self.executemany(_UPSERT_DOC, [_doc_row(r) for r in rows])
 
     def _enable(self, triggers: list[tuple[str, str]]) -> None:
         for name, rel in triggers:

@@ -108,6 +108,9 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
     if not path.exists():
         if not create:
             raise CatalogMissingError(f"no catalog at {path} (`refman import` or `refman add` creates one)")
+        created = _create(path)
+        if created is not None:
+            return created
     else:
         read_only = is_read_only(path)
         conn = _raw_connect(path, read_only=read_only)
@@ -131,6 +134,33 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
     return _raw_connect(path)
 
 
+def _create(path: Path) -> sqlite3.Connection | None:
+    """A new catalog at `path`, created from the head schema (refman.store.sqlite.head_schema) in one
+    transaction, without importing alembic; None when that schema is not this refman's head (a migration was
+    added and the file not regenerated: the caller replays the migrations)."""
+    from refman.store.sqlite.head_schema import REVISION, STATEMENTS
+
+    if REVISION != HEAD_REVISION:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogError(f"cannot create the catalog folder {path.parent}: {exc.strerror}") from exc
+    conn = _raw_connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        # another process may have created it since we looked: then it is theirs, whatever its revision
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            for statement in STATEMENTS:
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise translate_error(exc, path) or CatalogError(f"cannot create catalog {path}: {exc}") from exc
+    conn.close()
+    return _connect(path, create=True)
+
+
 def _raw_connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     try:
         if read_only:
@@ -139,7 +169,10 @@ def _raw_connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
                 uri += "&immutable=1"  # no shared-memory file and no way to create one: nobody can write it
             conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         else:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            # check_same_thread off: the notes import hands its connection to a writer thread while it waits
+            # (one thread at a time; SQLite serialises access to a connection anyway)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
         conn.row_factory = sqlite3.Row
         apply_pragmas(conn, read_only=read_only)
     except sqlite3.Error as exc:

@@ -121,3 +121,62 @@ def catalog_status(path: Path, *, check: bool = True) -> dict[str, Any]:
     return {"path": str(path), "exists": path.exists(), "revision": current, "head": HEAD_REVISION,
             "up_to_date": current == HEAD_REVISION and state == "up to date", "state": state, "problem": problem,
             "read_only": read_only}
+
+
+# --- the head schema, for creating a catalog without replaying its history --------------------------------
+
+_FTS5_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config")
+
+
+def head_schema_statements() -> list[str]:
+    """The statements that create an empty catalog at HEAD_REVISION: read from a catalog the migrations just
+    created (sqlite_master in creation order, FTS5's shadow tables left to the virtual table that creates them,
+    its options and the rows the migrations inserted). scripts/write_sqlite_head_schema.py writes them into
+    refman/store/sqlite/head_schema.py; tests/test_sqlite_head_schema.py checks that file is current and that
+    a catalog created from it equals a migrated one."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "head.db"
+        upgrade_catalog(path)
+        conn = sqlite3.connect(path)
+        try:
+            entries = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+                                   "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid").fetchall()
+            virtual = [name for kind, name, sql in entries if kind == "table" and sql.startswith("CREATE VIRTUAL")]
+            shadows = {f"{v}{suffix}" for v in virtual for suffix in _FTS5_SHADOWS}
+            statements = [sql for _kind, name, sql in entries if name not in shadows]
+            for kind, name, _sql in entries:
+                if kind != "table" or name in shadows or name in virtual:
+                    continue
+                columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]
+                quoted = " || ', ' || ".join(f'quote("{c}")' for c in columns)
+                rows = sorted(values for (values,) in conn.execute(f'SELECT {quoted} FROM "{name}"'))
+                statements += [f'INSERT INTO "{name}" VALUES ({values})' for values in rows]
+            for v in virtual:  # FTS5 options (rank, …): set through the table's special INSERT
+                statements += [f'INSERT INTO "{v}"("{v}", rank) VALUES ({key}, {value})' for key, value in
+                               conn.execute(f"SELECT quote(k), quote(v) FROM \"{v}_config\" WHERE k != 'version' "
+                                            "ORDER BY k")]
+        finally:
+            conn.close()
+    return statements
+
+
+def render_head_schema() -> str:
+    """The text of refman/store/sqlite/head_schema.py (see head_schema_statements)."""
+    lines = [
+        '"""The statements that create an empty SQLite catalog at the head revision, generated from the migrations',
+        "by scripts/write_sqlite_head_schema.py: do not edit. A new catalog is created from these in one transaction",
+        "(refman.store.sqlite.connection) instead of replaying every migration, which would import alembic and",
+        'SQLAlchemy (~0.5 s). The migrations stay the history and refman.models the definition."""',
+        "",
+        "# ruff: noqa: E501",
+        "",
+        f"REVISION = {HEAD_REVISION!r}",
+        "",
+        "STATEMENTS = (",
+        *(f"    {statement!r}," for statement in head_schema_statements()),
+        ")",
+        "",
+    ]
+    return "\n".join(lines)

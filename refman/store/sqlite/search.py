@@ -337,19 +337,24 @@ class SqliteSearch(SqliteBase):
         saved = conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search\\_%' ESCAPE '\\'"
         ).fetchall()
-        first_new = (conn.execute("SELECT max(id) FROM source").fetchone()[0] or 0) + 1
-        for name, _sql in saved:
-            conn.execute(f'DROP TRIGGER "{name}"')
         bulk = BulkIndex()
-        yield bulk
         if saved:
+            first_new = (conn.execute("SELECT max(id) FROM source").fetchone()[0] or 0) + 1
             stale = conn.execute("SELECT max(rowid) FROM search_fts").fetchone()[0]
             if stale is not None and stale >= first_new:
                 conn.execute("DELETE FROM search_fts WHERE rowid >= ?", (first_new,))
-            conn.executemany(_INSERT_ROW, bulk.new_rows)
+            bulk.insert_now = self._insert_index_rows
+        for name, _sql in saved:
+            conn.execute(f'DROP TRIGGER "{name}"')
+        yield bulk
+        if saved:
+            self._insert_index_rows(bulk.new_rows)
             self._reindex(bulk, compose)
         for _name, sql in saved:
             conn.execute(sql)
+
+    def _insert_index_rows(self, rows: Iterable[IndexRow]) -> None:
+        self.conn.executemany(_INSERT_ROW, rows)
 
     # --- reading the archive -----------------------------------------------------------------------------
 
