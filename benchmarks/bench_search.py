@@ -136,7 +136,8 @@ def build(path: Path, n: int, maker: TextMaker) -> dict[str, float]:
         conn.execute("INSERT INTO snapshot(id, source_id, fetched_at, outcome) VALUES (?, ?, '', 'ok')", (i, i))
         conn.execute("INSERT INTO source_text(source_id, snapshot_id, text) VALUES (?, ?, ?)", (i, i, text))
         if i % 7 == 0:
-            conn.execute("INSERT INTO source_tag VALUES (?, ?)", (i, rng.choice(["hardware", "数据", "ml", "net"])))
+            conn.execute("INSERT INTO source_tag (source_id, tag) VALUES (?, ?)",
+                         (i, rng.choice(["hardware", "数据", "ml", "net"])))
     conn.execute("COMMIT")
     load = time.perf_counter() - started
     for _, sql in triggers:

@@ -62,6 +62,9 @@ MUST_WRITE_SQL = {
                               " without owners to check the (owner, root, path) constraint",
     "test_migration_0014.py": "a migration: seeds catalogs at the revision before it",
     "test_migrations_postgres.py": "migrations on PostgreSQL: seeds databases at old revisions",
+    "test_migration_0015.py": "a migration: seeds a catalog at the revision before it, and has PostgreSQL "
+                              "recompute every search row (UPDATE … SET title = title) with each revision's "
+                              "functions",
     "test_exports_registry.py": "migration 0009 on a catalog seeded at the revision before it; the change "
                                 "signal's own connection writing",
     "test_schema_too_new.py": "a catalog whose alembic_version is ahead of this refman",

@@ -318,8 +318,30 @@ def test_postgresql_check_finds_broken_references_and_a_stale_search_document(st
     report = store.check_catalog_integrity()
     assert not report["ok"]
     assert report["foreign_keys"] == [{"table": "source_tag", "rowid": [sid + 1000, "orphan"], "parent": "source"}]
-    assert report["search_index"] == ["1 search index rows whose document does not match their text"]
+    assert report["search_index"] == ["1 search index rows whose document does not match their text",
+                                      "1 search index rows whose describing vector does not match their text"]
     assert [problem for problem in report["integrity"] if "source_tag" in problem]  # its disabled triggers
+
+
+def test_postgresql_check_finds_a_damaged_describing_vector(store: Store) -> None:
+    """`describing` (what searches of the describing columns read) is checked apart from `document`: a row whose
+    `describing` alone is wrong is reported, and `refman db reindex` clears it."""
+    if store.backend != "postgresql":
+        pytest.skip("PostgreSQL's search index: SQLite has no describing vector")
+    from refman.search import rebuild_index
+
+    sid = _add(store, "https://describing.example/", title="数据库 indexing")
+    conn: Any = store.conn  # type: ignore[attr-defined]
+    assert store.check_catalog_integrity()["ok"]
+    with store.transaction():
+        conn.execute("ALTER TABLE search_doc DISABLE TRIGGER search_doc_bi")
+        conn.execute("UPDATE search_doc SET describing = ''::tsvector WHERE source_id = %s", (sid,))
+        conn.execute("ALTER TABLE search_doc ENABLE TRIGGER search_doc_bi")
+    report = store.check_catalog_integrity()
+    assert not report["ok"]
+    assert report["search_index"] == ["1 search index rows whose describing vector does not match their text"]
+    rebuild_index(store)
+    assert store.check_catalog_integrity()["ok"]
 
 
 def test_one_exports_refresh_at_a_time(store: Store, store_location: Path | str) -> None:

@@ -8,7 +8,7 @@ Differences from SQLite that are deliberate:
   pointing at pg_dump (`refman db backup` writes SQLite files).
 - `check_catalog_integrity` checks what can break in PostgreSQL: invalid indexes and disabled triggers (which
   let foreign keys or the search index go wrong), rows breaking a foreign key, and the search index against
-  its sources (one row per source, each row's document that of its text)."""
+  its sources (one row per source, each row's document and describing vector those of its text)."""
 
 from __future__ import annotations
 
@@ -214,10 +214,15 @@ _SEARCH_MISSING = "SELECT count(*) FROM source s WHERE NOT EXISTS (SELECT 1 FROM
 _SEARCH_EXTRA = "SELECT count(*) FROM search_doc d WHERE NOT EXISTS (SELECT 1 FROM source s WHERE s.id = d.source_id)"
 # The rows' text is not compared with their sources': refman.search.compose_row (Python, what `refman db reindex`
 # writes) and the triggers' SQL may differ in edge cases (odd author JSON), a difference reindex could not clear.
-# `document` is computed from the row's own text by one function, so a mismatch there is damage (or a disabled
-# BEFORE trigger).
-_SEARCH_DOCUMENT_STALE = """SELECT count(*) FROM search_doc d
-  WHERE d.document IS DISTINCT FROM refman_search_document(d.title, d.authors, d.site, d.tags, d.notes, d.body)"""
+# `document` and `describing` (migration 0012: the describing columns' tsvector, which searches of those columns
+# read alone) are computed from the row's own text by functions, so a mismatch there is damage (or a disabled
+# BEFORE trigger). One pass: each row's text is read once.
+_SEARCH_VECTORS_STALE = """SELECT
+  count(*) FILTER (WHERE d.document IS DISTINCT FROM
+                   refman_search_document(d.title, d.authors, d.site, d.tags, d.notes, d.body)),
+  count(*) FILTER (WHERE d.describing IS DISTINCT FROM
+                   refman_search_describing(d.title, d.authors, d.site, d.tags, d.notes))
+  FROM search_doc d"""
 
 
 @cache
@@ -446,7 +451,7 @@ class PostgresCitation(PostgresBase):
         """What can go wrong in a PostgreSQL catalog (the server keeps its own pages consistent; amcheck needs
         privileges a catalog owner may lack): invalid indexes and disabled triggers (a disabled trigger lets
         foreign keys or the search index drift), rows breaking a foreign key, and the search index: one row
-        per source, each row's document that of its text. Read-only: nothing is skipped."""
+        per source, each row's document and describing vector those of its text. Read-only: nothing is skipped."""
         with self.read_snapshot():
             integrity = [f"index {index} on {table} is invalid (REINDEX it)"
                          for index, table in self.execute(_INVALID_INDEXES)]
@@ -455,12 +460,13 @@ class PostgresCitation(PostgresBase):
                           for name, table, internal in self.execute(_DISABLED_TRIGGERS)]
             foreign = self._broken_references()
             index_problems: list[str] = []
-            for sql, what in ((_SEARCH_MISSING, "sources missing from the search index"),
-                              (_SEARCH_EXTRA, "search index rows without a source"),
-                              (_SEARCH_DOCUMENT_STALE, "search index rows whose document does not match their text")):
-                row = self.execute(sql).fetchone()
-                if row and row[0]:
-                    index_problems.append(f"{row[0]} {what}")
+            for sql, whats in ((_SEARCH_MISSING, ("sources missing from the search index",)),
+                               (_SEARCH_EXTRA, ("search index rows without a source",)),
+                               (_SEARCH_VECTORS_STALE, ("search index rows whose document does not match their text",
+                                                        "search index rows whose describing vector does not match "
+                                                        "their text"))):
+                counts = self.execute(sql).fetchone() or (0,) * len(whats)
+                index_problems += [f"{count} {what}" for count, what in zip(counts, whats, strict=True) if count]
         return {
             "ok": not integrity and not foreign and not index_problems,
             "integrity": integrity if integrity else "ok",

@@ -5,7 +5,7 @@ SQLAlchemy (~0.5 s). The migrations stay the history and refman.models the defin
 
 # ruff: noqa: E501
 
-REVISION = '0014'
+REVISION = '0015'
 
 STATEMENTS = (
     'CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)',
@@ -48,6 +48,6 @@ STATEMENTS = (
     'CREATE TABLE field_history (\n    id INTEGER NOT NULL PRIMARY KEY,\n    source_id INTEGER NOT NULL,\n    field VARCHAR NOT NULL,\n    origin VARCHAR NOT NULL,\n    value VARCHAR NOT NULL,\n    changed_by VARCHAR,\n    changed_at VARCHAR NOT NULL,\n    replaced_by VARCHAR,\n    replaced_at VARCHAR NOT NULL,\n    FOREIGN KEY(source_id) REFERENCES source (id) ON DELETE CASCADE\n)',
     'CREATE INDEX ix_field_history_source ON field_history (source_id, field)',
     'CREATE TABLE robots_txt (\n    origin VARCHAR NOT NULL PRIMARY KEY,\n    fetched_at VARCHAR NOT NULL,\n    outcome VARCHAR NOT NULL,\n    http_status INTEGER,\n    body VARCHAR\n)',
-    'INSERT INTO "alembic_version" VALUES (\'0014\')',
+    'INSERT INTO "alembic_version" VALUES (\'0015\')',
     'INSERT INTO "search_fts"("search_fts", rank) VALUES (\'rank\', \'bm25(10.0, 4.0, 3.0, 5.0, 3.0, 1.0)\')',
 )
