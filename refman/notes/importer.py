@@ -529,6 +529,7 @@ class _CatalogWriter:
         self.first_hints: dict[int, tuple[Any, ...] | None] = {}
         self.labelled: dict[int, list[tuple[Any, ...]]] = {}
         self.changed_labels: set[str] = set()
+        self.usage: dict[str, set[int]] = {}  # in a new catalog: label key → the sources its definitions name
         # index texts of new sources: name → [title, authors, site, [notes pieces]]
         self.new_index: dict[int, list[Any]] = {}
         self.mentions = 0  # mention rows written
@@ -566,13 +567,11 @@ class _CatalogWriter:
         report.definitions += note.definitions
         report.bare_references += len(note.mentions) - note.definitions
         source_ids, new_index, now = self.source_ids, self.new_index, self.now
-        labelled, changed_labels, had_sources = self.labelled, self.changed_labels, self.had_sources
+        labelled, changed_labels, had_sources, usage = self.labelled, self.changed_labels, self.had_sources, self.usage
         mention_rows = self.mention_rows
         for ordinal, m in enumerate(note.mentions):
             (kind, line, label, url, as_written, host, title_attr, annotation, flag, hints, spaced, verdict,
              link_text) = m
-            if kind == KIND_DEFINITION and had_sources:  # the labels' usage matters to sources already there
-                changed_labels.add(label.casefold())  # the scanner collapsed its whitespace: label_key(label)
             sid = source_ids.get(url)
             if sid is None:
                 self.new_sources += 1
@@ -595,6 +594,16 @@ class _CatalogWriter:
                 else:
                     self.touched.add(sid)
                     self.cited.add(sid)
+            if kind == KIND_DEFINITION:
+                key = label.casefold()  # the scanner collapsed its whitespace: label_key(label)
+                if had_sources:  # the labels' usage matters to sources already there
+                    changed_labels.add(key)
+                else:  # a new catalog: which labels name several pages is counted here
+                    pages = usage.get(key)
+                    if pages is None:
+                        usage[key] = {sid}
+                    else:
+                        pages.add(sid)
             if hints is not None or verdict is not None:
                 labelled_entry = (note.path, line, root, kind, label, link_text, hints, host, verdict or "")
                 found = labelled.get(sid)
@@ -745,14 +754,9 @@ class _CatalogWriter:
         return relabelled
 
     def _label_usage(self) -> dict[str, int]:
-        """What store.label_usage() gives when every mention is this import's (a new catalog), counted from
-        the mentions in memory rather than by a GROUP BY over all of them."""
-        pages: dict[str, set[int]] = {}
-        for sid, entries in self.labelled.items():
-            for e in entries:
-                if e[3] == KIND_DEFINITION:  # every definition is labelled: a title or a link id
-                    pages.setdefault(e[4].casefold(), set()).add(sid)
-        return {key: len(sids) for key, sids in pages.items() if len(sids) > 1}
+        """What store.label_usage() gives when every mention is this import's (a new catalog), counted as the
+        mentions were prepared rather than by a GROUP BY over all of them at the end."""
+        return {key: len(sids) for key, sids in self.usage.items() if len(sids) > 1}
 
     def index_rows(self, chosen: Callable[[int], bool]) -> Iterator[tuple[Any, ...]]:
         """Search-index rows of the `chosen` sources this import created (by name; no tags, no note, no
