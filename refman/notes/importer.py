@@ -461,7 +461,7 @@ def _import_vault(store: Store, paths: Iterable[Path], progress: ProgressFn | No
     # the parsing time plus the label pass, instead of parsing time plus every write). Another writer waits for
     # the whole import (benchmarks/bench_locks.py measures how long).
     # The pool starts while the write lock is taken; after parsing, its workers judge the labels of new sources
-    # while this process writes the search rows of the others.
+    # while the writer thread writes the search rows of the others.
     pool = _parser_pool(len(jobs))
     with pool or nullcontext(), store.bulk_import(), bulk_upkeep(store) as index:
         store.claim_notes(target_roots)  # this user's now, if imported before refman recorded owners
