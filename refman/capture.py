@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from refman.errors import UsageError
+from refman.timeutil import utc_text
 
 if TYPE_CHECKING:
     from refman.store.protocol import Store
@@ -84,7 +85,7 @@ def _singlefile_date(comment: str) -> str | None:
     if offset:
         sign = 1 if offset[0] == "+" else -1
         local -= sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
-    return local.replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(local.replace(tzinfo=UTC))
 
 
 def _declared_url(html: bytes) -> str | None:

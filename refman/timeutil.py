@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 
 def utc_now() -> str:
     """Now as ISO 8601 UTC with second precision, e.g. '2026-11-24T03:36:00Z'."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(datetime.now(UTC))
+
+
+def utc_text(moment: datetime) -> str:
+    """An aware datetime as the catalog stores times: ISO 8601 UTC with second precision (see utc_now)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def valid_partial_date(text: str) -> bool:

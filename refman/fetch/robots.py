@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from refman.fetch.client import RobotsAnswer
+from refman.timeutil import utc_text
 from refman.vocabulary import RobotsOutcome
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from refman.store.protocol import Store
 
 StoreCall = Callable[[Callable[["FetchStore"], Any]], Awaitable[Any]]  # runs fn(store) where the store lives
-_TIME = "%Y-%m-%dT%H:%M:%SZ"  # as refman.timeutil.utc_now stores times
 
 
 class CatalogRobots:
@@ -47,8 +47,7 @@ class CatalogRobots:
     async def remember(self, origin: str, answer: RobotsAnswer) -> None:
         from refman.store.fetch import RobotsRow
 
-        row = RobotsRow(origin, answer.fetched_at.astimezone(UTC).strftime(_TIME), str(answer.outcome),
-                        answer.http_status, answer.body)
+        row = RobotsRow(origin, utc_text(answer.fetched_at), str(answer.outcome), answer.http_status, answer.body)
         await self._call(lambda store: store.put_robots_row(row))
 
 

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from refman.fetch.memento import MEMENTO, memento_timestamp, plain_memento
+from refman.timeutil import utc_text
 
 if TYPE_CHECKING:
     from refman.fetch.client import FetchPolicy, FetchResult
@@ -148,7 +149,7 @@ def memento_time(ts: str) -> str | None:
         when = datetime.strptime(full, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     except ValueError:
         return None
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(when)
 
 
 def raw_memento(url: str) -> str:
@@ -173,7 +174,7 @@ def cited_dates(store: FetchStore, source_ids: Iterable[int]) -> dict[int, str]:
                 candidates.append(json.loads(label_date))
         candidates.append(first_cited)
         if mtime_ns:
-            candidates.append(datetime.fromtimestamp(mtime_ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+            candidates.append(utc_text(datetime.fromtimestamp(mtime_ns / 1e9, UTC)))
         candidates.append(created)
         for value in candidates:
             ts = wayback_timestamp(value if isinstance(value, str) else None)

@@ -50,6 +50,7 @@ from refman.store.fetch import (
     TextOrigin,
 )
 from refman.store.postgres.base import PostgresBase
+from refman.timeutil import utc_text
 from refman.vocabulary import GOOD_OUTCOMES
 
 # pg_advisory_xact_lock key serialising the transactions that read and write fetch claims ("rmclaim" in ASCII).
@@ -290,7 +291,7 @@ class PostgresFetch(PostgresBase):
         params: dict[str, Any] = {}
         if stale_days is not None:
             cutoff = datetime.now(UTC) - timedelta(seconds=round(float(stale_days) * 86400))
-            params["cutoff"] = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+            params["cutoff"] = utc_text(cutoff)
         return [r[0] for r in self.execute(_DUE[stale_days is not None, failed], params)]
 
     def fetchable_among(self, source_ids: Sequence[int]) -> list[int]:
