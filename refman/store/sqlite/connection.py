@@ -142,10 +142,7 @@ def _create(path: Path) -> sqlite3.Connection | None:
 
     if REVISION != HEAD_REVISION:
         return None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CatalogError(f"cannot create the catalog folder {path.parent}: {exc.strerror}") from exc
+    make_catalog_folder(path)
     conn = _raw_connect(path)
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -159,6 +156,14 @@ def _create(path: Path) -> sqlite3.Connection | None:
         raise translate_error(exc, path) or CatalogError(f"cannot create catalog {path}: {exc}") from exc
     conn.close()
     return _connect(path, create=True)
+
+
+def make_catalog_folder(path: Path) -> None:
+    """The folder of a catalog about to be created, with its parents; CatalogError when it cannot be made."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogError(f"cannot create the catalog folder {path.parent}: {exc.strerror}") from exc
 
 
 def _raw_connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:

@@ -19,6 +19,7 @@ from refman.store.revisions import HEAD_REVISION, schema_state
 from refman.store.sqlite.connection import (
     apply_pragmas,
     is_read_only,
+    make_catalog_folder,
     schema_revision,
     translate_error,
 )
@@ -46,10 +47,7 @@ def sqlite_engine(path: Path) -> Engine:
     from sqlalchemy import create_engine, event
 
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CatalogError(f"cannot create the catalog folder {path.parent}: {exc.strerror}") from exc
+    make_catalog_folder(path)
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 10})
 
     @event.listens_for(engine, "connect")
