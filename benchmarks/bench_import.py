@@ -100,8 +100,8 @@ def main() -> None:
         vault = work / "vault"
         total = make_vault(vault, args.notes, args.defs_per_note)
         size = sum(p.stat().st_size for p in vault.rglob("*.md"))
-        # A vault at rest, as a user's is: the 10,000 files just written are flushed to disk first, or the
-        # kernel writes them back during the import and the catalog's own writes (its fsync) wait behind them.
+        # A vault at rest, as a user's is: the 10,000 files just written are flushed to disk first, so that their
+        # write-back cannot fall inside the timed import (it made no measurable difference on the 2-core machine).
         os.sync()
         db = work / "catalog.db"
         full, report, rss, cpu = timed("import", str(vault), db=db)
